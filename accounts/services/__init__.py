@@ -1,0 +1,1 @@
+"""Service functions for users and API tokens; each writes its audit event."""

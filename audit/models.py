@@ -1,0 +1,136 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class AuditAction(models.TextChoices):
+    """The fixed vocabulary of audited actions. Add here; never reuse a value."""
+
+    LOGIN = "user.login", "Logged in"
+    LOGOUT = "user.logout", "Logged out"
+    LOGIN_FAILED = "user.login_failed", "Failed login"
+    USER_CREATE = "user.create", "User created"
+    USER_UPDATE = "user.update", "User updated"
+    USER_DEACTIVATE = "user.deactivate", "User deactivated"
+    USER_ACTIVATE = "user.activate", "User reactivated"
+    USER_PASSWORD_RESET = "user.password_reset", "Password reset"
+    USER_GRANT_ADMIN = "user.grant_admin", "System admin granted"
+    USER_REVOKE_ADMIN = "user.revoke_admin", "System admin revoked"
+    API_TOKEN_CREATE = "api_token.create", "API token created"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+    PROJECT_CREATE = "project.create", "Project created"
+    PROJECT_UPDATE = "project.update", "Project updated"
+    PROJECT_DELETE = "project.delete", "Project deleted"
+    MEMBER_ADD = "member.add", "Member added"
+    MEMBER_CHANGE = "member.change", "Member role changed"
+    MEMBER_REMOVE = "member.remove", "Member removed"
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "User"
+    ANONYMOUS = "anonymous", "Anonymous"
+    SYSTEM = "system", "System"
+    REGISTRY = "registry", "Registry"
+    ROBOT = "robot", "Robot"
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def _raw_delete(self, using: Any) -> int:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(models.Model):
+    """One thing that happened, who did it, from where, and to what.
+
+    Rows are only ever inserted, by `audit.services.record()` inside the same
+    transaction as the change they describe. The model refuses update and delete;
+    on PostgreSQL a trigger refuses UPDATE and DELETE too (migration 0002). Each row
+    stores the previous row's hash and a hash over that plus its own content, so
+    `manage.py audit_verify` can find the first row that was changed or removed.
+
+    `project` is a plain reference without a database constraint, so deleting a
+    project never touches its history; `project_name` keeps the name readable.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_name = models.CharField(max_length=150, blank=True)
+    actor_ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    project = models.ForeignKey(
+        "repositories.Project",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    project_name = models.CharField(max_length=128, blank=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_name = models.CharField(max_length=255, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["project", "-id"], name="audit_project_id"),
+            models.Index(fields=["actor_name", "-id"], name="audit_actor_id"),
+            models.Index(fields=["action", "-id"], name="audit_action_id"),
+            models.Index(fields=["target_name", "-id"], name="audit_target_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def content(self) -> dict[str, Any]:
+        """The fields the hash covers, in a form that survives a database round trip."""
+        return {
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "actor_kind": self.actor_kind,
+            "actor_name": self.actor_name,
+            "actor_ip": self.actor_ip or "",
+            "action": self.action,
+            "project_id": self.project_id,
+            "project_name": self.project_name,
+            "target_type": self.target_type,
+            "target_name": self.target_name,
+            "details": self.details,
+            "request_id": self.request_id,
+        }
+
+    def compute_hash(self) -> str:
+        payload = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256((self.prev_hash + payload).encode()).hexdigest()

@@ -1,0 +1,53 @@
+"""Looking up a project for a user: 404 for what they may not see, 403 for what
+they see but may not do. Views, the API and services all call these helpers, which
+ask `accounts.permissions` (the one role table) for the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accounts.permissions import Perm, project_permissions
+
+from .models import Project
+
+
+def permissions_for(user: Any, project: Project) -> frozenset[Perm]:
+    """What `user` may do in `project`. Uses `project.my_role` when annotated by
+    `ProjectQuerySet.with_role`, else one query for the membership."""
+    if hasattr(project, "my_role"):
+        role = project.my_role
+    elif user is not None and user.is_authenticated:
+        role = (
+            project.memberships.filter(user=user).values_list("role", flat=True).first()
+        )
+    else:
+        role = None
+    return project_permissions(user, role=role, is_public=project.is_public)
+
+
+def get_project(user: Any, name: str, perm: Perm = Perm.VIEW_PROJECT) -> Project:
+    """The project called `name` with `perms` attached, if `user` may `perm` there.
+
+    Raises Http404 when the user may not see the project at all (so private
+    project names do not leak) and PermissionDenied when they see it but lack `perm`.
+    """
+    project = Project.objects.with_role(user).filter(name=name).first()
+    if project is None:
+        raise Http404("No such project.")
+    perms = permissions_for(user, project)
+    if Perm.VIEW_PROJECT not in perms:
+        raise Http404("No such project.")
+    if perm not in perms:
+        raise PermissionDenied(f"Your role in {project.name} does not allow this.")
+    project.perms = perms  # type: ignore[attr-defined]
+    return project
+
+
+def require(user: Any, project: Project, perm: Perm) -> None:
+    """Raise PermissionDenied unless `user` may `perm` in `project`."""
+    perms = getattr(project, "perms", None) or permissions_for(user, project)
+    if perm not in perms:
+        raise PermissionDenied(f"Your role in {project.name} does not allow this.")

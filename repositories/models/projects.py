@@ -1,0 +1,109 @@
+"""Projects (registry namespaces) and who belongs to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from accounts.permissions import Role
+
+PROJECT_NAME_MIN = 2
+PROJECT_NAME_MAX = 64
+
+project_name_validators = [
+    MinLengthValidator(PROJECT_NAME_MIN),
+    MaxLengthValidator(PROJECT_NAME_MAX),
+    RegexValidator(
+        r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
+        message=(
+            "Use lowercase letters and digits, separated by single '.', '_' or '-' "
+            "(an OCI repository path component), e.g. 'team-app'."
+        ),
+        code="invalid_project_name",
+    ),
+]
+
+
+class ProjectQuerySet(models.QuerySet["Project"]):
+    """The one way to read which projects someone may see."""
+
+    def for_user(self, user: Any) -> ProjectQuerySet:
+        """Projects `user` may see: all for system admins, public ones plus their own
+        for other active users, public ones for anonymous visitors when the site
+        allows it, and nothing for inactive users."""
+        if user is None or not user.is_authenticated:
+            if settings.WHARF_ANONYMOUS_PUBLIC_LIST:
+                return self.filter(is_public=True)
+            return self.none()
+        if not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(models.Q(is_public=True) | models.Q(memberships__user=user)).distinct()
+
+    def with_role(self, user: Any) -> ProjectQuerySet:
+        """Annotate `my_role`: the user's role in each project, or None."""
+        if user is None or not user.is_authenticated:
+            return self.annotate(my_role=models.Value(None, output_field=models.CharField()))
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        return self.annotate(my_role=Subquery(role))
+
+
+class Project(models.Model):
+    """A namespace in the registry: repositories are named `<project>/<repo>[/...]`."""
+
+    name = models.CharField(max_length=PROJECT_NAME_MAX, validators=project_name_validators)
+    description = models.TextField(blank=True, max_length=2000)
+    is_public = models.BooleanField(
+        default=False, help_text="Public projects can be browsed and pulled by every user."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                name="project_unique_name",
+                violation_error_message="A project with this name already exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in a project. A user holds at most one role per project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"],
+                name="membership_unique_user",
+                violation_error_message="This user is already a member of the project.",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "project"], name="membership_user_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"

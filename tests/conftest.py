@@ -1,0 +1,59 @@
+"""Shared fixtures: the personas of the permission matrix and their projects.
+
+Personas (same names everywhere): `sysadmin` (superuser), and for the project
+`acme` (private) and `pub` (public): `padmin` (Project Admin), `maintainer`,
+`developer`, `guest`, `limited` (Limited Guest); `outsider` has no membership;
+`anonymous` is not logged in. All passwords are `factories.PASSWORD`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.permissions import Role
+from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+
+PERSONAS = ["sysadmin", "padmin", "maintainer", "developer", "guest", "limited", "outsider", "anonymous"]
+ROLE_OF = {
+    "padmin": Role.PROJECT_ADMIN,
+    "maintainer": Role.MAINTAINER,
+    "developer": Role.DEVELOPER,
+    "guest": Role.GUEST,
+    "limited": Role.LIMITED_GUEST,
+}
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    private: Any
+    public: Any
+
+    def client(self, persona: str) -> Client:
+        client = Client()
+        if persona != "anonymous":
+            client.force_login(self.users[persona])
+        return client
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    """A private project `acme` and a public project `pub`, each with one member per role."""
+    users = {"sysadmin": UserFactory(username="sysadmin", is_superuser=True, is_staff=True)}
+    for persona in [*ROLE_OF, "outsider"]:
+        users[persona] = UserFactory(username=persona)
+    private = ProjectFactory(name="acme", is_public=False)
+    public = ProjectFactory(name="pub", is_public=True)
+    for project in (private, public):
+        for persona, role in ROLE_OF.items():
+            MembershipFactory(project=project, user=users[persona], role=role)
+    return World(users=users, private=private, public=public)
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
