@@ -1,0 +1,98 @@
+# Wharf: `make run` sets up and serves Wharf on http://127.0.0.1:8000,
+#        `make test` sets up and runs the whole test suite on PostgreSQL and Redis.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Test services: the local PostgreSQL and Redis (see README "Configuration").
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
+TEST_REDIS ?= redis://127.0.0.1:6379
+
+.PHONY: help run test test-fast test-slow lint typecheck check deps dev-deps system-test-deps services migrate clean
+
+help:
+	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
+	@echo "make test   - install what tests need and run the whole suite against PostgreSQL and Redis"
+	@echo "make lint   - ruff; make typecheck - mypy"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Re-install only when a requirements file changed.
+$(VENV)/.deps: requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.deps
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# Debian packages the tests drive: Chromium for the browser tests, the real
+# registry (CNCF Distribution 2.8) and skopeo as a real registry client.
+system-test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Start the local PostgreSQL and Redis when they are installed but stopped.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "Starting PostgreSQL"; \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -n1) main start; \
+	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  echo "Starting Redis"; \
+	  $(SUDO) mkdir -p /var/lib/redis /var/log/redis; \
+	  $(SUDO) redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	    --dir /var/lib/redis --logfile /var/log/redis/ci.log; \
+	  for i in $$(seq 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379"; exit 1; }
+
+migrate: deps
+	$(PY) manage.py migrate --noinput
+
+run: deps
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py ensure_admin
+	@echo "Wharf: http://127.0.0.1:8000  (Ctrl-C stops the web server and the worker)"
+	$(VENV)/bin/honcho start
+
+# The whole suite, real services included. Exit code 5 (no tests ran) fails too.
+test: dev-deps system-test-deps services
+	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2 \
+	  $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: dev-deps services
+	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2 \
+	  $(PY) -m pytest -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS)
+
+test-slow: dev-deps system-test-deps services
+	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2 \
+	  $(PY) -m pytest -p no:cacheprovider -m "slow or browser" $(PYTEST_ARGS)
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+
+typecheck: dev-deps
+	$(VENV)/bin/mypy .
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) var/staticfiles test-artifacts
