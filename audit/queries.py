@@ -12,7 +12,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -78,7 +78,7 @@ def filter_events(qs: QuerySet[AuditEvent], data: dict[str, Any]) -> QuerySet[Au
     if data.get("since"):
         qs = qs.filter(created_at__gte=_day_start(data["since"]))
     if data.get("until"):
-        qs = qs.filter(created_at__lt=_day_start(data["until"]) + timezone.timedelta(days=1))
+        qs = qs.filter(created_at__lt=_day_start(data["until"]) + timedelta(days=1))
     return qs
 
 

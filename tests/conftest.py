@@ -15,7 +15,12 @@ import pytest
 from django.test import Client
 
 from accounts.permissions import Role
+from portal.celery import app as celery_app
 from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+from tests.support.registry import registry, registry_factory  # noqa: F401  (shared fixtures)
+
+# Tasks run inline in tests, so a test sees their effects without a worker.
+celery_app.conf.task_always_eager = True
 
 PERSONAS = ["sysadmin", "padmin", "maintainer", "developer", "guest", "limited", "outsider", "anonymous"]
 ROLE_OF = {
@@ -31,6 +36,15 @@ ROLE_OF = {
 def _fast_password_hashing(settings: Any) -> None:
     """Real hashing costs ~0.3 s per password; tests need correctness, not cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings: Any) -> None:
+    """Tests run without `collectstatic`, so the manifest storage would find no manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @dataclass

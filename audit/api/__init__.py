@@ -1,0 +1,1 @@
+"""REST API of the audit log: per project and system-wide, one shared base."""

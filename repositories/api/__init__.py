@@ -1,0 +1,1 @@
+"""REST API of projects and their members (mounted by `portal.api.urls`)."""
