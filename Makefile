@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: help run test test-fast test-slow lint typecheck check deps dev-deps system-test-deps services migrate clean
+.PHONY: registry-binary help run test test-fast test-slow lint typecheck check deps dev-deps system-test-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
@@ -66,12 +66,32 @@ services:
 migrate: deps
 	$(PY) manage.py migrate --noinput
 
+# Wharf's own registry, unless REGISTRY_URL points at an existing one.
+registry-binary:
+	@command -v docker-registry >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
+	  echo "Installing Debian's docker-registry (CNCF Distribution)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq docker-registry; \
+	else \
+	  echo "Wharf runs a local registry with Debian's docker-registry, which is not installed."; \
+	  echo "Install it as root:  sudo apt-get install docker-registry"; \
+	  echo "or use an existing registry:  REGISTRY_URL=http://host:5000 make run"; \
+	  exit 1; \
+	fi
+
 run: deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py ensure_admin
-	@echo "Wharf: http://127.0.0.1:8000  (Ctrl-C stops the web server and the worker)"
-	$(VENV)/bin/honcho start
+	@if [ -z "$$REGISTRY_URL" ]; then \
+	  $(MAKE) --no-print-directory registry-binary && \
+	  echo "Registry config: $$($(PY) manage.py registry_config)" && \
+	  echo "Wharf: http://127.0.0.1:8000   registry: 127.0.0.1:5000   (Ctrl-C stops all)" && \
+	  exec $(VENV)/bin/honcho start web worker registry; \
+	else \
+	  echo "Wharf: http://127.0.0.1:8000   registry: $$REGISTRY_URL   (Ctrl-C stops all)" && \
+	  exec $(VENV)/bin/honcho start web worker; \
+	fi
 
 # The whole suite, real services included. Exit code 5 (no tests ran) fails too.
 test: dev-deps system-test-deps services

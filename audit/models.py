@@ -31,6 +31,11 @@ class AuditAction(models.TextChoices):
     MEMBER_ADD = "member.add", "Member added"
     MEMBER_CHANGE = "member.change", "Member role changed"
     MEMBER_REMOVE = "member.remove", "Member removed"
+    SYNC_REQUEST = "sync.request", "Sync requested"
+    ARTIFACT_PUSH = "artifact.push", "Pushed"
+    ARTIFACT_PULL = "artifact.pull", "Pulled"
+    ARTIFACT_DELETE = "artifact.delete", "Artifact deleted"
+    TAG_DELETE = "tag.delete", "Tag deleted"
 
 
 class ActorKind(models.TextChoices):

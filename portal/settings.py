@@ -23,17 +23,17 @@ VAR_DIR = Path(env.str("WHARF_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _dev_secret_key() -> str:
-    """A random key made once and kept under var/, so sessions survive restarts."""
-    path = VAR_DIR / "secret_key"
+def _kept_secret(name: str, length: int = 64) -> str:
+    """A random secret made once and kept under var/, so it survives restarts."""
+    path = VAR_DIR / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(64))
+        path.write_text(secrets.token_urlsafe(length))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="") or _dev_secret_key()
+SECRET_KEY = env.str("SECRET_KEY", default="") or _kept_secret("secret_key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -139,6 +139,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -172,6 +173,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One enum component for project roles, whether the field is `role` or `my_role`.
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "accounts.permissions.Role"},
     # Swagger UI from the drf-spectacular-sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -206,6 +209,34 @@ WHARF_PROJECT_CREATION = env.str("WHARF_PROJECT_CREATION", default="everyone")
 WHARF_ANONYMOUS_PUBLIC_LIST = env.bool("WHARF_ANONYMOUS_PUBLIC_LIST", default=False)
 # Take the client address from X-Forwarded-For (only behind a proxy you trust).
 WHARF_TRUST_X_FORWARDED_FOR = env.bool("WHARF_TRUST_X_FORWARDED_FOR", default=False)
+
+# The registry Wharf fronts (see README "The registry").
+REGISTRY_URL = env.str("REGISTRY_URL", default="http://127.0.0.1:5000")
+# host[:port] people use in `docker pull`; defaults to REGISTRY_URL's.
+REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or REGISTRY_URL.split("://", 1)[-1].rstrip("/")
+# Optional Basic credentials for a registry that is not (yet) trusting Wharf's tokens.
+REGISTRY_USERNAME = env.str("REGISTRY_USERNAME", default="")
+REGISTRY_PASSWORD = env.str("REGISTRY_PASSWORD", default="")
+REGISTRY_TIMEOUT = env.float("REGISTRY_TIMEOUT", default=10.0)
+# Where `make run`'s own registry keeps its data and config.
+REGISTRY_STORAGE_DIR = Path(env.str("REGISTRY_STORAGE_DIR", default=str(VAR_DIR / "registry")))
+# The shared secret the registry sends with each notification (header Authorization: Bearer ...).
+WHARF_NOTIFY_SECRET = env.str("WHARF_NOTIFY_SECRET", default="") or _kept_secret("notify_secret", 32)
+# Where the registry reaches Wharf for notifications.
+WHARF_NOTIFY_URL = env.str("WHARF_NOTIFY_URL", default="http://127.0.0.1:8000/service/notifications")
+# Project for single-component repository names such as `alpine`.
+WHARF_DEFAULT_PROJECT = env.str("WHARF_DEFAULT_PROJECT", default="library")
+# Registry requests a sync keeps in flight at once.
+WHARF_SYNC_CONCURRENCY = env.int("WHARF_SYNC_CONCURRENCY", default=8)
+# Catalog page size a sync asks for (the registry caps it at 1000).
+WHARF_SYNC_PAGE_SIZE = env.int("WHARF_SYNC_PAGE_SIZE", default=100)
+# Minutes between scheduled full syncs (0 turns the schedule off).
+WHARF_SYNC_INTERVAL_MINUTES = env.int("WHARF_SYNC_INTERVAL_MINUTES", default=60)
+if WHARF_SYNC_INTERVAL_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["scheduled-full-sync"] = {
+        "task": "repositories.tasks.scheduled_sync",
+        "schedule": WHARF_SYNC_INTERVAL_MINUTES * 60.0,
+    }
 
 LOGGING = {
     "version": 1,

@@ -3,5 +3,16 @@
 from __future__ import annotations
 
 from .projects import Membership, Project, ProjectQuerySet
+from .registry import Artifact, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
 
-__all__ = ["Membership", "Project", "ProjectQuerySet"]
+__all__ = [
+    "Artifact",
+    "Membership",
+    "Project",
+    "ProjectQuerySet",
+    "RegistryEvent",
+    "Repository",
+    "RepositoryQuerySet",
+    "SyncRun",
+    "Tag",
+]

@@ -1,0 +1,231 @@
+"""What is in the registry, as Wharf last saw it: repositories, artifacts and tags,
+plus the run records of sync and the ids of registry notifications already handled.
+
+These rows are a cache of the registry, kept current by `repositories.services.sync`
+(full reconcile) and `repositories.services.events` (live notifications). The
+registry is the source of truth; rows are removed only after a complete,
+successful listing says the thing is gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .projects import Project
+
+
+class RepositoryQuerySet(models.QuerySet["Repository"]):
+    def for_user(self, user: Any) -> RepositoryQuerySet:
+        """Repositories in the projects `user` may see (see `ProjectQuerySet.for_user`)."""
+        return self.filter(project__in=Project.objects.for_user(user).values("pk"))
+
+
+class Repository(models.Model):
+    """A registry repository, e.g. `team/app` or `library/alpine`, in its project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="repositories")
+    name = models.CharField(max_length=255, unique=True, help_text="The full registry name.")
+    description = models.TextField(blank=True, max_length=5000)
+    tag_count = models.PositiveIntegerField(default=0)
+    artifact_count = models.PositiveIntegerField(default=0)
+    size = models.BigIntegerField(default=0, help_text="Bytes of all top-level artifacts.")
+    pull_count = models.BigIntegerField(default=0)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RepositoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["project", "name"], name="repo_project_name"),
+            models.Index(fields=["project", "-last_push_at"], name="repo_project_push"),
+        ]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def short_name(self) -> str:
+        """The name inside its project (`app` for `team/app`)."""
+        prefix = self.project.name + "/"
+        return self.name[len(prefix) :] if self.name.startswith(prefix) else self.name
+
+
+class Artifact(models.Model):
+    """One manifest (image, index, or other OCI artifact) in a repository, by digest.
+
+    Children of an index are artifacts too, with `parent` set. `manifest` keeps the
+    raw bytes exactly as the registry served them, so a deletion can be undone by
+    putting them back.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        INDEX = "index", "Index"
+        OTHER = "other", "Other artifact"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="artifacts")
+    digest = models.CharField(max_length=100)
+    media_type = models.CharField(max_length=255, blank=True)
+    artifact_type = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMAGE)
+    size = models.BigIntegerField(default=0, help_text="Manifest, config and layers, in bytes.")
+    os = models.CharField(max_length=32, blank=True)
+    architecture = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField(null=True, blank=True, help_text="From the image config.")
+    pushed_at = models.DateTimeField(default=timezone.now)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+    pull_count = models.BigIntegerField(default=0)
+    annotations = models.JSONField(default=dict, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(
+        default=dict, blank=True, help_text="env, entrypoint, cmd, working_dir, exposed_ports, history."
+    )
+    layers = models.JSONField(default=list, blank=True)
+    manifest = models.BinaryField(blank=True, default=b"")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    subject_digest = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True, help_text="Why the manifest could not be read, if it could not.")
+    details_synced = models.BooleanField(
+        default=False, help_text="Whether manifest and config have been read."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-pushed_at", "digest"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "digest"],
+                name="artifact_unique_digest",
+                violation_error_message="This digest is already known in this repository.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["repository", "-pushed_at"], name="artifact_repo_push"),
+            models.Index(fields=["digest"], name="artifact_digest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}@{self.digest}"
+
+    @property
+    def short_digest(self) -> str:
+        return self.digest.split(":", 1)[-1][:12]
+
+    @property
+    def platform(self) -> str:
+        parts = [p for p in (self.os, self.architecture, self.variant) if p]
+        return "/".join(parts)
+
+
+class Tag(models.Model):
+    """A tag name in a repository, pointing at one artifact."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="tags")
+    pushed_at = models.DateTimeField(default=timezone.now)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "name"],
+                name="tag_unique_name",
+                violation_error_message="This tag already exists in this repository.",
+            )
+        ]
+        indexes = [models.Index(fields=["repository", "-pushed_at"], name="tag_repo_push")]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}:{self.name}"
+
+
+class SyncRun(models.Model):
+    """One full reconcile of the registry, a project or a repository.
+
+    States: queued → running → succeeded | failed. A run is claimed by moving it
+    from queued to running with a conditional UPDATE, so two workers never run the
+    same one; a failed run leaves the database as it was for whatever it could not
+    list completely.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Scope(models.TextChoices):
+        REGISTRY = "registry", "Whole registry"
+        PROJECT = "project", "Project"
+        REPOSITORY = "repository", "Repository"
+
+    class Trigger(models.TextChoices):
+        USER = "user", "User"
+        SCHEDULE = "schedule", "Schedule"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.REGISTRY)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs")
+    repository_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.USER)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    repositories_seen = models.PositiveIntegerField(default=0)
+    repositories_added = models.PositiveIntegerField(default=0)
+    repositories_removed = models.PositiveIntegerField(default=0)
+    tags_seen = models.PositiveIntegerField(default=0)
+    tags_added = models.PositiveIntegerField(default=0)
+    tags_updated = models.PositiveIntegerField(default=0)
+    tags_removed = models.PositiveIntegerField(default=0)
+    artifacts_added = models.PositiveIntegerField(default=0)
+    artifacts_updated = models.PositiveIntegerField(default=0)
+    artifacts_removed = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0, help_text="Registry HTTP requests made.")
+    errors = models.JSONField(default=list, blank=True, help_text="[{where, message}] in order.")
+    message = models.TextField(blank=True, help_text="A one-line summary, or why the run failed.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="syncrun_status")]
+
+    def __str__(self) -> str:
+        return f"sync #{self.pk} ({self.scope}, {self.status})"
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RegistryEvent(models.Model):
+    """The id of a registry notification already handled: the registry retries
+    deliveries, so the same event can arrive twice and must count once."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    action = models.CharField(max_length=16)
+    repository = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.repository} ({self.event_id})"

@@ -1,0 +1,47 @@
+"""The registry client Wharf's own work uses (sync, details, deletes).
+
+One pooled client per process, built from settings. The token-service issue
+plugs Wharf's self-minted tokens in here (`ProvidedTokens`), so sync and deletes
+need no stored registry password and no round trip to a token endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from ..registry import BearerChallenge, RegistryClient
+from ..registry.auth import Auth
+
+_lock = threading.Lock()
+_client: RegistryClient | None = None
+
+
+def _auth() -> Auth | None:
+    if settings.REGISTRY_USERNAME:
+        # The token challenge flow with these credentials (a registry behind another token service).
+        return BearerChallenge(settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD)
+    return None
+
+
+def registry_client() -> RegistryClient:
+    """The shared client for settings.REGISTRY_URL (created on first use)."""
+    global _client
+    with _lock:
+        if _client is None or str(_client.base_url).rstrip("/") != settings.REGISTRY_URL.rstrip("/"):
+            if _client is not None:
+                _client.close()
+            _client = RegistryClient(settings.REGISTRY_URL, auth=_auth(), timeout=settings.REGISTRY_TIMEOUT)
+        return _client
+
+
+def reset_registry_client() -> None:
+    """Drop the shared client (tests that point REGISTRY_URL elsewhere call this)."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+

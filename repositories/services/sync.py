@@ -1,0 +1,364 @@
+"""Full reconcile of Wharf's rows with the registry: catalog → tags → manifests → configs.
+
+`request_sync` records a queued `SyncRun` (or returns the one already queued or
+running for the same scope); the Celery task `repositories.tasks.run_sync` claims
+it with a conditional UPDATE and calls `execute_sync`.
+
+Fetching runs in a bounded thread pool (`WHARF_SYNC_CONCURRENCY` registry
+requests in flight) and touches no database; each repository's listing is then
+applied in the main thread in its own transaction. Manifests whose digest is
+already known with details are not fetched again, so a second sync of an
+unchanged registry costs one request per tag.
+
+Safety: rows are removed only when a complete, successful listing says the thing
+is gone: a tag missing from a tag list that was read in full, a repository missing
+from a catalog read in full, an untagged artifact the registry answers 404 for. A
+registry that fails mid-run fails the run with its message; repositories not yet
+applied keep their rows as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import record
+
+from ..models import Artifact, Project, Repository, SyncRun, Tag
+from ..registry import RegistryClient, RegistryError, RegistryUnavailable
+from ..registry.errors import DigestMismatch, InvalidContent, ManifestTooLarge
+from .content import (
+    MAX_STORED_TEXT,
+    Fetched,
+    describe,
+    ensure_repository,
+    fetch_details,
+    project_for_repository,
+    refresh_repository_counts,
+    store_children,
+)
+from .registry import registry_client
+
+log = logging.getLogger(__name__)
+
+MAX_RUN_ERRORS = 200
+
+
+@dataclass
+class Listing:
+    """One repository as the registry showed it during this run."""
+
+    name: str
+    gone: bool = False
+    tags: dict[str, str] = field(default_factory=dict)  # tag → digest
+    fetched: dict[str, Fetched] = field(default_factory=dict)  # digest → new details
+    untagged_gone: set[str] = field(default_factory=set)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the database already knows of one repository, read before fetching."""
+
+    synced: frozenset[str]  # digests whose details are stored
+    untagged: frozenset[str]  # top-level digests with no tag: checked by HEAD
+
+
+def _scope_filter(run: SyncRun, names: list[str]) -> list[str]:
+    if run.scope == SyncRun.Scope.PROJECT and run.project is not None:
+        return [n for n in names if project_for_repository(n) == run.project.name]
+    return names
+
+
+def _known(names: list[str]) -> dict[str, Known]:
+    synced: dict[str, set[str]] = {}
+    untagged: dict[str, set[str]] = {}
+    rows = Artifact.objects.filter(repository__name__in=names).values_list(
+        "repository__name", "digest", "details_synced", "parent_id"
+    )
+    tagged = set(Tag.objects.filter(repository__name__in=names).values_list("repository__name", "artifact__digest"))
+    for repo, digest, details, parent_id in rows.iterator():
+        if details:
+            synced.setdefault(repo, set()).add(digest)
+        if parent_id is None and (repo, digest) not in tagged:
+            untagged.setdefault(repo, set()).add(digest)
+    return {
+        n: Known(frozenset(synced.get(n, ())), frozenset(untagged.get(n, ()))) for n in names
+    }
+
+
+def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing:
+    """Read one repository's tags and every manifest not known yet. No database access."""
+    listing = Listing(name=name)
+    try:
+        tags = client.tags(name)
+    except RegistryUnavailable:
+        raise
+    except RegistryError as exc:
+        if exc.status == 404 and exc.code == "NAME_UNKNOWN":
+            listing.gone = True
+            return listing
+        raise
+    seen: set[str] = set(known.synced)
+    for tag in tags:
+        try:
+            manifest = client.get_manifest(name, tag)
+        except RegistryUnavailable:
+            raise
+        except (ManifestTooLarge, InvalidContent, DigestMismatch) as exc:
+            digest = client.head_manifest(name, tag)
+            if digest is None:
+                listing.errors.append({"where": f"{name}:{tag}", "message": str(exc)})
+                continue
+            listing.tags[tag] = digest
+            listing.fetched.setdefault(digest, Fetched(digest=digest, error=str(exc)[:MAX_STORED_TEXT]))
+            continue
+        except RegistryError as exc:
+            # e.g. the tag was deleted between the list and this read: not an error of ours.
+            listing.errors.append({"where": f"{name}:{tag}", "message": str(exc)})
+            continue
+        if manifest.is_tombstone:
+            continue
+        listing.tags[tag] = manifest.digest
+        if manifest.digest in seen:
+            continue
+        seen.add(manifest.digest)
+        listing.fetched[manifest.digest] = fetch_details(client, name, manifest, seen)
+        seen.update(child.digest for child in listing.fetched[manifest.digest].children)
+    for digest in known.untagged - set(listing.tags.values()):
+        if client.head_manifest(name, digest) is None:
+            listing.untagged_gone.add(digest)
+    return listing
+
+
+@dataclass
+class Counts:
+    tags_added: int = 0
+    tags_updated: int = 0
+    tags_removed: int = 0
+    artifacts_added: int = 0
+    artifacts_updated: int = 0
+    artifacts_removed: int = 0
+
+
+def _estimated_push_time(fetched: Fetched, now: datetime) -> datetime:
+    """A first sync cannot know when something was pushed; the image's own creation
+    time is the best estimate (capped at now). Notifications give exact times later."""
+    created = fetched.config.created if fetched.config else None
+    if created is None:
+        return now
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created, timezone.utc)
+    return min(created, now)
+
+
+@transaction.atomic
+def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
+    """Make the rows of one repository match its listing."""
+    counts = Counts()
+    if listing.gone:
+        repository = Repository.objects.filter(name=listing.name).first()
+        if repository is not None:
+            counts.artifacts_removed = repository.artifacts.filter(parent__isnull=True).count()
+            counts.tags_removed = repository.tags.count()
+            repository.delete()
+        return counts
+    repository = ensure_repository(listing.name, actor=actor)
+    now = timezone.now()
+    artifacts = {a.digest: a for a in Artifact.objects.filter(repository=repository)}
+    for digest, fetched in listing.fetched.items():
+        artifact = artifacts.get(digest)
+        if artifact is None:
+            artifact = Artifact(repository=repository, digest=digest, pushed_at=_estimated_push_time(fetched, now))
+            counts.artifacts_added += 1
+        else:
+            counts.artifacts_updated += 1
+        describe(artifact, fetched)
+        artifact.save()
+        artifacts[digest] = artifact
+        counts.artifacts_added += store_children(artifact, fetched)
+    tags = {t.name: t for t in Tag.objects.filter(repository=repository).select_related("artifact")}
+    new_tags: list[Tag] = []
+    moved: list[Tag] = []
+    for name, digest in listing.tags.items():
+        artifact = artifacts.get(digest)
+        if artifact is None:  # a known digest whose row vanished meanwhile: store a bare row
+            artifact = Artifact.objects.create(repository=repository, digest=digest, pushed_at=now)
+            artifacts[digest] = artifact
+        tag = tags.get(name)
+        if tag is None:
+            new_tags.append(Tag(repository=repository, name=name, artifact=artifact, pushed_at=artifact.pushed_at))
+        elif tag.artifact_id != artifact.pk:
+            tag.artifact = artifact
+            tag.pushed_at = now
+            moved.append(tag)
+    Tag.objects.bulk_create(new_tags)
+    Tag.objects.bulk_update(moved, ["artifact", "pushed_at"])
+    stale = [t.pk for n, t in tags.items() if n not in listing.tags]
+    Tag.objects.filter(pk__in=stale).delete()
+    gone = Artifact.objects.filter(repository=repository, digest__in=listing.untagged_gone, parent__isnull=True)
+    counts.artifacts_removed = gone.count()
+    gone.delete()
+    counts.tags_added, counts.tags_updated, counts.tags_removed = len(new_tags), len(moved), len(stale)
+    refresh_repository_counts(repository)
+    return counts
+
+
+# --- runs -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_sync(
+    *,
+    actor: Actor,
+    scope: str = SyncRun.Scope.REGISTRY,
+    project: Project | None = None,
+    repository: str = "",
+    trigger: str = SyncRun.Trigger.USER,
+    user: Any = None,
+) -> tuple[SyncRun, bool]:
+    """Queue a sync, unless one for the same scope is queued or running already.
+
+    Returns the run and whether it is new. The caller enqueues the task for a new
+    run after commit (see `repositories.tasks.enqueue_sync`).
+    """
+    pending = SyncRun.objects.select_for_update().filter(
+        scope=scope,
+        project=project,
+        repository_name=repository,
+        status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING],
+    )
+    existing = pending.first()
+    if existing is not None:
+        return existing, False
+    run = SyncRun.objects.create(
+        scope=scope, project=project, repository_name=repository, trigger=trigger, requested_by=user
+    )
+    record(
+        AuditAction.SYNC_REQUEST,
+        actor=actor,
+        project=project,
+        target_type="sync",
+        target_name=repository or (project.name if project else "registry"),
+        details={"run": run.pk, "scope": scope, "trigger": trigger},
+    )
+    return run, True
+
+
+def claim(run_id: int) -> SyncRun | None:
+    """Move a queued run to running; None if another worker has it (or it is gone)."""
+    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return SyncRun.objects.select_related("project").get(pk=run_id)
+
+
+def execute_sync(run: SyncRun, client: RegistryClient | None = None) -> SyncRun:
+    """Run a claimed sync to the end, recording counts and errors on the run."""
+    client = client or registry_client()
+    start_requests = client.request_count
+    actor = Actor.system("sync")
+    errors: list[dict[str, str]] = []
+    totals = Counts()
+    tags_seen = 0
+    names: list[str] = []
+    try:
+        catalog_complete = run.scope != SyncRun.Scope.REPOSITORY
+        names = client.catalog(settings.WHARF_SYNC_PAGE_SIZE) if catalog_complete else [run.repository_name]
+        names = _scope_filter(run, names)
+        known = _known(names)
+        with ThreadPoolExecutor(max_workers=max(1, settings.WHARF_SYNC_CONCURRENCY)) as pool:
+            pending: set[Future[Listing]] = {
+                pool.submit(fetch_repository, client, name, known[name]) for name in names
+            }
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        listing = future.result()
+                        errors.extend(listing.errors)
+                        tags_seen += len(listing.tags)
+                        counts = apply_listing(listing, actor=actor)
+                        for key, value in vars(counts).items():
+                            setattr(totals, key, getattr(totals, key) + value)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        removed_repos = 0
+        if catalog_complete:
+            stale = Repository.objects.exclude(name__in=names)
+            if run.scope == SyncRun.Scope.PROJECT and run.project is not None:
+                stale = stale.filter(project=run.project)
+            removed_repos = stale.count()
+            stale.delete()
+        _finish(run, SyncRun.Status.SUCCEEDED, client, start_requests, totals, errors, names, tags_seen, removed_repos)
+    except RegistryError as exc:
+        errors.append({"where": "registry", "message": str(exc)})
+        message = (
+            f"The registry at {settings.REGISTRY_URL} could not be reached or failed: {exc}. "
+            "Repositories not yet read keep their rows, and no repository was removed."
+            if exc.transient
+            else f"The registry refused the sync: {exc}."
+        )
+        _finish(run, SyncRun.Status.FAILED, client, start_requests, totals, errors, names, tags_seen, 0, message)
+    except Exception as exc:  # a bug must still end the run visibly, not leave it running
+        log.exception("sync run %s crashed", run.pk)
+        errors.append({"where": "wharf", "message": repr(exc)[:MAX_STORED_TEXT]})
+        _finish(run, SyncRun.Status.FAILED, client, start_requests, totals, errors, names, tags_seen, 0,
+                f"The sync stopped on an internal error: {exc!r}")
+    return run
+
+
+def _finish(
+    run: SyncRun,
+    status: str,
+    client: RegistryClient,
+    start_requests: int,
+    totals: Counts,
+    errors: list[dict[str, str]],
+    names: list[str],
+    tags_seen: int,
+    removed_repos: int,
+    message: str = "",
+) -> None:
+    run.status = status
+    run.finished_at = timezone.now()
+    run.requests = client.request_count - start_requests
+    run.repositories_seen = len(names)
+    run.repositories_removed = removed_repos
+    run.tags_seen = tags_seen
+    for key, value in vars(totals).items():
+        setattr(run, key, value)
+    run.errors = errors[:MAX_RUN_ERRORS]
+    run.message = message or (
+        f"{len(names)} repositories, {tags_seen} tags; "
+        f"{totals.artifacts_added} artifacts added, {totals.artifacts_removed} removed"
+        + (f"; {len(errors)} errors" if errors else "")
+    )
+    run.save()
+
+
+def sync_now(**kwargs: Any) -> SyncRun:
+    """Queue and run a sync in this process (commands, tests, benchmarks)."""
+    run, _ = request_sync(actor=kwargs.pop("actor", Actor.system("sync")), **kwargs)
+    claimed = claim(run.pk)
+    if claimed is None:
+        run.refresh_from_db()
+        return run
+    started = time.perf_counter()
+    execute_sync(claimed)
+    log.info("sync %s done in %.2fs", claimed.pk, time.perf_counter() - started)
+    return claimed
