@@ -8,6 +8,7 @@ Personas (same names everywhere): `sysadmin` (superuser), and for the project
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +17,9 @@ from django.test import Client
 
 from accounts.permissions import Role
 from portal.celery import app as celery_app
+from repositories.services.registry import reset_registry_client
 from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
-from tests.support.registry import registry, registry_factory  # noqa: F401  (shared fixtures)
+from tests.support.registry import RegistryServer, registry, registry_factory  # noqa: F401  (shared fixtures)
 
 # Tasks run inline in tests, so a test sees their effects without a worker.
 celery_app.conf.task_always_eager = True
@@ -77,3 +79,17 @@ def world(db: Any) -> World:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def wharf_registry(
+    registry_factory: Callable[..., RegistryServer],  # noqa: F811  (the fixture imported above)
+    settings: Any,
+) -> Iterator[RegistryServer]:
+    """An empty registry that Wharf's own client (`registry_client()`) talks to."""
+    server = registry_factory()
+    settings.REGISTRY_URL = server.url
+    settings.REGISTRY_TIMEOUT = 3.0
+    reset_registry_client()
+    yield server
+    reset_registry_client()
