@@ -18,8 +18,14 @@ from ..models import Membership, Project
 User = get_user_model()
 
 
+# Names that would collide with page URLs under /projects/.
+RESERVED_PROJECT_NAMES = frozenset({"new"})
+
+
 def _validate_project(project: Project) -> None:
     project.full_clean(validate_unique=False, validate_constraints=False)
+    if project.name in RESERVED_PROJECT_NAMES:
+        raise ValidationError({"name": f"“{project.name}” is reserved; choose another name."})
     if Project.objects.filter(name=project.name).exclude(pk=project.pk).exists():
         raise ValidationError({"name": "A project with this name already exists."})
 

@@ -22,6 +22,9 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path: Path) 
         "WHARF_VAR_DIR": str(tmp_path),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # The browser tests' conftest allows async-unsafe ORM calls in this process; a
+    # production check must not inherit that (it would report async.E001).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     python = Path(settings.BASE_DIR) / ".venv" / "bin" / "python"
 
     result = subprocess.run(

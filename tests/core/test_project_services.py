@@ -33,7 +33,7 @@ def test_creator_becomes_project_admin_and_both_are_audited(alice) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Bad Name!", "UPPER", "a", "-lead", "trail-", "double--dash", "a/b", "x" * 65, "", "emoji😀"]
+    "name", ["Bad Name!", "UPPER", "a", "-lead", "trail-", "double--dash", "a/b", "x" * 65, "", "emoji😀", "new"]
 )
 def test_invalid_project_names_are_refused_with_a_clear_message(alice, name: str) -> None:
     with pytest.raises(ValidationError) as exc:

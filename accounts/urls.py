@@ -1,0 +1,20 @@
+"""Page URLs of the accounts app."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from .views import tokens, users
+
+app_name = "accounts"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("users/", users.user_list, name="users"),
+    path("users/new/", users.user_create, name="user_create"),
+    path("users/<int:pk>/", users.user_detail, name="user_detail"),
+    path("users/<int:pk>/active/", users.user_set_active, name="user_set_active"),
+    path("users/<int:pk>/admin/", users.user_set_admin, name="user_set_admin"),
+    path("users/<int:pk>/password/", users.user_set_password, name="user_set_password"),
+    path("users/<int:pk>/email/", users.user_set_email, name="user_set_email"),
+    path("account/tokens/", tokens.token_list, name="tokens"),
+    path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+]

@@ -1,0 +1,1 @@
+"""Pages of the accounts app: user administration and personal API tokens."""

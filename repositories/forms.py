@@ -1,0 +1,58 @@
+"""Forms of the project pages. Validation of names and rules lives in the service
+functions; these forms only shape input, and `apply_validation_error` puts the
+services' errors back onto them."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.forms import BootstrapForm
+from accounts.permissions import Role
+
+from .models.projects import PROJECT_NAME_MAX
+
+PROJECTS_PER_PAGE = 25
+
+
+class ProjectListForm(forms.Form):
+    """The query string of the project list."""
+
+    SORTS = [
+        ("name", "Name (A–Z)"),
+        ("-name", "Name (Z–A)"),
+        ("-created", "Newest first"),
+        ("created", "Oldest first"),
+        ("members", "Most members"),
+        ("role", "My role"),
+    ]
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    sort = forms.ChoiceField(required=False, choices=SORTS, label="Sort by")
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class ProjectCreateForm(BootstrapForm):
+    name = forms.CharField(
+        max_length=PROJECT_NAME_MAX,
+        help_text="Lowercase letters and digits, separated by '.', '_' or '-'. It cannot change later.",
+    )
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    is_public = forms.BooleanField(
+        required=False, label="Public", help_text="Every user can browse and pull a public project."
+    )
+
+
+class ProjectUpdateForm(BootstrapForm):
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    is_public = forms.BooleanField(
+        required=False, label="Public", help_text="Every user can browse and pull a public project."
+    )
+
+
+class MemberAddForm(BootstrapForm):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.DEVELOPER)
+
+
+class MemberRoleForm(BootstrapForm):
+    role = forms.ChoiceField(choices=Role.choices)

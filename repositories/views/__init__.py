@@ -1,0 +1,1 @@
+"""Pages of the repositories app, one module per resource."""

@@ -1,0 +1,49 @@
+"""The tab bar of a project's pages. Later features add a `ProjectTab` here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+
+from accounts.permissions import Perm
+
+from ..models import Project
+
+
+@dataclass(frozen=True)
+class ProjectTab:
+    """One tab: shown to those holding `perm` in the project."""
+
+    key: str
+    label: str
+    url_name: str
+    perm: Perm
+    icon: str
+
+
+PROJECT_TABS: list[ProjectTab] = [
+    ProjectTab("summary", "Summary", "projects:detail", Perm.VIEW_PROJECT, "info-circle"),
+    ProjectTab("members", "Members", "projects:members", Perm.VIEW_MEMBERS, "people"),
+    ProjectTab("logs", "Logs", "projects:logs", Perm.VIEW_AUDIT, "journal-text"),
+]
+
+
+def project_context(project: Project, active: str) -> dict[str, Any]:
+    """What every project page's template needs: the project, its visible tabs and
+    `can` (a dict of the user's permissions there, for `{% if can.manage_members %}`).
+    `project` must come from `repositories.access.get_project`, which sets `perms`."""
+    perms: frozenset[Perm] = project.perms  # type: ignore[attr-defined]
+    tabs = [
+        {
+            "key": tab.key,
+            "label": tab.label,
+            "icon": tab.icon,
+            "url": reverse(tab.url_name, args=[project.name]),
+            "active": tab.key == active,
+        }
+        for tab in PROJECT_TABS
+        if tab.perm in perms
+    ]
+    return {"nav": "projects", "project": project, "tabs": tabs, "can": {perm.value: True for perm in perms}}
