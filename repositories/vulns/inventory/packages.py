@@ -1,0 +1,36 @@
+"""The package record every inventory parser produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# purl types (https://github.com/package-url/purl-spec) of the packages we read.
+DEB, APK, PYPI, NPM = "deb", "apk", "pypi", "npm"
+
+
+@dataclass(frozen=True)
+class Package:
+    """One installed package, where it was found and what advisories call it.
+
+    `name`/`version` are what is installed (the binary package for dpkg);
+    `source_name`/`source_version` are what OSV advisories name: the dpkg source
+    package, the apk origin, and the package itself for PyPI and npm. `ecosystem`
+    is the OSV ecosystem (`Debian:12`, `Alpine:v3.19`, `PyPI`, `npm`), None for OS
+    packages of a distribution we cannot name. `layer` is the digest of the layer
+    that introduced this package at this version; `path` the file it was read from.
+    """
+
+    kind: str
+    name: str
+    version: str
+    source_name: str
+    source_version: str
+    ecosystem: str | None = None
+    arch: str = ""
+    layer: str = ""
+    path: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        """Identity for de-duplication: the same package found twice is one package."""
+        return (self.kind, self.name, self.version, self.source_name, self.source_version, self.arch)
