@@ -24,6 +24,18 @@ PATHS = [
     "/api/v1/me/",
     "/api/v1/tokens/",
     "/api/v1/tokens/{id}/",
+    "/api/v1/projects/{project_name}/repositories/",
+    "/api/v1/projects/{project_name}/sync-runs/",
+    "/api/v1/projects/{project_name}/sync-runs/{id}/",
+    "/api/v1/repositories/{repository_name}/",
+    "/api/v1/repositories/{repository_name}/-/tags/",
+    "/api/v1/repositories/{repository_name}/-/tags/{tag}/",
+    "/api/v1/repositories/{repository_name}/-/tags/bulk-delete/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/manifest/",
+    "/api/v1/sync-runs/",
+    "/api/v1/sync-runs/{id}/",
 ]
 
 

@@ -1,0 +1,131 @@
+"""`/api/v1/repositories/{repository_name}/-/tags/`: list, read and delete tags.
+
+Deleting goes through `services.artifacts.delete_tag`, which removes one tag
+only: the artifact and its other tags stay.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api.actors import request_actor
+
+from ..models import Artifact, Tag
+from ..services.artifacts import RegistryActionFailed, delete_tag
+from .registry_base import (
+    REGISTRY_ERROR_RESPONSES,
+    REPOSITORY_NAME_PARAMETER,
+    TAG_REGEX,
+    RepositoryScopedViewSet,
+    registry_failure,
+)
+from .registry_filters import TagFilter
+from .registry_serializers import (
+    BulkDeleteResultSerializer,
+    BulkDeleteTagsSerializer,
+    TagOutcome,
+    TagSerializer,
+)
+
+# The artifact columns a tag row shows; the JSON blobs and manifest bytes stay in the database.
+_ARTIFACT_HEAVY = ("manifest", "config", "layers", "annotations", "labels", "error")
+
+
+def _children() -> Prefetch[str]:
+    """The per-platform children of index artifacts, light columns only, in one query."""
+    return Prefetch(
+        "artifact__children",
+        queryset=Artifact.objects.only("id", "parent_id", "digest", "os", "architecture", "variant"),
+    )
+
+
+@extend_schema(parameters=[REPOSITORY_NAME_PARAMETER])
+@extend_schema_view(
+    list=extend_schema(operation_id="repositories_tags_list"),
+    retrieve=extend_schema(operation_id="repositories_tags_retrieve"),
+)
+class TagViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    RepositoryScopedViewSet[Tag],
+):
+    """The tags of a repository, by name unless `ordering` says otherwise. Reading
+    needs `Perm.VIEW_REPOSITORIES`; deleting, `Perm.DELETE_ARTIFACT`."""
+
+    serializer_class = TagSerializer
+    queryset = Tag.objects.none()
+    filterset_class = TagFilter
+    lookup_field = "name"
+    lookup_url_kwarg = "tag"
+    lookup_value_regex = TAG_REGEX
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Tag]:
+        if getattr(self, "swagger_fake_view", False):
+            return Tag.objects.none()
+        return (
+            self.repository.tags.select_related("artifact")
+            .defer(*(f"artifact__{name}" for name in _ARTIFACT_HEAVY))
+            .prefetch_related(_children())
+            .order_by("name")
+        )
+
+    @extend_schema(
+        operation_id="repositories_tags_destroy",
+        responses={204: None, 404: OpenApiResponse(description="No such tag."), **REGISTRY_ERROR_RESPONSES},
+    )
+    def destroy(self, request: Request, repository_name: str, tag: str) -> Response:
+        """Delete this tag in the registry and in Wharf; other tags on the same digest stay."""
+        instance = self.get_object()
+        instance.repository = self.repository
+        try:
+            delete_tag(instance, actor=request_actor(request))
+        except RegistryActionFailed as exc:
+            return registry_failure(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="repositories_tags_bulk_delete",
+        request=BulkDeleteTagsSerializer,
+        responses={200: BulkDeleteResultSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-delete", pagination_class=None)
+    def bulk_delete(self, request: Request, repository_name: str) -> Response:
+        """Delete several tags, one at a time, and say what became of each.
+
+        Once the registry is unavailable the remaining tags are not tried (each try
+        would wait for the timeout) and come back `skipped`. A tag named
+        `bulk-delete` is shadowed by this route; delete it through this endpoint.
+        """
+        serializer = BulkDeleteTagsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        names = list(dict.fromkeys(serializer.validated_data["tags"]))
+        tags = {t.name: t for t in self.repository.tags.select_related("artifact").filter(name__in=names)}
+        actor = request_actor(request)
+        results: list[dict[str, str]] = []
+        unavailable = ""
+        for name in names:
+            tag = tags.get(name)
+            if tag is None:
+                results.append({"tag": name, "outcome": TagOutcome.NOT_FOUND, "detail": "No such tag."})
+                continue
+            if unavailable:
+                results.append({"tag": name, "outcome": TagOutcome.SKIPPED, "detail": unavailable})
+                continue
+            tag.repository = self.repository
+            try:
+                delete_tag(tag, actor=actor)
+            except RegistryActionFailed as exc:
+                results.append({"tag": name, "outcome": TagOutcome.FAILED, "detail": exc.message})
+                if exc.transient:
+                    unavailable = f"Not tried: the registry was unavailable ({exc.message})"
+                continue
+            results.append({"tag": name, "outcome": TagOutcome.DELETED, "detail": ""})
+        deleted = sum(r["outcome"] == TagOutcome.DELETED for r in results)
+        body = {"deleted": deleted, "failed": len(results) - deleted, "results": results}
+        return Response(BulkDeleteResultSerializer(body).data)
