@@ -116,6 +116,11 @@ def project_permissions(
     return granted
 
 
+def is_system_admin(user: UserLike | None) -> bool:
+    """System admins are active superusers; they may do everything, everywhere."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
 def can_create_projects(user: UserLike, policy: str) -> bool:
     """Whether `user` may create a project under the site's creation policy."""
     if not user.is_authenticated or not user.is_active:

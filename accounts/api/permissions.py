@@ -7,6 +7,8 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from accounts.permissions import is_system_admin
+
 
 class IsSystemAdmin(BasePermission):
     """Only Wharf's system administrators (active superusers).
@@ -17,5 +19,4 @@ class IsSystemAdmin(BasePermission):
     message = "Only system administrators may do this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+        return is_system_admin(request.user)

@@ -14,6 +14,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
+from accounts.permissions import is_system_admin
+
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
@@ -41,11 +43,6 @@ def render_page(
     response = render(request, name, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-def is_system_admin(user: Any) -> bool:
-    """System admins are active superusers (see `accounts.models.User`)."""
-    return bool(user.is_authenticated and user.is_active and user.is_superuser)
 
 
 def system_admin_required(view: View) -> View:
