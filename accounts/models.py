@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core import validators
 from django.db import models
 from django.utils import timezone
 
@@ -73,3 +75,111 @@ class ApiToken(models.Model):
     @staticmethod
     def new_secret() -> str:
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+ROBOT_PREFIX = "robot$"
+ROBOT_ACTIONS = ("pull", "push", "delete")
+
+
+class RobotAccountQuerySet(models.QuerySet["RobotAccount"]):
+    def usable(self) -> RobotAccountQuerySet:
+        now = timezone.now()
+        return self.filter(enabled=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class RobotAccount(models.Model):
+    """A non-human account for CI pipelines, usable only at the registry token service.
+
+    A project robot is named ``robot$<project>+<name>`` and acts in its project; a
+    system robot (created by system admins) is named ``robot$<name>`` and acts in
+    the projects listed in `project_names`. Either holds a subset of pull / push /
+    delete, optionally only on repositories matching `repository_patterns`
+    (shell-style globs on the path below the project, e.g. ``app-*``). Only the
+    SHA-256 of its secret is stored: the secret has 256 bits of entropy, so the
+    fast hash keeps the token endpoint cheap for pipelines at no loss of safety.
+    """
+
+    project = models.ForeignKey(
+        "repositories.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="robots"
+    )
+    name = models.CharField(
+        max_length=64,
+        validators=[
+            validators.RegexValidator(
+                r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
+                message="Use lowercase letters and digits, separated by single '.', '_' or '-'.",
+            )
+        ],
+    )
+    project_names = models.JSONField(
+        default=list, blank=True, help_text="System robots only: the projects it may act in."
+    )
+    description = models.TextField(blank=True, max_length=1000)
+    can_pull = models.BooleanField(default=True)
+    can_push = models.BooleanField(default=False)
+    can_delete = models.BooleanField(default=False)
+    repository_patterns = models.JSONField(
+        default=list, blank=True, help_text="Globs on the repository path below the project; empty means all."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty means it never expires.")
+    enabled = models.BooleanField(default=True)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RobotAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                name="robot_unique_project_name",
+                violation_error_message="This project already has a robot account with this name.",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(project__isnull=True),
+                name="robot_unique_system_name",
+                violation_error_message="A system robot account with this name already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """The login name: ``robot$project+name``, or ``robot$name`` for a system robot."""
+        project = self.project
+        if project is None:
+            return f"{ROBOT_PREFIX}{self.name}"
+        return f"{ROBOT_PREFIX}{project.name}+{self.name}"
+
+    @property
+    def actions(self) -> frozenset[str]:
+        flags = {"pull": self.can_pull, "push": self.can_push, "delete": self.can_delete}
+        return frozenset(action for action, allowed in flags.items() if allowed)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def covers(self, project_name: str) -> bool:
+        """Whether the robot may act in this project at all."""
+        project = self.project
+        if project is not None:
+            return bool(project.name == project_name)
+        return project_name in (self.project_names or [])
+
+    def matches(self, repository_path: str) -> bool:
+        """Whether the repository (its path below the project) matches the robot's patterns."""
+        patterns = self.repository_patterns or []
+        return not patterns or any(fnmatch.fnmatchcase(repository_path, pattern) for pattern in patterns)
+
+    @staticmethod
+    def new_secret() -> str:
+        return secrets.token_urlsafe(32)

@@ -174,7 +174,18 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # One enum component for project roles, whether the field is `role` or `my_role`.
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "accounts.permissions.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "accounts.permissions.Role",
+        # Retention's choices share field names with sync runs and artifacts; all keep stable names.
+        "KindEnum": "repositories.models.Artifact.Kind",
+        "StatusEnum": "repositories.models.SyncRun.Status",
+        "TriggerEnum": "repositories.models.SyncRun.Trigger",
+        "RetentionRunStatusEnum": "repositories.models.retention.RetentionRun.Status",
+        "RetentionRunTriggerEnum": "repositories.models.retention.RetentionRun.Trigger",
+        "RecycleBinEntryKindEnum": "repositories.models.retention.RecycleBinEntry.Kind",
+        # Findings' `severity` and reports' `worst_severity` are the same bands.
+        "SeverityEnum": "repositories.models.scanning.Severity",
+    },
     # Swagger UI from the drf-spectacular-sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -186,13 +197,15 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "celery" / "queue"
     _processed = VAR_DIR / "celery" / "processed"
-    for _folder in (_queue, _processed):
+    _control = VAR_DIR / "celery" / "control"
+    for _folder in (_queue, _processed, _control):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(_processed),
         "store_processed": False,
+        "control_folder": str(_control),
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -226,6 +239,20 @@ WHARF_NOTIFY_SECRET = env.str("WHARF_NOTIFY_SECRET", default="") or _kept_secret
 WHARF_NOTIFY_URL = env.str("WHARF_NOTIFY_URL", default="http://127.0.0.1:8000/service/notifications")
 # Project for single-component repository names such as `alpine`.
 WHARF_DEFAULT_PROJECT = env.str("WHARF_DEFAULT_PROJECT", default="library")
+# The registry token service (GET /service/token): Wharf signs ES256 tokens the registry trusts.
+# Wharf's address as the registry and `docker login` reach it (the token realm lives under it).
+WHARF_PUBLIC_URL = env.str("WHARF_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+WHARF_TOKEN_KEY = Path(env.str("WHARF_TOKEN_KEY", default=str(VAR_DIR / "token" / "key.pem")))
+WHARF_TOKEN_CERT = Path(env.str("WHARF_TOKEN_CERT", default=str(VAR_DIR / "token" / "cert.pem")))
+WHARF_TOKEN_LIFETIME = env.int("WHARF_TOKEN_LIFETIME", default=300)
+WHARF_TOKEN_SERVICE = env.str("WHARF_TOKEN_SERVICE", default="wharf-registry")
+WHARF_TOKEN_ISSUER = env.str("WHARF_TOKEN_ISSUER", default="wharf")
+# Wharf's own registry calls carry tokens it signs itself (on unless it logs in with a password).
+WHARF_REGISTRY_TOKEN_AUTH = env.bool("WHARF_REGISTRY_TOKEN_AUTH", default=not REGISTRY_USERNAME)
+# Failed Basic logins at the token service before 429, per account and per client address.
+WHARF_TOKEN_FAILURES_PER_ACCOUNT = env.int("WHARF_TOKEN_FAILURES_PER_ACCOUNT", default=10)
+WHARF_TOKEN_FAILURES_PER_ADDRESS = env.int("WHARF_TOKEN_FAILURES_PER_ADDRESS", default=50)
+WHARF_TOKEN_FAILURE_WINDOW = env.int("WHARF_TOKEN_FAILURE_WINDOW", default=300)
 # Registry requests a sync keeps in flight at once.
 WHARF_SYNC_CONCURRENCY = env.int("WHARF_SYNC_CONCURRENCY", default=8)
 # Catalog page size a sync asks for (the registry caps it at 1000).
@@ -236,6 +263,35 @@ if WHARF_SYNC_INTERVAL_MINUTES > 0:
     CELERY_BEAT_SCHEDULE["scheduled-full-sync"] = {
         "task": "repositories.tasks.scheduled_sync",
         "schedule": WHARF_SYNC_INTERVAL_MINUTES * 60.0,
+    }
+
+# Tag retention. Days a deleted manifest stays restorable in the recycle bin (the registry's
+# garbage collection may remove its blobs sooner; a restore checks first).
+WHARF_RECYCLE_BIN_DAYS = env.int("WHARF_RECYCLE_BIN_DAYS", default=14)
+# Attempts per deletion when the registry fails transiently, and the first pause between them
+# (doubled each time), on top of the registry client's own quick retries.
+WHARF_RETENTION_DELETE_ATTEMPTS = env.int("WHARF_RETENTION_DELETE_ATTEMPTS", default=3)
+WHARF_RETENTION_RETRY_SECONDS = env.float("WHARF_RETENTION_RETRY_SECONDS", default=2.0)
+# Every minute: queue the retention runs whose cron schedule is due. Hourly: purge expired entries.
+CELERY_BEAT_SCHEDULE["scheduled-retention"] = {
+    "task": "repositories.tasks.scheduled_retention",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["purge-recycle-bin"] = {
+    "task": "repositories.tasks.purge_recycle_bin",
+    "schedule": 3600.0,
+}
+
+# Vulnerability scanning. Caps on reading one image: compressed bytes per layer (0 = no cap
+# beyond the engine's own decompressed-size and ratio caps) and bytes of package files kept.
+WHARF_SCAN_MAX_LAYER_BYTES = env.int("WHARF_SCAN_MAX_LAYER_BYTES", default=8 * 1024**3)
+WHARF_SCAN_MAX_KEPT_BYTES = env.int("WHARF_SCAN_MAX_KEPT_BYTES", default=256 * 1024**2)
+# Daily: rescan every image against the current vulnerability database (0 turns it off).
+WHARF_SCAN_RESCAN_HOURS = env.int("WHARF_SCAN_RESCAN_HOURS", default=24)
+if WHARF_SCAN_RESCAN_HOURS > 0:
+    CELERY_BEAT_SCHEDULE["rescan-all-images"] = {
+        "task": "repositories.tasks.rescan_all",
+        "schedule": WHARF_SCAN_RESCAN_HOURS * 3600.0,
     }
 
 LOGGING = {

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from celery import shared_task
 from django.db import transaction
 
 from audit.context import Actor
 
-from .models import SyncRun
+from .models import RetentionRun, ScanReport, SyncRun
 from .registry import RegistryUnavailable
-from .services import content, sync
+from .services import content, recycle, retention, retention_runs, scanning, sync
 from .services.registry import registry_client
 
 
@@ -43,9 +46,81 @@ def enqueue_sync(run: SyncRun) -> None:
 )
 def fill_artifact_details(artifact_id: int) -> None:
     """Read the manifest and config of an artifact a push notification created."""
-    content.fill_artifact_details(artifact_id, registry_client())
+    artifact = content.fill_artifact_details(artifact_id, registry_client())
+    if artifact is not None:
+        report = scanning.scan_after_push(artifact.pk)
+        if report is not None:
+            enqueue_scan(report)
 
 
 def enqueue_details(artifact_ids: list[int]) -> None:
     for artifact_id in artifact_ids:
         transaction.on_commit(lambda pk=artifact_id: fill_artifact_details.delay(pk))
+
+
+@shared_task(ignore_result=True)
+def run_retention(run_id: int) -> None:
+    """Run a queued retention run; another worker holding it makes this a no-op."""
+    run = retention_runs.claim_run(run_id)
+    if run is not None:
+        retention_runs.execute_run(run)
+
+
+def enqueue_retention(run: RetentionRun) -> None:
+    """Start the run's task once its row is committed (workers must see it)."""
+    transaction.on_commit(lambda: run_retention.delay(run.pk))
+
+
+@shared_task(ignore_result=True)
+def scheduled_retention() -> None:
+    """Beat, every minute: queue the runs whose cron schedule is due now."""
+    for run in retention_runs.due_runs():
+        enqueue_retention(run)
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(RegistryUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def revert_protected_tag(tag_id: int, artifact_id: int) -> None:
+    """Put a protected tag that a push overwrote back on its previous artifact."""
+    retention.revert_tag(tag_id, artifact_id)
+
+
+@shared_task(ignore_result=True)
+def purge_recycle_bin() -> None:
+    """Beat, hourly: forget recycle bin entries past their expiry."""
+    recycle.purge_expired()
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    autoretry_for=(RegistryUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def run_scan(self: Any, report_id: int) -> None:
+    """Run a queued scan; another worker holding it makes this a no-op. While retries
+    remain, a registry outage puts the report back in the queue for the next attempt."""
+    report = scanning.claim_scan(report_id)
+    if report is not None:
+        scanning.execute_scan(report, retry=self.request.retries < self.max_retries)
+
+
+def enqueue_scan(report: ScanReport) -> None:
+    """Start the scan's task once its row is committed (workers must see it)."""
+    transaction.on_commit(lambda: run_scan.delay(report.pk))
+
+
+@shared_task(ignore_result=True)
+def rescan_all() -> None:
+    """Beat (daily) and `import_osv --rescan`: rescan every image against the current database."""
+    for report_id in scanning.request_rescan_all(Actor.system("rescan")):
+        transaction.on_commit(partial(run_scan.delay, report_id))

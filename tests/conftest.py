@@ -41,6 +41,17 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """The suite runs with Redis as the cache: keys (throttles, pull-audit marks,
+    tombstone and revert notes) must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings: Any) -> None:
     """Tests run without `collectstatic`, so the manifest storage would find no manifest."""
     settings.STORAGES = {

@@ -4,15 +4,51 @@ from __future__ import annotations
 
 from .projects import Membership, Project, ProjectQuerySet
 from .registry import Artifact, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
+from .retention import (
+    ImmutableRule,
+    RecycleBinEntry,
+    RetentionPolicy,
+    RetentionRule,
+    RetentionRun,
+    RetentionRunItem,
+    RuleTemplate,
+    TagProtectionSettings,
+)
+from .scanning import (
+    Advisory,
+    AdvisoryPackage,
+    AllowlistEntry,
+    Finding,
+    OsvImport,
+    ProjectScanSettings,
+    ScanReport,
+    Severity,
+)
 
 __all__ = [
+    "Advisory",
+    "AdvisoryPackage",
+    "AllowlistEntry",
     "Artifact",
+    "Finding",
+    "ImmutableRule",
     "Membership",
+    "OsvImport",
     "Project",
     "ProjectQuerySet",
+    "ProjectScanSettings",
+    "RecycleBinEntry",
     "RegistryEvent",
     "Repository",
     "RepositoryQuerySet",
+    "RetentionPolicy",
+    "RetentionRule",
+    "RetentionRun",
+    "RetentionRunItem",
+    "RuleTemplate",
+    "ScanReport",
+    "Severity",
     "SyncRun",
     "Tag",
+    "TagProtectionSettings",
 ]

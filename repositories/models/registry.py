@@ -137,6 +137,11 @@ class Tag(models.Model):
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="tags")
     pushed_at = models.DateTimeField(default=timezone.now)
     last_pull_at = models.DateTimeField(null=True, blank=True)
+    overwritten_protected_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a push last moved this protected (immutable) tag to another digest.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -9,7 +9,7 @@ worker threads; storing happens in the caller's thread and transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -78,7 +78,7 @@ def _created(config: ImageConfig | None) -> datetime | None:
         return None
     created = config.created
     if timezone.is_naive(created):
-        created = timezone.make_aware(created, timezone.utc)
+        created = timezone.make_aware(created, UTC)
     return created
 
 

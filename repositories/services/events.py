@@ -6,6 +6,10 @@ moves the tag and a bare artifact row at once (so it is visible within a second)
 its manifest and config are read afterwards by the `fill_artifact_details` task.
 Blob events are ignored: only manifests describe artifacts.
 
+A push that moves a tag protected by an immutable rule to another digest is flagged
+on the tag and audited, and put back when the project asks for it
+(`services.retention.on_protected_tag_moved`).
+
 Pushes and deletes are audit events under the registry's actor name (the token's
 subject). Pulls are counted on the artifact, tag and repository; the audit log
 gets the first pull of a repository by an actor in each hour, not every pull, so a
@@ -17,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import cache
@@ -32,6 +36,7 @@ from audit.services import record
 
 from ..models import Artifact, RegistryEvent, Repository, Tag
 from ..registry.manifests import MANIFEST_MEDIA_TYPES
+from . import retention
 from .content import ensure_repository, refresh_repository_counts
 
 log = logging.getLogger(__name__)
@@ -94,7 +99,7 @@ def parse_events(body: Any) -> list[Event | None]:
         request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
         stamp = parse_datetime(_str(raw, "timestamp", 64)) if _str(raw, "timestamp", 64) else None
         if stamp is not None and timezone.is_naive(stamp):
-            stamp = timezone.make_aware(stamp, timezone.utc)
+            stamp = timezone.make_aware(stamp, UTC)
         size = target.get("size")
         addr = _str(request, "addr", 64).rsplit(":", 1)[0].strip("[]") or None
         event_id, action, repository = _str(raw, "id", 100), _str(raw, "action", 16), _str(target, "repository")
@@ -168,11 +173,19 @@ def _on_push(event: Event, outcome: Outcome) -> None:
         artifact.pushed_at = event.timestamp
         artifact.save(update_fields=["pushed_at", "updated_at"])
     if event.tag:
-        Tag.objects.update_or_create(
+        previous = Tag.objects.select_related("artifact").filter(repository=repository, name=event.tag).first()
+        tag, _ = Tag.objects.update_or_create(
             repository=repository,
             name=event.tag,
             defaults={"artifact": artifact, "pushed_at": event.timestamp},
         )
+        if (
+            previous is not None
+            and previous.artifact_id != artifact.pk
+            and not retention.is_own_revert(repository.name, event.tag, event.digest)
+            and retention.is_protected(repository, event.tag)
+        ):
+            retention.on_protected_tag_moved(tag, previous.artifact, event.digest, actor=_actor(event))
     refresh_repository_counts(repository)
     record(
         AuditAction.ARTIFACT_PUSH,

@@ -12,13 +12,18 @@ import threading
 from django.conf import settings
 
 from ..registry import BearerChallenge, RegistryClient
-from ..registry.auth import Auth
+from ..registry.auth import Auth, ProvidedTokens
 
 _lock = threading.Lock()
 _client: RegistryClient | None = None
 
 
 def _auth() -> Auth | None:
+    if settings.WHARF_REGISTRY_TOKEN_AUTH:
+        # Wharf's own registry trusts the tokens Wharf signs: mint them in-process.
+        from accounts.registry_auth.provider import WharfTokenProvider
+
+        return ProvidedTokens(WharfTokenProvider())
     if settings.REGISTRY_USERNAME:
         # The token challenge flow with these credentials (a registry behind another token service).
         return BearerChallenge(settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD)

@@ -23,11 +23,11 @@ import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.context import Actor
@@ -158,7 +158,7 @@ def _estimated_push_time(fetched: Fetched, now: datetime) -> datetime:
     if created is None:
         return now
     if timezone.is_naive(created):
-        created = timezone.make_aware(created, timezone.utc)
+        created = timezone.make_aware(created, UTC)
     return min(created, now)
 
 
@@ -212,6 +212,15 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
     counts.tags_added, counts.tags_updated, counts.tags_removed = len(new_tags), len(moved), len(stale)
     refresh_repository_counts(repository)
     return counts
+
+
+def _apply_with_one_retry(listing: Listing, actor: Actor) -> Counts:
+    """A push notification handled at the same moment may insert the same artifact
+    or tag; the loser's transaction rolls back whole, so applying again sees it."""
+    try:
+        return apply_listing(listing, actor=actor)
+    except IntegrityError:
+        return apply_listing(listing, actor=actor)
 
 
 # --- runs -------------------------------------------------------------------------
@@ -290,7 +299,7 @@ def execute_sync(run: SyncRun, client: RegistryClient | None = None) -> SyncRun:
                         listing = future.result()
                         errors.extend(listing.errors)
                         tags_seen += len(listing.tags)
-                        counts = apply_listing(listing, actor=actor)
+                        counts = _apply_with_one_retry(listing, actor)
                         for key, value in vars(counts).items():
                             setattr(totals, key, getattr(totals, key) + value)
             except BaseException:

@@ -1,0 +1,50 @@
+"""Robot accounts at the token service: checking their secret and bounding their grants."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from accounts.models import ROBOT_PREFIX, RobotAccount, hash_token_secret
+
+from .scopes import PULL
+
+BAD_ROBOT = "Incorrect robot name or secret."
+ROBOT_DISABLED = "This robot account is disabled."
+ROBOT_EXPIRED = "This robot account has expired."
+
+
+def authenticate_robot(username: str, secret: str) -> tuple[RobotAccount | None, str]:
+    """The robot with this name and secret if it may be used, else None and the reason.
+
+    One indexed query (the unique secret hash); the name must match too, so a leaked
+    secret is not usable under another robot's name.
+    """
+    if not username.startswith(ROBOT_PREFIX) or not secret:
+        return None, BAD_ROBOT
+    robot = RobotAccount.objects.select_related("project").filter(secret_hash=hash_token_secret(secret)).first()
+    if robot is None or robot.full_name != username:
+        return None, BAD_ROBOT
+    if not robot.enabled:
+        return None, ROBOT_DISABLED
+    if robot.is_expired:
+        return None, ROBOT_EXPIRED
+    now = timezone.now()
+    # Touch last_used at most once a minute so a busy pipeline does not write on every token.
+    if robot.last_used_at is None or (now - robot.last_used_at).total_seconds() > 60:
+        RobotAccount.objects.filter(pk=robot.pk).update(last_used_at=now)
+        robot.last_used_at = now
+    return robot, ""
+
+
+def robot_allowed_actions(robot: RobotAccount, project_name: str, repository: str, is_public: bool) -> frozenset[str]:
+    """What the robot may do on `repository` of `project_name`.
+
+    Its own actions where it covers the project and the repository matches its
+    patterns; like everyone, pull on a public project.
+    """
+    allowed: frozenset[str] = frozenset()
+    if robot.enabled and not robot.is_expired and robot.covers(project_name):
+        path = repository.split("/", 1)[1] if "/" in repository else repository
+        if robot.matches(path):
+            allowed = robot.actions
+    return allowed | {PULL} if is_public else allowed

@@ -1,0 +1,155 @@
+"""`GET /service/token`: the registry token endpoint (Docker token authentication).
+
+The registry answers 401 with `WWW-Authenticate: Bearer realm=".../service/token",
+service=..., scope=...`; clients call here with those parameters and Basic
+credentials (or none, for anonymous) and get a JWT granting at most what they
+asked and what Wharf's roles allow. Refusals are 401 with a message and audited;
+repeated failures are throttled (429). Pull-only tokens are counted, push and
+delete grants are audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.models import ROBOT_PREFIX
+from audit.context import Actor, client_ip, request_id
+from audit.models import ActorKind, AuditAction
+from audit.services import record
+
+from . import throttle
+from .authentication import MALFORMED, authenticate, parse_basic
+from .grants import GrantedAccess, Principal, compute_grants
+from .jwt import mint_token
+from .scopes import MAX_SCOPES, PULL, parse_scopes
+
+BASIC_CHALLENGE = 'Basic realm="Wharf registry"'
+MAX_QUERY_FIELDS = 4 * MAX_SCOPES  # more parameters than this are ignored, not parsed
+AUDITED_SCOPES = 20  # enough to see what was asked; a hostile request's 10,000 are not logged
+
+
+def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"errors": [{"code": code, "message": message}]}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _actor(request: HttpRequest, principal: Principal | None, username: str = "") -> Actor:
+    ip, rid = client_ip(request), request_id(request)
+    if principal is None:
+        return Actor(kind=ActorKind.ANONYMOUS, name=username, ip=ip, request_id=rid)
+    if principal.kind == "robot":
+        return Actor(kind=ActorKind.ROBOT, name=principal.sub, ip=ip, request_id=rid)
+    user = principal.user
+    return Actor(kind=ActorKind.USER, name=principal.sub, ip=ip, request_id=rid, user_id=user.pk if user else None)
+
+
+def _refuse(request: HttpRequest, username: str, reason: str, scopes: list[str]) -> JsonResponse:
+    address = client_ip(request)
+    tripped = throttle.record_failure(username, address)
+    actor = _actor(request, None, username)
+    target_type = "robot" if username.startswith(ROBOT_PREFIX) else "user"
+    record(
+        AuditAction.REGISTRY_TOKEN_REFUSED,
+        actor=actor,
+        target_type=target_type,
+        target_name=username,
+        details={"reason": reason, "scopes": [scope[:200] for scope in scopes[:AUDITED_SCOPES]]},
+    )
+    if tripped is not None:
+        record(
+            AuditAction.REGISTRY_TOKEN_THROTTLED,
+            actor=actor,
+            target_type=target_type,
+            target_name=username,
+            details={"by": tripped.reason, "seconds": tripped.retry_after},
+        )
+    return _error(401, "UNAUTHORIZED", reason, **{"WWW-Authenticate": BASIC_CHALLENGE})
+
+
+def _audit_grants(request: HttpRequest, principal: Principal, grants: list[GrantedAccess]) -> None:
+    """Push and delete grants are audited; pull-only tokens are just counted."""
+    if not any(set(g.access.actions) - {PULL} for g in grants if g.project_id is not None):
+        if grants:
+            throttle.count_pull_token()
+        return
+    from repositories.models import Project
+
+    project_ids = {(g.project_id, g.project_name) for g in grants if g.project_id is not None}
+    # The event belongs to the project when there is one (the usual case: one push).
+    project = Project(pk=next(iter(project_ids))[0], name=next(iter(project_ids))[1]) if len(project_ids) == 1 else None
+    record(
+        AuditAction.REGISTRY_TOKEN_GRANTED,
+        actor=_actor(request, principal),
+        project=project,
+        target_type="registry_token",
+        target_name=", ".join(g.access.name for g in grants)[:255],
+        details={"access": [g.access.as_claim() for g in grants]},
+    )
+
+
+def _query(request: HttpRequest) -> tuple[str, list[str]]:
+    """`service` and the `scope` values, read from at most a bounded number of parameters.
+
+    Not `request.GET`: Django answers more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    parameters with an error page, and a token request must never be one.
+    """
+    pieces = request.META.get("QUERY_STRING", "").split("&", MAX_QUERY_FIELDS)[:MAX_QUERY_FIELDS]
+    service, scopes = "", []
+    for name, value in parse_qsl("&".join(pieces), keep_blank_values=True, errors="replace"):
+        if name == "scope":
+            scopes.append(value)
+        elif name == "service" and not service:
+            service = value
+    return service, scopes
+
+
+def _rfc3339(timestamp: int) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@csrf_exempt
+@never_cache
+def token(request: HttpRequest) -> JsonResponse:
+    """Issue a registry token for the request's scopes (see the module docstring)."""
+    if request.method not in ("GET", "HEAD"):
+        return _error(405, "UNSUPPORTED", "Use GET.", Allow="GET, HEAD")
+    service, scope_params = _query(request)
+    if service and service != settings.WHARF_TOKEN_SERVICE:
+        return _error(400, "UNSUPPORTED", f"Unknown service {service[:100]!r}: this is {settings.WHARF_TOKEN_SERVICE!r}.")
+    principal = Principal.anonymous()
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        credentials = parse_basic(header)
+        if credentials is None:
+            return _error(401, "UNAUTHORIZED", MALFORMED, **{"WWW-Authenticate": BASIC_CHALLENGE})
+        lock = throttle.check(credentials.username, client_ip(request))
+        if lock is not None:
+            return _error(
+                429,
+                "TOOMANYREQUESTS",
+                f"Too many failed logins for this {lock.reason}; try again in {lock.retry_after} seconds.",
+                **{"Retry-After": str(lock.retry_after)},
+            )
+        outcome = authenticate(credentials)
+        if outcome.principal is None:
+            return _refuse(request, credentials.username, outcome.reason, scope_params)
+        principal = outcome.principal
+    grants = compute_grants(principal, parse_scopes(scope_params))
+    minted = mint_token(principal.sub, [g.access for g in grants])
+    _audit_grants(request, principal, grants)
+    body: dict[str, Any] = {
+        "token": minted.token,
+        "access_token": minted.token,
+        "expires_in": minted.expires_in,
+        "issued_at": _rfc3339(minted.issued_at),
+    }
+    return JsonResponse(body)

@@ -1,0 +1,1 @@
+"""Settings and URLs for `benchmarks/token_bench.py`: Wharf's, plus a trivial JSON view."""

@@ -1,0 +1,335 @@
+"""Vulnerability scanning: the OSV database Wharf matches against, scan reports and
+their findings, CVE allowlists, and each project's "scan on push" setting.
+
+The matching itself is the pure engine in `repositories.vulns`; these rows are what
+it reads (advisories, indexed by ecosystem and package name) and what it produced
+(reports and findings). Writes go through `repositories.services.osv_import` and
+`repositories.services.scanning`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .projects import Project
+from .registry import Artifact
+
+
+class Severity(models.TextChoices):
+    """Severity bands, the values of `repositories.vulns.severity.Band`."""
+
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+    UNKNOWN = "unknown", "Unknown"
+
+
+SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.UNKNOWN: 0,
+}
+
+
+def empty_counts() -> dict[str, int]:
+    """`{band: 0}` for every band, the shape of `ScanReport.counts`."""
+    return {band.value: 0 for band in Severity}
+
+
+class OsvImport(models.Model):
+    """One run of `import_osv`: where from, what changed, and what was refused.
+
+    States: running → succeeded | failed. `database_version` is the newest
+    `modified` timestamp of all advisories after the import, so a report can say
+    which state of the database it was matched against.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=1024, help_text="The path (zip or directory) imported.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seen = models.PositiveIntegerField(default=0, help_text="Entries read from the source.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(
+        default=0, help_text="Already known at the same or a newer `modified`."
+    )
+    withdrawn = models.PositiveIntegerField(default=0, help_text="Created or updated as withdrawn.")
+    invalid = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, blank=True, help_text="[{entry, reason}] of refused entries (capped)."
+    )
+    ecosystems = models.JSONField(default=list, blank=True, help_text="Ecosystems the source named.")
+    database_version = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=150, blank=True, help_text="Actor name that ran the import.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"OSV import #{self.pk} of {self.source} ({self.status})"
+
+
+class Advisory(models.Model):
+    """One OSV record, as last imported (upserted by id when its `modified` is newer)."""
+
+    osv_id = models.CharField(max_length=255, unique=True)
+    aliases = models.JSONField(default=list, blank=True)
+    ecosystems = models.JSONField(default=list, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    details = models.TextField(blank=True, help_text="Truncated to a few KiB; `raw` has it whole.")
+    severity = models.JSONField(default=list, blank=True)
+    database_specific = models.JSONField(default=dict, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    modified = models.DateTimeField()
+    published = models.DateTimeField(null=True, blank=True)
+    withdrawn = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["osv_id"]
+        verbose_name_plural = "advisories"
+        indexes = [models.Index(fields=["-modified"], name="advisory_modified")]
+
+    def __str__(self) -> str:
+        return self.osv_id
+
+    def for_matching(self, affected: list[dict[str, Any]]) -> dict[str, Any]:
+        """The OSV record the engine reads, with only the `affected[]` entries loaded."""
+        return {
+            "id": self.osv_id,
+            "aliases": self.aliases,
+            "summary": self.summary,
+            "details": self.details,
+            "severity": self.severity,
+            "database_specific": self.database_specific,
+            "references": self.references,
+            "affected": affected,
+        }
+
+
+class AdvisoryPackage(models.Model):
+    """One `affected[]` entry of an advisory, under the (ecosystem, normalised name)
+    the engine matches on (`repositories.vulns.names.normalize_name`), so a scan
+    loads only the advisories for the packages it found."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="packages")
+    ecosystem = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    affected = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["ecosystem", "name"], name="advisorypkg_eco_name")]
+
+    def __str__(self) -> str:
+        return f"{self.ecosystem}/{self.name} ({self.advisory_id})"
+
+
+class ScanReport(models.Model):
+    """One scan of one artifact by one scanner.
+
+    States: queued → running → succeeded | failed. A report is claimed by moving it
+    from queued to running with a conditional UPDATE, so two workers never run the
+    same one; imported reports (Trivy) are created succeeded. A failed report keeps
+    the reason in `error`; counts and findings are only written on success.
+
+    For an index, the parent's report is a summary: each platform's image gets its
+    own report (`parent` points at the summary) and the summary's counts are their
+    sum. Counts leave out allowlisted findings.
+    """
+
+    class Scanner(models.TextChoices):
+        BUILTIN = "builtin", "Built-in"
+        TRIVY = "trivy", "Trivy"
+        HARBOR_ADAPTER = "harbor-adapter", "Harbor scanner adapter"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        USER = "user", "User"
+        API = "api", "API"
+        PUSH = "push", "Push"
+        SCHEDULE = "schedule", "Schedule"
+        IMPORT = "import", "Import"
+
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="scan_reports")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    scanner = models.CharField(max_length=16, choices=Scanner.choices, default=Scanner.BUILTIN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.USER)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    database_version = models.CharField(max_length=40, blank=True)
+    scanner_version = models.CharField(max_length=100, blank=True)
+    distro = models.CharField(max_length=100, blank=True, help_text="e.g. `Debian:12`.")
+    packages = models.PositiveIntegerField(default=0, help_text="Packages found (built-in scanner).")
+    counts = models.JSONField(default=empty_counts, help_text="{band: n} of findings not allowlisted.")
+    fixable_counts = models.JSONField(default=empty_counts, help_text="{band: n} of those with a fix.")
+    allowlisted = models.PositiveIntegerField(default=0, help_text="Findings marked by the allowlist.")
+    worst_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    error = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    sbom = models.JSONField(null=True, blank=True, help_text="CycloneDX JSON (built-in scanner).")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["artifact", "scanner", "-created_at"], name="scanreport_artifact"),
+            models.Index(fields=["status", "created_at"], name="scanreport_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"scan #{self.pk} of {self.artifact_id} ({self.scanner}, {self.status})"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def fixable(self) -> int:
+        return sum(self.fixable_counts.values())
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class Finding(models.Model):
+    """One vulnerability in one installed package, as a report found it.
+
+    `allowlisted` is decided when the report is written (system-wide and project
+    allowlist entries not expired then); such findings stay listed but are not
+    counted.
+    """
+
+    report = models.ForeignKey(ScanReport, on_delete=models.CASCADE, related_name="findings")
+    vulnerability_id = models.CharField(max_length=255)
+    aliases = models.JSONField(default=list, blank=True)
+    ecosystem = models.CharField(max_length=100, blank=True)
+    package = models.CharField(max_length=255)
+    package_kind = models.CharField(max_length=16, blank=True, help_text="purl type: deb, apk, pypi, npm…")
+    installed_version = models.CharField(max_length=255, blank=True)
+    source_name = models.CharField(max_length=255, blank=True)
+    source_version = models.CharField(max_length=255, blank=True)
+    fixed_version = models.CharField(max_length=255, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.UNKNOWN)
+    cvss_score = models.FloatField(null=True, blank=True)
+    cvss_vector = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    layer_digest = models.CharField(max_length=100, blank=True)
+    path = models.CharField(max_length=1024, blank=True)
+    allowlisted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["report", "severity"], name="finding_report_severity"),
+            models.Index(fields=["vulnerability_id"], name="finding_vulnerability"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vulnerability_id} in {self.package} {self.installed_version}"
+
+    @property
+    def fixable(self) -> bool:
+        return bool(self.fixed_version)
+
+
+class AllowlistEntryQuerySet(models.QuerySet["AllowlistEntry"]):
+    def active_for(self, project: Project | None, at: Any = None) -> AllowlistEntryQuerySet:
+        """System-wide entries plus `project`'s, not expired at `at` (default now)."""
+        at = at or timezone.now()
+        scope = (
+            Q(project__isnull=True) | Q(project=project) if project is not None else Q(project__isnull=True)
+        )
+        return self.filter(scope).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+
+
+class AllowlistEntry(models.Model):
+    """A vulnerability id a team has accepted: system-wide (`project` empty) or for one
+    project, optionally until `expires_at`. Matches a finding's id or any alias."""
+
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="allowlist_entries"
+    )
+    vulnerability_id = models.CharField(max_length=255)
+    reason = models.TextField(max_length=2000)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AllowlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vulnerability_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "vulnerability_id"],
+                name="allowlist_unique_project_vuln",
+                violation_error_message="This vulnerability is already on this allowlist.",
+            ),
+            models.UniqueConstraint(
+                fields=["vulnerability_id"],
+                condition=Q(project__isnull=True),
+                name="allowlist_unique_system_vuln",
+                violation_error_message="This vulnerability is already on the system allowlist.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.project.name if self.project is not None else "system"
+        return f"{self.vulnerability_id} ({scope})"
+
+    def is_active(self, at: Any = None) -> bool:
+        return self.expires_at is None or self.expires_at > (at or timezone.now())
+
+
+class ProjectScanSettings(models.Model):
+    """A project's scanning settings, kept apart from `Project` so scanning owns its
+    own table. A project without a row has the defaults (no scan on push)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="scan_settings")
+    scan_on_push = models.BooleanField(
+        default=False, help_text="Scan each image with the built-in scanner when it is pushed."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "project scan settings"
+
+    def __str__(self) -> str:
+        return f"scan settings of {self.project_id}"
+
+    @classmethod
+    def scan_on_push_for(cls, project_id: int) -> bool:
+        return cls.objects.filter(project_id=project_id, scan_on_push=True).exists()

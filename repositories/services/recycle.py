@@ -1,0 +1,223 @@
+"""The recycle bin: what Wharf deleted (by retention or by hand), kept so it can be put back.
+
+A deletion first stores the manifest bytes, its tags and an index's children's bytes
+(`keep`), and only then deletes in the registry; if that delete fails, the caller drops
+the entry (`discard`). `restore` puts everything back, after checking that the
+registry still has every blob (its garbage collection removes unreferenced blobs, and
+then the manifest cannot come back). Entries expire after `WHARF_RECYCLE_BIN_DAYS`
+(`purge_expired`, hourly).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import record
+
+from ..models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
+from ..registry import RegistryClient, RegistryError
+from ..registry.manifests import Manifest, parse_manifest
+from .content import ensure_repository, fill_artifact_details, refresh_repository_counts
+from .errors import RegistryActionFailed
+from .registry import registry_client
+
+log = logging.getLogger(__name__)
+
+GC_MESSAGE = "The registry's garbage collection has removed its layers; it cannot be restored."
+
+
+def _manifest_of(client: RegistryClient, repository: str, digest: str, stored: Any, media_type: str) -> Manifest:
+    """The manifest from Wharf's stored bytes, or from the registry when none are stored."""
+    body = bytes(stored or b"")
+    if body:
+        return parse_manifest(body, digest=digest, media_type=media_type or None)
+    return client.get_manifest(repository, digest)
+
+
+def keep(
+    artifact: Artifact,
+    *,
+    tags: list[Tag],
+    kind: str,
+    source: str,
+    actor: Actor,
+    run: RetentionRun | None = None,
+    client: RegistryClient | None = None,
+) -> RecycleBinEntry:
+    """Store what deleting `artifact` (or, for kind `tag`, `tags` of it) removes; committed at once.
+
+    Reads the manifest (and an index's children) from the registry only when Wharf has
+    no stored bytes for it. `RegistryError` propagates: nothing is stored then.
+    """
+    client = client or registry_client()
+    repository = artifact.repository.name
+    manifest = _manifest_of(client, repository, artifact.digest, artifact.manifest, artifact.media_type)
+    children: list[dict[str, str]] = []
+    if manifest.kind == "index":
+        stored = {
+            digest: (body, media_type)
+            for digest, body, media_type in Artifact.objects.filter(
+                repository=artifact.repository, digest__in=[c.digest for c in manifest.children]
+            ).values_list("digest", "manifest", "media_type")
+        }
+        for child in manifest.children:
+            body, media_type = stored.get(child.digest, (b"", child.media_type))
+            child_manifest = _manifest_of(client, repository, child.digest, body, media_type or child.media_type)
+            children.append(
+                {
+                    "digest": child.digest,
+                    "media_type": child_manifest.media_type,
+                    "bytes": base64.b64encode(child_manifest.raw).decode(),
+                }
+            )
+    with transaction.atomic():
+        return RecycleBinEntry.objects.create(
+            project=artifact.repository.project,
+            repository_name=repository,
+            digest=artifact.digest,
+            kind=kind,
+            media_type=manifest.media_type,
+            manifest=manifest.raw,
+            size=artifact.size,
+            tags={tag.name: tag.pushed_at.isoformat() for tag in tags},
+            children=children,
+            deleted_by=actor.name,
+            source=source,
+            run=run,
+        )
+
+
+def discard(entry: RecycleBinEntry | None) -> None:
+    """Drop an entry whose deletion did not happen after all."""
+    if entry is not None and entry.pk:
+        RecycleBinEntry.objects.filter(pk=entry.pk).delete()
+
+
+def _manifests(entry: RecycleBinEntry) -> list[Manifest]:
+    """Children first, then the entry's own manifest: the order a restore puts them in."""
+    found = [
+        parse_manifest(base64.b64decode(child["bytes"]), digest=child["digest"], media_type=child["media_type"])
+        for child in entry.children
+    ]
+    found.append(parse_manifest(bytes(entry.manifest), digest=entry.digest, media_type=entry.media_type))
+    return found
+
+
+def missing_blobs(entry: RecycleBinEntry, client: RegistryClient | None = None) -> list[str]:
+    """Digests of the config and layer blobs the registry no longer has."""
+    client = client or registry_client()
+    missing: list[str] = []
+    seen: set[str] = set()
+    for manifest in _manifests(entry):
+        blobs = ([manifest.config] if manifest.config is not None else []) + list(manifest.layers)
+        for blob in blobs:
+            if blob.digest in seen or blob.urls:  # foreign layers live elsewhere
+                continue
+            seen.add(blob.digest)
+            if not client.blob_exists(entry.repository_name, blob.digest):
+                missing.append(blob.digest)
+    return missing
+
+
+def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | None = None) -> RecycleBinEntry:
+    """Put an entry's manifest (children first) and its tags back, and Wharf's rows with them.
+
+    Refuses with `ValidationError` when it was restored already, when a blob is gone
+    (garbage collection) or when one of its tags now points at another digest (a restore
+    never moves a tag someone pushed since). `RegistryActionFailed` when the registry fails.
+    """
+    client = client or registry_client()
+    repository = entry.repository_name
+    if entry.restored_at is not None:
+        raise ValidationError("This deletion has been undone already.", code="restored")
+    try:
+        missing = missing_blobs(entry, client)
+        if missing:
+            raise ValidationError(
+                f"{repository}@{entry.digest}: {GC_MESSAGE} ({len(missing)} blob(s) missing, e.g. {missing[0]})",
+                code="garbage_collected",
+            )
+        moved = {}
+        for tag in sorted(entry.tags):
+            current = client.head_manifest(repository, tag)
+            if current is not None and current != entry.digest:
+                moved[tag] = current
+        if moved:
+            names = ", ".join(f"`{t}`" for t in moved)
+            raise ValidationError(
+                f"{repository}: tag(s) {names} now point at another image; move or delete them first.",
+                code="tag_moved",
+            )
+        for manifest in _manifests(entry):
+            client.put_manifest(repository, manifest.digest, manifest.raw, manifest.media_type)
+        for tag in sorted(entry.tags):
+            client.put_manifest(repository, tag, bytes(entry.manifest), entry.media_type)
+    except RegistryError as exc:
+        raise RegistryActionFailed(
+            f"The registry did not restore {repository}@{entry.digest}: {exc}", transient=exc.transient
+        ) from exc
+    now = timezone.now()
+    with transaction.atomic():
+        locked = RecycleBinEntry.objects.select_for_update().get(pk=entry.pk)
+        if locked.restored_at is not None:
+            raise ValidationError("This deletion has been undone already.", code="restored")
+        repo_row = ensure_repository(repository, actor=actor)
+        # A restore is a push: the registry notifies it as one, and retention sees it as new.
+        artifact, _ = Artifact.objects.get_or_create(
+            repository=repo_row,
+            digest=entry.digest,
+            defaults={"media_type": entry.media_type, "manifest": bytes(entry.manifest), "pushed_at": now},
+        )
+        for tag in sorted(entry.tags):
+            Tag.objects.update_or_create(
+                repository=repo_row, name=tag, defaults={"artifact": artifact, "pushed_at": now}
+            )
+        refresh_repository_counts(repo_row)
+        locked.restored_at = now
+        locked.restored_by = actor.name
+        locked.save(update_fields=["restored_at", "restored_by"])
+        record(
+            AuditAction.RECYCLE_RESTORE,
+            actor=actor,
+            project=repo_row.project,
+            target_type="artifact" if entry.kind == RecycleBinEntry.Kind.ARTIFACT else "tag",
+            target_name=f"{repository}@{entry.digest}",
+            details={"entry": entry.pk, "tags": sorted(entry.tags), "source": entry.source, "kind": entry.kind},
+        )
+    if not artifact.details_synced:
+        try:
+            fill_artifact_details(artifact.pk, client)
+        except RegistryError:  # the rows are right; the details come with the next sync
+            log.warning("details of restored %s@%s not read", repository, entry.digest, exc_info=True)
+    return locked
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    """Delete entries past their expiry (restored or not); one audit event per project."""
+    now = now or timezone.now()
+    expired = RecycleBinEntry.objects.filter(expires_at__lte=now)
+    per_project = Counter(expired.values_list("project_id", flat=True))
+    if not per_project:
+        return 0
+    with transaction.atomic():
+        deleted, _ = RecycleBinEntry.objects.filter(expires_at__lte=now).delete()
+        for project in Project.objects.filter(pk__in=per_project):
+            record(
+                AuditAction.RECYCLE_PURGE,
+                actor=Actor.system("recycle-bin"),
+                project=project,
+                target_type="recycle_bin",
+                target_name=project.name,
+                details={"entries": per_project[project.pk]},
+            )
+    return deleted

@@ -1,0 +1,542 @@
+"""Retention policies and immutable tag rules: saving them, feeding the engine, protecting tags.
+
+The pure engine (`repositories.retention`) decides; this module turns rows into its
+input and form data into its policies, and owns the writes (each audited in the same
+transaction). Runs live in `retention_runs`, the recycle bin in `recycle`.
+
+Policy data (forms, the API and run snapshots all use this shape)::
+
+    {"enabled": bool, "schedule": "0 3 * * *" | "", "allow_empty_repository": bool,
+     "rules": [{"repositories": {"include": [...], "exclude": [...]},
+                "tags": {"include": [...], "exclude": [...], "untagged": bool},
+                "template": "latest_pushed_n", "n": 5}, ...]}
+
+Immutable rules: ``[{"repositories": {...}, "tags": {"include": [...], "exclude": [...]},
+"enabled": bool}, ...]``. Errors are a `ValidationError` whose dict keys are field
+paths numbered from 1 as on the page: ``rules.2.tags.include.0``, ``schedule``,
+``immutable.1.repositories.include``.
+
+Schedules are five-field cron expressions (minute hour day-of-month month day-of-week,
+server time zone), parsed with Celery's own `crontab` (no extra package). As in Celery,
+all five fields must match (a restricted day-of-month AND day-of-week both apply).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from celery.schedules import crontab
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import record
+
+from .. import retention as engine
+from ..models import (
+    Artifact,
+    ImmutableRule,
+    Project,
+    Repository,
+    RetentionPolicy,
+    RetentionRule,
+    Tag,
+    TagProtectionSettings,
+)
+from ..registry import RegistryClient
+from ..retention.patterns import PatternKind, compile_patterns
+from .registry import registry_client
+
+log = logging.getLogger(__name__)
+
+# How long Wharf remembers that the next push of a tag is its own revert (not an overwrite).
+REVERT_CACHE_SECONDS = 60
+
+# A rule that matches no repository: a disabled immutable rule keeps its number this way,
+# so "immutable rule 3" in a reason is always the third rule on the page.
+_NEVER = engine.ImmutableRule(
+    repositories=engine.RepositorySelector(include=("**",), exclude=("**",)),
+    tags=engine.TagSelector(include=("**",)),
+)
+
+
+# --- parsing and validation ---------------------------------------------------------------
+
+
+def _patterns(value: Any, path: str, problems: list[engine.Problem]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
+        problems.append(engine.Problem(path, "Enter a list of patterns."))
+        return ()
+    return tuple(p.strip() for p in value)
+
+
+def _section(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _rule_from_data(data: Any, prefix: str, problems: list[engine.Problem]) -> engine.Rule | None:
+    if not isinstance(data, dict):
+        problems.append(engine.Problem(prefix, "Each rule must be an object."))
+        return None
+    repos, tags = _section(data, "repositories"), _section(data, "tags")
+    try:
+        template = engine.Template(str(data.get("template") or ""))
+    except ValueError:
+        problems.append(engine.Problem(f"{prefix}.template", "Choose a template."))
+        return None
+    n = data.get("n")
+    if isinstance(n, str) and n.strip().isdigit():
+        n = int(n.strip())
+    elif isinstance(n, str) and not n.strip():
+        n = None
+    return engine.Rule(
+        template=template,
+        n=n,
+        repositories=engine.RepositorySelector(
+            include=_patterns(repos.get("include"), f"{prefix}.repositories.include", problems),
+            exclude=_patterns(repos.get("exclude"), f"{prefix}.repositories.exclude", problems),
+        ),
+        tags=engine.TagSelector(
+            include=_patterns(tags.get("include"), f"{prefix}.tags.include", problems),
+            exclude=_patterns(tags.get("exclude"), f"{prefix}.tags.exclude", problems),
+            untagged=bool(tags.get("untagged", False)),
+        ),
+    )
+
+
+def parse_policy(data: Any) -> tuple[engine.Policy, list[engine.Problem]]:
+    """The engine policy described by `data` (see the module docstring) and every problem."""
+    problems: list[engine.Problem] = []
+    raw_rules = data.get("rules", []) if isinstance(data, dict) else None
+    if not isinstance(raw_rules, list):
+        return engine.Policy(), [engine.Problem("rules", "Enter a list of rules.")]
+    rules = [_rule_from_data(raw, f"rules.{number}", problems) for number, raw in enumerate(raw_rules, start=1)]
+    policy = engine.Policy(
+        rules=tuple(r for r in rules if r is not None),
+        allow_empty_repository=bool(data.get("allow_empty_repository", False)),
+    )
+    # As `engine.validate_policy`, but numbered by position in `data` even when a rule did not parse.
+    if len(raw_rules) > engine.MAX_RULES:
+        problems.insert(
+            0, engine.Problem("rules", f"A policy has at most {engine.MAX_RULES} rules; it has {len(raw_rules)}.")
+        )
+    for number, rule in enumerate(rules, start=1):
+        if rule is not None:
+            problems += engine.validate_rule(rule, f"rules.{number}")
+    return policy, problems
+
+
+def parse_immutable_rules(data: Any) -> tuple[list[tuple[engine.ImmutableRule, bool]], list[engine.Problem]]:
+    """Each immutable rule with its enabled flag, and every problem."""
+    problems: list[engine.Problem] = []
+    if not isinstance(data, list):
+        return [], [engine.Problem("immutable", "Enter a list of rules.")]
+    parsed: list[tuple[engine.ImmutableRule, bool]] = []
+    for number, raw in enumerate(data, start=1):
+        prefix = f"immutable.{number}"
+        if not isinstance(raw, dict):
+            problems.append(engine.Problem(prefix, "Each rule must be an object."))
+            continue
+        repos, tags = _section(raw, "repositories"), _section(raw, "tags")
+        rule = engine.ImmutableRule(
+            repositories=engine.RepositorySelector(
+                include=_patterns(repos.get("include"), f"{prefix}.repositories.include", problems),
+                exclude=_patterns(repos.get("exclude"), f"{prefix}.repositories.exclude", problems),
+            ),
+            tags=engine.TagSelector(
+                include=_patterns(tags.get("include"), f"{prefix}.tags.include", problems),
+                exclude=_patterns(tags.get("exclude"), f"{prefix}.tags.exclude", problems),
+            ),
+        )
+        parsed.append((rule, bool(raw.get("enabled", True))))
+    if len(parsed) == len(data):
+        problems += engine.validate_immutable_rules(tuple(rule for rule, _ in parsed))
+    return parsed, problems
+
+
+def parse_schedule(expression: str) -> crontab:
+    """A Celery `crontab` for a five-field cron expression; ValueError with a message if invalid."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(
+            "Enter five fields: minute hour day-of-month month day-of-week, e.g. `0 3 * * *`."
+        )
+    minute, hour, day_of_month, month, day_of_week = fields
+    try:
+        return crontab(
+            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week
+        )
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ValueError(f"Not a valid cron expression: {exc}") from exc
+
+
+def validate_schedule(expression: str) -> str | None:
+    """A message for the form if `expression` is neither blank nor a valid cron expression."""
+    if not expression.strip():
+        return None
+    try:
+        parse_schedule(expression)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def schedule_matches(expression: str, at: datetime) -> bool:
+    """Whether the minute `at` (in the current time zone) is one the schedule runs in."""
+    schedule = parse_schedule(expression)
+    local = timezone.localtime(at)
+    return (
+        local.minute in schedule.minute
+        and local.hour in schedule.hour
+        and local.day in schedule.day_of_month
+        and local.month in schedule.month_of_year
+        and local.isoweekday() % 7 in schedule.day_of_week  # crontab: 0 is Sunday
+    )
+
+
+def _raise(problems: list[engine.Problem]) -> None:
+    if problems:
+        errors: dict[str, list[str]] = defaultdict(list)
+        for problem in problems:
+            errors[problem.field].append(problem.message)
+        raise ValidationError(dict(errors))
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def rule_data(rule: RetentionRule) -> dict[str, Any]:
+    return {
+        "repositories": {"include": list(rule.repository_include), "exclude": list(rule.repository_exclude)},
+        "tags": {"include": list(rule.tag_include), "exclude": list(rule.tag_exclude), "untagged": rule.untagged},
+        "template": rule.template,
+        "n": rule.n,
+    }
+
+
+def policy_data(policy: RetentionPolicy | None) -> dict[str, Any]:
+    """A policy as data (the module docstring's shape); an absent policy is empty and disabled."""
+    if policy is None:
+        return {"enabled": False, "schedule": "", "allow_empty_repository": False, "rules": []}
+    return {
+        "enabled": policy.enabled,
+        "schedule": policy.schedule,
+        "allow_empty_repository": policy.allow_empty_repository,
+        "rules": [rule_data(rule) for rule in policy.rules.order_by("position")],
+    }
+
+
+def immutable_data(project: Project) -> dict[str, Any]:
+    settings_row = TagProtectionSettings.objects.filter(project=project).first()
+    return {
+        "revert_protected_overwrites": bool(settings_row and settings_row.revert_protected_overwrites),
+        "rules": [
+            {
+                "repositories": {"include": list(r.repository_include), "exclude": list(r.repository_exclude)},
+                "tags": {"include": list(r.tag_include), "exclude": list(r.tag_exclude)},
+                "enabled": r.enabled,
+            }
+            for r in ImmutableRule.objects.filter(project=project).order_by("position")
+        ],
+    }
+
+
+# --- writes ----------------------------------------------------------------------------------------
+
+
+def save_policy(
+    project: Project,
+    actor: Actor,
+    *,
+    enabled: bool,
+    schedule: str,
+    allow_empty_repository: bool,
+    rules: list[dict[str, Any]],
+    user: Any = None,
+) -> RetentionPolicy:
+    """Validate and store the project's policy (replacing its rules); audit what changed.
+
+    Raises `ValidationError` keyed by field path when the schedule or any rule is invalid.
+    """
+    schedule = schedule.strip()
+    policy, problems = parse_policy({"rules": rules, "allow_empty_repository": allow_empty_repository})
+    message = validate_schedule(schedule)
+    if message:
+        problems.insert(0, engine.Problem("schedule", message))
+    _raise(problems)
+    with transaction.atomic():
+        row, created = RetentionPolicy.objects.select_for_update().get_or_create(project=project)
+        before = None if created else policy_data(row)
+        row.enabled = enabled
+        row.schedule = schedule
+        row.allow_empty_repository = allow_empty_repository
+        row.updated_by = user if getattr(user, "pk", None) else None
+        row.updated_at = timezone.now()
+        row.save()
+        row.rules.all().delete()
+        RetentionRule.objects.bulk_create(
+            RetentionRule(
+                policy=row,
+                position=number,
+                repository_include=list(rule.repositories.include),
+                repository_exclude=list(rule.repositories.exclude),
+                tag_include=list(rule.tags.include),
+                tag_exclude=list(rule.tags.exclude),
+                untagged=rule.tags.untagged,
+                template=rule.template.value,
+                n=rule.n,
+            )
+            for number, rule in enumerate(policy.rules, start=1)
+        )
+        after = policy_data(row)
+        if before != after:
+            record(
+                AuditAction.RETENTION_POLICY_UPDATE,
+                actor=actor,
+                project=project,
+                target_type="retention_policy",
+                target_name=project.name,
+                details={"before": before, "after": after},
+            )
+    return row
+
+
+def save_immutable_rules(
+    project: Project,
+    actor: Actor,
+    *,
+    rules: list[dict[str, Any]],
+    revert_protected_overwrites: bool,
+    user: Any = None,
+) -> list[ImmutableRule]:
+    """Validate and store the project's immutable tag rules and its revert setting; audit it."""
+    parsed, problems = parse_immutable_rules(rules)
+    _raise(problems)
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        before = immutable_data(project)
+        ImmutableRule.objects.filter(project=project).delete()
+        created = ImmutableRule.objects.bulk_create(
+            ImmutableRule(
+                project=project,
+                position=number,
+                repository_include=list(rule.repositories.include),
+                repository_exclude=list(rule.repositories.exclude),
+                tag_include=list(rule.tags.include),
+                tag_exclude=list(rule.tags.exclude),
+                enabled=enabled,
+            )
+            for number, (rule, enabled) in enumerate(parsed, start=1)
+        )
+        TagProtectionSettings.objects.update_or_create(
+            project=project,
+            defaults={
+                "revert_protected_overwrites": revert_protected_overwrites,
+                "updated_by": user if getattr(user, "pk", None) else None,
+                "updated_at": timezone.now(),
+            },
+        )
+        after = immutable_data(project)
+        if before != after:
+            record(
+                AuditAction.IMMUTABLE_RULES_UPDATE,
+                actor=actor,
+                project=project,
+                target_type="immutable_rules",
+                target_name=project.name,
+                details={"before": before, "after": after},
+            )
+    return created
+
+
+# --- engine input ------------------------------------------------------------------------------------
+
+
+def repository_path(project: Project, name: str) -> str:
+    """A repository's path inside its project, as patterns see it (`app` for `acme/app`)."""
+    prefix = project.name + "/"
+    return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+def immutable_rules_for(project: Project) -> tuple[engine.ImmutableRule, ...]:
+    """The project's immutable rules for the engine, numbered as on the page (disabled ones
+    match nothing but keep their number)."""
+    rules = []
+    for row in ImmutableRule.objects.filter(project=project).order_by("position"):
+        if not row.enabled:
+            rules.append(_NEVER)
+            continue
+        rules.append(
+            engine.ImmutableRule(
+                repositories=engine.RepositorySelector(
+                    include=tuple(row.repository_include), exclude=tuple(row.repository_exclude)
+                ),
+                tags=engine.TagSelector(include=tuple(row.tag_include), exclude=tuple(row.tag_exclude)),
+            )
+        )
+    return tuple(rules)
+
+
+def candidates_for(project: Project) -> list[engine.Artifact]:
+    """Every artifact of the project as engine input: two queries, whatever the size."""
+    tags_of: dict[int, list[engine.Tag]] = defaultdict(list)
+    tag_rows = Tag.objects.filter(repository__project=project).values_list(
+        "artifact_id", "name", "pushed_at", "last_pull_at"
+    )
+    for artifact_id, name, pushed_at, pulled_at in tag_rows.iterator(chunk_size=5000):
+        tags_of[artifact_id].append(engine.Tag(name=name, pushed_at=pushed_at, pulled_at=pulled_at))
+    rows = Artifact.objects.filter(repository__project=project).values_list(
+        "id", "repository__name", "digest", "pushed_at", "last_pull_at", "parent__digest", "subject_digest"
+    )
+    paths: dict[str, str] = {}
+    candidates = []
+    for pk, repository, digest, pushed_at, pulled_at, parent, subject in rows.iterator(chunk_size=5000):
+        path = paths.get(repository)
+        if path is None:
+            path = paths[repository] = repository_path(project, repository)
+        candidates.append(
+            engine.Artifact(
+                repository=path,
+                digest=digest,
+                pushed_at=pushed_at,
+                pulled_at=pulled_at,
+                tags=tuple(tags_of.get(pk, ())),
+                parents=(parent,) if parent else (),
+                subject=subject or None,
+            )
+        )
+    return candidates
+
+
+def preview(project: Project, data: dict[str, Any], *, now: datetime | None = None) -> engine.Evaluation:
+    """What an (unsaved) policy would keep and delete now; `ValidationError` if it is invalid."""
+    policy, problems = parse_policy(data)
+    _raise(problems)
+    return engine.evaluate(
+        policy, candidates_for(project), now=now or timezone.now(), immutable_rules=immutable_rules_for(project)
+    )
+
+
+# --- immutable tags ----------------------------------------------------------------------------------
+
+
+def protecting_rule(repository: Repository, tag: str) -> int | None:
+    """The number of the first immutable rule protecting `tag` in `repository`, or None."""
+    path = repository_path(repository.project, repository.name)
+    for number, rule in enumerate(immutable_rules_for(repository.project), start=1):
+        checks = (
+            (rule.repositories.include, rule.repositories.exclude, path, PatternKind.REPOSITORY),
+            (rule.tags.include, rule.tags.exclude, tag, PatternKind.TAG),
+        )
+        if all(_selected(include, exclude, name, kind) for include, exclude, name, kind in checks):
+            return number
+    return None
+
+
+def _selected(include: tuple[str, ...], exclude: tuple[str, ...], name: str, kind: PatternKind) -> bool:
+    included = compile_patterns(tuple(include), kind)
+    excluded = compile_patterns(tuple(exclude), kind)
+    return (
+        included is not None
+        and included.fullmatch(name) is not None
+        and (excluded is None or excluded.fullmatch(name) is None)
+    )
+
+
+def is_protected(repository: Repository, tag: str) -> bool:
+    """Whether an immutable rule of the repository's project protects `tag`."""
+    return protecting_rule(repository, tag) is not None
+
+
+def refuse_if_protected(repository: Repository, tags: list[str]) -> None:
+    """Raise `ValidationError` when any of `tags` is protected (manual deletes call this)."""
+    for tag in sorted(tags):
+        number = protecting_rule(repository, tag)
+        if number is not None:
+            raise ValidationError(
+                f"{repository.name}:{tag} is protected by immutable rule {number}; "
+                "it cannot be deleted while that rule is in force.",
+                code="protected",
+            )
+
+
+def _revert_key(repository: str, tag: str) -> str:
+    return f"protected-revert:{repository}:{tag}"
+
+
+def is_own_revert(repository: str, tag: str, digest: str) -> bool:
+    """Whether a push of `repository:tag` to `digest` is Wharf putting a protected tag back."""
+    return cache.get(_revert_key(repository, tag)) == digest
+
+
+def on_protected_tag_moved(tag: Tag, previous: Artifact, new_digest: str, *, actor: Actor) -> None:
+    """A push moved `tag` (protected) away from `previous`: flag it, audit it, and when the
+    project says so, put it back once this transaction commits (a Celery task)."""
+    now = timezone.now()
+    Tag.objects.filter(pk=tag.pk).update(overwritten_protected_at=now)
+    tag.overwritten_protected_at = now
+    settings_row = TagProtectionSettings.objects.filter(project=tag.repository.project_id).first()
+    revert = bool(settings_row and settings_row.revert_protected_overwrites)
+    record(
+        AuditAction.TAG_OVERWRITE_PROTECTED,
+        actor=actor,
+        project=tag.repository.project,
+        target_type="tag",
+        target_name=f"{tag.repository.name}:{tag.name}",
+        details={
+            "previous_digest": previous.digest,
+            "digest": new_digest,
+            "rule": protecting_rule(tag.repository, tag.name),
+            "reverting": revert,
+        },
+    )
+    if revert:
+        from ..tasks import revert_protected_tag  # the task module imports services
+
+        tag_id, artifact_id = tag.pk, previous.pk
+        transaction.on_commit(lambda: revert_protected_tag.delay(tag_id, artifact_id))
+
+
+def revert_tag(tag_id: int, artifact_id: int, client: RegistryClient | None = None) -> bool:
+    """Put a protected tag back on the artifact it was on before an overwrite.
+
+    Returns False (and does nothing) when the tag or artifact is gone, the project no
+    longer asks for reverts, or the tag is already back. `RegistryError` propagates.
+    """
+    tag = Tag.objects.select_related("repository__project", "artifact").filter(pk=tag_id).first()
+    artifact = Artifact.objects.filter(pk=artifact_id).first()
+    if tag is None or artifact is None or artifact.repository_id != tag.repository_id:
+        return False
+    settings_row = TagProtectionSettings.objects.filter(project=tag.repository.project).first()
+    if not (settings_row and settings_row.revert_protected_overwrites) or tag.artifact_id == artifact.pk:
+        return False
+    client = client or registry_client()
+    repository = tag.repository.name
+    body, media_type = bytes(artifact.manifest or b""), artifact.media_type
+    if not body:
+        fetched = client.get_manifest(repository, artifact.digest)
+        body, media_type = fetched.raw, fetched.media_type
+    overwritten_by = tag.artifact.digest
+    # The revert is a push too: the notification it causes must not count as an overwrite.
+    cache.set(_revert_key(repository, tag.name), artifact.digest, REVERT_CACHE_SECONDS)
+    client.put_manifest(repository, tag.name, body, media_type)
+    with transaction.atomic():
+        Tag.objects.filter(pk=tag.pk).update(artifact=artifact)
+        record(
+            AuditAction.TAG_REVERT_PROTECTED,
+            actor=Actor.system("immutable-tags"),
+            project=tag.repository.project,
+            target_type="tag",
+            target_name=f"{repository}:{tag.name}",
+            details={"digest": artifact.digest, "overwritten_by": overwritten_by},
+        )
+    return True
