@@ -25,6 +25,7 @@ class ProjectTab:
 
 PROJECT_TABS: list[ProjectTab] = [
     ProjectTab("summary", "Summary", "projects:detail", Perm.VIEW_PROJECT, "info-circle"),
+    ProjectTab("repositories", "Repositories", "projects:repositories", Perm.VIEW_REPOSITORIES, "boxes"),
     ProjectTab("members", "Members", "projects:members", Perm.VIEW_MEMBERS, "people"),
     ProjectTab("logs", "Logs", "projects:logs", Perm.VIEW_AUDIT, "journal-text"),
 ]

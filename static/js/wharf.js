@@ -65,7 +65,48 @@
     if (copy) {
       var source = document.querySelector(copy.getAttribute("data-copy-target"));
       if (source) copyText(source.value !== undefined ? source.value : source.textContent, copy);
+      return;
     }
+    // A copy button carrying its text itself (a digest, a pull command).
+    var copyInline = event.target.closest("[data-copy-text]");
+    if (copyInline) copyText(copyInline.getAttribute("data-copy-text"), copyInline);
+  });
+
+  // Bulk selection: a header checkbox ticks every row checkbox of its form, and a
+  // button marked data-needs-selection is enabled only while some are ticked.
+  function syncSelection(form) {
+    if (!form) return;
+    var boxes = form.querySelectorAll("input[type=checkbox][name]");
+    var ticked = form.querySelectorAll("input[type=checkbox][name]:checked").length;
+    form.querySelectorAll("[data-needs-selection]").forEach(function (button) {
+      button.disabled = ticked === 0;
+    });
+    var all = form.querySelector("[data-check-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-check-all]");
+    var form = event.target.form;
+    if (all && form) {
+      form.querySelectorAll("input[type=checkbox][name]").forEach(function (box) { box.checked = all.checked; });
+    }
+    if (event.target.type === "checkbox") syncSelection(form);
+  });
+  function syncAllSelections() {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-needs-selection]")) syncSelection(form);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", syncAllSelections);
+  document.addEventListener("htmx:afterSettle", syncAllSelections);
+
+  // A server answer can ask for the modal to close (HX-Trigger: wharf:close-modal).
+  document.addEventListener("wharf:close-modal", function () {
+    var modal = document.getElementById("modal");
+    if (modal && window.bootstrap) window.bootstrap.Modal.getOrCreateInstance(modal).hide();
   });
 
   // The modal shell: show it when htmx loads a dialog into it, empty it when closed.

@@ -1,0 +1,81 @@
+"""The Repositories tab and a repository's tag table cost a fixed number of queries
+with 5,000 tags present (indexes with children included): no N+1 per row."""
+
+from __future__ import annotations
+
+from repositories.models import Artifact, Repository, SyncRun, Tag
+from tests.pages.repository_content import digest
+
+TAGS = 5_000
+MAX_QUERIES = 10  # measured: 6–8 (session, user, project, repository, count, page, index children, sync run)
+
+
+def _fill(world) -> Repository:
+    repository = Repository.objects.create(project=world.private, name="acme/big", tag_count=TAGS)
+    Repository.objects.bulk_create(
+        [Repository(project=world.private, name=f"acme/r{i:04}", size=i, tag_count=i) for i in range(1000)]
+    )
+    artifacts = Artifact.objects.bulk_create(
+        [
+            Artifact(
+                repository=repository,
+                digest=digest(f"big-{i}"),
+                kind=Artifact.Kind.INDEX if i % 2 else Artifact.Kind.IMAGE,
+                size=i,
+                os="linux",
+                architecture="amd64",
+            )
+            for i in range(TAGS)
+        ]
+    )
+    Artifact.objects.bulk_create(
+        [
+            Artifact(repository=repository, digest=digest(f"child-{i}-{arch}"), parent=parent, os="linux", architecture=arch)
+            for i, parent in enumerate(artifacts)
+            if i % 2
+            for arch in ("amd64", "arm64")
+        ]
+    )
+    Tag.objects.bulk_create(
+        [Tag(repository=repository, name=f"t{i:05}", artifact=artifact) for i, artifact in enumerate(artifacts)]
+    )
+    SyncRun.objects.create(scope=SyncRun.Scope.PROJECT, project=world.private)
+    return repository
+
+
+def test_tag_list_queries_are_bounded_with_5000_tags(world, django_assert_max_num_queries):
+    _fill(world)
+    client = world.client("maintainer")
+    client.get("/projects/acme/repositories/big/")  # warm the session
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get("/projects/acme/repositories/big/", {"sort": "-size", "page": 3})
+
+    page = response.context["page"]
+    assert page.paginator.count == TAGS
+    assert len(page.object_list) == 50
+    html = response.content.decode()
+    assert html.count("platform-chip") >= 25 * 2  # the indexes' children were shown
+
+
+def test_tag_list_filtered_by_glob_queries_are_bounded(world, django_assert_max_num_queries):
+    _fill(world)
+    client = world.client("guest")
+    client.get("/projects/acme/repositories/big/")
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get("/projects/acme/repositories/big/", {"tag": "t0*9", "sort": "-pushed"})
+
+    assert response.context["page"].paginator.count == 500
+
+
+def test_repositories_tab_queries_are_bounded(world, django_assert_max_num_queries):
+    _fill(world)
+    client = world.client("maintainer")
+    client.get("/projects/acme/repositories/")
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get("/projects/acme/repositories/", {"sort": "-tags", "page": 2})
+
+    assert response.context["page"].paginator.count == 1001
+    assert len(response.context["page"].object_list) == 25
