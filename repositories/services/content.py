@@ -138,6 +138,7 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
     platforms = {child.digest: child.platform for child in fetched.manifest.children}
     existing = {a.digest: a for a in Artifact.objects.filter(repository=parent.repository, digest__in=platforms)}
     created = 0
+    total = fetched.manifest.size
     for child in fetched.children:
         artifact = existing.get(child.digest)
         is_new = artifact is None
@@ -153,6 +154,11 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
             artifact.variant = (platform.variant or "")[:32]
         artifact.save()
         created += int(is_new)
+        total += artifact.size
+    # Children already known were not re-read, so their sizes come from their rows.
+    if parent.size != total:
+        parent.size = total
+        Artifact.objects.filter(pk=parent.pk).update(size=total)
     return created
 
 

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.registry_auth.grants import WHARF_SUBJECT
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
@@ -200,6 +201,10 @@ def _on_push(event: Event, outcome: Outcome) -> None:
 
 
 def _on_pull(event: Event, outcome: Outcome) -> None:
+    if event.actor == WHARF_SUBJECT:
+        # Wharf's own reads (sync, details, scans) are not pulls by anyone: counting
+        # them would make every image look recently pulled to retention rules.
+        return
     repository = Repository.objects.select_related("project").filter(name=event.repository).first()
     if repository is None:
         return

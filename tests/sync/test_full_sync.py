@@ -157,3 +157,17 @@ def test_concurrent_request_returns_the_pending_run(db) -> None:
     first, created = request_sync(actor=Actor.system())
     second, created_again = request_sync(actor=Actor.system())
     assert created and not created_again and first.pk == second.pk
+
+
+def test_index_size_counts_children_that_were_already_known(wharf_registry) -> None:
+    client = wharf_registry.client()
+    amd, arm = build_image(architecture="amd64"), build_image(architecture="arm64")
+    push(client, "multi/app", amd, tag="amd")
+    sync_now()
+    index = build_index([amd, arm])
+    push(client, "multi/app", index, tag="1.0")
+    sync_now()
+    parent = Tag.objects.get(name="1.0").artifact
+    children = list(parent.children.all())
+    assert len(children) == 2 and all(c.size > 0 for c in children)
+    assert parent.size == len(index.raw) + sum(c.size for c in children)

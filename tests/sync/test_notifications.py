@@ -150,3 +150,13 @@ def test_skopeo_push_becomes_visible_without_a_sync(registry_factory, live_serve
     assert tag.artifact.details_synced and tag.artifact.labels == {"pushed.by": "skopeo"}
     assert not SyncRun.objects.exists()
     reset_registry_client()
+
+
+@pytest.mark.django_db
+def test_wharfs_own_reads_are_not_counted_as_pulls(monkeypatch) -> None:
+    monkeypatch.setattr("repositories.tasks.fill_artifact_details.delay", lambda pk: None)
+    post([event("push", "team/app", tag="v1")])
+    post([event("pull", "team/app", tag="v1", actor="wharf")])
+    assert Artifact.objects.get().pull_count == 0 and Artifact.objects.get().last_pull_at is None
+    post([event("pull", "team/app", tag="v1", actor="bob")])
+    assert Artifact.objects.get().pull_count == 1
