@@ -14,6 +14,27 @@ from repositories.api.members import MemberViewSet
 from repositories.api.projects import ProjectViewSet
 from repositories.api.registry_base import REPOSITORY_PREFIX
 from repositories.api.repositories import ProjectRepositoryViewSet, RepositoryViewSet
+from repositories.api.retention import (
+    ImmutableRulesViewSet,
+    RecycleBinViewSet,
+    RetentionPolicyViewSet,
+    RetentionRunItemViewSet,
+    RetentionRunViewSet,
+)
+from repositories.api.scanning import (
+    ARTIFACT_PREFIX_PATTERN,
+    ArtifactScanningViewSet,
+    CompareViewSet,
+    FindingViewSet,
+    ScanReportViewSet,
+)
+from repositories.api.scanning_admin import (
+    OsvImportViewSet,
+    ProjectAllowlistViewSet,
+    ScanSettingsViewSet,
+    SystemAllowlistViewSet,
+    VulnerabilityDatabaseViewSet,
+)
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
 
@@ -29,9 +50,29 @@ router.register(rf"{_PROJECT}/audit-events", ProjectAuditEventViewSet, basename=
 router.register("audit-events", SystemAuditEventViewSet, basename="audit-event")
 router.register(rf"{_PROJECT}/repositories", ProjectRepositoryViewSet, basename="project-repository")
 router.register(rf"{_PROJECT}/sync-runs", ProjectSyncRunViewSet, basename="project-sync-run")
+# One policy and one set of immutable rules per project: actions at the project's own prefix.
+router.register(_PROJECT, RetentionPolicyViewSet, basename="project-retention-policy")
+router.register(_PROJECT, ImmutableRulesViewSet, basename="project-immutable-rules")
+router.register(rf"{_PROJECT}/retention-runs", RetentionRunViewSet, basename="project-retention-run")
+router.register(
+    rf"{_PROJECT}/retention-runs/(?P<run_id>\d+)/items", RetentionRunItemViewSet, basename="project-retention-run-item"
+)
+router.register(rf"{_PROJECT}/recycle-bin", RecycleBinViewSet, basename="project-recycle-bin")
 # Repositories by full name, slashes and all; sub-resources after `/-/` (see registry_base).
 router.register(rf"{REPOSITORY_PREFIX}/-/tags", TagViewSet, basename="tag")
 router.register(rf"{REPOSITORY_PREFIX}/-/artifacts", ArtifactViewSet, basename="artifact")
+# Scanning: an artifact's reports, findings, SBOM and Trivy uploads; compare; allowlists.
+_ARTIFACT = rf"{REPOSITORY_PREFIX}/-/artifacts/{ARTIFACT_PREFIX_PATTERN}"
+router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-scan")
+router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
+router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
+router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-compare")
+router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="project-allowlist")
+router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
+router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
+router.register("osv-imports", OsvImportViewSet, basename="osv-import")
+# A status object, not a collection: an action at the API root (see the viewset).
+router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")

@@ -36,8 +36,36 @@ PATHS = [
     "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/manifest/",
     "/api/v1/sync-runs/",
     "/api/v1/sync-runs/{id}/",
+    "/api/v1/projects/{project_name}/retention-policy/",
+    "/api/v1/projects/{project_name}/retention-policy/preview/",
+    "/api/v1/projects/{project_name}/immutable-rules/",
+    "/api/v1/projects/{project_name}/retention-runs/",
+    "/api/v1/projects/{project_name}/retention-runs/{id}/",
+    "/api/v1/projects/{project_name}/retention-runs/{id}/stop/",
+    "/api/v1/projects/{project_name}/retention-runs/{run_id}/items/",
+    "/api/v1/projects/{project_name}/recycle-bin/",
+    "/api/v1/projects/{project_name}/recycle-bin/{id}/",
+    "/api/v1/projects/{project_name}/recycle-bin/{id}/restore/",
 ]
 
+# Scanning: reports, findings, SBOMs, Trivy uploads, compare, allowlists, the OSV database.
+PATHS += [
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/scans/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/scans/{id}/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/scans/{report_id}/findings/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/scans/{report_id}/findings/export/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/sbom/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/trivy-reports/",
+    "/api/v1/repositories/{repository_name}/-/compare/",
+    "/api/v1/projects/{project_name}/allowlist/",
+    "/api/v1/projects/{project_name}/allowlist/{id}/",
+    "/api/v1/projects/{project_name}/scan-settings/",
+    "/api/v1/allowlist/",
+    "/api/v1/allowlist/{id}/",
+    "/api/v1/osv-imports/",
+    "/api/v1/osv-imports/{id}/",
+    "/api/v1/vulnerability-database/",
+]
 
 @pytest.mark.django_db
 def test_schema_is_served_with_every_api_path(client: Any) -> None:

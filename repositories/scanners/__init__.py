@@ -1,0 +1,1 @@
+"""Clients of external scanners (no Django imports: plain data in, plain data out)."""
