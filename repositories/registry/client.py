@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import httpx
@@ -117,6 +117,23 @@ def _delete(repository: str) -> list[str]:
 
 
 CATALOG_SCOPE = ["registry:catalog:*"]
+
+
+# Bodies up to this size are drained before a response is let go, so its keep-alive
+# connection goes back to the pool: closing an unread streaming response makes httpx
+# drop the connection, which cost a new TCP connection per HEAD/DELETE.
+_DRAIN_LIMIT = 64 * 1024
+
+
+def _release(response: httpx.Response) -> None:
+    """Let a response go, keeping its connection reusable when that is cheap."""
+    if not response.is_closed:
+        declared = response.headers.get("Content-Length", "")
+        small = declared.isdigit() and int(declared) <= _DRAIN_LIMIT
+        if response.request.method == "HEAD" or small:
+            with suppress(httpx.HTTPError):
+                response.read()
+    response.close()
 
 
 class BlobStream:
@@ -277,16 +294,16 @@ class RegistryClient:
                         self.auth.after_challenge(challenges, scopes, self._http) if challenges else None
                     )
                 except BaseException:
-                    response.close()
+                    _release(response)
                     raise
                 if retry_with:
-                    response.close()
+                    _release(response)
                     authorization = retry_with
                     continue
                 return response  # the caller turns the 401 body into the error
             if is_transient_status(response.status_code) and attempt < self.max_retries:
                 delay = self._backoff(attempt, response)
-                response.close()
+                _release(response)
                 self._sleep(delay)
                 attempt += 1
                 continue
@@ -303,7 +320,7 @@ class RegistryClient:
         except httpx.RequestError:  # broken connection or undecodable body: keep the status
             body = b""
         finally:
-            response.close()
+            _release(response)
         return error_from_status(response.status_code, body, what, reason=response.reason_phrase)
 
     def _read_capped(self, response: httpx.Response, limit: int, what: str) -> bytes:
@@ -329,7 +346,7 @@ class RegistryClient:
         except httpx.TransportError as exc:
             raise error_from_transport(exc, what) from exc
         finally:
-            response.close()
+            _release(response)
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         body = self._read_capped(response, MAX_LIST_RESPONSE_SIZE, what)
@@ -360,7 +377,7 @@ class RegistryClient:
         response = self._send("GET", "v2/", scopes=[], what="ping")
         if response.status_code != 200:
             raise self._fail(response, "ping")
-        response.close()
+        _release(response)
 
     def iter_catalog(self, page_size: int = 100) -> Iterator[str]:
         """Repository names, page by page, following `Link` headers."""
@@ -482,11 +499,11 @@ class RegistryClient:
             headers={"Accept": ACCEPT_MANIFESTS},
         )
         if response.status_code == 404:
-            response.close()
+            _release(response)
             return None
         if response.status_code != 200:
             raise self._fail(response, what)
-        response.close()
+        _release(response)
         digest = str(response.headers.get("Docker-Content-Digest", ""))
         if not is_digest(digest):
             raise InvalidContent(f"{what}: HEAD answered without a valid Docker-Content-Digest")
@@ -518,14 +535,14 @@ class RegistryClient:
         try:
             yield BlobStream(response, digest, max_size)
         finally:
-            response.close()
+            _release(response)
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         check_repository(repository)
         check_digest(digest)
         what = f"blob {repository}@{digest}"
         response = self._send("HEAD", f"v2/{repository}/blobs/{digest}", scopes=_pull(repository), what=what)
-        response.close()
+        _release(response)
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -545,7 +562,7 @@ class RegistryClient:
         response = self._send("POST", f"v2/{repository}/blobs/uploads/", scopes=scopes, what=what)
         if response.status_code != 202:
             raise self._fail(response, what)
-        response.close()
+        _release(response)
         location = response.headers.get("Location")
         if not location:
             raise InvalidContent(f"{what}: no Location header on upload start")
@@ -563,7 +580,7 @@ class RegistryClient:
         )
         if response.status_code not in (201, 204):
             raise self._fail(response, what)
-        response.close()
+        _release(response)
         announced = response.headers.get("Docker-Content-Digest")
         if announced and announced != digest:
             raise DigestMismatch(f"{what}: registry stored {announced}", expected=digest, actual=announced)
@@ -589,7 +606,7 @@ class RegistryClient:
         )
         if response.status_code not in (200, 201):
             raise self._fail(response, what)
-        response.close()
+        _release(response)
         announced = response.headers.get("Docker-Content-Digest")
         if announced and announced.startswith("sha256:") and announced != digest:
             raise DigestMismatch(f"{what}: registry stored {announced}", expected=digest, actual=announced)
@@ -607,10 +624,10 @@ class RegistryClient:
             "DELETE", f"v2/{repository}/manifests/{digest}", scopes=_delete(repository), what=what
         )
         if response.status_code in (200, 202):
-            response.close()
+            _release(response)
             return True
         if response.status_code == 404 and missing_ok:
-            response.close()
+            _release(response)
             return False
         raise self._fail(response, what)
 
@@ -631,7 +648,7 @@ class RegistryClient:
                 "DELETE", f"v2/{repository}/manifests/{tag}", scopes=_delete(repository), what=what
             )
             if response.status_code in (200, 202):
-                response.close()
+                _release(response)
                 self.delete_by_tag_supported = True
                 return
             error = self._fail(response, what)

@@ -1,0 +1,30 @@
+"""Responses are released so keep-alive connections are reused, not reopened per request."""
+
+from __future__ import annotations
+
+import httpcore
+import pytest
+
+from tests.support.images import build_image, push
+from tests.support.registry import unique_repo
+
+pytestmark = pytest.mark.slow
+
+
+def test_head_and_small_responses_reuse_one_connection(registry, monkeypatch) -> None:
+    opened: list[object] = []
+    real_init = httpcore.HTTPConnection.__init__
+
+    def counting_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpcore.HTTPConnection, "__init__", counting_init)
+    client = registry.client()
+    repo = unique_repo()
+    push(client, repo, build_image(), tag="v1")
+    opened.clear()
+    for _ in range(10):
+        assert client.head_manifest(repo, "v1") is not None
+        assert client.head_manifest(repo, "missing") is None
+    assert len(opened) <= 1, f"{len(opened)} connections opened for 20 sequential requests"
