@@ -40,25 +40,28 @@ registry's many small files at the end (`--tmpdir /dev/shm` makes filling and de
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import (  # noqa: E402  (needs ROOT on sys.path)
+    fill,
+    interrupts_raise,
+    quiet_registry_config,
+    registry_version,
+    setup_django,
+    token_auth,
+)
 
 WRK_THREADS = 2
 WRK_CONNECTIONS = 16
@@ -90,81 +93,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _setup_django(workdir: Path) -> str:
-    """Configure Django on a throwaway SQLite (or the DATABASE_URL given); returns a label."""
-    given = os.environ.get("DATABASE_URL")
-    if not given:
-        os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    # Keep the settings' generated files (secret key, static root) out of the checkout's var/.
-    os.environ.setdefault("WHARF_VAR_DIR", str(workdir / "var"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    # Settings log every registry request at INFO: 30,000 lines would cost time and bury the figures.
-    for name in ("httpx", "httpcore", "repositories"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    from repositories.models import Repository
-
-    if given and Repository.objects.exists():
-        raise SystemExit(
-            "DATABASE_URL points at a database with repositories; the benchmark's full sync would "
-            "remove them. Use an empty database, or unset DATABASE_URL for a throwaway SQLite."
-        )
-    from django.db import connection
-
-    return f"{connection.vendor} ({'given DATABASE_URL' if given else 'temporary file'})"
-
-
-@contextmanager
-def _interrupts_raise() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks clean up as on Ctrl-C."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _token_auth(enabled: bool) -> Any:
-    """The registry's `auth.token` trusting Wharf's signing key (created in the temp VAR_DIR),
-    and Wharf's client minting tokens in-process; None (and no tokens) for an open registry."""
-    from django.conf import settings
-
-    settings.WHARF_REGISTRY_TOKEN_AUTH = enabled
-    if not enabled:
-        return None
-    from accounts.registry_auth.keys import create_key_pair
-    from repositories.registry.config import TokenAuth
-
-    create_key_pair(Path(settings.WHARF_TOKEN_KEY), Path(settings.WHARF_TOKEN_CERT))
-    return TokenAuth(
-        realm="http://127.0.0.1:9/service/token",  # never called: Wharf's client mints its own tokens
-        service=settings.WHARF_TOKEN_SERVICE,
-        issuer=settings.WHARF_TOKEN_ISSUER,
-        rootcertbundle=str(settings.WHARF_TOKEN_CERT),
-    )
-
-
-def _client_auth() -> Any:
-    """What `registry_client()` uses: self-minted tokens when token auth is on."""
-    from django.conf import settings
-
-    if not settings.WHARF_REGISTRY_TOKEN_AUTH:
-        return None
-    from accounts.registry_auth.provider import WharfTokenProvider
-    from repositories.registry.auth import ProvidedTokens
-
-    return ProvidedTokens(WharfTokenProvider())
-
-
 def _pull_token(repositories: Sequence[str]) -> str | None:
     """A pull token for `repositories`, like the one `docker pull` would get, for wrk."""
     from django.conf import settings
@@ -175,77 +103,6 @@ def _pull_token(repositories: Sequence[str]) -> str | None:
 
     access = [Access("repository", name, ("pull",)) for name in repositories]
     return mint_token("bench", access, lifetime=3600).token
-
-
-def _quiet_registry_config(config_path: Path) -> None:
-    """Log at `warn` like production (`manage.py registry_config`): the test harness
-    logs every request at `info`, which costs the registry time under load."""
-    import yaml
-
-    config = yaml.safe_load(config_path.read_text())
-    config["log"]["level"] = "warn"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def _tag_name(index: int) -> str:
-    return f"1.{index // 10}.{index % 10}"
-
-
-@dataclass(frozen=True)
-class Filled:
-    repositories: list[str]
-    manifest_paths: dict[str, list[str]]  # repository → /v2/NAME/manifests/TAG, one per tag
-    requests: int
-    seconds: float
-
-
-def _fill(url: str, repos: int, tags: int, threads: int) -> Filled:
-    """Push R x T distinct images; the layer of a repository is uploaded once."""
-    from repositories.registry import RegistryClient
-    from repositories.registry.builder import DOCKER_LAYER, OCI_LAYER, Format, build_image, make_layer
-
-    names = [f"bench{r % 20:02d}/app{r:04d}" for r in range(repos)]
-    fmt_of: dict[str, Format] = {name: ("docker" if r % 4 == 3 else "oci") for r, name in enumerate(names)}
-    layers = {
-        name: make_layer({"app/id": name.encode()}, DOCKER_LAYER if fmt_of[name] == "docker" else OCI_LAYER)
-        for name in names
-    }
-    client = RegistryClient(url, auth=_client_auth(), timeout=30.0, max_retries=1, max_connections=threads)
-
-    def push_layer(name: str) -> None:
-        client.upload_blob(name, layers[name][0].data, skip_existing=False)
-
-    def push_tag(name: str, index: int) -> None:
-        tag = _tag_name(index)
-        image = build_image(
-            fmt=fmt_of[name],
-            layer_blobs=[layers[name]],
-            labels={"org.opencontainers.image.title": name, "org.opencontainers.image.version": tag},
-            created=f"2026-01-01T00:{index // 60 % 60:02d}:{index % 60:02d}Z",
-        )
-        # The config is new by construction: skip the HEAD that upload_blob would send.
-        client.upload_blob(name, image.config.data, skip_existing=False)
-        client.put_manifest(name, tag, image.raw, image.media_type)
-
-    started = time.perf_counter()
-    try:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for future in as_completed([pool.submit(push_layer, name) for name in names]):
-                future.result()
-            jobs = [pool.submit(push_tag, name, i) for name in names for i in range(tags)]
-            try:
-                for future in as_completed(jobs):
-                    future.result()
-            except BaseException:
-                for job in jobs:
-                    job.cancel()
-                raise
-        seconds = time.perf_counter() - started
-        requests = client.request_count
-    finally:
-        client.close()
-    paths = {name: [f"/v2/{name}/manifests/{_tag_name(i)}" for i in range(tags)] for name in names}
-    return Filled(names, paths, requests, seconds)
 
 
 @dataclass(frozen=True)
@@ -345,20 +202,6 @@ def _wrk(binary: str, url: str, paths: dict[str, list[str]], workdir: Path) -> W
     )
 
 
-def _registry_version() -> str:
-    try:
-        out = subprocess.run(  # noqa: S603
-            [shutil.which("docker-registry") or "/usr/bin/docker-registry", "--version"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout
-    except OSError:
-        return "docker-registry"
-    return out.strip().split()[-1] if out.strip() else "docker-registry"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     if shutil.which(args.wrk) is None:
@@ -367,23 +210,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="wharf-sync-bench-", dir=args.tmpdir))
     server: Any = None
     try:
-        with _interrupts_raise():
-            database = _setup_django(workdir)
+        with interrupts_raise():
+            database = setup_django(workdir)
             from django.conf import settings
 
             from repositories.services.registry import reset_registry_client
             from tests.support.registry import RegistryServer
 
-            server = RegistryServer(workdir / "registry", token_auth=_token_auth(args.auth == "token"))
-            _quiet_registry_config(server.config_path)
+            server = RegistryServer(workdir / "registry", token_auth=token_auth(args.auth == "token"))
+            quiet_registry_config(server.config_path)
             server.start()
             auth = "token auth, Wharf-minted tokens" if args.auth == "token" else "no auth"
             print(
-                f"registry   Distribution {_registry_version()} at {server.url} ({auth}); database {database}; "
+                f"registry   Distribution {registry_version()} at {server.url} ({auth}); database {database}; "
                 f"set up in {time.perf_counter() - began:.1f} s"
             )
 
-            filled = _fill(server.url, args.repos, args.tags, args.fill_threads)
+            filled = fill(server.url, args.repos, args.tags, args.fill_threads)
             total = sum(len(paths) for paths in filled.manifest_paths.values())
             print(
                 f"fill       {args.repos} repositories x {args.tags} tags = {total:,} tags in "

@@ -1,0 +1,194 @@
+"""What the registry benchmarks share: Django on a throwaway database, a registry that
+trusts Wharf's tokens, Ctrl-C/SIGTERM cleanup, and filling the registry with distinct images.
+
+Imported by `sync_bench.py` and `retention_bench.py` (run from the repository root, which
+they put on `sys.path` first); not a module of the product.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+def setup_django(workdir: Path) -> str:
+    """Configure Django on a throwaway SQLite (or the DATABASE_URL given); returns a label."""
+    given = os.environ.get("DATABASE_URL")
+    if not given:
+        os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    # Keep the settings' generated files (secret key, static root) out of the checkout's var/.
+    os.environ.setdefault("WHARF_VAR_DIR", str(workdir / "var"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    # Settings log every registry request at INFO: 30,000 lines would cost time and bury the figures.
+    for name in ("httpx", "httpcore", "repositories"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from repositories.models import Repository
+
+    if given and Repository.objects.exists():
+        raise SystemExit(
+            "DATABASE_URL points at a database with repositories; the benchmark's full sync would "
+            "remove them. Use an empty database, or unset DATABASE_URL for a throwaway SQLite."
+        )
+    from django.db import connection
+
+    return f"{connection.vendor} ({'given DATABASE_URL' if given else 'temporary file'})"
+
+
+@contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks clean up as on Ctrl-C."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def token_auth(enabled: bool) -> Any:
+    """The registry's `auth.token` trusting Wharf's signing key (created in the temp VAR_DIR),
+    and Wharf's client minting tokens in-process; None (and no tokens) for an open registry."""
+    from django.conf import settings
+
+    settings.WHARF_REGISTRY_TOKEN_AUTH = enabled
+    if not enabled:
+        return None
+    from accounts.registry_auth.keys import create_key_pair
+    from repositories.registry.config import TokenAuth
+
+    create_key_pair(Path(settings.WHARF_TOKEN_KEY), Path(settings.WHARF_TOKEN_CERT))
+    return TokenAuth(
+        realm="http://127.0.0.1:9/service/token",  # never called: Wharf's client mints its own tokens
+        service=settings.WHARF_TOKEN_SERVICE,
+        issuer=settings.WHARF_TOKEN_ISSUER,
+        rootcertbundle=str(settings.WHARF_TOKEN_CERT),
+    )
+
+
+def client_auth() -> Any:
+    """What `registry_client()` uses: self-minted tokens when token auth is on."""
+    from django.conf import settings
+
+    if not settings.WHARF_REGISTRY_TOKEN_AUTH:
+        return None
+    from accounts.registry_auth.provider import WharfTokenProvider
+    from repositories.registry.auth import ProvidedTokens
+
+    return ProvidedTokens(WharfTokenProvider())
+
+
+def quiet_registry_config(config_path: Path) -> None:
+    """Log at `warn` like production (`manage.py registry_config`): the test harness
+    logs every request at `info`, which costs the registry time under load."""
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text())
+    config["log"]["level"] = "warn"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def registry_version() -> str:
+    try:
+        out = subprocess.run(  # noqa: S603
+            [shutil.which("docker-registry") or "/usr/bin/docker-registry", "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except OSError:
+        return "docker-registry"
+    return out.strip().split()[-1] if out.strip() else "docker-registry"
+
+
+def tag_name(index: int) -> str:
+    return f"1.{index // 10}.{index % 10}"
+
+
+@dataclass(frozen=True)
+class Filled:
+    repositories: list[str]
+    manifest_paths: dict[str, list[str]]  # repository → /v2/NAME/manifests/TAG, one per tag
+    digests: dict[str, list[str]]  # repository → manifest digest of each tag, in tag order
+    requests: int
+    seconds: float
+
+
+def fill(url: str, repos: int, tags: int, threads: int, *, namespace: str | None = None) -> Filled:
+    """Push R x T distinct images; the layer of a repository is uploaded once.
+
+    Repositories are spread over 20 namespaces (`bench07/app0027`), or all in `namespace`
+    (one Wharf project) when it is given. Tag i of a repository is `tag_name(i)`, its image
+    created i seconds after 2026-01-01T00:00:00Z (Wharf's first sync takes that as its push
+    time, so a higher i is a more recent push), every fourth repository in Docker v2 media types.
+    """
+    from repositories.registry import RegistryClient
+    from repositories.registry.builder import DOCKER_LAYER, OCI_LAYER, Format, build_image, make_layer
+
+    if namespace:
+        names = [f"{namespace}/app{r:04d}" for r in range(repos)]
+    else:
+        names = [f"bench{r % 20:02d}/app{r:04d}" for r in range(repos)]
+    fmt_of: dict[str, Format] = {name: ("docker" if r % 4 == 3 else "oci") for r, name in enumerate(names)}
+    layers = {
+        name: make_layer({"app/id": name.encode()}, DOCKER_LAYER if fmt_of[name] == "docker" else OCI_LAYER)
+        for name in names
+    }
+    digests: dict[tuple[str, int], str] = {}
+    client = RegistryClient(url, auth=client_auth(), timeout=30.0, max_retries=1, max_connections=threads)
+
+    def push_layer(name: str) -> None:
+        client.upload_blob(name, layers[name][0].data, skip_existing=False)
+
+    def push_tag(name: str, index: int) -> None:
+        tag = tag_name(index)
+        image = build_image(
+            fmt=fmt_of[name],
+            layer_blobs=[layers[name]],
+            labels={"org.opencontainers.image.title": name, "org.opencontainers.image.version": tag},
+            created=f"2026-01-01T00:{index // 60 % 60:02d}:{index % 60:02d}Z",
+        )
+        # The config is new by construction: skip the HEAD that upload_blob would send.
+        client.upload_blob(name, image.config.data, skip_existing=False)
+        digests[(name, index)] = client.put_manifest(name, tag, image.raw, image.media_type)
+
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in as_completed([pool.submit(push_layer, name) for name in names]):
+                future.result()
+            jobs = [pool.submit(push_tag, name, i) for name in names for i in range(tags)]
+            try:
+                for future in as_completed(jobs):
+                    future.result()
+            except BaseException:
+                for job in jobs:
+                    job.cancel()
+                raise
+        seconds = time.perf_counter() - started
+        requests = client.request_count
+    finally:
+        client.close()
+    paths = {name: [f"/v2/{name}/manifests/{tag_name(i)}" for i in range(tags)] for name in names}
+    by_name = {name: [digests[(name, i)] for i in range(tags)] for name in names}
+    return Filled(names, paths, by_name, requests, seconds)
