@@ -55,7 +55,7 @@ def fill_artifact_details(artifact_id: int) -> None:
 
 def enqueue_details(artifact_ids: list[int]) -> None:
     for artifact_id in artifact_ids:
-        transaction.on_commit(lambda pk=artifact_id: fill_artifact_details.delay(pk))
+        transaction.on_commit(partial(fill_artifact_details.delay, artifact_id))
 
 
 @shared_task(ignore_result=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from accounts.permissions import Role
 PROJECT_NAME_MIN = 2
 PROJECT_NAME_MAX = 64
 
-project_name_validators = [
+project_name_validators: list[Callable[[Any], None]] = [
     MinLengthValidator(PROJECT_NAME_MIN),
     MaxLengthValidator(PROJECT_NAME_MAX),
     RegexValidator(

@@ -96,8 +96,9 @@ def parse_events(body: Any) -> list[Event | None]:
         if not isinstance(raw, dict):
             parsed.append(None)
             continue
-        target = raw.get("target") if isinstance(raw.get("target"), dict) else {}
-        request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+        target_raw, request_raw = raw.get("target"), raw.get("request")
+        target: dict[str, Any] = target_raw if isinstance(target_raw, dict) else {}
+        request: dict[str, Any] = request_raw if isinstance(request_raw, dict) else {}
         stamp = parse_datetime(_str(raw, "timestamp", 64)) if _str(raw, "timestamp", 64) else None
         if stamp is not None and timezone.is_naive(stamp):
             stamp = timezone.make_aware(stamp, UTC)

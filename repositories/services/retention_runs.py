@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -315,9 +316,9 @@ def _delete_repository(
     # Tags pushed since the evaluation: deleting by digest would take them too.
     added_onto: dict[str, list[str]] = {}
     try:
-        current = _retrying(lambda: client.tags(repository), items[0], sleep)
+        current = _retrying(partial(client.tags, repository), items[0], sleep)
         for tag in sorted(set(current) - known_tags):
-            digest = _retrying(lambda tag=tag: client.head_manifest(repository, tag), items[0], sleep)
+            digest = _retrying(partial(client.head_manifest, repository, tag), items[0], sleep)
             if digest in planned:
                 added_onto.setdefault(digest, []).append(tag)
     except RunAborted as exc:
@@ -356,7 +357,7 @@ def _delete_one(
     try:
         moved = []
         for tag in item.tags:
-            now_at = _retrying(lambda tag=tag: client.head_manifest(repository, tag), item, sleep)
+            now_at = _retrying(partial(client.head_manifest, repository, tag), item, sleep)
             if now_at != item.digest:
                 moved.append(f"`{tag}` ({'gone' if now_at is None else 'now ' + now_at})")
         if moved:

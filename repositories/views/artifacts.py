@@ -75,8 +75,9 @@ def artifact_detail(request: HtmxHttpRequest, name: str, repo: str, digest: str)
     repository = get_repository(project, repo)
     artifact = _get_artifact(repository, digest)
     config = artifact.config if isinstance(artifact.config, dict) else {}
-    manifest, manifest_cut = pretty_manifest(artifact.manifest)
-    history = config.get("history") if isinstance(config.get("history"), list) else []
+    manifest, manifest_cut = pretty_manifest(bytes(artifact.manifest))
+    history_raw = config.get("history")
+    history: list[Any] = history_raw if isinstance(history_raw, list) else []
     subject = None
     if artifact.subject_digest:
         subject = Artifact.objects.filter(repository=repository, digest=artifact.subject_digest).only("digest").first()
