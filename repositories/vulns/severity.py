@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 try:  # optional: without it every vector scores Unknown
@@ -79,8 +80,12 @@ def band_for_score(score: float | None) -> Band:
     return Band.LOW
 
 
+@lru_cache(maxsize=65536)
 def cvss_base_score(kind: str, vector: str) -> float | None:
     """Base score of one CVSS vector of OSV severity type `kind`, or None.
+
+    Cached: the same vectors recur across findings, and parsing one is the largest
+    single cost of matching (profiled in benchmarks/scan_bench.py).
 
     A bare number between 0 and 10 (some feeds put a score where the vector should
     be) is taken as the score itself.
