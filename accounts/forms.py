@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+
+from accounts.models import TokenScope
+from accounts.registry_auth import throttle
+from audit.context import Actor, client_ip, request_id
+from audit.models import ActorKind, AuditAction
+from audit.services import record
 
 TOKEN_MAX_DAYS = 3650
 
@@ -91,3 +98,50 @@ class TokenCreateForm(BootstrapForm):
         label="Expires in (days)",
         help_text="Leave blank for a token that does not expire.",
     )
+    scopes = forms.MultipleChoiceField(
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one scope.",
+            "invalid_choice": "Unknown scope %(value)s.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A checkbox list is not a text input: Bootstrap's check class, not form-control.
+        self.fields["scopes"].widget.attrs["class"] = "form-check-input"
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """The login form, refusing an account or address after too many failures.
+
+    Shares its counters with the registry token service (`registry_auth.throttle`):
+    guessing a password through `docker login` or through this form is the same
+    attack. While locked, even the right password is refused, so the lock does not
+    reveal a correct guess.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        username = str(self.data.get("username", ""))[:150]
+        address = client_ip(self.request) if self.request is not None else None
+        lock = throttle.check(username, address)
+        if lock is not None:
+            raise ValidationError(
+                f"Too many failed logins for this {lock.reason}. Try again in {lock.retry_after // 60 or 1} minutes.",
+                code="throttled",
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            tripped = throttle.record_failure(username, address)
+            if tripped is not None and self.request is not None:
+                record(
+                    AuditAction.LOGIN_THROTTLED,
+                    actor=Actor(kind=ActorKind.ANONYMOUS, name=username, ip=address,
+                                request_id=request_id(self.request)),
+                    target_type="user",
+                    target_name=username,
+                    details={"locked": tripped.reason, "seconds": tripped.retry_after},
+                )
+            raise

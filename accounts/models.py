@@ -31,6 +31,25 @@ def hash_token_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    """What a personal access token may be used for (GitLab's names). See `ApiToken`."""
+
+    API = "api", "api: full API access"
+    READ_API = "read_api", "read_api: read-only API access"
+    READ_REGISTRY = "read_registry", "read_registry: pull images"
+    WRITE_REGISTRY = "write_registry", "write_registry: pull, push and delete images"
+
+
+ALL_TOKEN_SCOPES: tuple[str, ...] = tuple(TokenScope.values)
+API_SCOPES = frozenset({TokenScope.API.value, TokenScope.READ_API.value})
+REGISTRY_SCOPES = frozenset({TokenScope.READ_REGISTRY.value, TokenScope.WRITE_REGISTRY.value})
+
+
+def all_token_scopes() -> list[str]:
+    """Every scope: the default of tokens made before scopes existed, so none stopped working."""
+    return list(ALL_TOKEN_SCOPES)
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def usable(self) -> ApiTokenQuerySet:
         now = timezone.now()
@@ -40,9 +59,23 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
 
 
 class ApiToken(models.Model):
-    """A personal access token for the API (`Authorization: Bearer wharf_...`).
+    """A personal access token (`wharf_...`): for the API (`Authorization: Bearer ...`)
+    and as the password at the registry token service.
 
     Only the SHA-256 of the secret is stored; the secret is shown once on creation.
+
+    `scopes` is a non-empty subset of `TokenScope`, as in GitLab:
+
+    - ``api``: the API as the user, every method;
+    - ``read_api``: the API with GET, HEAD and OPTIONS only (writes are 403);
+    - ``read_registry``: the registry token service grants pull only;
+    - ``write_registry``: the registry token service grants pull, push and delete.
+
+    A token acts as its user and never beyond: registry grants are always
+    asked ∩ the user's role ∩ the token's scopes, so ``write_registry`` on a guest
+    still pulls only. A token without an API scope is refused by the API, one without
+    a registry scope by the token service. Tokens created before scopes existed have
+    all four, so they kept working.
     """
 
     user = models.ForeignKey(
@@ -55,6 +88,13 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A JSON list read in the same row as the hash: scopes cost the hot path no query.
+    # (JSON rather than a PostgreSQL array so the embedded SQLite default works too;
+    # the service validates the values.)
+    scopes = models.JSONField(
+        default=all_token_scopes,
+        help_text="What the token may be used for: api, read_api, read_registry, write_registry.",
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -75,6 +115,23 @@ class ApiToken(models.Model):
     @staticmethod
     def new_secret() -> str:
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def can_read_api(self) -> bool:
+        return not API_SCOPES.isdisjoint(self.scopes)
+
+    @property
+    def can_write_api(self) -> bool:
+        return TokenScope.API in self.scopes
+
+    @property
+    def registry_actions(self) -> frozenset[str]:
+        """The most the token service may grant with this token (before the user's role)."""
+        if TokenScope.WRITE_REGISTRY in self.scopes:
+            return frozenset(ROBOT_ACTIONS)
+        if TokenScope.READ_REGISTRY in self.scopes:
+            return frozenset({"pull"})
+        return frozenset()
 
 
 ROBOT_PREFIX = "robot$"

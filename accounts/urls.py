@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from .views import tokens, users
+from .views import robots, tokens, users
 
 app_name = "accounts"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -17,4 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("users/<int:pk>/email/", users.user_set_email, name="user_set_email"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("robots/", robots.robot_list, name="robots"),
+    path("robots/<int:pk>/enabled/", robots.robot_enabled, name="robot_enabled"),
+    path("robots/<int:pk>/regenerate/", robots.robot_regenerate, name="robot_regenerate"),
+    path("robots/<int:pk>/delete/", robots.robot_delete, name="robot_delete"),
 ]

@@ -5,7 +5,22 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, register_converter
 from django.views.generic import RedirectView
 
-from .views import artifacts, logs, members, projects, repositories, sync, tags
+from .views import (
+    allowlists,
+    artifacts,
+    logs,
+    members,
+    projects,
+    recycle,
+    repositories,
+    retention_policy,
+    retention_runs,
+    robots,
+    scans,
+    security,
+    sync,
+    tags,
+)
 
 
 class RepositoryPathConverter:
@@ -26,6 +41,7 @@ class RepositoryPathConverter:
 register_converter(RepositoryPathConverter, "repo")
 
 REPO = "projects/<str:name>/repositories/<repo:repo>/"
+RETENTION = "projects/<str:name>/retention/"
 
 app_name = "projects"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -41,8 +57,23 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/members/<int:pk>/role/", members.member_role, name="member_role"),
     path("projects/<str:name>/members/<int:pk>/remove/", members.member_remove, name="member_remove"),
     path("projects/<str:name>/logs/", logs.project_logs, name="logs"),
+    path("projects/<str:name>/robots/", robots.robot_list, name="robots"),
+    path("projects/<str:name>/robots/<int:pk>/enabled/", robots.robot_enabled, name="robot_enabled"),
+    path("projects/<str:name>/robots/<int:pk>/regenerate/", robots.robot_regenerate, name="robot_regenerate"),
+    path("projects/<str:name>/robots/<int:pk>/delete/", robots.robot_delete, name="robot_delete"),
     path("projects/<str:name>/logs/export.csv", logs.project_logs_export, name="logs_export"),
     path("projects/<str:name>/repositories/", repositories.repository_list, name="repositories"),
+    path(RETENTION, retention_policy.retention_policy, name="retention"),
+    path(RETENTION + "preview/", retention_policy.retention_preview, name="retention_preview"),
+    path(RETENTION + "immutable/", retention_policy.immutable_rules, name="retention_immutable"),
+    path(RETENTION + "runs/", retention_runs.run_list, name="retention_runs"),
+    path(RETENTION + "runs/start/", retention_runs.run_start, name="retention_run_start"),
+    path(RETENTION + "runs/confirm/", retention_runs.run_confirm, name="retention_run_confirm"),
+    path(RETENTION + "runs/<int:pk>/", retention_runs.run_detail, name="retention_run"),
+    path(RETENTION + "runs/<int:pk>/status/", retention_runs.run_status, name="retention_run_status"),
+    path(RETENTION + "runs/<int:pk>/stop/", retention_runs.run_stop, name="retention_run_stop"),
+    path(RETENTION + "deleted/", recycle.recycle_bin, name="retention_deleted"),
+    path(RETENTION + "deleted/<int:pk>/restore/", recycle.recycle_restore, name="retention_restore"),
     path("projects/<str:name>/repositories/-/sync/", sync.project_sync, name="project_sync"),
     path(REPO, repositories.repository_detail, name="repository"),
     path(REPO + "-/sync/", sync.repository_sync, name="repository_sync"),
@@ -50,6 +81,27 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(REPO + "-/tags/<str:tag>/delete/", tags.tag_delete, name="tag_delete"),
     path(REPO + "-/artifacts/<str:digest>/", artifacts.artifact_detail, name="artifact"),
     path(REPO + "-/artifacts/<str:digest>/delete/", artifacts.artifact_delete, name="artifact_delete"),
+    # --- vulnerability scanning (views/scans.py, security.py, allowlists.py) ---
+    path(REPO + "-/artifacts/<str:digest>/vulnerabilities/", scans.vulnerabilities, name="vulnerabilities"),
+    path(
+        REPO + "-/artifacts/<str:digest>/vulnerabilities/export.<str:fmt>",
+        scans.vulnerabilities_export,
+        name="vulnerabilities_export",
+    ),
+    path(REPO + "-/artifacts/<str:digest>/vulnerabilities/scan/", scans.scan_now, name="scan_now"),
+    path(REPO + "-/artifacts/<str:digest>/vulnerabilities/status/", scans.scan_status, name="scan_status"),
+    path(REPO + "-/artifacts/<str:digest>/sbom.cdx.json", scans.sbom, name="sbom"),
+    path(REPO + "-/compare/", scans.compare, name="compare"),
+    path("projects/<str:name>/security/", security.project_security, name="security"),
+    path("projects/<str:name>/security/scan-on-push/", allowlists.scan_on_push, name="scan_on_push"),
+    path("projects/<str:name>/security/allowlist/", allowlists.allowlist_add, name="allowlist_add"),
+    path(
+        "projects/<str:name>/security/allowlist/<int:pk>/remove/", allowlists.allowlist_remove, name="allowlist_remove"
+    ),
+    path("security/", security.system_security, name="system_security"),
+    path("security/allowlist/", allowlists.system_allowlist_add, name="system_allowlist_add"),
+    path("security/allowlist/<int:pk>/remove/", allowlists.system_allowlist_remove, name="system_allowlist_remove"),
+    # --- end of vulnerability scanning ---
     path("sync/", sync.sync_run_list, name="sync_runs"),
     path("sync/run/", sync.sync_registry, name="sync_registry"),
     path("sync/<int:pk>/", sync.sync_run_detail, name="sync_run"),

@@ -5,13 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from ..models import ApiToken
 from ..services.tokens import authenticate_token
+
+NO_API_SCOPE = (
+    "This token has no API scope (it has {scopes}): create a token with the 'api' "
+    "or 'read_api' scope to call the API."
+)
+READ_ONLY = (
+    "This token has the 'read_api' scope only: it may read (GET, HEAD, OPTIONS) but not "
+    "change anything. Create a token with the 'api' scope to make changes."
+)
+
+
+def check_api_scope(token: ApiToken, method: str) -> None:
+    """Refuse (403) a token whose scopes do not cover an API call with `method`."""
+    if not token.can_read_api:
+        raise exceptions.PermissionDenied(NO_API_SCOPE.format(scopes=", ".join(token.scopes)))
+    if method not in permissions.SAFE_METHODS and not token.can_write_api:
+        raise exceptions.PermissionDenied(READ_ONLY)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """A personal access token, refused unless its scopes cover the call.
+
+    The scope check lives here rather than in a permission class so every API
+    view, whatever its own permissions, enforces it.
+    """
+
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
@@ -27,6 +51,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = authenticate_token(secret)
         if token is None:
             raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        check_api_scope(token, request.method or "")
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

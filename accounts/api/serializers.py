@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import ApiToken, User
+from ..models import ApiToken, User, all_token_scopes
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -67,7 +67,7 @@ class MeSerializer(serializers.ModelSerializer[User]):
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "hint", "created_at", "expires_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "hint", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at"]
         read_only_fields = fields
 
 
@@ -84,3 +84,12 @@ class CreatedApiTokenSerializer(ApiTokenSerializer):
 class ApiTokenCreateSerializer(serializers.Serializer[ApiToken]):
     name = serializers.CharField(allow_blank=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    # Plain strings: the service refuses unknown or no scopes, so the page and the API
+    # give the same message, as one list under `scopes` like every other field error.
+    scopes = serializers.ListField(
+        child=serializers.CharField(),
+        max_length=10,
+        required=False,
+        default=all_token_scopes,
+        help_text="api, read_api, read_registry and/or write_registry; at least one. Left out: all four.",
+    )

@@ -2,7 +2,8 @@
 
 The password may be the user's password (Django's slow hasher, by design) or a
 personal access token `wharf_...` (a fast SHA-256 lookup: the secret has 256 bits
-of entropy, so a slow hash would buy nothing and cost every CI pipeline). Robot
+of entropy, so a slow hash would buy nothing and cost every CI pipeline) with a
+registry scope, which then caps the grants (`Principal.token_actions`). Robot
 accounts (`robot$...`) are checked the same fast way.
 """
 
@@ -27,6 +28,10 @@ WRONG_PASSWORD = "Incorrect username or password."
 DISABLED = "This account is disabled."
 BAD_TOKEN = "The access token is invalid, expired or revoked, or belongs to another user."
 MALFORMED = "Malformed credentials: send HTTP Basic (username and password or access token)."
+NO_REGISTRY_SCOPE = (
+    "This access token has no registry scope: create a token with 'read_registry' (pull) "
+    "or 'write_registry' (pull, push, delete) to use it with docker, podman or skopeo."
+)
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,16 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A principal, or the reason (shown to the client) why there is none."""
+    """A principal, or the reason (shown to the client) why there is none.
+
+    `guessed` is False when the secret was right but may not be used here (a token
+    without a registry scope): that is no password guess, so it does not count
+    towards the brute-force lock of the account.
+    """
 
     principal: Principal | None
     reason: str = ""
+    guessed: bool = True
 
 
 def parse_basic(header: str) -> Credentials | None:
@@ -73,7 +84,9 @@ def authenticate(credentials: Credentials) -> Outcome:
         token = authenticate_token(credentials.password)
         if token is None or token.user.get_username() != credentials.username:
             return Outcome(None, BAD_TOKEN)
-        return Outcome(Principal.for_user(token.user))
+        if not token.registry_actions:
+            return Outcome(None, NO_REGISTRY_SCOPE, guessed=False)
+        return Outcome(Principal.for_token(token))
     user_model = get_user_model()
     user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: credentials.username}).first()
     if user is None:

@@ -28,13 +28,15 @@ class Principal:
     """Who asks for a token: anonymous, a user, a robot account, or Wharf itself.
 
     `sub` is the token's subject, which the registry reports as the actor of its
-    notifications.
+    notifications. `token_actions` is the cap of a user who came with a personal
+    access token (its registry scopes); None for a password, which has no cap.
     """
 
     kind: str  # "anonymous", "user", "robot" or "wharf"
     sub: str
     user: Any = None
     robot: Any = field(default=None, compare=False)
+    token_actions: frozenset[str] | None = None
 
     @classmethod
     def anonymous(cls) -> Principal:
@@ -43,6 +45,11 @@ class Principal:
     @classmethod
     def for_user(cls, user: Any) -> Principal:
         return cls("user", user.get_username(), user=user)
+
+    @classmethod
+    def for_token(cls, token: Any) -> Principal:
+        """The token's user, capped by the token's registry scopes."""
+        return cls("user", token.user.get_username(), user=token.user, token_actions=token.registry_actions)
 
     @classmethod
     def for_robot(cls, robot: Any) -> Principal:
@@ -118,6 +125,9 @@ def compute_grants(principal: Principal, scopes: Sequence[Scope]) -> list[Grante
         else:
             user = principal.user if principal.kind == "user" else None
             allowed = allowed_actions(project_permissions(user, role=role, is_public=is_public))
+            if principal.token_actions is not None:
+                # A personal access token never does more than its scopes, nor than its user.
+                allowed &= principal.token_actions
         actions = scope.actions & allowed
         if actions:
             granted.append(GrantedAccess(Access(scope.type, scope.name, tuple(sorted(actions))), pk, project_name))

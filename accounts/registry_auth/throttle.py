@@ -1,4 +1,4 @@
-"""Brute-force protection at the token service: failed Basic logins counted in the cache.
+"""Brute-force protection: failed logins (token service Basic auth and the login form) counted in the cache.
 
 Per account and per client address, in a fixed window from the first failure:
 after `WHARF_TOKEN_FAILURES_PER_ACCOUNT` (or `..._PER_ADDRESS`) failures, further

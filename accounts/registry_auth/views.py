@@ -52,9 +52,12 @@ def _actor(request: HttpRequest, principal: Principal | None, username: str = ""
     return Actor(kind=ActorKind.USER, name=principal.sub, ip=ip, request_id=rid, user_id=user.pk if user else None)
 
 
-def _refuse(request: HttpRequest, username: str, reason: str, scopes: list[str]) -> JsonResponse:
+def _refuse(
+    request: HttpRequest, username: str, reason: str, scopes: list[str], *, guessed: bool = True
+) -> JsonResponse:
+    """401 and an audit event; a wrong secret (`guessed`) also counts towards the lock."""
     address = client_ip(request)
-    tripped = throttle.record_failure(username, address)
+    tripped = throttle.record_failure(username, address) if guessed else None
     actor = _actor(request, None, username)
     target_type = "robot" if username.startswith(ROBOT_PREFIX) else "user"
     record(
@@ -141,7 +144,7 @@ def token(request: HttpRequest) -> JsonResponse:
             )
         outcome = authenticate(credentials)
         if outcome.principal is None:
-            return _refuse(request, credentials.username, outcome.reason, scope_params)
+            return _refuse(request, credentials.username, outcome.reason, scope_params, guessed=outcome.guessed)
         principal = outcome.principal
     grants = compute_grants(principal, parse_scopes(scope_params))
     minted = mint_token(principal.sub, [g.access for g in grants])

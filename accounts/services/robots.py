@@ -127,3 +127,59 @@ def set_robot_enabled(robot: RobotAccount, enabled: bool, *, actor: Actor) -> Ro
 def delete_robot(robot: RobotAccount, *, actor: Actor) -> None:
     _audit(AuditAction.ROBOT_DELETE, robot, actor)
     robot.delete()
+
+
+UNCHANGED: Any = object()
+"""Marker for `update_robot`: 'leave this field as it is' (None means 'never' for expiry)."""
+
+
+@transaction.atomic
+def update_robot(
+    robot: RobotAccount,
+    *,
+    actor: Actor,
+    description: str | Any = UNCHANGED,
+    actions: Iterable[str] | Any = UNCHANGED,
+    repository_patterns: Iterable[str] | Any = UNCHANGED,
+    expires_at: dt.datetime | Any | None = UNCHANGED,
+    enabled: bool | Any = UNCHANGED,
+    project_names: Iterable[str] | Any = UNCHANGED,
+) -> RobotAccount:
+    """Change what the robot may do and where; audited once (`robot.update`) with the
+    changed fields, plus `robot.enable`/`robot.disable` when the flag flips. The
+    secret is untouched (see `regenerate_secret`)."""
+    changes: dict[str, Any] = {}
+    if description is not UNCHANGED and description != robot.description:
+        robot.description = description
+        changes["description"] = description
+    if actions is not UNCHANGED:
+        chosen = set(actions)
+        if not chosen or not chosen <= set(ROBOT_ACTIONS):
+            raise ValidationError({"actions": f"Choose one or more of {', '.join(ROBOT_ACTIONS)}."})
+        if chosen != robot.actions:
+            robot.can_pull, robot.can_push, robot.can_delete = ("pull" in chosen, "push" in chosen, "delete" in chosen)
+            changes["actions"] = sorted(chosen)
+    if repository_patterns is not UNCHANGED:
+        patterns = _clean_patterns(repository_patterns)
+        if patterns != robot.repository_patterns:
+            robot.repository_patterns = patterns
+            changes["repository_patterns"] = patterns
+    if expires_at is not UNCHANGED and expires_at != robot.expires_at:
+        if expires_at is not None and expires_at <= timezone.now():
+            raise ValidationError({"expires_at": "The expiry must be in the future."})
+        robot.expires_at = expires_at
+        changes["expires_at"] = expires_at.isoformat() if expires_at else None
+    if project_names is not UNCHANGED:
+        if robot.project_id is not None:
+            raise ValidationError({"project_names": "Only system robot accounts span projects."})
+        names = sorted(set(project_names))
+        if names != robot.project_names:
+            robot.project_names = names
+            changes["projects"] = names
+    if changes:
+        robot.full_clean()
+        robot.save()
+        _audit(AuditAction.ROBOT_UPDATE, robot, actor, {"changed": changes})
+    if enabled is not UNCHANGED:
+        set_robot_enabled(robot, bool(enabled), actor=actor)
+    return robot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,29 +14,62 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 
-from ..models import ApiToken, hash_token_secret
+from ..models import ALL_TOKEN_SCOPES, ApiToken, hash_token_secret
+
+NO_SCOPE = "Choose at least one scope."
+
+
+def clean_scopes(scopes: Iterable[str]) -> list[str]:
+    """The scopes without duplicates, in `TokenScope` order; a ValidationError on
+    `scopes` when empty or when one is unknown."""
+    wanted = list(scopes)
+    unknown = sorted({str(scope)[:50] for scope in wanted if scope not in ALL_TOKEN_SCOPES})
+    if unknown:
+        raise ValidationError(
+            {"scopes": f"Unknown scope {', '.join(map(repr, unknown))}: choose among {', '.join(ALL_TOKEN_SCOPES)}."}
+        )
+    if not wanted:
+        raise ValidationError({"scopes": NO_SCOPE})
+    return [scope for scope in ALL_TOKEN_SCOPES if scope in wanted]
 
 
 @transaction.atomic
-def create_token(user: Any, *, actor: Actor, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token; returns it with its secret, which is never stored or shown again."""
+def create_token(
+    user: Any,
+    *,
+    actor: Actor,
+    name: str,
+    expires_at: datetime | None = None,
+    scopes: Iterable[str] = ALL_TOKEN_SCOPES,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it with its secret, which is never stored or shown again.
+
+    `scopes` defaults to all of them, what tokens could do before scopes existed;
+    the pages and the API always pass the user's choice.
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, e.g. 'ci-pipeline'."})
+    chosen = clean_scopes(scopes)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     if ApiToken.objects.filter(user=user, name=name, revoked_at__isnull=True).exists():
         raise ValidationError({"name": "You already have an active token with this name."})
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
-        user=user, name=name, key_hash=hash_token_secret(secret), hint=secret[-4:], expires_at=expires_at
+        user=user,
+        name=name,
+        key_hash=hash_token_secret(secret),
+        hint=secret[-4:],
+        expires_at=expires_at,
+        scopes=chosen,
     )
     record(
         AuditAction.API_TOKEN_CREATE,
         actor=actor,
         target_type="api_token",
         target_name=f"{user.username}/{name}",
-        details={"expires_at": expires_at.isoformat() if expires_at else None},
+        details={"expires_at": expires_at.isoformat() if expires_at else None, "scopes": chosen},
     )
     return token, secret
 
@@ -56,7 +90,8 @@ def revoke_token(token: ApiToken, *, actor: Actor) -> ApiToken:
 
 
 def authenticate_token(secret: str) -> ApiToken | None:
-    """The usable token with this secret, or None. One indexed query."""
+    """The usable token with this secret, or None. One indexed query, which also
+    loads the token's scopes: callers check them on the returned row."""
     if not secret.startswith("wharf_"):
         return None
     token = ApiToken.objects.usable().select_related("user").filter(key_hash=hash_token_secret(secret)).first()

@@ -38,6 +38,7 @@ def token_list(request: HtmxHttpRequest) -> HttpResponse:
                 actor=Actor.from_request(request),
                 name=form.cleaned_data["name"],
                 expires_at=expires_at,
+                scopes=form.cleaned_data["scopes"],
             )
         except ValidationError as exc:
             apply_validation_error(form, exc)

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.me import MeView
+from accounts.api.robots import ProjectRobotViewSet, SystemRobotViewSet
 from accounts.api.tokens import TokenViewSet
 from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
@@ -77,6 +78,8 @@ router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")
 router.register("tokens", TokenViewSet, basename="token")
+router.register(rf"{_PROJECT}/robots", ProjectRobotViewSet, basename="project-robot")
+router.register("robots", SystemRobotViewSet, basename="robot")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),

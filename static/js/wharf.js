@@ -118,4 +118,23 @@
   document.addEventListener("hidden.bs.modal", function (event) {
     if (event.target.id === "modal") event.target.innerHTML = "";
   });
+
+  // A region re-rendered as the user types (the retention preview, data-keep-open):
+  // the <details> they opened stay open across the swap, matched by data-repository.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.hasAttribute("data-keep-open")) return;
+    target.wharfOpen = Array.prototype.map.call(
+      target.querySelectorAll("details[open][data-repository]"),
+      function (details) { return details.getAttribute("data-repository"); }
+    );
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    var open = target && target.wharfOpen;
+    if (!open) return;
+    target.querySelectorAll("details[data-repository]").forEach(function (details) {
+      if (open.indexOf(details.getAttribute("data-repository")) !== -1) details.open = true;
+    });
+  });
 })();

@@ -142,7 +142,14 @@ def test_create_and_revoke_token_audit_them(as_user: Any) -> None:
     _, revoked = recorder("DELETE", f"/api/v1/tokens/{response.json()['id']}/", status=204)
 
     assert created == [
-        ("api_token.create", "developer", "", "api_token", "developer/ci", {"expires_at": None})
+        (
+            "api_token.create",
+            "developer",
+            "",
+            "api_token",
+            "developer/ci",
+            {"expires_at": None, "scopes": ["api", "read_api", "read_registry", "write_registry"]},
+        )
     ]
     assert revoked == [("api_token.revoke", "developer", "", "api_token", "developer/ci", {})]
     assert ApiToken.objects.get().revoked_at is not None

@@ -67,6 +67,16 @@ PATHS += [
     "/api/v1/vulnerability-database/",
 ]
 
+# Robot accounts: per project and system-wide; regenerate answers a new secret.
+PATHS += [
+    "/api/v1/projects/{project_name}/robots/",
+    "/api/v1/projects/{project_name}/robots/{id}/",
+    "/api/v1/projects/{project_name}/robots/{id}/regenerate/",
+    "/api/v1/robots/",
+    "/api/v1/robots/{id}/",
+    "/api/v1/robots/{id}/regenerate/",
+]
+
 @pytest.mark.django_db
 def test_schema_is_served_with_every_api_path(client: Any) -> None:
     response = client.get("/api/schema/")

@@ -1,0 +1,94 @@
+"""Forms of the robot account pages (a project's Robots tab, the system robots page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from .forms import BootstrapForm
+from .models import ROBOT_ACTIONS
+from .services.robots import DEFAULT, _Default
+
+ROBOT_MAX_DAYS = 3650
+
+EXPIRY_CHOICES = [("default", "In 30 days"), ("days", "In a number of days"), ("never", "Never")]
+
+
+class RobotCreateForm(BootstrapForm):
+    """A project robot: name, description, actions, repository patterns, expiry."""
+
+    name = forms.CharField(
+        max_length=64,
+        help_text="Lowercase letters and digits, e.g. 'ci'. The login name becomes robot$project+name.",
+    )
+    description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    actions = forms.MultipleChoiceField(
+        label="Permissions",
+        choices=[(action, action.capitalize()) for action in ROBOT_ACTIONS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["pull"],
+    )
+    repository_patterns = forms.CharField(
+        required=False,
+        label="Repository patterns",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "app-*"}),
+        help_text="One shell-style pattern per line on the name below the project (e.g. app-*). Empty: every repository.",
+    )
+    expiry = forms.ChoiceField(
+        choices=EXPIRY_CHOICES, initial="default", widget=forms.RadioSelect, label="Expires"
+    )
+    expires_in_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=ROBOT_MAX_DAYS,
+        label="Days",
+        help_text="Used with 'In a number of days'.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Checkbox and radio lists are not text inputs: Bootstrap's check classes, not form-control.
+        for name in ("actions", "expiry"):
+            self.fields[name].widget.attrs["class"] = "form-check-input"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("expiry") == "days" and not data.get("expires_in_days"):
+            self.add_error("expires_in_days", "Give the number of days, or choose another expiry.")
+        return data
+
+    def patterns(self) -> list[str]:
+        return [
+            line.strip()
+            for line in self.cleaned_data.get("repository_patterns", "").splitlines()
+            if line.strip()
+        ]
+
+    def expires_at(self) -> dt.datetime | _Default | None:
+        """The service's `expires_at`: DEFAULT (30 days), a moment, or None (never)."""
+        choice = self.cleaned_data["expiry"]
+        if choice == "never":
+            return None
+        if choice == "days":
+            return timezone.now() + dt.timedelta(days=self.cleaned_data["expires_in_days"])
+        return DEFAULT
+
+
+class SystemRobotCreateForm(RobotCreateForm):
+    """A system robot: the same, acting in each of the chosen projects."""
+
+    projects = forms.MultipleChoiceField(
+        choices=[],
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="It gets its permissions in each of these.",
+    )
+
+    def __init__(self, *args: Any, project_names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        projects = self.fields["projects"]
+        assert isinstance(projects, forms.MultipleChoiceField)
+        projects.choices = [(name, name) for name in project_names]
+        self.fields["name"].help_text = "Lowercase letters and digits, e.g. 'mirror'. Logs in as robot$name."

@@ -1,0 +1,99 @@
+"""Project → Retention → Recently deleted: the recycle bin, and restoring from it.
+
+Listing needs `Perm.VIEW_RETENTION`; restoring `Perm.DELETE_ARTIFACT` (a restore writes
+artifacts and tags back, the same kind of change as deleting them; as in the API).
+A refused restore (undone already, layers garbage-collected, a tag moved, the registry
+down) is a flash message, never an error page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.permissions import Perm
+from accounts.views.http import HtmxHttpRequest, render_page
+from audit.context import Actor
+
+from ..access import get_project
+from ..models import Project, RecycleBinEntry
+from ..services.errors import RegistryActionFailed
+from ..services.recycle import restore
+from .retention_policy import retention_context
+
+ENTRIES_PER_PAGE = 50
+# Said in place of the service's wording, which ends with the first missing blob's digest.
+GARBAGE_COLLECTED = "its layers were removed by garbage collection; it cannot be restored."
+
+
+def _entries(project: Project) -> QuerySet[RecycleBinEntry]:
+    return (
+        RecycleBinEntry.objects.filter(project=project, expires_at__gt=timezone.now())
+        .select_related("run")
+        .defer("manifest", "children", "run__policy")
+        .order_by("-deleted_at", "-id")
+    )
+
+
+@login_required
+@require_GET
+def recycle_bin(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    project = get_project(request.user, name, Perm.VIEW_RETENTION)
+    page = Paginator(_entries(project), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    context = retention_context(project, "deleted")
+    context.update(page=page, query="")
+    return render_page(request, "retention/recycle.html", "entries", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
+    """GET: the confirmation (the modal for htmx). POST: restore, then back to the list."""
+    project = get_project(request.user, name, Perm.DELETE_ARTIFACT)
+    entry = get_object_or_404(
+        RecycleBinEntry.objects.filter(project=project, expires_at__gt=timezone.now()), pk=pk
+    )
+    url = reverse("projects:retention_deleted", args=[project.name])
+    if request.method == "GET":
+        tags = sorted(entry.tags)
+        context = {
+            "title": f"Restore {entry.repository_name}@{entry.digest[:19]}…?",
+            "message": (
+                f"The manifest goes back into {entry.repository_name}"
+                + (
+                    f" with its tag{'s' if len(tags) != 1 else ''} {', '.join(tags)}."
+                    if tags
+                    else ", untagged."
+                )
+                + " A tag that now points at another image is not moved: the restore is refused instead."
+            ),
+            "entry": entry,
+            "action": reverse("projects:retention_restore", args=[project.name, entry.pk]),
+            "cancel_url": url,
+            "restored": entry.restored_at is not None,
+        }
+        return render_page(request, "retention/restore_confirm.html", "dialog", context)
+    where = f"{entry.repository_name}@{entry.digest}"
+    try:
+        restore(entry, Actor.from_request(request))
+    except ValidationError as exc:
+        if exc.code == "garbage_collected":
+            messages.error(request, f"{where} was not restored: {GARBAGE_COLLECTED}")
+        else:
+            messages.error(request, f"Not restored: {' '.join(exc.messages)}")
+    except RegistryActionFailed as exc:
+        hint = " The registry is unreachable; try again later." if exc.transient else ""
+        messages.error(request, f"Not restored: {exc.message}{hint}")
+    else:
+        named = ", ".join(sorted(entry.tags)) or "untagged"
+        messages.success(request, f"Restored {where} ({named}).")
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
