@@ -39,12 +39,12 @@ def setup_django(workdir: Path) -> str:
     # Settings log every registry request at INFO: 30,000 lines would cost time and bury the figures.
     for name in ("httpx", "httpcore", "repositories"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from repositories.models import Repository
+    from repositories.models import Advisory, Repository
 
-    if given and Repository.objects.exists():
+    if given and (Repository.objects.exists() or Advisory.objects.exists()):
         raise SystemExit(
-            "DATABASE_URL points at a database with repositories; the benchmark's full sync would "
-            "remove them. Use an empty database, or unset DATABASE_URL for a throwaway SQLite."
+            "DATABASE_URL must name an empty database: the benchmark syncs (removing what the "
+            "registry lacks) and imports into it. Unset it for a throwaway SQLite."
         )
     from django.db import connection
 

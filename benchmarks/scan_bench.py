@@ -53,25 +53,23 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import logging
 import os
 import resource
 import shutil
-import signal
 import sys
 import tempfile
 import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._common import interrupts_raise, quiet_registry_config, setup_django, token_auth
 from benchmarks.scan_data import (
     Corpus,
     ImageSpec,
@@ -149,20 +147,6 @@ def _timed(function: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     value = function()
     return value, time.perf_counter() - started
-
-
-@contextmanager
-def _interrupts_raise() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks clean up as on Ctrl-C."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _clear_version_caches() -> None:
@@ -278,60 +262,6 @@ def _step_database(found: Inventory, corpus: Corpus, count: int) -> None:
 # --- step 4: end to end through the registry and the database -------------------------------
 
 
-def _setup_django(workdir: Path) -> str:
-    """Configure Django on a throwaway SQLite (or the empty DATABASE_URL given); returns a label."""
-    given = os.environ.get("DATABASE_URL")
-    if not given:
-        os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["WHARF_VAR_DIR"] = str(workdir / "var")  # generated key files stay out of the checkout
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    for name in ("httpx", "httpcore", "repositories"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    from repositories.models import Advisory, Repository
-
-    if given and (Advisory.objects.exists() or Repository.objects.exists()):
-        raise SystemExit(
-            "DATABASE_URL must name an empty database: the benchmark imports advisories and syncs into it. "
-            "Unset it for a throwaway SQLite."
-        )
-    from django.db import connection
-
-    return f"{connection.vendor} ({'given DATABASE_URL' if given else 'temporary file'})"
-
-
-def _token_auth(enabled: bool) -> Any:
-    """The registry's `auth.token` trusting a throwaway Wharf signing key; None when open."""
-    from django.conf import settings
-
-    settings.WHARF_REGISTRY_TOKEN_AUTH = enabled
-    if not enabled:
-        return None
-    from accounts.registry_auth.keys import create_key_pair
-    from repositories.registry.config import TokenAuth
-
-    create_key_pair(Path(settings.WHARF_TOKEN_KEY), Path(settings.WHARF_TOKEN_CERT))
-    return TokenAuth(
-        realm="http://127.0.0.1:9/service/token",  # never called: Wharf's client mints its own tokens
-        service=settings.WHARF_TOKEN_SERVICE,
-        issuer=settings.WHARF_TOKEN_ISSUER,
-        rootcertbundle=str(settings.WHARF_TOKEN_CERT),
-    )
-
-
-def _quiet_registry_config(config_path: Path) -> None:
-    import yaml
-
-    config = yaml.safe_load(config_path.read_text())
-    config["log"]["level"] = "warn"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
 def _push_headers() -> dict[str, str]:
     from django.conf import settings
 
@@ -411,7 +341,7 @@ def _step_django(
     cleanup: ExitStack,
 ) -> None:
     """Push, import, sync and scan; the registry is stopped by `cleanup`, whatever happens."""
-    database = _setup_django(workdir)
+    database = setup_django(workdir)
     from django.conf import settings
 
     from audit.context import Actor
@@ -422,8 +352,8 @@ def _step_django(
     from repositories.services.sync import sync_now
     from tests.support.registry import RegistryServer
 
-    server = RegistryServer(workdir / "registry", token_auth=_token_auth(args.auth == "token"))
-    _quiet_registry_config(server.config_path)
+    server = RegistryServer(workdir / "registry", token_auth=token_auth(args.auth == "token"))
+    quiet_registry_config(server.config_path)
     cleanup.callback(server.stop)
     server.start()
     push_s = _push(server.url, layers)
@@ -475,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="wharf-scan-bench-", dir=args.tmpdir))
     try:
-        with _interrupts_raise(), ExitStack() as cleanup:
+        with interrupts_raise(), ExitStack() as cleanup:
             spec = image_spec(args.packages, layer_mib=args.layer_mb)
             corpus = Corpus(spec)
             (base, base_s), (big, big_s) = (
