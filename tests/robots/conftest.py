@@ -4,4 +4,9 @@ so tests can ask `/service/token` with a robot's credentials; `api` gives JSON c
 from __future__ import annotations
 
 from tests.api.conftest import api  # noqa: F401  (fixture)
-from tests.token_service.conftest import _isolated_throttle, _token_settings, key_files  # noqa: F401  (fixtures)
+from tests.token_service.conftest import (  # noqa: F401  (fixtures)
+    _isolated_throttle,
+    _token_settings,
+    key_files,
+    token_registry,
+)

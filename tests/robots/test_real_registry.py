@@ -11,46 +11,17 @@ import html
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.registry_commands import login_commands
-from repositories.registry.config import TokenAuth
-from repositories.services.registry import reset_registry_client
 from tests.conftest import World
 from tests.support.images import build_image, write_oci_layout
-from tests.support.registry import RegistryFactory, RegistryServer
+from tests.support.registry import RegistryServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def token_registry(
-    transactional_db: Any,
-    live_server: Any,
-    registry_factory: RegistryFactory,
-    key_files: tuple[Path, Path],
-    settings: Any,
-) -> Iterator[RegistryServer]:
-    server = registry_factory(
-        token_auth=TokenAuth(
-            realm=f"{live_server.url}/service/token",
-            service="wharf-registry",
-            issuer="wharf",
-            rootcertbundle=str(key_files[1]),
-        )
-    )
-    settings.REGISTRY_URL = server.url
-    settings.REGISTRY_PUBLIC_HOST = server.host
-    settings.REGISTRY_TIMEOUT = 5.0
-    settings.WHARF_REGISTRY_TOKEN_AUTH = True
-    reset_registry_client()
-    yield server
-    reset_registry_client()
 
 
 @pytest.fixture

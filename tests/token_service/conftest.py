@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from accounts.registry_auth import throttle
 from accounts.registry_auth.keys import create_key_pair
+from repositories.registry.config import TokenAuth
+from repositories.services.registry import reset_registry_client
+from tests.support.registry import RegistryFactory, RegistryServer
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +63,30 @@ def decode_token(token: str, cert_path: Path) -> tuple[dict[str, Any], dict[str,
     assert isinstance(public_key, ec.EllipticCurvePublicKey)
     public_key.verify(der, f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))  # raises if forged
     return json.loads(_unb64(head)), json.loads(_unb64(body))
+
+
+@pytest.fixture
+def token_registry(
+    transactional_db: Any,
+    live_server: Any,
+    registry_factory: RegistryFactory,
+    key_files: tuple[Path, Path],
+    settings: Any,
+) -> Iterator[RegistryServer]:
+    """A real registry trusting tokens from the live server's /service/token, with Wharf's
+    own client pointed at it (minting its tokens in-process)."""
+    server = registry_factory(
+        token_auth=TokenAuth(
+            realm=f"{live_server.url}/service/token",
+            service="wharf-registry",
+            issuer="wharf",
+            rootcertbundle=str(key_files[1]),
+        )
+    )
+    settings.REGISTRY_URL = server.url
+    settings.REGISTRY_PUBLIC_HOST = server.host
+    settings.REGISTRY_TIMEOUT = 5.0
+    settings.WHARF_REGISTRY_TOKEN_AUTH = True
+    reset_registry_client()
+    yield server
+    reset_registry_client()

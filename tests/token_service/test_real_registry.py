@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,40 +27,15 @@ from accounts.services.tokens import create_token
 from audit.context import Actor
 from repositories.models import Repository
 from repositories.registry.auth import BearerChallenge
-from repositories.registry.config import TokenAuth
 from repositories.registry.errors import RegistryError
-from repositories.services.registry import registry_client, reset_registry_client
+from repositories.services.registry import registry_client
 from repositories.services.sync import sync_now
 from tests.conftest import World
 from tests.factories import PASSWORD
 from tests.support.images import build_image, write_oci_layout
-from tests.support.registry import RegistryFactory, RegistryServer, free_port
+from tests.support.registry import RegistryServer, free_port
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def token_registry(
-    transactional_db: Any,
-    live_server: Any,
-    registry_factory: RegistryFactory,
-    key_files: tuple[Path, Path],
-    settings: Any,
-) -> Iterator[RegistryServer]:
-    server = registry_factory(
-        token_auth=TokenAuth(
-            realm=f"{live_server.url}/service/token",
-            service="wharf-registry",
-            issuer="wharf",
-            rootcertbundle=str(key_files[1]),
-        )
-    )
-    settings.REGISTRY_URL = server.url
-    settings.REGISTRY_TIMEOUT = 5.0
-    settings.WHARF_REGISTRY_TOKEN_AUTH = True
-    reset_registry_client()
-    yield server
-    reset_registry_client()
 
 
 @pytest.fixture
