@@ -62,6 +62,9 @@ class AuditAction(models.TextChoices):
     ALLOWLIST_ADD = "allowlist.add", "Allowlist entry added"
     ALLOWLIST_UPDATE = "allowlist.update", "Allowlist entry changed"
     ALLOWLIST_REMOVE = "allowlist.remove", "Allowlist entry removed"
+    SCANNER_ADAPTER_ADD = "scanner_adapter.add", "Scanner adapter registered"
+    SCANNER_ADAPTER_UPDATE = "scanner_adapter.update", "Scanner adapter changed"
+    SCANNER_ADAPTER_REMOVE = "scanner_adapter.remove", "Scanner adapter removed"
 
 
 class ActorKind(models.TextChoices):

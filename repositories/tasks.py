@@ -6,13 +6,14 @@ from functools import partial
 from typing import Any
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.context import Actor
 
-from .models import RetentionRun, ScanReport, SyncRun
+from .models import Artifact, RetentionRun, ScannerAdapter, ScanReport, SyncRun
 from .registry import RegistryUnavailable
-from .services import content, recycle, retention, retention_runs, scanning, sync
+from .services import content, recycle, retention, retention_runs, scanner_adapters, scanning, sync
 from .services.registry import registry_client
 
 
@@ -124,3 +125,23 @@ def rescan_all() -> None:
     """Beat (daily) and `import_osv --rescan`: rescan every image against the current database."""
     for report_id in scanning.request_rescan_all(Actor.system("rescan")):
         transaction.on_commit(partial(run_scan.delay, report_id))
+
+
+@shared_task(ignore_result=True)
+def run_adapter_scan(artifact_id: int, adapter_id: int, actor_name: str) -> None:
+    """Scan an artifact with a registered Harbor scanner adapter, as `actor_name` (a
+    username; the scan request is audited as that user, else as a system actor).
+    No retries: `scan_with_adapter` records adapter failures on the report itself,
+    and a rescan is one button away. Gone or disabled adapters make this a no-op."""
+    artifact = Artifact.objects.select_related("repository__project").filter(pk=artifact_id).first()
+    adapter = ScannerAdapter.objects.filter(pk=adapter_id, enabled=True).first()
+    if artifact is None or adapter is None:
+        return
+    user = get_user_model().objects.filter(username=actor_name).first()
+    actor = Actor.for_user(user) if user is not None else Actor.system(actor_name)
+    scanner_adapters.run_scan(artifact, adapter, actor, trigger=ScanReport.Trigger.API)
+
+
+def enqueue_adapter_scan(artifact: Artifact, adapter: ScannerAdapter, actor: Actor) -> None:
+    """Start the adapter scan once the request's transaction is committed."""
+    transaction.on_commit(partial(run_adapter_scan.delay, artifact.pk, adapter.pk, actor.name))

@@ -16,6 +16,7 @@ from .views import (
     retention_policy,
     retention_runs,
     robots,
+    scanner_adapters,
     scans,
     security,
     sync,
@@ -101,6 +102,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/", security.system_security, name="system_security"),
     path("security/allowlist/", allowlists.system_allowlist_add, name="system_allowlist_add"),
     path("security/allowlist/<int:pk>/remove/", allowlists.system_allowlist_remove, name="system_allowlist_remove"),
+    path("security/scanner-adapters/", scanner_adapters.adapter_add, name="scanner_adapter_add"),
+    path("security/scanner-adapters/<int:pk>/enabled/", scanner_adapters.adapter_enable, name="scanner_adapter_enable"),
+    path("security/scanner-adapters/<int:pk>/remove/", scanner_adapters.adapter_remove, name="scanner_adapter_remove"),
     # --- end of vulnerability scanning ---
     path("sync/", sync.sync_run_list, name="sync_runs"),
     path("sync/run/", sync.sync_registry, name="sync_registry"),

@@ -22,6 +22,7 @@ from repositories.api.retention import (
     RetentionRunItemViewSet,
     RetentionRunViewSet,
 )
+from repositories.api.scanner_adapters import ScannerAdapterViewSet
 from repositories.api.scanning import (
     ARTIFACT_PREFIX_PATTERN,
     ArtifactScanningViewSet,
@@ -72,6 +73,7 @@ router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="pro
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
+router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
 router.register("repositories", RepositoryViewSet, basename="repository")

@@ -1,6 +1,7 @@
 """Scanning endpoints under a repository (`/api/v1/repositories/{name}/-/...`):
 
-- `artifacts/{digest}/scans/`: the artifact's reports (GET), request a built-in scan (POST);
+- `artifacts/{digest}/scans/`: the artifact's reports (GET), request a built-in scan or,
+  with `{"adapter": id}`, a scanner adapter's scan (POST);
 - `artifacts/{digest}/scans/{id}/`: one report with its counts;
 - `artifacts/{digest}/scans/{id}/findings/` (+ `export/?format=csv|json`): its findings;
 - `artifacts/{digest}/sbom/`: the CycloneDX SBOM of the latest built-in scan;
@@ -23,7 +24,13 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Query
 from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -36,12 +43,13 @@ from audit.api.renderers import CSVRenderer
 from portal.api.actors import request_actor
 
 from .. import tasks
-from ..models import Artifact, Finding, Repository, ScanReport, Tag
+from ..models import Artifact, Finding, Repository, ScannerAdapter, ScanReport, Tag
 from ..services.scanning import ScanRefused, request_scan
 from ..services.trivy_import import TrivyReportInvalid, import_trivy_report
 from .registry_base import DIGEST_REGEX, REPOSITORY_NAME_PARAMETER, get_repository
 from .scanning_compare import compare_reports
 from .scanning_filters import FindingFilter
+from .scanning_requests import AdapterScanQueuedSerializer, ScanRequestSerializer
 from .scanning_serializers import CompareSerializer, FindingSerializer, ScanReportSerializer
 
 ARTIFACT_PREFIX_PATTERN = rf"(?P<digest>{DIGEST_REGEX})"
@@ -109,7 +117,7 @@ def reports_of(artifact: Artifact) -> QuerySet[ScanReport]:
 )
 class ScanReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ArtifactScopedViewSet):
     """An artifact's scan reports (any scanner), newest first. `POST` queues a built-in
-    scan (`Perm.RUN_SCANS`)."""
+    scan, or one by a registered scanner adapter (`Perm.RUN_SCANS`)."""
 
     serializer_class = ScanReportSerializer
     queryset = ScanReport.objects.none()
@@ -131,16 +139,27 @@ class ScanReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Artifa
 
     @extend_schema(
         operation_id="repositories_artifacts_scans_create",
-        request=None,
+        request=ScanRequestSerializer,
         responses={
-            202: ScanReportSerializer,
+            202: PolymorphicProxySerializer(
+                component_name="ScanRequested",
+                serializers=[ScanReportSerializer, AdapterScanQueuedSerializer],
+                resource_type_field_name=None,
+            ),
             200: OpenApiResponse(ScanReportSerializer, description="A scan was already queued or running."),
-            400: OpenApiResponse(description="This artifact cannot be scanned."),
+            400: OpenApiResponse(description="This artifact cannot be scanned, or `adapter` is unknown or disabled."),
         },
     )
     def create(self, request: Request, repository_name: str, digest: str) -> Response:
-        """Queue a built-in scan of the artifact (202), or return the one already
-        queued or running (200)."""
+        """Queue a built-in scan of the artifact (202 with the report), or return the one
+        already queued or running (200). With `adapter` (a registered, enabled scanner
+        adapter's id), queue a scan by that adapter instead (202; its report appears in
+        the list when the scan starts)."""
+        body = ScanRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        adapter = body.validated_data.get("adapter")
+        if adapter is not None:
+            return self._adapter_scan(request, adapter)
         try:
             report, created = request_scan(self.artifact, request_actor(request), trigger=ScanReport.Trigger.API)
         except ScanRefused as exc:
@@ -150,6 +169,13 @@ class ScanReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Artifa
         report = reports_of(self.artifact).get(pk=report.pk)
         data = ScanReportSerializer(report).data
         return Response(data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+    def _adapter_scan(self, request: Request, adapter: ScannerAdapter) -> Response:
+        if self.artifact.kind != Artifact.Kind.IMAGE:
+            raise exceptions.ValidationError({"adapter": ["Scanner adapters scan images; scan an index's platform images."]})
+        tasks.enqueue_adapter_scan(self.artifact, adapter, request_actor(request))
+        data = {"adapter": adapter.pk, "adapter_name": adapter.name, "digest": self.artifact.digest, "status": "queued"}
+        return Response(AdapterScanQueuedSerializer(data).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --- findings ---------------------------------------------------------------------

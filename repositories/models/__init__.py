@@ -21,6 +21,7 @@ from .scanning import (
     Finding,
     OsvImport,
     ProjectScanSettings,
+    ScannerAdapter,
     ScanReport,
     Severity,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "RetentionRunItem",
     "RuleTemplate",
     "ScanReport",
+    "ScannerAdapter",
     "Severity",
     "SyncRun",
     "Tag",

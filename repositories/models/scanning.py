@@ -333,3 +333,52 @@ class ProjectScanSettings(models.Model):
     @classmethod
     def scan_on_push_for(cls, project_id: int) -> bool:
         return cls.objects.filter(project_id=project_id, scan_on_push=True).exists()
+
+
+class ScannerAdapter(models.Model):
+    """A Harbor Pluggable Scanner API adapter (Trivy's, Clair's, ...) that system admins
+    registered, with the metadata it reported when registered or last refreshed.
+
+    `auth_header` is a secret: the `Authorization` value the adapter expects from its
+    caller, stored as given because it has to be sent as is. It is never shown again
+    after creation (the API and pages only say whether there is one: `has_auth`).
+    """
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500, help_text="The adapter's base URL, e.g. `http://trivy-adapter:8080`.")
+    auth_header = models.CharField(
+        max_length=1000, blank=True, help_text="Secret: the Authorization header value the adapter expects."
+    )
+    enabled = models.BooleanField(default=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="What `GET /api/v1/metadata` answered.")
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                name="scanner_adapter_unique_name",
+                violation_error_message="A scanner adapter with this name exists already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:  # never the auth header
+        return f"<ScannerAdapter {self.name!r} {self.url!r}>"
+
+    @property
+    def has_auth(self) -> bool:
+        return bool(self.auth_header)
+
+    @property
+    def scanner(self) -> dict[str, Any]:
+        """The `scanner` part of the metadata (`name`, `vendor`, `version`)."""
+        scanner = self.metadata.get("scanner") if isinstance(self.metadata, dict) else None
+        return scanner if isinstance(scanner, dict) else {}

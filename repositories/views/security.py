@@ -29,6 +29,7 @@ from ..access import get_project
 from ..models import AllowlistEntry, Finding, OsvImport, Project, ProjectScanSettings, ScanReport, Severity
 from ..models.scanning import SEVERITY_RANK
 from .allowlists import allowlist_context
+from .scanner_adapters import adapters_context
 from .scans import database_age
 from .tabs import project_context
 
@@ -231,4 +232,5 @@ def system_security(request: HtmxHttpRequest) -> HttpResponse:
         OsvImport.objects.order_by("-started_at", "-id").defer("errors")[:OSV_IMPORTS_SHOWN]
     )
     context["system_entries"] = AllowlistEntry.objects.filter(project__isnull=True).count()
+    context |= adapters_context()
     return render_page(request, "scans/system_security.html", "allowlist", context)

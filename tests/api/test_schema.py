@@ -64,6 +64,9 @@ PATHS += [
     "/api/v1/allowlist/{id}/",
     "/api/v1/osv-imports/",
     "/api/v1/osv-imports/{id}/",
+    "/api/v1/scanner-adapters/",
+    "/api/v1/scanner-adapters/{id}/",
+    "/api/v1/scanner-adapters/{id}/refresh/",
     "/api/v1/vulnerability-database/",
 ]
 
