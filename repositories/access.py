@@ -11,7 +11,7 @@ from django.http import Http404
 
 from accounts.permissions import Perm, project_permissions
 
-from .models import Project
+from .models import Project, Repository
 
 
 def permissions_for(user: Any, project: Project) -> frozenset[Perm]:
@@ -51,3 +51,23 @@ def require(user: Any, project: Project, perm: Perm) -> None:
     perms = getattr(project, "perms", None) or permissions_for(user, project)
     if perm not in perms:
         raise PermissionDenied(f"Your role in {project.name} does not allow this.")
+
+
+NO_SUCH_REPOSITORY = "No such repository."
+
+
+def get_repository(user: Any, name: str, perm: Perm) -> Repository:
+    """The repository with full registry name `name` if `user` may `perm` in its project.
+
+    A repository in a project the user cannot see is the same 404 (same body) as a
+    missing one; a visible one without `perm` is a 403 (from `get_project`). The
+    returned repository's `project` carries `perms`.
+    """
+    repository = Repository.objects.select_related("project").filter(name=name).first()
+    if repository is None:
+        raise Http404(NO_SUCH_REPOSITORY)
+    try:
+        repository.project = get_project(user, repository.project.name, perm)
+    except Http404:
+        raise Http404(NO_SUCH_REPOSITORY) from None
+    return repository

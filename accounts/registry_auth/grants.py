@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.permissions import Perm, project_permissions
+from accounts.permissions import Perm, is_system_admin, project_permissions
 
 from .jwt import Access
 from .scopes import CATALOG, DELETE, PULL, PUSH, REGISTRY, REPOSITORY, Scope
@@ -94,8 +94,7 @@ def _projects(principal: Principal, names: set[str]) -> dict[str, tuple[int, boo
 
 
 def _is_system_admin(principal: Principal) -> bool:
-    user = principal.user
-    return principal.kind == "user" and user is not None and user.is_active and user.is_superuser
+    return principal.kind == "user" and is_system_admin(principal.user)
 
 
 def compute_grants(principal: Principal, scopes: Sequence[Scope]) -> list[GrantedAccess]:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.permissions import is_system_admin
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
@@ -64,7 +65,7 @@ def create_robot(
     expires_at: dt.datetime | _Default | None = DEFAULT,
 ) -> tuple[RobotAccount, str]:
     """Create a robot; returns it and its secret, which is never stored or shown again."""
-    if project is None and not (created_by is not None and created_by.is_active and created_by.is_superuser):
+    if project is None and not is_system_admin(created_by):
         raise PermissionDenied("Only system admins may create system robot accounts.")
     chosen = set(actions)
     if not chosen or not chosen <= set(ROBOT_ACTIONS):

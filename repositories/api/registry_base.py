@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db.models import Model
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status, viewsets
@@ -26,7 +25,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import Perm
 
-from ..access import get_project
+from ..access import get_repository
 from ..models import Repository
 from ..services.artifacts import RegistryActionFailed
 
@@ -46,26 +45,8 @@ REPOSITORY_NAME_PARAMETER = OpenApiParameter(
     description="The repository's full registry name, slashes written as they are (e.g. `team/app`).",
 )
 
-NO_SUCH_REPOSITORY = "No such repository."
 
 M = TypeVar("M", bound=Model)
-
-
-def get_repository(user: Any, name: str, perm: Perm) -> Repository:
-    """The repository called `name` if `user` may `perm` in its project.
-
-    A repository in a project the user cannot see is the same 404 (same body) as a
-    missing one; a visible one without `perm` is a 403 (from `get_project`). The
-    returned repository's `project` carries `perms`.
-    """
-    repository = Repository.objects.select_related("project").filter(name=name).first()
-    if repository is None:
-        raise Http404(NO_SUCH_REPOSITORY)
-    try:
-        repository.project = get_project(user, repository.project.name, perm)
-    except Http404:
-        raise Http404(NO_SUCH_REPOSITORY) from None
-    return repository
 
 
 class RepositoryScopedViewSet(viewsets.GenericViewSet[M]):

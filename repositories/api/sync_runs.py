@@ -19,7 +19,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.permissions import PUBLIC_PERMISSIONS, ROLE_PERMISSIONS, Perm
+from accounts.permissions import Perm, is_system_admin
 from portal.api.actors import request_actor
 from portal.api.schema import PROJECT_NAME_PARAMETER
 
@@ -34,16 +34,6 @@ from .registry_serializers import SyncRunCreateSerializer, SyncRunSerializer
 
 def _runs() -> QuerySet[SyncRun]:
     return SyncRun.objects.select_related("project", "requested_by").order_by("-created_at", "-id")
-
-
-def projects_where_user_may_sync(user: Any) -> QuerySet[Project]:
-    """The projects where `user` holds `Perm.SYNC`, read from the role table (not
-    from role names), for users who are not system admins."""
-    roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.SYNC in perms]
-    projects = Project.objects.filter(memberships__user=user, memberships__role__in=roles)
-    if Perm.SYNC in PUBLIC_PERMISSIONS:
-        projects = projects | Project.objects.filter(is_public=True)
-    return projects
 
 
 class SyncRunViewSet(
@@ -63,9 +53,9 @@ class SyncRunViewSet(
         if getattr(self, "swagger_fake_view", False):
             return SyncRun.objects.none()
         user = self.request.user
-        if user.is_superuser:
+        if is_system_admin(user):
             return _runs()
-        return _runs().filter(project__in=projects_where_user_may_sync(user).values("pk"))
+        return _runs().filter(project__in=Project.objects.where_user_may(user, Perm.SYNC).values("pk"))
 
     @extend_schema(
         request=SyncRunCreateSerializer,
@@ -87,7 +77,7 @@ class SyncRunViewSet(
         project: Project | None = None
         repository = data.get("repository", "")
         if scope == SyncRun.Scope.REGISTRY:
-            if not request.user.is_superuser:
+            if not is_system_admin(request.user):
                 raise PermissionDenied("Only system administrators may sync the whole registry.")
         elif scope == SyncRun.Scope.PROJECT:
             project = get_project(request.user, data["project"], Perm.SYNC)

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.permissions import Role
+from accounts.permissions import PUBLIC_PERMISSIONS, ROLE_PERMISSIONS, Perm, Role, is_system_admin
 
 PROJECT_NAME_MIN = 2
 PROJECT_NAME_MAX = 64
@@ -46,6 +46,20 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         if user.is_superuser:
             return self.all()
         return self.filter(models.Q(is_public=True) | models.Q(memberships__user=user)).distinct()
+
+    def where_user_may(self, user: Any, perm: Perm) -> ProjectQuerySet:
+        """Projects where `user` holds `perm`, read from the role table (never from
+        role names): all for system admins, else their memberships whose role grants
+        it, plus public projects when everyone may do it there."""
+        if is_system_admin(user):
+            return self.all()
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        roles = [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
+        allowed = models.Q(memberships__user=user, memberships__role__in=roles)
+        if perm in PUBLIC_PERMISSIONS:
+            allowed |= models.Q(is_public=True)
+        return self.filter(allowed).distinct()
 
     def with_role(self, user: Any) -> ProjectQuerySet:
         """Annotate `my_role`: the user's role in each project, or None."""
