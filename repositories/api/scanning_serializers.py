@@ -46,6 +46,11 @@ class ScanReportSerializer(serializers.ModelSerializer[ScanReport]):
     duration = serializers.FloatField(read_only=True, allow_null=True)
     notes = serializers.SerializerMethodField()
     has_sbom = serializers.SerializerMethodField()
+    found_nothing = serializers.BooleanField(
+        read_only=True,
+        help_text="A succeeded built-in scan that recognised no operating system and no package: "
+        "zero findings here means nothing could be checked, not that the image is clean.",
+    )
     children = serializers.SerializerMethodField()
 
     class Meta:
@@ -72,6 +77,7 @@ class ScanReportSerializer(serializers.ModelSerializer[ScanReport]):
             "fixable",
             "allowlisted",
             "worst_severity",
+            "found_nothing",
             "error",
             "notes",
             "has_sbom",

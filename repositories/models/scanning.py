@@ -215,6 +215,23 @@ class ScanReport(models.Model):
         return sum(self.fixable_counts.values())
 
     @property
+    def found_nothing(self) -> bool:
+        """A succeeded built-in scan that recognised no operating system and no package.
+
+        Nothing could be matched against the advisories, so zero findings says nothing
+        about the image (a scratch image, a static binary, an unknown package manager):
+        pages show "no packages found", never "clean". Only the built-in scanner counts
+        packages, so a Trivy or adapter report is never taken for one of these.
+        """
+        return (
+            self.status == self.Status.SUCCEEDED
+            and self.scanner == self.Scanner.BUILTIN
+            and self.packages == 0
+            and not self.distro
+            and self.total == 0
+        )
+
+    @property
     def duration(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()

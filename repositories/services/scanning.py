@@ -290,6 +290,7 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
     counts, fixable = empty_counts(), empty_counts()
     failed: list[str] = []
     allowlisted = packages = 0
+    distros: list[str] = []
     for child in children:
         child_report = ScanReport.objects.create(
             artifact=child,
@@ -307,6 +308,7 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
             continue
         allowlisted += child_report.allowlisted
         packages += child_report.packages
+        distros.append(child_report.distro)
         for band in counts:
             counts[band] += child_report.counts.get(band, 0)
             fixable[band] += child_report.fixable_counts.get(band, 0)
@@ -316,6 +318,9 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
     report.counts, report.fixable_counts, report.allowlisted = counts, fixable, allowlisted
     report.worst_severity = worst_of(counts)
     report.packages = packages
+    # The platforms' distributions, so the summary says what was recognised (and a
+    # distribution without packages is not taken for "found nothing").
+    report.distro = ", ".join(sorted({d for d in distros if d}))[:100]
     report.notes = [f"{len(children)} platform(s) scanned"]
     _finish(report, ScanReport.Status.SUCCEEDED)
 

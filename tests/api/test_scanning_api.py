@@ -88,6 +88,16 @@ def test_report_detail_shows_counts_without_allowlisted_findings(report: ScanRep
     assert (data["worst_severity"], data["scanner"], data["status"]) == ("critical", "builtin", "succeeded")
     assert data["artifact"] == report.artifact.digest
     assert data["has_sbom"] is False
+    assert data["found_nothing"] is False
+
+
+def test_a_report_that_found_no_packages_says_so(rows: RepoRows, api: Any) -> None:
+    empty = make_report(rows.image)
+    ScanReport.objects.filter(pk=empty.pk).update(packages=0, distro="")
+
+    data = api("guest").get(f"{base(rows.image)}/scans/{empty.pk}/").json()
+
+    assert (data["total"], data["packages"], data["distro"], data["found_nothing"]) == (0, 0, "", True)
 
 
 def test_reports_are_listed_newest_first_with_every_scanner(rows: RepoRows, api: Any) -> None:

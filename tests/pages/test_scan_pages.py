@@ -408,3 +408,53 @@ def test_artifacts_without_vulnerabilities_stay_out_of_the_worst_list(world, sca
     ScanReport.objects.create(artifact=clean, status=ScanReport.Status.SUCCEEDED)
     response = world.client("guest").get("/projects/acme/security/")
     assert clean.pk not in [r.artifact_id for r in response.context["worst"]]
+
+
+# --- "no packages found" is not "clean" --------------------------------------------------
+
+
+CLEAN = '<i class="bi bi-shield-check"></i> clean</a>'
+
+
+def _scanned(scans, tag: str, *, packages: int, distro: str, scanner: str = ScanReport.Scanner.BUILTIN) -> Artifact:
+    artifact = Artifact.objects.create(repository=scans.content.repository, digest="sha256:" + tag[0] * 64)
+    Tag.objects.create(repository=scans.content.repository, name=tag, artifact=artifact)
+    ScanReport.objects.create(
+        artifact=artifact, status=ScanReport.Status.SUCCEEDED, packages=packages, distro=distro, scanner=scanner
+    )
+    return artifact
+
+
+def _badge_of(html: str, tag: str) -> str:
+    return html.split(f'data-tag="{tag}"')[1].split("</tr>")[0]
+
+
+def test_a_scan_that_found_no_packages_says_so_on_the_tag_list_not_clean(world, scans):
+    _scanned(scans, "static", packages=0, distro="")
+    _scanned(scans, "debian", packages=120, distro="Debian:12")
+
+    html = world.client("guest").get(BASE).content.decode()
+
+    static, debian = _badge_of(html, "static"), _badge_of(html, "debian")
+    assert "no packages found" in static and CLEAN not in static
+    assert CLEAN in debian and "no packages found" not in debian
+
+
+def test_a_trivy_report_without_findings_is_clean_since_trivy_counts_no_packages(world, scans):
+    _scanned(scans, "trivy", packages=0, distro="", scanner=ScanReport.Scanner.TRIVY)
+
+    html = world.client("guest").get(BASE).content.decode()
+
+    assert CLEAN in _badge_of(html, "trivy") and "no packages found" not in _badge_of(html, "trivy")
+
+
+def test_the_artifact_and_vulnerabilities_pages_say_no_packages_found(world, scans):
+    static = _scanned(scans, "static", packages=0, distro="")
+    client = world.client("guest")
+
+    artifact_html = client.get(f"{BASE}-/artifacts/{static.digest}/").content.decode()
+    vulns_html = client.get(_vulns(scans, static)).content.decode()
+
+    assert "no packages found" in artifact_html.split('id="artifact-scan"')[1].split("</dd>")[0]
+    assert 'id="found-nothing"' in vulns_html and "No vulnerabilities</span>" not in vulns_html
+    assert "not a clean result" in vulns_html.split('id="no-findings"')[1]

@@ -104,6 +104,21 @@ def test_a_later_layer_that_deletes_the_package_database_leaves_no_findings(whar
     assert report.findings.count() == 0 and report.total == 0 and report.worst_severity == ""
 
 
+def test_a_static_image_without_os_or_packages_found_nothing_rather_than_clean(wharf_registry, database) -> None:
+    blobs = [layer(file("app/server", b"\x7fELF not really"))]
+    report = scanning.scan_now(pushed(wharf_registry, "acme/static", blobs))
+    assert report.status == ScanReport.Status.SUCCEEDED, report.error
+    assert (report.packages, report.distro, report.total) == (0, "", 0)
+    assert report.found_nothing
+
+
+def test_an_image_with_packages_and_no_findings_is_not_found_nothing(wharf_registry, database) -> None:
+    report = scanning.scan_now(pushed(wharf_registry, "acme/wiped2", images.deleted_database_image()))
+    assert report.status == ScanReport.Status.SUCCEEDED, report.error
+    # The database was deleted, but the distribution was still recognised.
+    assert report.distro and not report.found_nothing
+
+
 def test_an_index_gets_one_report_per_platform_and_a_summary(wharf_registry, database) -> None:
     amd = image_of(images.debian_image(), architecture="amd64")
     arm = image_of(images.alpine_image(), architecture="arm64", variant="v8")
@@ -119,6 +134,7 @@ def test_an_index_gets_one_report_per_platform_and_a_summary(wharf_registry, dat
     assert children["linux/arm64/v8"].counts["medium"] == 2
     assert summary.counts == {"critical": 2, "high": 0, "medium": 2, "low": 1, "unknown": 0}
     assert summary.worst_severity == "critical" and not summary.findings.exists()
+    assert summary.distro == "Alpine:v3.19, Debian:12" and not summary.found_nothing
 
 
 def test_registry_down_during_a_scan_fails_the_report_with_a_clear_message(wharf_registry, database) -> None:
