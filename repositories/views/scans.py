@@ -27,6 +27,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
+from portal.db import latest_per
 
 from ..access import get_project
 from ..api.scanning_compare import compare_reports
@@ -101,13 +102,11 @@ def scan_summaries(artifact_ids: Iterable[int]) -> dict[int, ScanSummary]:
     reports = ScanReport.objects.filter(artifact_id__in=ids).defer(*_REPORT_HEAVY)
     newest = {
         r.artifact_id: r
-        for r in reports.order_by("artifact_id", "-created_at", "-id").distinct("artifact_id")
+        for r in latest_per(reports, "artifact_id", ["-created_at", "-id"])
     }
     succeeded = {
         r.artifact_id: r
-        for r in reports.filter(status=ScanReport.Status.SUCCEEDED)
-        .order_by("artifact_id", "-created_at", "-id")
-        .distinct("artifact_id")
+        for r in latest_per(reports.filter(status=ScanReport.Status.SUCCEEDED), "artifact_id", ["-created_at", "-id"])
     }
     summaries = {}
     for artifact_id in ids:

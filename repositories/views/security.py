@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page, system_admin_required
+from portal.db import latest_per
 
 from ..access import get_project
 from ..models import AllowlistEntry, Finding, OsvImport, Project, ProjectScanSettings, ScanReport, Severity
@@ -137,11 +138,7 @@ def daily_open_counts(project: Project | None, days: int = CHART_DAYS) -> list[t
     if project is not None:
         reports = reports.filter(artifact__repository__project=project)
     current: dict[int, dict[str, int]] = {}
-    before = (
-        reports.filter(created_at__lt=start_at)
-        .order_by("artifact_id", "-created_at", "-id")
-        .distinct("artifact_id")
-    )
+    before = latest_per(reports.filter(created_at__lt=start_at), "artifact_id", ["-created_at", "-id"])
     for artifact_id, counts in before.values_list("artifact_id", "counts"):
         current[artifact_id] = counts or {}
     changes: dict[date, list[tuple[int, dict[str, int]]]] = defaultdict(list)
