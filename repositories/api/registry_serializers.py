@@ -89,6 +89,9 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
         source="artifact.pull_count", read_only=True, help_text="Pulls of the artifact, by any tag or digest."
     )
     pull_command = serializers.SerializerMethodField()
+    created = serializers.DateTimeField(
+        source="artifact.created", read_only=True, allow_null=True, help_text="From the image config, if any."
+    )
 
     class Meta:
         model = Tag
@@ -101,6 +104,8 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
             "platforms",
             "size",
             "pushed_at",
+            "pushed_at_source",
+            "created",
             "last_pull_at",
             "pull_count",
             "pull_command",
@@ -148,7 +153,7 @@ class TagRefSerializer(serializers.ModelSerializer[Tag]):
 
     class Meta:
         model = Tag
-        fields = ["name", "pushed_at", "last_pull_at", "pull_command"]
+        fields = ["name", "pushed_at", "pushed_at_source", "last_pull_at", "pull_command"]
         read_only_fields = fields
 
     def get_pull_command(self, tag: Tag) -> str:
@@ -176,6 +181,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
             "platforms",
             "tags",
             "pushed_at",
+            "pushed_at_source",
             "last_pull_at",
             "pull_count",
             "subject_digest",

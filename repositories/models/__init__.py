@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .projects import Membership, Project, ProjectQuerySet
-from .registry import Artifact, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
+from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
 from .retention import (
     ImmutableRule,
     RecycleBinEntry,
@@ -38,6 +38,7 @@ __all__ = [
     "Project",
     "ProjectQuerySet",
     "ProjectScanSettings",
+    "PushedAtSource",
     "RecycleBinEntry",
     "RegistryEvent",
     "Repository",

@@ -59,6 +59,22 @@ class Repository(models.Model):
         return self.name[len(prefix) :] if self.name.startswith(prefix) else self.name
 
 
+class PushedAtSource(models.TextChoices):
+    """Where a row's `pushed_at` came from. Distribution's API does not say when
+    anything was pushed, so only a push Wharf saw happen has an exact time; a row a
+    sync found carries an estimate, and the pages and the API say which."""
+
+    PUSH = "push", "Pushed"  # a registry notification, or Wharf's own push (a restore)
+    CREATED = "created", "Created (push time unknown)"  # the image config's `created`
+    SEEN = "seen", "First seen by a sync (push time unknown)"
+
+
+PUSHED_AT_SOURCE_HELP = (
+    "push: the push was seen, `pushed_at` is exact; created: push time unknown, `pushed_at` is the "
+    "image's created time; seen: push time unknown, `pushed_at` is when a sync first saw it."
+)
+
+
 class Artifact(models.Model):
     """One manifest (image, index, or other OCI artifact) in a repository, by digest.
 
@@ -82,7 +98,10 @@ class Artifact(models.Model):
     architecture = models.CharField(max_length=32, blank=True)
     variant = models.CharField(max_length=32, blank=True)
     created = models.DateTimeField(null=True, blank=True, help_text="From the image config.")
-    pushed_at = models.DateTimeField(default=timezone.now)
+    pushed_at = models.DateTimeField(default=timezone.now, help_text="Exact only if `pushed_at_source` is push.")
+    pushed_at_source = models.CharField(
+        max_length=8, choices=PushedAtSource.choices, default=PushedAtSource.SEEN, help_text=PUSHED_AT_SOURCE_HELP
+    )
     last_pull_at = models.DateTimeField(null=True, blank=True)
     pull_count = models.BigIntegerField(default=0)
     annotations = models.JSONField(default=dict, blank=True)
@@ -128,6 +147,10 @@ class Artifact(models.Model):
         parts = [p for p in (self.os, self.architecture, self.variant) if p]
         return "/".join(parts)
 
+    @property
+    def push_time_known(self) -> bool:
+        return self.pushed_at_source == PushedAtSource.PUSH
+
 
 class Tag(models.Model):
     """A tag name in a repository, pointing at one artifact."""
@@ -135,7 +158,10 @@ class Tag(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128)
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="tags")
-    pushed_at = models.DateTimeField(default=timezone.now)
+    pushed_at = models.DateTimeField(default=timezone.now, help_text="Exact only if `pushed_at_source` is push.")
+    pushed_at_source = models.CharField(
+        max_length=8, choices=PushedAtSource.choices, default=PushedAtSource.SEEN, help_text=PUSHED_AT_SOURCE_HELP
+    )
     last_pull_at = models.DateTimeField(null=True, blank=True)
     overwritten_protected_at = models.DateTimeField(
         null=True,
@@ -156,6 +182,10 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository.name}:{self.name}"
+
+    @property
+    def push_time_known(self) -> bool:
+        return self.pushed_at_source == PushedAtSource.PUSH
 
 
 class SyncRun(models.Model):
@@ -231,6 +261,10 @@ class RegistryEvent(models.Model):
     action = models.CharField(max_length=16)
     repository = models.CharField(max_length=255, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        # The repository page's "last event" line reads the newest event of one repository.
+        indexes = [models.Index(fields=["repository", "-received_at"], name="regevent_repo_received")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.repository} ({self.event_id})"

@@ -11,7 +11,7 @@ from datetime import datetime
 _REFERENCE_TAG = re.compile(
     r"(sha256)-([0-9a-f]{64})(?:\.(?:sig|att|sbom))?|(sha512)-([0-9a-f]{128})(?:\.(?:sig|att|sbom))?"
 )
-_REFERENCE_PREFIXES = ("sha256-", "sha512-")
+REFERENCE_PREFIXES = ("sha256-", "sha512-")
 
 
 def reference_subject(tag: str) -> str | None:
@@ -20,7 +20,7 @@ def reference_subject(tag: str) -> str | None:
     >>> reference_subject("sha256-" + "ab" * 32 + ".sig") == "sha256:" + "ab" * 32
     True
     """
-    if not tag.startswith(_REFERENCE_PREFIXES):
+    if not tag.startswith(REFERENCE_PREFIXES):
         return None
     match = _REFERENCE_TAG.fullmatch(tag)
     if match is None:
@@ -55,6 +55,9 @@ class Artifact:
     `pulled_at`: when it was last pulled by any means (tag or digest); None if never.
     `parents`: digests of image indexes in the same repository that list this manifest.
     `subject`: the OCI `subject` digest for referrers (signatures, SBOMs, attestations).
+    `push_time_known`: False when no push of it was seen (it was found by a sync), so
+    `pushed_at` is an estimate (the image's created time, or when it was first seen);
+    rules use it all the same, and the reasons say so.
     """
 
     repository: str
@@ -64,3 +67,4 @@ class Artifact:
     tags: tuple[Tag, ...] = ()
     parents: tuple[str, ...] = ()
     subject: str | None = None
+    push_time_known: bool = True

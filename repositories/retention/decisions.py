@@ -9,6 +9,10 @@ from repositories.retention.candidates import Artifact
 
 # How many tag names a reason spells out before "and N more".
 _REASON_TAGS = 3
+PUSH_TIME_ESTIMATED = (
+    "push time unknown (found by a sync, the push was not seen): "
+    "the image's created time, or when a sync first saw it, stood in"
+)
 
 
 class ReasonCode(StrEnum):
@@ -23,6 +27,11 @@ class ReasonCode(StrEnum):
     OWNER_DELETED = "owner_deleted"  # deleted with its parent index / subject
 
 
+# Decisions that rest on push times whatever the rule: nothing retained it (a push
+# rule may have passed it over), or the floor kept the most recently pushed.
+_PUSH_SENSITIVE = frozenset((ReasonCode.NOT_RETAINED, ReasonCode.FLOOR))
+
+
 @dataclass(slots=True, eq=False)
 class ArtifactDecision:
     """Whether one artifact is kept, and why. Treat as read-only.
@@ -35,6 +44,7 @@ class ArtifactDecision:
     ("parent") or subject ("subject") the artifact follows.
     `retained_by`: every rule number that retains it (the page can show them all).
     `protected_by`: the lowest immutable rule number protecting one of its tags.
+    `push_based`: the deciding rule compares push times (RETAINED only).
     """
 
     artifact: Artifact
@@ -47,6 +57,7 @@ class ArtifactDecision:
     relation: str = ""
     retained_by: tuple[int, ...] = ()
     protected_by: int | None = None
+    push_based: bool = False
 
     @property
     def repository(self) -> str:
@@ -59,7 +70,16 @@ class ArtifactDecision:
     @property
     def reason(self) -> str:
         """The decision in words, e.g. "kept by rule 2: 5 most recently pushed matching
-        `release-*` (tag `release-1.4`)"."""
+        `release-*` (tag `release-1.4`)", with a note when a push time it rests on is
+        an estimate."""
+        reason = self._reason()
+        code = self.code
+        estimated = not self.artifact.push_time_known
+        if estimated and (code in _PUSH_SENSITIVE or (code is ReasonCode.RETAINED and self.push_based)):
+            reason += f"; {PUSH_TIME_ESTIMATED}"
+        return reason
+
+    def _reason(self) -> str:
         code = self.code
         if code is ReasonCode.RETAINED:
             return f"kept by rule {self.rule}: {self.rule_text} ({_which_tags(self.tags)})"
@@ -92,6 +112,7 @@ class TagDecision:
     name: str
     decision: ArtifactDecision
     protected_by: int | None = None
+    push_based: bool = False
 
     @property
     def repository(self) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from repositories.retention.candidates import Artifact, Tag, reference_subject
+from repositories.retention.candidates import REFERENCE_PREFIXES, Artifact, Tag, reference_subject
 from repositories.retention.decisions import ArtifactDecision, Evaluation, ReasonCode, TagDecision
 from repositories.retention.patterns import PatternKind, compile_patterns
 from repositories.retention.policy import (
@@ -30,7 +30,7 @@ from repositories.retention.policy import (
     validate_policy,
 )
 
-_REFERENCE_PREFIXES = ("sha256-", "sha512-")
+_PUSH_TEMPLATES = frozenset((Template.LATEST_PUSHED_N, Template.PUSHED_WITHIN_DAYS))
 
 
 class Matcher:
@@ -248,7 +248,7 @@ def _evaluate_repository(
             if name in seen_tags:
                 raise ValueError(f"Tag {repository}:{name} appears twice in the candidates.")
             seen_tags.add(name)
-            if name.startswith(_REFERENCE_PREFIXES):
+            if name.startswith(REFERENCE_PREFIXES):
                 subject = reference_subject(name)
                 if subject is not None:
                     referenced = [*(referenced or ()), subject]
@@ -336,6 +336,7 @@ def _evaluate_repository(
                 rule.text,
                 names,
                 retained_by=tuple(retained_by[digest]),
+                push_based=rule.template in _PUSH_TEMPLATES,
             )
         elif digest == floor:
             decision = ArtifactDecision(artifact, True, ReasonCode.FLOOR)

@@ -143,7 +143,12 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
         artifact = existing.get(child.digest)
         is_new = artifact is None
         if artifact is None:
-            artifact = Artifact(repository=parent.repository, digest=child.digest, pushed_at=parent.pushed_at)
+            artifact = Artifact(
+                repository=parent.repository,
+                digest=child.digest,
+                pushed_at=parent.pushed_at,
+                pushed_at_source=parent.pushed_at_source,
+            )
         artifact.parent = parent
         if child.manifest is not None or child.error:
             describe(artifact, child)

@@ -35,7 +35,7 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 
-from ..models import Artifact, RegistryEvent, Repository, Tag
+from ..models import Artifact, PushedAtSource, RegistryEvent, Repository, Tag
 from ..registry.manifests import MANIFEST_MEDIA_TYPES
 from . import retention
 from .content import ensure_repository, refresh_repository_counts
@@ -169,17 +169,23 @@ def _on_push(event: Event, outcome: Outcome) -> None:
     artifact, created = Artifact.objects.get_or_create(
         repository=repository,
         digest=event.digest,
-        defaults={"media_type": event.media_type, "size": event.size, "pushed_at": event.timestamp},
+        defaults={
+            "media_type": event.media_type,
+            "size": event.size,
+            "pushed_at": event.timestamp,
+            "pushed_at_source": PushedAtSource.PUSH,
+        },
     )
     if not created and event.action == "push" and not event.tag:
         artifact.pushed_at = event.timestamp
-        artifact.save(update_fields=["pushed_at", "updated_at"])
+        artifact.pushed_at_source = PushedAtSource.PUSH
+        artifact.save(update_fields=["pushed_at", "pushed_at_source", "updated_at"])
     if event.tag:
         previous = Tag.objects.select_related("artifact").filter(repository=repository, name=event.tag).first()
         tag, _ = Tag.objects.update_or_create(
             repository=repository,
             name=event.tag,
-            defaults={"artifact": artifact, "pushed_at": event.timestamp},
+            defaults={"artifact": artifact, "pushed_at": event.timestamp, "pushed_at_source": PushedAtSource.PUSH},
         )
         if (
             previous is not None

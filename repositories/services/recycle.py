@@ -24,7 +24,7 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 
-from ..models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
+from ..models import Artifact, Project, PushedAtSource, RecycleBinEntry, RetentionRun, Tag
 from ..registry import RegistryClient, RegistryError
 from ..registry.manifests import Manifest, parse_manifest
 from .content import ensure_repository, fill_artifact_details, refresh_repository_counts
@@ -176,11 +176,18 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
         artifact, _ = Artifact.objects.get_or_create(
             repository=repo_row,
             digest=entry.digest,
-            defaults={"media_type": entry.media_type, "manifest": bytes(entry.manifest), "pushed_at": now},
+            defaults={
+                "media_type": entry.media_type,
+                "manifest": bytes(entry.manifest),
+                "pushed_at": now,
+                "pushed_at_source": PushedAtSource.PUSH,
+            },
         )
         for tag in sorted(entry.tags):
             Tag.objects.update_or_create(
-                repository=repo_row, name=tag, defaults={"artifact": artifact, "pushed_at": now}
+                repository=repo_row,
+                name=tag,
+                defaults={"artifact": artifact, "pushed_at": now, "pushed_at_source": PushedAtSource.PUSH},
             )
         refresh_repository_counts(repo_row)
         locked.restored_at = now

@@ -43,6 +43,7 @@ from ..models import (
     Artifact,
     ImmutableRule,
     Project,
+    PushedAtSource,
     Repository,
     RetentionPolicy,
     RetentionRule,
@@ -389,17 +390,27 @@ def immutable_rules_for(project: Project) -> tuple[engine.ImmutableRule, ...]:
 def candidates_for(project: Project) -> list[engine.Artifact]:
     """Every artifact of the project as engine input: two queries, whatever the size."""
     tags_of: dict[int, list[engine.Tag]] = defaultdict(list)
+    push_seen: set[int] = set()  # artifacts with a tag whose push was seen
     tag_rows = Tag.objects.filter(repository__project=project).values_list(
-        "artifact_id", "name", "pushed_at", "last_pull_at"
+        "artifact_id", "name", "pushed_at", "last_pull_at", "pushed_at_source"
     )
-    for artifact_id, name, pushed_at, pulled_at in tag_rows.iterator(chunk_size=5000):
+    for artifact_id, name, pushed_at, pulled_at, source in tag_rows.iterator(chunk_size=5000):
         tags_of[artifact_id].append(engine.Tag(name=name, pushed_at=pushed_at, pulled_at=pulled_at))
+        if source == PushedAtSource.PUSH:
+            push_seen.add(artifact_id)
     rows = Artifact.objects.filter(repository__project=project).values_list(
-        "id", "repository__name", "digest", "pushed_at", "last_pull_at", "parent__digest", "subject_digest"
+        "id",
+        "repository__name",
+        "digest",
+        "pushed_at",
+        "last_pull_at",
+        "parent__digest",
+        "subject_digest",
+        "pushed_at_source",
     )
     paths: dict[str, str] = {}
     candidates = []
-    for pk, repository, digest, pushed_at, pulled_at, parent, subject in rows.iterator(chunk_size=5000):
+    for pk, repository, digest, pushed_at, pulled_at, parent, subject, source in rows.iterator(chunk_size=5000):
         path = paths.get(repository)
         if path is None:
             path = paths[repository] = repository_path(project, repository)
@@ -412,6 +423,7 @@ def candidates_for(project: Project) -> list[engine.Artifact]:
                 tags=tuple(tags_of.get(pk, ())),
                 parents=(parent,) if parent else (),
                 subject=subject or None,
+                push_time_known=source == PushedAtSource.PUSH or pk in push_seen,
             )
         )
     return candidates

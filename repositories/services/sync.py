@@ -34,7 +34,7 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 
-from ..models import Artifact, Project, Repository, SyncRun, Tag
+from ..models import Artifact, Project, PushedAtSource, Repository, SyncRun, Tag
 from ..registry import RegistryClient, RegistryError, RegistryUnavailable
 from ..registry.errors import DigestMismatch, InvalidContent, ManifestTooLarge
 from .content import (
@@ -151,15 +151,18 @@ class Counts:
     artifacts_removed: int = 0
 
 
-def _estimated_push_time(fetched: Fetched, now: datetime) -> datetime:
-    """A first sync cannot know when something was pushed; the image's own creation
-    time is the best estimate (capped at now). Notifications give exact times later."""
+def _estimated_push_time(fetched: Fetched, now: datetime) -> tuple[datetime, str]:
+    """A sync cannot know when something was pushed (Distribution's API does not say),
+    so it stores an estimate and says so: the image's own creation time (capped at
+    now), else now, when this sync first saw it. Notifications give exact times."""
     created = fetched.config.created if fetched.config else None
     if created is None:
-        return now
+        return now, PushedAtSource.SEEN
     if timezone.is_naive(created):
         created = timezone.make_aware(created, UTC)
-    return min(created, now)
+    if created > now:
+        return now, PushedAtSource.SEEN
+    return created, PushedAtSource.CREATED
 
 
 @transaction.atomic
@@ -179,7 +182,8 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
     for digest, fetched in listing.fetched.items():
         artifact = artifacts.get(digest)
         if artifact is None:
-            artifact = Artifact(repository=repository, digest=digest, pushed_at=_estimated_push_time(fetched, now))
+            pushed_at, source = _estimated_push_time(fetched, now)
+            artifact = Artifact(repository=repository, digest=digest, pushed_at=pushed_at, pushed_at_source=source)
             counts.artifacts_added += 1
         else:
             counts.artifacts_updated += 1
@@ -193,17 +197,29 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
     for name, digest in listing.tags.items():
         artifact = artifacts.get(digest)
         if artifact is None:  # a known digest whose row vanished meanwhile: store a bare row
-            artifact = Artifact.objects.create(repository=repository, digest=digest, pushed_at=now)
+            artifact = Artifact.objects.create(
+                repository=repository, digest=digest, pushed_at=now, pushed_at_source=PushedAtSource.SEEN
+            )
             artifacts[digest] = artifact
         tag = tags.get(name)
         if tag is None:
-            new_tags.append(Tag(repository=repository, name=name, artifact=artifact, pushed_at=artifact.pushed_at))
+            new_tags.append(
+                Tag(
+                    repository=repository,
+                    name=name,
+                    artifact=artifact,
+                    pushed_at=artifact.pushed_at,
+                    pushed_at_source=artifact.pushed_at_source,
+                )
+            )
         elif tag.artifact_id != artifact.pk:
+            # Moved since Wharf last looked, by a push it did not see: now is when it saw it.
             tag.artifact = artifact
             tag.pushed_at = now
+            tag.pushed_at_source = PushedAtSource.SEEN
             moved.append(tag)
     Tag.objects.bulk_create(new_tags)
-    Tag.objects.bulk_update(moved, ["artifact", "pushed_at"])
+    Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
     stale = [t.pk for n, t in tags.items() if n not in listing.tags]
     Tag.objects.filter(pk__in=stale).delete()
     gone = Artifact.objects.filter(repository=repository, digest__in=listing.untagged_gone, parent__isnull=True)

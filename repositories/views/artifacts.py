@@ -91,7 +91,7 @@ def artifact_detail(request: HtmxHttpRequest, name: str, repo: str, digest: str)
         "tags": list(artifact.tags.order_by("name").values_list("name", flat=True)),
         "referrers": list(
             Artifact.objects.filter(repository=repository, subject_digest=artifact.digest)
-            .only("digest", "artifact_type", "media_type", "size", "pushed_at")
+            .only("digest", "artifact_type", "media_type", "size", "pushed_at", "pushed_at_source")
             .order_by("-pushed_at")
         ),
         "subject": subject,

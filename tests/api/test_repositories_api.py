@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from repositories.models import Artifact, Project, Repository, Tag
+from repositories.models import Artifact, Project, PushedAtSource, Repository, Tag
 from tests.api.conftest import RepoRows, digest_of
 from tests.conftest import World
 
@@ -134,6 +134,24 @@ def test_tag_list_shows_digest_kind_platforms_and_pull_command(
     assert rows["multi"]["kind"] == "index"
     assert [p["platform"] for p in rows["multi"]["platforms"]] == ["linux/amd64", "linux/arm64/v8"]
     assert rows["multi"]["pull_command"] == "docker pull registry.example.org/acme/app:multi"
+
+
+def test_tags_and_artifacts_say_whether_their_push_time_is_known(content: dict[str, RepoRows], api: Any) -> None:
+    image = content["acme"].image
+    created = timezone.now() - timedelta(days=40)
+    Artifact.objects.filter(pk=image.pk).update(created=created, pushed_at=created, pushed_at_source=PushedAtSource.CREATED)
+    Tag.objects.filter(name="v1").update(pushed_at=created, pushed_at_source=PushedAtSource.CREATED)
+    Tag.objects.filter(name="multi").update(pushed_at_source=PushedAtSource.PUSH)
+    client = api("guest")
+
+    rows = {t["name"]: t for t in client.get(f"{APP}/-/tags/").json()["results"]}
+    artifact = client.get(f"{APP}/-/artifacts/{image.digest}/").json()
+
+    assert (rows["v1"]["pushed_at_source"], rows["multi"]["pushed_at_source"]) == ("created", "push")
+    assert rows["v1"]["created"] == rows["v1"]["pushed_at"] and rows["v1"]["created"] is not None
+    assert rows["multi"]["created"] is None
+    assert artifact["pushed_at_source"] == "created"
+    assert {t["name"]: t["pushed_at_source"] for t in artifact["tags"]}["v1"] == "created"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from audit.context import Actor
-from repositories.models import Artifact, Project, Repository, Tag
+from repositories.models import Artifact, Project, PushedAtSource, Repository, Tag
 from repositories.services.sync import sync_now
 from tests.support.images import build_image, push
 from tests.support.registry import RegistryServer
@@ -52,8 +52,11 @@ def rows(project: Project, repository: str, tags: dict[str, int]) -> dict[str, A
         artifact = Artifact.objects.create(
             repository=repo, digest="sha256:" + f"{index:02d}{repository}".encode().hex().ljust(64, "0")[:64],
             pushed_at=at,
+            pushed_at_source=PushedAtSource.PUSH,
         )
-        Tag.objects.create(repository=repo, name=tag, artifact=artifact, pushed_at=at)
+        Tag.objects.create(
+            repository=repo, name=tag, artifact=artifact, pushed_at=at, pushed_at_source=PushedAtSource.PUSH
+        )
         made[tag] = artifact
     return made
 
