@@ -1,5 +1,6 @@
 # Wharf: `make run` sets up and serves Wharf on http://127.0.0.1:8000,
-#        `make test` sets up and runs the whole test suite on PostgreSQL and Redis.
+#        `make test` sets up and runs the whole test suite twice: on PostgreSQL + Redis,
+#        and on the embedded default (SQLite, local cache), the same tests each time.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,11 +14,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: registry-binary help run test test-fast test-slow lint typecheck check deps dev-deps system-test-deps services migrate clean
+.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps system-test-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
-	@echo "make test   - install what tests need and run the whole suite against PostgreSQL and Redis"
+	@echo "make test   - install what tests need and run the whole suite on PostgreSQL + Redis and on SQLite"
+	@echo "              (one database: make test-postgresql / make test-sqlite)"
 	@echo "make lint   - ruff; make typecheck - mypy"
 
 $(PY):
@@ -93,18 +95,34 @@ run: deps
 	  exec $(VENV)/bin/honcho start web worker; \
 	fi
 
-# The whole suite, real services included. Exit code 5 (no tests ran) fails too.
+# The whole suite, real services included, once per database: the same tests, the
+# database chosen by DATABASE_URL (unset = the embedded SQLite default). Both run even
+# if the first fails; exit code 5 (no tests ran) fails too.
+TEST_DATABASES ?= postgresql sqlite
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+ON_POSTGRESQL := DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2
+ON_SQLITE := env -u DATABASE_URL -u CACHE_URL -u CELERY_BROKER_URL WHARF_VAR_DIR=$(CURDIR)/var/test-sqlite
+
 test: dev-deps system-test-deps services
-	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2 \
-	  $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	@failed=""; \
+	for db in $(TEST_DATABASES); do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory test-$$db || failed="$$failed $$db"; \
+	  echo "== the suite on $$db took $$(( $$(date +%s) - start )) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== FAILED on:$$failed"; exit 1; fi
+
+test-postgresql: dev-deps system-test-deps services
+	$(ON_POSTGRESQL) $(PYTEST) $(PYTEST_ARGS)
+
+test-sqlite: dev-deps system-test-deps
+	$(ON_SQLITE) $(PYTEST) $(PYTEST_ARGS)
 
 test-fast: dev-deps services
-	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2 \
-	  $(PY) -m pytest -p no:cacheprovider -m "not slow and not browser" $(PYTEST_ARGS)
+	$(ON_POSTGRESQL) $(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 test-slow: dev-deps system-test-deps services
-	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2 \
-	  $(PY) -m pytest -p no:cacheprovider -m "slow or browser" $(PYTEST_ARGS)
+	$(ON_POSTGRESQL) $(PYTEST) -m "slow or browser" $(PYTEST_ARGS)
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .

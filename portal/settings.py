@@ -117,6 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file too, not Django's default shared in-memory database, whose
+    # table locks ignore the busy timeout: concurrent writers then fail in tests the
+    # way they never do in `make run`.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-wharf.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://wharf")}

@@ -19,6 +19,7 @@ from accounts.permissions import Role
 from portal.celery import app as celery_app
 from repositories.services.registry import reset_registry_client
 from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+from tests.support.portable import portable_queries_only
 from tests.support.registry import RegistryServer, registry, registry_factory  # noqa: F401  (shared fixtures)
 
 # Tasks run inline in tests, so a test sees their effects without a worker.
@@ -32,6 +33,14 @@ ROLE_OF = {
     "guest": Role.GUEST,
     "limited": Role.LIMITED_GUEST,
 }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _portable_queries_only() -> Iterator[None]:
+    """PostgreSQL-only ORM features fail on every database, not only on SQLite
+    (see tests/support/portable.py), so no page can work on PostgreSQL alone."""
+    with portable_queries_only():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ bounded retries with exponential backoff and jitter for transient failures only,
 and digest verification of everything read. Safe to share between threads (httpx's
 client is; our counters take a lock).
 
-Registry quirks handled here are recorded in REGISTRY-NOTES.md (Distribution 2.8):
+Registry quirks handled here are recorded in docs/registry.md (Distribution 2.8):
 relative `Link` headers, unsorted tag lists, no delete by tag.
 """
 

@@ -1,4 +1,4 @@
-"""The client against the real Distribution 2.8 binary (see REGISTRY-NOTES.md)."""
+"""The client against the real Distribution 2.8 binary (see docs/registry.md)."""
 
 from __future__ import annotations
 
