@@ -1,6 +1,7 @@
-# Wharf: `make run` sets up and serves Wharf on http://127.0.0.1:8000,
-#        `make test` sets up and runs the whole test suite twice: on PostgreSQL + Redis,
-#        and on the embedded default (SQLite, local cache), the same tests each time.
+# Wharf: `make run` sets up and serves Wharf on http://127.0.0.1:8000 (WHARF_PORT and
+#        WHARF_REGISTRY_PORT move it and its registry), `make test` sets up and runs the
+#        whole test suite twice: on PostgreSQL + Redis, and on the embedded default
+#        (SQLite, local cache), the same tests each time.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,6 +19,7 @@ TEST_REDIS ?= redis://127.0.0.1:6379
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
+	@echo "             (WHARF_PORT=8100 WHARF_REGISTRY_PORT=5100 make run: other ports)"
 	@echo "make test   - install what tests need and run the whole suite on PostgreSQL + Redis and on SQLite"
 	@echo "              (one database: make test-postgresql / make test-sqlite)"
 	@echo "make lint   - ruff; make typecheck - mypy"
@@ -26,17 +28,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# Re-install only when a requirements file changed.
-$(VENV)/.deps: requirements.txt | $(PY)
-	$(PIP) install --quiet -r requirements.txt
-	@touch $@
+# Install only what the virtualenv lacks: the pins are compared with what is installed
+# (not a stamp's modification time, which a fresh clone or a checkout makes stale), so
+# a complete .venv, or one given with VENV=..., is used as it is.
+deps: | $(PY)
+	@$(PY) portal/requirements_met.py requirements.txt 2>/dev/null || $(PIP) install --quiet -r requirements.txt
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
-	$(PIP) install --quiet -r requirements-dev.txt
-	@touch $@ $(VENV)/.deps
-
-deps: $(VENV)/.deps
-dev-deps: $(VENV)/.dev-deps
+dev-deps: | $(PY)
+	@$(PY) portal/requirements_met.py requirements-dev.txt 2>/dev/null || $(PIP) install --quiet -r requirements-dev.txt
 
 # Debian packages the tests drive: Chromium for the browser tests, the real
 # registry (CNCF Distribution 2.8) and skopeo as a real registry client.
@@ -81,18 +80,18 @@ registry-binary:
 	  exit 1; \
 	fi
 
+# `serve` creates the first admin, prints the banner (URL, login, push, seed_demo) and
+# starts the Procfile's processes with honcho; it prints the banner again once the
+# web server answers.
 run: deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py ensure_admin
 	@if [ -z "$$REGISTRY_URL" ]; then \
 	  $(MAKE) --no-print-directory registry-binary && \
 	  echo "Registry config: $$($(PY) manage.py registry_config)" && \
-	  echo "Wharf: http://127.0.0.1:8000   registry: 127.0.0.1:5000   (Ctrl-C stops all)" && \
-	  exec $(VENV)/bin/honcho start web worker registry; \
+	  exec $(PY) manage.py serve web worker registry; \
 	else \
-	  echo "Wharf: http://127.0.0.1:8000   registry: $$REGISTRY_URL   (Ctrl-C stops all)" && \
-	  exec $(VENV)/bin/honcho start web worker; \
+	  exec $(PY) manage.py serve web worker; \
 	fi
 
 # The whole suite, real services included, once per database: the same tests, the

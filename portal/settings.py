@@ -227,8 +227,14 @@ WHARF_ANONYMOUS_PUBLIC_LIST = env.bool("WHARF_ANONYMOUS_PUBLIC_LIST", default=Fa
 # Take the client address from X-Forwarded-For (only behind a proxy you trust).
 WHARF_TRUST_X_FORWARDED_FOR = env.bool("WHARF_TRUST_X_FORWARDED_FOR", default=False)
 
+# `make run`'s local ports: the defaults of the addresses below (and the Procfile's
+# WHARF_BIND) follow them, so one variable each moves Wharf or its own registry. Not
+# REGISTRY_PORT: the registry reads REGISTRY_* variables as its own configuration.
+WHARF_PORT = env.int("WHARF_PORT", default=8000)
+WHARF_REGISTRY_PORT = env.int("WHARF_REGISTRY_PORT", default=5000)
+
 # The registry Wharf fronts (see README "The registry").
-REGISTRY_URL = env.str("REGISTRY_URL", default="http://127.0.0.1:5000")
+REGISTRY_URL = env.str("REGISTRY_URL", default=f"http://127.0.0.1:{WHARF_REGISTRY_PORT}")
 # host[:port] people use in `docker pull`; defaults to REGISTRY_URL's.
 REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or REGISTRY_URL.split("://", 1)[-1].rstrip("/")
 # Optional Basic credentials for a registry that is not (yet) trusting Wharf's tokens.
@@ -240,12 +246,12 @@ REGISTRY_STORAGE_DIR = Path(env.str("REGISTRY_STORAGE_DIR", default=str(VAR_DIR 
 # The shared secret the registry sends with each notification (header Authorization: Bearer ...).
 WHARF_NOTIFY_SECRET = env.str("WHARF_NOTIFY_SECRET", default="") or _kept_secret("notify_secret", 32)
 # Where the registry reaches Wharf for notifications.
-WHARF_NOTIFY_URL = env.str("WHARF_NOTIFY_URL", default="http://127.0.0.1:8000/service/notifications")
+WHARF_NOTIFY_URL = env.str("WHARF_NOTIFY_URL", default=f"http://127.0.0.1:{WHARF_PORT}/service/notifications")
 # Project for single-component repository names such as `alpine`.
 WHARF_DEFAULT_PROJECT = env.str("WHARF_DEFAULT_PROJECT", default="library")
 # The registry token service (GET /service/token): Wharf signs ES256 tokens the registry trusts.
 # Wharf's address as the registry and `docker login` reach it (the token realm lives under it).
-WHARF_PUBLIC_URL = env.str("WHARF_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+WHARF_PUBLIC_URL = env.str("WHARF_PUBLIC_URL", default=f"http://127.0.0.1:{WHARF_PORT}").rstrip("/")
 WHARF_TOKEN_KEY = Path(env.str("WHARF_TOKEN_KEY", default=str(VAR_DIR / "token" / "key.pem")))
 WHARF_TOKEN_CERT = Path(env.str("WHARF_TOKEN_CERT", default=str(VAR_DIR / "token" / "cert.pem")))
 WHARF_TOKEN_LIFETIME = env.int("WHARF_TOKEN_LIFETIME", default=300)

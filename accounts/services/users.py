@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
@@ -53,6 +54,30 @@ def create_user(
         details={"is_superuser": is_superuser, "email": user.email},
     )
     return user
+
+
+@dataclass(frozen=True)
+class FirstAdmin:
+    """What `ensure_first_admin` found or did: the admin to log in as and, only when it
+    made one up just now, the password (nothing else keeps it)."""
+
+    username: str
+    created: bool
+    generated_password: str | None = None
+
+
+def ensure_first_admin(*, actor: Actor, username: str, password: str = "") -> FirstAdmin:
+    """Create a system admin called `username` when the site has no active one.
+
+    The password is `password` when given, else generated and returned once. An
+    existing admin is left alone (the oldest one is named, for logging in).
+    """
+    existing = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    if existing is not None:
+        return FirstAdmin(username=existing.username, created=False)
+    chosen = password or generate_password()
+    user = create_user(actor=actor, username=username, password=chosen, is_superuser=True)
+    return FirstAdmin(username=user.username, created=True, generated_password=None if password else chosen)
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.context import Actor
@@ -228,8 +229,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--base-url",
-            default="http://127.0.0.1:8000",
-            help="Where Wharf's web server answers, for the link printed at the end.",
+            default=None,
+            help="Where Wharf's web server answers, for the link printed at the end (default: WHARF_PUBLIC_URL).",
         )
         parser.add_argument("--no-sync", action="store_true", help="Push only; do not run a sync afterwards.")
 
@@ -268,5 +269,5 @@ class Command(BaseCommand):
                 raise CommandError(f"{summary}, but the sync failed: {run.message}")
             else:  # another sync was queued or running already: it will pick the images up
                 summary += f"; a sync is already {run.get_status_display().lower()} (run {run.pk})"
-        base = options["base_url"].rstrip("/")
+        base = (options["base_url"] or settings.WHARF_PUBLIC_URL).rstrip("/")
         self.stdout.write(self.style.SUCCESS(f"{summary}\nopen {base}/projects/demo/"))
