@@ -35,7 +35,10 @@ class RobotCreateForm(BootstrapForm):
         required=False,
         label="Repository patterns",
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "app-*"}),
-        help_text="One shell-style pattern per line on the name below the project (e.g. app-*). Empty: every repository.",
+        help_text=(
+            "One pattern per line on the path below the project: * within a name, ** across /, "
+            "e.g. app-* or team/**. Empty: every repository."
+        ),
     )
     expiry = forms.ChoiceField(
         choices=EXPIRY_CHOICES, initial="default", widget=forms.RadioSelect, label="Expires"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import secrets
 
@@ -11,6 +10,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core import validators
 from django.db import models
 from django.utils import timezone
+
+from repositories.globs import PatternKind, any_match
 
 
 class User(AbstractUser):
@@ -151,7 +152,8 @@ class RobotAccount(models.Model):
     system robot (created by system admins) is named ``robot$<name>`` and acts in
     the projects listed in `project_names`. Either holds a subset of pull / push /
     delete, optionally only on repositories matching `repository_patterns`
-    (shell-style globs on the path below the project, e.g. ``app-*``). Only the
+    (globs on the path below the project, e.g. ``app-*`` or ``team/**``: Wharf's one
+    dialect, `repositories.globs`). Only the
     SHA-256 of its secret is stored: the secret has 256 bits of entropy, so the
     fast hash keeps the token endpoint cheap for pipelines at no loss of safety.
     """
@@ -235,7 +237,7 @@ class RobotAccount(models.Model):
     def matches(self, repository_path: str) -> bool:
         """Whether the repository (its path below the project) matches the robot's patterns."""
         patterns = self.repository_patterns or []
-        return not patterns or any(fnmatch.fnmatchcase(repository_path, pattern) for pattern in patterns)
+        return not patterns or any_match(patterns, repository_path, PatternKind.REPOSITORY)
 
     @staticmethod
     def new_secret() -> str:

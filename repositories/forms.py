@@ -5,13 +5,25 @@ services' errors back onto them."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from accounts.forms import BootstrapForm
 from accounts.permissions import Role
 
+from .globs import PatternError, PatternKind, compile_filter
 from .models.projects import PROJECT_NAME_MAX
 
 PROJECTS_PER_PAGE = 25
+
+
+def validate_tag_filter(value: str) -> None:
+    """The validator of the tag filter on the repository page and in the API, so a
+    pattern refused in one is refused in the other with the same message."""
+    try:
+        compile_filter(value, PatternKind.TAG)
+    except PatternError as error:
+        # Through params: a message may quote `%`, and messages are %-formatted with them.
+        raise ValidationError("%(message)s", code="invalid_pattern", params={"message": str(error)}) from error
 
 
 class ProjectListForm(forms.Form):

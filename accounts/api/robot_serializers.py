@@ -55,7 +55,10 @@ class CreatedRobotSerializer(RobotSerializer):
         read_only_fields = fields
 
 
-_PATTERNS_HELP = "Shell-style globs on the repository name below the project (e.g. app-*); empty means all."
+_PATTERNS_HELP = (
+    "Globs on the repository path below the project: `*` within a name, `**` across `/` "
+    "(e.g. app-*, team/**); empty means all."
+)
 
 
 class RobotCreateSerializer(serializers.Serializer[RobotAccount]):

@@ -19,6 +19,7 @@ from accounts.permissions import is_system_admin
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from repositories.globs import PatternKind, validate_pattern
 
 from ..models import ROBOT_ACTIONS, RobotAccount, hash_token_secret
 
@@ -43,11 +44,16 @@ def _audit(action: AuditAction, robot: RobotAccount, actor: Actor, details: dict
     )
 
 
-def _clean_patterns(patterns: Iterable[str]) -> list[str]:
+def clean_repository_patterns(patterns: Iterable[str]) -> list[str]:
+    """The non-blank patterns, each a usable repository glob (`repositories.globs`)."""
     cleaned = [p.strip() for p in patterns if p and p.strip()]
-    for pattern in cleaned:
-        if len(pattern) > 255:
-            raise ValidationError({"repository_patterns": "Keep each pattern under 256 characters."})
+    problems = [
+        f"{pattern[:60]}: {message}"
+        for pattern in cleaned
+        if (message := validate_pattern(pattern, PatternKind.REPOSITORY))
+    ]
+    if problems:
+        raise ValidationError({"repository_patterns": problems})
     return cleaned
 
 
@@ -83,7 +89,7 @@ def create_robot(
         can_pull="pull" in chosen,
         can_push="push" in chosen,
         can_delete="delete" in chosen,
-        repository_patterns=_clean_patterns(repository_patterns),
+        repository_patterns=clean_repository_patterns(repository_patterns),
         expires_at=expires_at,
         secret_hash=hash_token_secret(secret),
         created_by=created_by,
@@ -161,7 +167,7 @@ def update_robot(
             robot.can_pull, robot.can_push, robot.can_delete = ("pull" in chosen, "push" in chosen, "delete" in chosen)
             changes["actions"] = sorted(chosen)
     if repository_patterns is not UNCHANGED:
-        patterns = _clean_patterns(repository_patterns)
+        patterns = clean_repository_patterns(repository_patterns)
         if patterns != robot.repository_patterns:
             robot.repository_patterns = patterns
             changes["repository_patterns"] = patterns

@@ -10,7 +10,7 @@ Semantics
 Names. A repository is named by its path *inside the project* (``app``, ``team-a/api``,
 never ``acme/app``); repository patterns are matched against that path, because a policy
 belongs to one project. Tag patterns are matched against tag names. Patterns are
-doublestar globs (see ``patterns``): ``*`` stays within a path segment, ``**`` spans
+Wharf's one glob dialect (see ``repositories.globs``): ``*`` stays within a path segment, ``**`` spans
 segments, ``team-*/**`` matches ``team-a``, ``team-a/api`` and ``team-a/x/api``.
 
 Policy. An ordered list of at most 15 rules, numbered from 1, and
@@ -84,6 +84,7 @@ Times must all be timezone-aware (or all naive), ``now`` included.
 
 from __future__ import annotations
 
+from repositories.globs import PatternError, PatternKind, glob_match, validate_pattern
 from repositories.retention.candidates import Artifact, Tag, reference_subject
 from repositories.retention.decisions import (
     ArtifactDecision,
@@ -93,7 +94,6 @@ from repositories.retention.decisions import (
     TagDecision,
 )
 from repositories.retention.engine import evaluate
-from repositories.retention.patterns import PatternError, PatternKind, glob_match, validate_pattern
 from repositories.retention.policy import (
     MAX_COUNT,
     MAX_DAYS,

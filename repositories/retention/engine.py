@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from repositories.globs import PatternKind, compile_patterns
 from repositories.retention.candidates import REFERENCE_PREFIXES, Artifact, Tag, reference_subject
 from repositories.retention.decisions import ArtifactDecision, Evaluation, ReasonCode, TagDecision
-from repositories.retention.patterns import PatternKind, compile_patterns
 from repositories.retention.policy import (
     ImmutableRule,
     Policy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from repositories.retention.patterns import PatternKind, validate_pattern
+from repositories.globs import PatternKind, validate_pattern
 
 MAX_RULES = 15
 MAX_PATTERNS = 20

@@ -39,6 +39,7 @@ from audit.models import AuditAction
 from audit.services import record
 
 from .. import retention as engine
+from ..globs import PatternKind, compile_patterns
 from ..models import (
     Artifact,
     ImmutableRule,
@@ -51,7 +52,6 @@ from ..models import (
     TagProtectionSettings,
 )
 from ..registry import RegistryClient
-from ..retention.patterns import PatternKind, compile_patterns
 from .registry import registry_client
 
 log = logging.getLogger(__name__)

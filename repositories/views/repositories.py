@@ -23,12 +23,13 @@ from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 
 from ..access import get_project
+from ..forms import validate_tag_filter
+from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
 from ..models import Artifact, Project, Repository, SyncRun, Tag
 from .tabs import project_context
 
 REPOSITORIES_PER_PAGE = 25
 TAGS_PER_PAGE = 50
-GLOB_MAX = 128
 
 # Sort key → ORDER BY; the tie-breaker keeps pages stable when values repeat.
 REPOSITORY_SORTS: dict[str, tuple[str, list[OrderBy | str]]] = {
@@ -66,42 +67,21 @@ class RepositoryListForm(forms.Form):
 
 
 class TagListForm(forms.Form):
-    """The query string of a repository's tag table."""
+    """The query string of a repository's tag table. `tag` is a filter in Wharf's one
+    glob dialect (`repositories.globs`): plain text is a substring, `v1.*` a glob."""
 
-    tag = forms.CharField(required=False, max_length=GLOB_MAX, label="Filter tags")
+    tag = forms.CharField(
+        required=False, max_length=MAX_PATTERN_LENGTH, label="Filter tags", validators=[validate_tag_filter]
+    )
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TAG_SORTS.items()])
     page = forms.IntegerField(required=False, min_value=1)
 
 
-def glob_to_regex(glob: str) -> str:
-    """A tag glob (`*` any run, `?` one character) as an anchored PostgreSQL regex.
-
-    Every other character is matched literally: anything but letters, digits, `_`
-    and `-` is backslash-escaped, which PostgreSQL reads as that very character, so
-    a pattern like `v1.(a|b)` cannot smuggle regex syntax in."""
-    parts = ["^"]
-    for char in glob:
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        elif char.isalnum() or char in "_-":
-            parts.append(char)
-        else:
-            parts.append("\\" + char)
-    parts.append("$")
-    return "".join(parts)
-
-
-def filter_tags(tags: Any, glob: str) -> Any:
-    """Tags matching `glob`. A pattern without `*` or `?` matches as a substring, so
-    typing in the filter box narrows the table as one types (`v1` finds `v1.2`)."""
-    glob = glob.strip()
-    if not glob:
-        return tags
-    if "*" in glob or "?" in glob:
-        return tags.filter(name__regex=glob_to_regex(glob))
-    return tags.filter(name__contains=glob)
+def filter_tags(tags: Any, text: str) -> Any:
+    """Tags matching the filter `text` (`repositories.globs.compile_filter`: plain
+    text is a substring, anything with a glob character a whole-name glob)."""
+    glob = compile_filter(text, PatternKind.TAG)
+    return tags if glob is None else tags.filter(**glob.lookups("name"))
 
 
 def get_repository(project: Project, repo: str) -> Repository:
@@ -180,7 +160,9 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
     children = Artifact.objects.only("id", "parent_id", "os", "architecture", "variant").order_by(
         "os", "architecture", "variant"
     )
-    tags = filter_tags(Tag.objects.filter(repository=repository), cleaned.get("tag") or "")
+    tags = Tag.objects.filter(repository=repository)
+    # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
+    tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
     tags = (
         tags.select_related("artifact")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
@@ -198,7 +180,8 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "repository": repository,
         "form": form,
         "page": page,
-        "glob": form.cleaned_data.get("tag") or "",
+        "glob": str(data.get("tag") or "").strip()[:MAX_PATTERN_LENGTH],  # as typed, even when unusable
+        "glob_errors": form.errors.get("tag"),
         "sort": form.cleaned_data.get("sort") or "name",
         "sorts": [(k, v[0]) for k, v in TAG_SORTS.items()],
         "query": _query_without_page(data),

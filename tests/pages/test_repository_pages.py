@@ -15,7 +15,6 @@ from repositories.models import Artifact, Repository, SyncRun, Tag
 from repositories.services.artifacts import RegistryActionFailed
 from repositories.views import artifacts as artifact_views
 from repositories.views import tags as tag_views
-from repositories.views.repositories import glob_to_regex
 from tests.pages.repository_content import ESCAPED, HOSTILE, make_content
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -205,9 +204,11 @@ def test_maintainers_get_checkboxes_and_a_delete_per_tag(world, content):
         ("v1.*", ["v1.0", "v1.1"]),  # `.` is literal: v1x0 does not match
         ("v?.0", ["v1.0", "v2.0"]),
         ("*st", ["latest"]),
-        ("v1", ["v1.0", "v1.1", "v1x0"]),  # no wildcard: a substring, for typing
-        ("v1.(0|1)", []),  # regex syntax is matched literally, not run
-        ("[a-z]*", []),
+        ("v1", ["v1.0", "v1.1", "v1x0"]),  # no glob character: a substring, for typing
+        ("[a-l]*", ["broken", "latest"]),
+        ("v[!2]?0", ["v1.0", "v1x0"]),
+        ("{latest,broken}", ["broken", "latest"]),
+        ("v1.(0|1)", []),  # regex syntax is refused (no tag contains `(`), never run
         ("\\", []),
     ],
 )
@@ -218,9 +219,18 @@ def test_tag_filter_is_a_glob_translated_safely(world, content, glob, expected):
     assert _tag_names(response) == expected
 
 
-def test_glob_translation_escapes_everything_but_the_wildcards():
-    assert glob_to_regex("v1.*-rc?") == r"^v1\..*-rc.$"
-    assert glob_to_regex("a+b|c$") == r"^a\+b\|c\$$"
+@pytest.mark.parametrize(
+    ("glob", "message"),
+    [("v1[", "Close the `[` with a `]`."), ("a b", "` ` cannot appear in a tag name."), ("\\", "escapes nothing")],
+)
+def test_an_unusable_tag_filter_shows_why_and_no_rows(world, content, glob, message):
+    response = world.client("guest").get("/projects/acme/repositories/app/", {"tag": glob}, **HTMX)
+
+    html = _text(response)
+    assert response.status_code == 200 and _tag_names(response) == []
+    error = re.search(r'<div[^>]*id="tag-filter-error".*?</div>', html, re.S).group(0)
+    assert message in error
+    assert "Correct the filter to see tags." in html
 
 
 @pytest.mark.parametrize(

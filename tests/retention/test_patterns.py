@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from repositories.globs import compile_patterns
 from repositories.retention import PatternKind, glob_match, validate_pattern
-from repositories.retention.patterns import compile_patterns
 
 REPO = PatternKind.REPOSITORY
 TAG = PatternKind.TAG
