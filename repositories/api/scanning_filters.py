@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
-from ..models import Finding
+from ..models import Finding, FindingQuerySet
 from ..models.scanning import SEVERITY_RANK, Severity
 
 # `severity` orders Critical first, the way people read a severity list; `-severity`
@@ -55,7 +55,9 @@ class FindingFilter(django_filters.FilterSet):
         field_name="package", lookup_expr="icontains", help_text="Part of the package name."
     )
     id = django_filters.CharFilter(
-        method="filter_id", help_text="Part of a vulnerability id (case-insensitive), or one of its aliases exactly."
+        method="filter_id",
+        help_text="Part of the vulnerability id, or exactly its id, an alias or an upstream id "
+        "(e.g. the CVE of a Debian or GitHub advisory); case-insensitive.",
     )
     allowlisted = django_filters.BooleanFilter(help_text="Whether the finding is on an allowlist.")
     ordering = django_filters.ChoiceFilter(
@@ -74,11 +76,8 @@ class FindingFilter(django_filters.FilterSet):
             return queryset
         return queryset.exclude(fixed_version="") if value else queryset.filter(fixed_version="")
 
-    def filter_id(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(vulnerability_id__icontains=value) | Q(aliases__contains=[value]))
+    def filter_id(self, queryset: FindingQuerySet, name: str, value: str) -> QuerySet[Finding]:
+        return queryset.matching_id(value)
 
     def filter_ordering(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         return queryset  # applied by `qs` below, after every filter

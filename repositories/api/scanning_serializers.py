@@ -131,6 +131,7 @@ class FindingSerializer(serializers.ModelSerializer[Finding]):
     fixable = serializers.BooleanField(read_only=True)
     links = serializers.SerializerMethodField()
     aliases = serializers.SerializerMethodField()
+    upstream = serializers.SerializerMethodField()
 
     class Meta:
         model = Finding
@@ -139,6 +140,7 @@ class FindingSerializer(serializers.ModelSerializer[Finding]):
             "report",
             "vulnerability_id",
             "aliases",
+            "upstream",
             "severity",
             "cvss_score",
             "cvss_vector",
@@ -163,6 +165,10 @@ class FindingSerializer(serializers.ModelSerializer[Finding]):
 
     def get_aliases(self, finding: Finding) -> list[str]:
         return [str(alias) for alias in finding.aliases] if isinstance(finding.aliases, list) else []
+
+    def get_upstream(self, finding: Finding) -> list[str]:
+        """The ids the finding's advisory was derived from (Debian's: the CVE it is about)."""
+        return [str(each) for each in finding.upstream] if isinstance(finding.upstream, list) else []
 
 
 class AllowlistEntrySerializer(serializers.ModelSerializer[AllowlistEntry]):

@@ -9,6 +9,7 @@ it reads (advisories, indexed by ecosystem and package name) and what it produce
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..vulns.identifiers import identifiers as names_of
+from ..vulns.identifiers import normalize
 from .projects import Project
 from .registry import Artifact
 
@@ -89,6 +92,9 @@ class Advisory(models.Model):
 
     osv_id = models.CharField(max_length=255, unique=True)
     aliases = models.JSONField(default=list, blank=True)
+    upstream = models.JSONField(
+        default=list, blank=True, help_text="OSV `upstream`: the ids of the records this one was derived from."
+    )
     ecosystems = models.JSONField(default=list, blank=True)
     summary = models.CharField(max_length=500, blank=True)
     details = models.TextField(blank=True, help_text="Truncated to a few KiB; `raw` has it whole.")
@@ -114,6 +120,7 @@ class Advisory(models.Model):
         return {
             "id": self.osv_id,
             "aliases": self.aliases,
+            "upstream": self.upstream,
             "summary": self.summary,
             "details": self.details,
             "severity": self.severity,
@@ -238,17 +245,40 @@ class ScanReport(models.Model):
         return None
 
 
+class FindingQuerySet(models.QuerySet["Finding"]):
+    def named(self, identifiers: Iterable[str]) -> FindingQuerySet:
+        """Findings whose id, an alias or an upstream id is one of `identifiers`
+        (exactly, ignoring case), found through the `findingidentifier_value` index."""
+        values = sorted({name for name in map(normalize, identifiers) if name})
+        return self.filter(pk__in=FindingIdentifier.objects.filter(value__in=values).values("finding_id"))
+
+    def matching_id(self, text: str) -> FindingQuerySet:
+        """The "vulnerability id" filter of pages and API: part of the finding's own id
+        (ignoring case), or exactly any of its names (`named`), so `CVE-2024-1234`
+        also finds the `DEBIAN-CVE-2024-1234` and `GHSA-…` findings that name it."""
+        text = text.strip()
+        if not normalize(text):
+            return self
+        exact = FindingIdentifier.objects.filter(value=normalize(text)).values("finding_id")
+        return self.filter(Q(vulnerability_id__icontains=text) | Q(pk__in=exact))
+
+
 class Finding(models.Model):
     """One vulnerability in one installed package, as a report found it.
 
     `allowlisted` is decided when the report is written (system-wide and project
     allowlist entries not expired then); such findings stay listed but are not
-    counted.
+    counted. Every name of the finding (id, aliases, upstream ids) also has a
+    `FindingIdentifier` row: write findings with
+    `repositories.services.scanning.store_findings`, which adds them.
     """
 
     report = models.ForeignKey(ScanReport, on_delete=models.CASCADE, related_name="findings")
     vulnerability_id = models.CharField(max_length=255)
     aliases = models.JSONField(default=list, blank=True)
+    upstream = models.JSONField(
+        default=list, blank=True, help_text="The advisory's `upstream` ids, e.g. the CVE a Debian record is about."
+    )
     ecosystem = models.CharField(max_length=100, blank=True)
     package = models.CharField(max_length=255)
     package_kind = models.CharField(max_length=16, blank=True, help_text="purl type: deb, apk, pypi, npm…")
@@ -265,6 +295,8 @@ class Finding(models.Model):
     path = models.CharField(max_length=1024, blank=True)
     allowlisted = models.BooleanField(default=False)
 
+    objects = FindingQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         indexes = [
@@ -278,6 +310,40 @@ class Finding(models.Model):
     @property
     def fixable(self) -> bool:
         return bool(self.fixed_version)
+
+    @property
+    def names(self) -> list[str]:
+        """Every name of this finding, normalised (`repositories.vulns.identifiers`):
+        what its `FindingIdentifier` rows hold."""
+        return names_of(self.vulnerability_id, _strings(self.aliases), _strings(self.upstream))
+
+
+def _strings(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class FindingIdentifier(models.Model):
+    """One name of a finding (its id, an alias or an upstream id), normalised
+    (`repositories.vulns.identifiers.normalize`: trimmed and upper-cased).
+
+    JSON containment answers "which findings name CVE-X" on PostgreSQL only, and
+    without an index; this table answers it on every database through one b-tree
+    lookup, for allowlists (exact ids) and the id filters alike. Rows are written
+    with their finding and go with it.
+    """
+
+    # No index of its own: the unique constraint's index starts with `finding`.
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="identifiers", db_index=False)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["finding", "value"], name="findingidentifier_unique"),
+        ]
+        indexes = [models.Index(fields=["value", "finding"], name="findingidentifier_value")]
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.finding_id})"
 
 
 class AllowlistEntryQuerySet(models.QuerySet["AllowlistEntry"]):

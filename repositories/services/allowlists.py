@@ -1,6 +1,7 @@
 """CVE allowlists: add, change and remove entries, and re-mark stored findings.
 
-An entry names a vulnerability id (matched against a finding's id and aliases),
+An entry names a vulnerability id (matched, ignoring case, against a finding's id,
+its aliases and its upstream ids: `CVE-X` covers Debian's `DEBIAN-CVE-X`),
 system-wide (`project=None`) or for one project, with a reason and an optional
 expiry. Findings are marked when a report is written; a change here re-marks the
 finished reports it concerns at once (a few UPDATE and aggregate queries per
@@ -92,11 +93,13 @@ def _reapply_project(project: Project) -> None:
     image_reports = list(reports.filter(children__isnull=True).values_list("pk", flat=True).distinct())
     if not image_reports:
         return
-    ids = sorted(allowlisted_ids(project))
+    ids = allowlisted_ids(project)
     findings = Finding.objects.filter(report_id__in=image_reports)
+    # Recomputed from the entries still active, not undone entry by entry: a removed
+    # entry un-marks exactly the findings no other entry names.
     findings.filter(allowlisted=True).update(allowlisted=False)
     if ids:
-        findings.filter(Q(vulnerability_id__in=ids) | Q(aliases__has_any_keys=ids)).update(allowlisted=True)
+        findings.named(ids).update(allowlisted=True)
     tallies: dict[int, tuple[dict[str, int], dict[str, int], list[int]]] = {
         pk: (empty_counts(), empty_counts(), [0]) for pk in image_reports
     }

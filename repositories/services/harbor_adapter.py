@@ -40,6 +40,7 @@ from .scanning import (
     count_findings,
     is_allowlisted,
     request_scan,
+    store_findings,
 )
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _finish(report: ScanReport, status: str, *, error: str = "") -> ScanReport:
 
 
 def _rows(report: ScanReport, adapter_report: AdapterReport, allowlist: set[str]) -> list[Finding]:
-    return [
+    rows = [
         Finding(
             report=report,
             vulnerability_id=item.id,
@@ -79,10 +80,12 @@ def _rows(report: ScanReport, adapter_report: AdapterReport, allowlist: set[str]
             cvss_vector=item.cvss_vector[:255],
             title=item.description.split("\n", 1)[0][:255],
             links=list(item.links),
-            allowlisted=is_allowlisted(item.id, (), allowlist),
         )
         for item in adapter_report.vulnerabilities
     ]
+    for row in rows:
+        row.allowlisted = is_allowlisted(row, allowlist)
+    return rows
 
 
 def store_adapter_report(report: ScanReport, adapter_report: AdapterReport) -> ScanReport:
@@ -95,7 +98,7 @@ def store_adapter_report(report: ScanReport, adapter_report: AdapterReport) -> S
         report.notes = [f"{adapter_report.skipped} vulnerabilities without an id or package were skipped"]
     with transaction.atomic():
         report.findings.all().delete()
-        Finding.objects.bulk_create(rows, batch_size=1000)
+        store_findings(rows)
         _finish(report, ScanReport.Status.SUCCEEDED)
     return report
 

@@ -79,6 +79,7 @@ class ParsedAdvisory:
         details = details if isinstance(details, str) else ""
         return {
             "aliases": [a for a in data.get("aliases") or () if isinstance(a, str)][:100],
+            "upstream": [u for u in data.get("upstream") or () if isinstance(u, str)][:100],
             "ecosystems": sorted({ecosystem for ecosystem, _, _ in self.packages}),
             "summary": summary[:SUMMARY_LENGTH],
             "details": details[:DETAILS_LENGTH],
@@ -184,8 +185,9 @@ def parse_entry(raw: bytes) -> ParsedAdvisory:
         affected = []
     if not isinstance(affected, list):
         raise InvalidEntry("affected is not a list")
-    if "aliases" in data and not isinstance(data["aliases"], list | None):
-        raise InvalidEntry("aliases is not a list")
+    for key in ("aliases", "upstream"):
+        if key in data and not isinstance(data[key], list | None):
+            raise InvalidEntry(f"{key} is not a list")
     packages: list[tuple[str, str, dict[str, Any]]] = []
     for index, entry in enumerate(affected):
         checked = _check_affected(index, entry)
@@ -256,6 +258,7 @@ def _package_rows(advisory_id: int, parsed: ParsedAdvisory) -> list[AdvisoryPack
 
 _UPDATE_FIELDS = [
     "aliases",
+    "upstream",
     "ecosystems",
     "summary",
     "details",

@@ -18,7 +18,8 @@ in a failed report with a readable message; `RegistryUnavailable` can instead pu
 the report back in the queue for the task to retry (`retry=True`).
 
 Allowlisted findings (system-wide and project entries not expired at scan time,
-by id or alias) are stored with `allowlisted=True` and left out of the counts.
+naming the finding's id, an alias or an upstream id) are stored with
+`allowlisted=True` and left out of the counts.
 """
 
 from __future__ import annotations
@@ -37,9 +38,18 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 
-from ..models import AllowlistEntry, Artifact, Finding, Project, ProjectScanSettings, ScanReport
+from ..models import (
+    AllowlistEntry,
+    Artifact,
+    Finding,
+    FindingIdentifier,
+    Project,
+    ProjectScanSettings,
+    ScanReport,
+)
 from ..models.scanning import SEVERITY_RANK, Severity, empty_counts
 from ..registry import RegistryClient, RegistryError, RegistryUnavailable
+from ..vulns.identifiers import normalize
 from ..vulns.inventory import Inventory, inventory, wanted
 from ..vulns.layers import LayerRejected, Limits, read_layers
 from ..vulns.sbom import sbom_json
@@ -167,18 +177,40 @@ def scan_image(artifact: Artifact, client: RegistryClient) -> ImageScan:
 
 
 def allowlisted_ids(project: Project) -> set[str]:
-    return set(AllowlistEntry.objects.active_for(project).values_list("vulnerability_id", flat=True))
+    """The ids allowlisted for `project` now (system-wide and its own, not expired),
+    normalised the way `Finding.names` are (`repositories.vulns.identifiers`)."""
+    ids = AllowlistEntry.objects.active_for(project).values_list("vulnerability_id", flat=True)
+    return {name for name in map(normalize, ids) if name}
 
 
-def is_allowlisted(vulnerability_id: str, aliases: Iterable[str], allowlist: set[str]) -> bool:
-    return vulnerability_id in allowlist or any(alias in allowlist for alias in aliases)
+def is_allowlisted(finding: Finding, allowlist: set[str]) -> bool:
+    """Whether an allowlist entry names the finding: its id, an alias or an upstream id
+    (so `CVE-X` covers `DEBIAN-CVE-X` and `GHSA-…` findings about it), ignoring case.
+
+    The same rule, for stored findings, is `Finding.objects.named(allowlist)`.
+    """
+    return not allowlist.isdisjoint(finding.names)
+
+
+def store_findings(rows: list[Finding]) -> list[Finding]:
+    """Insert findings and the `FindingIdentifier` rows of their names, in bulk.
+
+    Every way of writing findings (built-in scans, Trivy imports, scanner adapters)
+    goes through here, so a finding is never stored without the names allowlists
+    and filters look it up by. Call it inside the transaction that stores the report.
+    """
+    created = Finding.objects.bulk_create(rows, batch_size=1000)
+    names = [FindingIdentifier(finding_id=row.pk, value=name) for row in created for name in row.names]
+    FindingIdentifier.objects.bulk_create(names, batch_size=2000)
+    return created
 
 
 def _finding_row(report: ScanReport, found: ScanFinding, allowlist: set[str]) -> Finding:
-    return Finding(
+    row = Finding(
         report=report,
         vulnerability_id=found.vulnerability_id[:255],
         aliases=list(found.aliases),
+        upstream=list(found.upstream),
         ecosystem=found.ecosystem[:100],
         package=found.package[:255],
         package_kind=found.kind[:16],
@@ -193,8 +225,9 @@ def _finding_row(report: ScanReport, found: ScanFinding, allowlist: set[str]) ->
         links=list(found.references),
         layer_digest=found.layer[:100],
         path=found.path[:1024],
-        allowlisted=is_allowlisted(found.vulnerability_id, found.aliases, allowlist),
     )
+    row.allowlisted = is_allowlisted(row, allowlist)
+    return row
 
 
 def count_findings(report: ScanReport, findings: Iterable[Finding]) -> None:
@@ -238,7 +271,7 @@ def _store_image_scan(report: ScanReport, scan: ImageScan, allowlist: set[str]) 
     )
     with transaction.atomic():
         report.findings.all().delete()
-        Finding.objects.bulk_create(rows, batch_size=1000)
+        store_findings(rows)
         _finish(report, ScanReport.Status.SUCCEEDED)
 
 

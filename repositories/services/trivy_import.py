@@ -24,7 +24,7 @@ from audit.services import record
 
 from ..models import Artifact, Finding, Repository, ScanReport
 from ..models.scanning import Severity
-from .scanning import MAX_NOTES, allowlisted_ids, count_findings, is_allowlisted
+from .scanning import MAX_NOTES, allowlisted_ids, count_findings, is_allowlisted, store_findings
 
 SCHEMA_VERSION = 2
 MAX_FINDINGS = 100_000
@@ -178,13 +178,13 @@ def import_trivy_report(
         notes=notes[:MAX_NOTES],
     )
     for row in rows:
-        row.allowlisted = is_allowlisted(row.vulnerability_id, row.aliases, allowlist)
+        row.allowlisted = is_allowlisted(row, allowlist)
     count_findings(report, rows)
     with transaction.atomic():
         report.save()
         for row in rows:
             row.report = report
-        Finding.objects.bulk_create(rows, batch_size=1000)
+        store_findings(rows)
         record(
             AuditAction.SCAN_IMPORT,
             actor=actor,

@@ -32,7 +32,18 @@ from portal.db import latest_per
 from ..access import get_project
 from ..api.scanning_compare import compare_reports
 from ..api.scanning_filters import ORDERINGS, order_findings
-from ..models import Advisory, Artifact, Finding, OsvImport, Project, Repository, ScanReport, Severity, Tag
+from ..models import (
+    Advisory,
+    Artifact,
+    Finding,
+    FindingQuerySet,
+    OsvImport,
+    Project,
+    Repository,
+    ScanReport,
+    Severity,
+    Tag,
+)
 from ..services.scanning import PENDING, ScanRefused, request_scan
 from ..tasks import enqueue_scan
 from .artifacts import _get_artifact, artifact_url
@@ -163,12 +174,12 @@ def newest_report(artifact: Artifact) -> ScanReport | None:
     )
 
 
-def report_findings(report: ScanReport) -> QuerySet[Finding]:
+def report_findings(report: ScanReport) -> FindingQuerySet:
     """The findings of `report`, or of its platform reports for an index's summary."""
     return Finding.objects.filter(Q(report=report) | Q(report__parent=report))
 
 
-def filter_findings(findings: QuerySet[Finding], data: dict[str, Any]) -> QuerySet[Finding]:
+def filter_findings(findings: FindingQuerySet, data: dict[str, Any]) -> QuerySet[Finding]:
     if data.get("severity"):
         findings = findings.filter(severity__in=data["severity"])
     if data.get("fixable") == "yes":
@@ -177,8 +188,8 @@ def filter_findings(findings: QuerySet[Finding], data: dict[str, Any]) -> QueryS
         findings = findings.filter(fixed_version="")
     if package := (data.get("package") or "").strip():
         findings = findings.filter(package__icontains=package)
-    if vuln := (data.get("id") or "").strip():
-        findings = findings.filter(Q(vulnerability_id__icontains=vuln) | Q(aliases__contains=[vuln]))
+    if vuln := data.get("id") or "":
+        findings = findings.matching_id(vuln)
     sort = data.get("sort") or "severity"
     return order_findings(findings, sort if sort in ORDERINGS else "severity")
 

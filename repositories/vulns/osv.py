@@ -172,6 +172,7 @@ class Finding:
 
     vulnerability_id: str
     aliases: tuple[str, ...]
+    upstream: tuple[str, ...]  # the records this advisory was derived from (Debian's: its CVE)
     ecosystem: str
     package: str
     version: str
@@ -239,6 +240,7 @@ def match(packages: Iterable[Package], index: AdvisoryIndex) -> list[Finding]:
                     Finding(
                         vulnerability_id=str(advisory.get("id", "")),
                         aliases=tuple(advisory.get("aliases") or ()),
+                        upstream=tuple(advisory.get("upstream") or ()),
                         ecosystem=ecosystem,
                         package=name,
                         version=version,

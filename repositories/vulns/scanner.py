@@ -31,6 +31,7 @@ class ScanFinding:
 
     vulnerability_id: str
     aliases: tuple[str, ...]
+    upstream: tuple[str, ...]
     ecosystem: str
     package: str
     installed_version: str
@@ -103,6 +104,7 @@ def _finding(package: Package, found: Finding) -> ScanFinding:
     return ScanFinding(
         vulnerability_id=found.vulnerability_id,
         aliases=found.aliases,
+        upstream=found.upstream,
         ecosystem=found.ecosystem,
         package=package.name,
         installed_version=package.version,

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from repositories.models import Artifact, Finding, ScanReport
-from repositories.services.scanning import count_findings
+from repositories.services.scanning import count_findings, store_findings
 from repositories.vulns.inventory import Inventory
 from repositories.vulns.inventory.osrelease import Distro
 from repositories.vulns.inventory.packages import DEB, Package
@@ -51,11 +51,13 @@ def finding(
     score: float | None = None,
     allowlisted: bool = False,
     aliases: list[str] | None = None,
+    upstream: list[str] | None = None,
     title: str = "",
 ) -> Finding:
     return Finding(
         vulnerability_id=vulnerability_id,
         aliases=aliases or [],
+        upstream=upstream or [],
         package=package,
         installed_version=version,
         fixed_version=fixed,
@@ -96,6 +98,6 @@ def make_report(
     report.save()
     for row in rows:
         row.report = report
-    Finding.objects.bulk_create(rows)
+    store_findings(rows)
     return report
 

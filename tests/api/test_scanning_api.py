@@ -210,6 +210,32 @@ def test_findings_filters(report: ScanReport, api: Any, query: dict[str, Any], e
     assert set(ids(response)) == expected
 
 
+def test_the_id_filter_finds_a_cve_under_the_debian_and_github_advisories_that_name_it(
+    rows: RepoRows, api: Any
+) -> None:
+    report = make_report(
+        rows.image,
+        [
+            finding("DEBIAN-CVE-2099-0100", "zlib1g", upstream=["CVE-2099-0100"]),
+            finding("GHSA-abcd-efgh-ijkl", "requests", aliases=["CVE-2099-0100"]),
+            finding("GHSA-mnop-qrst-uvwx", "urllib3", aliases=["CVE-2099-01009"]),  # a longer CVE: not it
+            finding("CVE-2099-0200", "bash"),
+        ],
+    )
+    url = f"{base(report.artifact)}/scans/{report.pk}/findings/"
+
+    by_cve = api("guest").get(url, {"id": "cve-2099-0100"})
+    by_alias = api("guest").get(url, {"id": " ghsa-abcd-efgh-ijkl "})
+    exported = api("guest").get(f"{url}export/", {"id": "CVE-2099-0100", "format": "json"})
+
+    assert by_cve.status_code == 200, by_cve.content
+    assert set(ids(by_cve)) == {"DEBIAN-CVE-2099-0100", "GHSA-abcd-efgh-ijkl"}
+    assert set(ids(by_alias)) == {"GHSA-abcd-efgh-ijkl"}
+    assert {row["vulnerability_id"] for row in exported.json()} == {"DEBIAN-CVE-2099-0100", "GHSA-abcd-efgh-ijkl"}
+    debian = next(row for row in by_cve.json()["results"] if row["vulnerability_id"].startswith("DEBIAN"))
+    assert debian["upstream"] == ["CVE-2099-0100"]
+
+
 def test_an_unknown_severity_filter_is_a_400(report: ScanReport, api: Any) -> None:
     response = api("guest").get(f"{base(report.artifact)}/scans/{report.pk}/findings/", {"severity": "dire"})
 

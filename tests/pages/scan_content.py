@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from repositories.models import Advisory, Finding, OsvImport, Project, ScanReport, Severity
 from repositories.models.scanning import empty_counts
-from repositories.services.scanning import count_findings
+from repositories.services.scanning import count_findings, store_findings
 from tests.pages.repository_content import HOSTILE, Content, make_content
 
 LONG_DETAILS = "Overflow in the parser. " * 60 + HOSTILE
@@ -60,7 +60,7 @@ def report_with(artifact, findings: list[dict], *, age: timedelta, packages: dic
         packages=len(packages or {}),
         sbom=sbom(packages) if packages is not None else None,
     )
-    rows = Finding.objects.bulk_create([Finding(report=report, **f) for f in findings])
+    rows = store_findings([Finding(report=report, **f) for f in findings])
     count_findings(report, rows)
     report.save()
     return report

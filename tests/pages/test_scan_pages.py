@@ -14,6 +14,7 @@ import pytest
 
 from audit.models import AuditAction, AuditEvent
 from repositories.models import AllowlistEntry, Artifact, Finding, ProjectScanSettings, ScanReport, Tag
+from repositories.services.scanning import store_findings
 from tests.pages.repository_content import ESCAPED, HOSTILE
 from tests.pages.scan_content import make_scans
 
@@ -89,6 +90,27 @@ def test_findings_are_sorted_critical_first_and_allowlisted_ones_are_marked_not_
 )
 def test_findings_filter_and_sort(world, scans, query, expected):
     assert _ids(world.client("guest").get(_vulns(scans), query)) == expected
+
+
+def test_the_id_filter_finds_a_cve_under_the_debian_and_github_advisories_that_name_it(world, scans):
+    report = scans.image_report
+    store_findings(
+        [
+            Finding(report=report, vulnerability_id="DEBIAN-CVE-2026-0100", upstream=["CVE-2026-0100"], package="zlib1g"),
+            Finding(report=report, vulnerability_id="GHSA-abcd-efgh-ijkl", aliases=["CVE-2026-0100"], package="requests"),
+            Finding(report=report, vulnerability_id="GHSA-mnop-qrst-uvwx", aliases=["CVE-2026-01009"], package="urllib3"),
+        ]
+    )
+    client = world.client("guest")
+
+    by_cve = client.get(_vulns(scans), {"id": "cve-2026-0100"})
+    exported = client.get(f"{_vulns(scans)}export.json", {"id": "CVE-2026-0100"})
+
+    assert set(_ids(by_cve)) == {"DEBIAN-CVE-2026-0100", "GHSA-abcd-efgh-ijkl"}
+    details = by_cve.content.decode().split('id="finding-')
+    assert any("Upstream</dt>" in d and "<code>CVE-2026-0100</code>" in d for d in details)
+    exported_ids = {row["vulnerability_id"] for row in json.loads(b"".join(exported.streaming_content))}
+    assert exported_ids == {"DEBIAN-CVE-2026-0100", "GHSA-abcd-efgh-ijkl"}
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import pytest
 
 from accounts.registry_auth.keys import create_key_pair
 from audit.models import AuditAction, AuditEvent
-from repositories.models import AllowlistEntry, Artifact, Repository, ScanReport
+from repositories.models import AllowlistEntry, Artifact, Finding, Repository, ScanReport
 from repositories.scanners.harbor_adapter import (
     SCAN_REQUEST_MIME,
     VULNERABILITY_REPORT_MIME,
@@ -294,6 +294,7 @@ def test_a_scan_with_an_adapter_sends_a_pull_only_token_polls_and_stores_the_fin
     assert claims["exp"] - claims["iat"] == TOKEN_LIFETIME <= 900
     ssl = report.findings.get(vulnerability_id="CVE-2099-5001")
     assert (ssl.title, ssl.cvss_score, ssl.fixed_version) == ("Heap overflow in X.509 parsing", 9.8, "3.0.2")
+    assert list(Finding.objects.named(["cve-2099-5001"])) == [ssl], "stored with its names, for filters"
     event = AuditEvent.objects.get(action=AuditAction.SCAN_REQUEST)
     assert event.details["scanner"] == "harbor-adapter"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from audit.models import AuditAction, AuditEvent
-from repositories.models import Artifact, Repository, ScanReport
+from repositories.models import Artifact, Finding, Repository, ScanReport
 from repositories.services import allowlists
 from repositories.services.trivy_import import (
     ArtifactNotFound,
@@ -51,6 +51,7 @@ def test_trivy_report_becomes_a_report_with_findings_tolerating_odd_fields(artif
     )
     assert (ssl.severity, ssl.cvss_score) == ("critical", 9.8), "the score of the severity source (nvd)"
     assert ssl.aliases == ["DSA-9999-1"] and ssl.title == "openssl: invented overflow"
+    assert list(Finding.objects.named(["dsa-9999-1"])) == [ssl], "stored with its names, for filters"
     assert ssl.links == [
         "https://avd.aquasec.com/nvd/cve-2099-3001",
         "https://security-tracker.example/CVE-2099-3001",
