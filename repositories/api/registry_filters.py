@@ -8,6 +8,7 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import F, OrderBy, QuerySet
 
+from ..accessories import AccessoryMode, filter_accessories
 from ..models import Artifact, Repository, SyncRun, Tag
 
 GLOB_MAX_LENGTH = 200
@@ -124,11 +125,23 @@ class TagFilter(django_filters.FilterSet):
         max_length=GLOB_MAX_LENGTH,
         validators=[_GLOB_CHARS],
     )
+    accessories = django_filters.ChoiceFilter(
+        method="filter_accessories",
+        choices=AccessoryMode.choices,
+        label=(
+            "Accessory tags (cosign `sha256-<hex>.sig`/`.att`/`.sbom`, referrers `sha256-<hex>`, artifacts with a "
+            "`subject`): `include` (the default) lists them as rows; `exclude` leaves out those listed in their "
+            "subject's `accessories` (orphans, whose subject has no ordinary tag here, stay); `only` lists them alone."
+        ),
+    )
     ordering = StableOrderingFilter(fields=("name", "pushed_at", "last_pull_at"), tiebreak="name")
 
     class Meta:
         model = Tag
-        fields = ["pattern"]
+        fields = ["pattern", "accessories"]
+
+    def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
+        return filter_accessories(queryset, value or AccessoryMode.INCLUDE)
 
     def filter_pattern(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         if not value:

@@ -23,6 +23,14 @@ from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 
 from ..access import get_project
+from ..accessories import (
+    AccessoryMode,
+    accessories_for,
+    count_by_kind,
+    filter_accessories,
+    kind_of,
+    with_subject_state,
+)
 from ..models import Artifact, Project, Repository, SyncRun, Tag
 from .tabs import project_context
 
@@ -70,6 +78,7 @@ class TagListForm(forms.Form):
 
     tag = forms.CharField(required=False, max_length=GLOB_MAX, label="Filter tags")
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TAG_SORTS.items()])
+    accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
     page = forms.IntegerField(required=False, min_value=1)
 
 
@@ -171,8 +180,14 @@ def repository_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Page[Tag]]:
-    """One page of `repository`'s tags as `data` (a query string) asks, in three
-    queries whatever the page size: count, tags with artifacts, index children."""
+    """One page of `repository`'s tags as `data` (a query string) asks, in four
+    queries whatever the page size: count, tags with artifacts, index children, and
+    the accessories of the page's artifacts (`repositories.accessories`).
+
+    Accessory tags (signatures, SBOMs, ...) are nested under their subject's rows
+    unless `accessories` asks for them as rows; each row gets `accessories` (its
+    artifact's, in order) and `accessory_counts` (per kind, for the chips), and an
+    accessory row `accessory_kind`."""
     form = TagListForm(data)
     form.is_valid()
     cleaned = form.cleaned_data
@@ -181,13 +196,21 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
         "os", "architecture", "variant"
     )
     tags = filter_tags(Tag.objects.filter(repository=repository), cleaned.get("tag") or "")
+    tags = with_subject_state(filter_accessories(tags, cleaned.get("accessories") or AccessoryMode.EXCLUDE))
     tags = (
         tags.select_related("artifact")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
         .prefetch_related(Prefetch("artifact__children", queryset=children))
         .order_by(*TAG_SORTS[sort][1])
     )
-    return form, Paginator(tags, TAGS_PER_PAGE).get_page(cleaned.get("page"))
+    page = Paginator(tags, TAGS_PER_PAGE).get_page(cleaned.get("page"))
+    found = accessories_for(repository, (tag.artifact.digest for tag in page.object_list))
+    for tag in page.object_list:
+        tag.accessories = found.get(tag.artifact.digest, [])  # type: ignore[attr-defined]
+        tag.accessory_counts = count_by_kind(tag.accessories)  # type: ignore[attr-defined]
+        if tag.accessory_subject:  # type: ignore[attr-defined]
+            tag.accessory_kind = kind_of(tag.name, tag.artifact.artifact_type, tag.artifact.media_type)  # type: ignore[attr-defined]
+    return form, page
 
 
 def tags_context(project: Project, repository: Repository, data: QueryDict) -> dict[str, Any]:
@@ -201,6 +224,8 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "glob": form.cleaned_data.get("tag") or "",
         "sort": form.cleaned_data.get("sort") or "name",
         "sorts": [(k, v[0]) for k, v in TAG_SORTS.items()],
+        "accessory_mode": form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE,
+        "accessory_modes": AccessoryMode.choices,
         "query": _query_without_page(data),
         "list_url": base,
         "pull_host": settings.REGISTRY_PUBLIC_HOST,
