@@ -19,8 +19,8 @@ from django.db.models.expressions import OrderBy
 from django.http import Http404, HttpResponse, QueryDict
 from django.urls import reverse
 
-from accounts.permissions import Perm
-from accounts.views.http import HtmxHttpRequest, render_page
+from accounts.permissions import Perm, is_system_admin
+from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 
 from ..access import get_project
 from ..accessories import (
@@ -31,6 +31,7 @@ from ..accessories import (
     kind_of,
     with_subject_state,
 )
+from ..freshness import last_synced
 from ..models import Artifact, Project, Repository, SyncRun, Tag
 from .tabs import project_context
 
@@ -249,6 +250,10 @@ def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpRes
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
     repository = get_repository(project, repo)
     context = tags_context(project, repository, request.GET)
+    if not wants_partial(request):  # the header is not in the table an htmx request re-renders
+        context["last_synced"] = found = last_synced(repository)
+        if found.run is not None and is_system_admin(request.user):  # only they may open a run's page
+            context["last_synced_url"] = reverse("projects:sync_run", args=[found.run.pk])
     if Perm.SYNC in project.perms:  # type: ignore[attr-defined]
         context["sync_run"] = latest_sync_run(project, repository)
         context["sync_url"] = repository_url(repository, suffix="-/sync/")

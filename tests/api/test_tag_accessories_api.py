@@ -1,12 +1,16 @@
 """The tag list API: accessories of each tag's artifact, `accessory_of` on accessory
-tags, and `?accessories=include|exclude|only` (the same rule as the page)."""
+tags, and `?accessories=include|exclude|only` (the same rule as the page); the
+repository detail says when it was last synced."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from repositories.models import RegistryEvent, SyncRun
 from tests.conftest import World
 from tests.pages.accessory_content import Accessories, add_accessories, reference_tag
 from tests.pages.repository_content import Content, make_content
@@ -97,6 +101,25 @@ def test_a_tag_read_alone_carries_its_accessories(content: Content, accessories:
     body = api("guest").get(TAGS + "v1.0/").json()
 
     assert [a["kind"] for a in body["accessories"]] == ["signature", "signature", "sbom", "attestation"]
+
+
+def test_repository_detail_says_when_it_was_last_synced(content: Content, world: World, api: Any) -> None:
+    url = "/api/v1/repositories/acme/app/"
+    never = api("guest").get(url).json()
+    assert never["last_synced_at"] is None and never["last_sync_run"] is None
+    assert never["last_notification_at"] is None
+
+    finished = timezone.now() - timedelta(hours=1)
+    project_run = SyncRun.objects.create(
+        scope=SyncRun.Scope.PROJECT, project=world.private, status=SyncRun.Status.SUCCEEDED, finished_at=finished
+    )
+    SyncRun.objects.create(scope=SyncRun.Scope.PROJECT, project=world.public, status=SyncRun.Status.SUCCEEDED)
+    RegistryEvent.objects.create(event_id="e1", action="push", repository="acme/app")
+    body = api("guest").get(url).json()
+
+    assert body["last_sync_run"] == project_run.pk
+    assert body["last_synced_at"].startswith(finished.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert body["last_notification_at"] is not None
 
 
 def test_accessories_of_a_full_page_cost_one_query(world: World, api: Any, django_assert_max_num_queries: Any) -> None:

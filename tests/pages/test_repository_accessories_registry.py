@@ -36,3 +36,4 @@ def test_a_synced_cosign_signature_is_nested_under_its_image(world, wharf_regist
     assert 'data-accessory-kind="signature"' in row and f'data-accessory="{sig_tag}"' in row
     assert 'data-accessory-kind="sbom"' in row and 'data-accessory="sbom-v1"' in row
     assert f"/-/artifacts/{signature.digest}/" in row
+    assert "Last synced" in html and f"#{run.pk}, full sync" in html
