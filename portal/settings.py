@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
         "RetentionRunStatusEnum": "repositories.models.retention.RetentionRun.Status",
         "RetentionRunTriggerEnum": "repositories.models.retention.RetentionRun.Trigger",
         "RecycleBinEntryKindEnum": "repositories.models.retention.RecycleBinEntry.Kind",
+        "AccessoryKindEnum": "repositories.accessories.AccessoryKind",
         # Findings' `severity` and reports' `worst_severity` are the same bands.
         "SeverityEnum": "repositories.models.scanning.Severity",
     },

@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import F, OrderBy, QuerySet
 
+from ..accessories import AccessoryMode, filter_accessories
 from ..forms import validate_tag_filter
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
 from ..models import Artifact, Repository, SyncRun, Tag
@@ -53,11 +54,23 @@ class TagFilter(django_filters.FilterSet):
         max_length=MAX_PATTERN_LENGTH,
         validators=[validate_tag_filter],
     )
+    accessories = django_filters.ChoiceFilter(
+        method="filter_accessories",
+        choices=AccessoryMode.choices,
+        label=(
+            "Accessory tags (cosign `sha256-<hex>.sig`/`.att`/`.sbom`, referrers `sha256-<hex>`, artifacts with a "
+            "`subject`): `include` (the default) lists them as rows; `exclude` leaves out those listed in their "
+            "subject's `accessories` (orphans, whose subject has no ordinary tag here, stay); `only` lists them alone."
+        ),
+    )
     ordering = StableOrderingFilter(fields=("name", "pushed_at", "last_pull_at"), tiebreak="name")
 
     class Meta:
         model = Tag
-        fields = ["pattern"]
+        fields = ["pattern", "accessories"]
+
+    def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
+        return filter_accessories(queryset, value or AccessoryMode.INCLUDE)
 
     def filter_pattern(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         glob = compile_filter(value, PatternKind.TAG)  # validated (and cached) above

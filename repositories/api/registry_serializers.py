@@ -15,6 +15,8 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..accessories import Accessory, AccessoryKind, accessory_subject_of, kind_of
+from ..freshness import LastSynced
 from ..models import Artifact, Repository, SyncRun, Tag
 from .registry_base import REPOSITORY_NAME_REGEX, TAG_REGEX
 
@@ -60,6 +62,56 @@ class RepositorySerializer(serializers.ModelSerializer[Repository]):
         read_only_fields = fields
 
 
+class RepositoryDetailSerializer(RepositorySerializer):
+    """One repository, with how current Wharf's view of it is (`repositories.freshness`)."""
+
+    last_synced_at = serializers.SerializerMethodField(
+        help_text="When the newest succeeded sync covering it (whole registry, its project or itself) finished; "
+        "null if none has."
+    )
+    last_sync_run = serializers.SerializerMethodField(help_text="That sync run's id, or null.")
+    last_notification_at = serializers.SerializerMethodField(
+        help_text="When the newest registry notification about it (push, pull, delete) arrived; null if none."
+    )
+
+    class Meta(RepositorySerializer.Meta):
+        fields = [*RepositorySerializer.Meta.fields, "last_synced_at", "last_sync_run", "last_notification_at"]
+        read_only_fields = fields
+
+    def _freshness(self) -> LastSynced:
+        # Read by the view in two queries (`last_synced`); a serializer of one object.
+        freshness: LastSynced = self.context["freshness"]
+        return freshness
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_synced_at(self, repository: Repository) -> str | None:
+        at = self._freshness().synced_at
+        return serializers.DateTimeField().to_representation(at) if at else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_last_sync_run(self, repository: Repository) -> int | None:
+        run = self._freshness().run
+        return run.pk if run is not None else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_notification_at(self, repository: Repository) -> str | None:
+        at = self._freshness().event_at
+        return serializers.DateTimeField().to_representation(at) if at else None
+
+
+class AccessorySerializer(serializers.Serializer[Accessory]):
+    """A signature, SBOM, attestation or other referrer of a tag's artifact."""
+
+    kind = serializers.ChoiceField(choices=AccessoryKind.choices)
+    tag = serializers.CharField(allow_null=True, help_text="Its tag; null when it was pushed by digest only.")
+    digest = serializers.CharField(help_text="Its own manifest's digest.")
+
+
+class AccessoryOfSerializer(serializers.Serializer[dict[str, str]]):
+    kind = serializers.ChoiceField(choices=AccessoryKind.choices)
+    subject_digest = serializers.CharField()
+
+
 class PlatformSerializer(serializers.Serializer[Artifact]):
     """One platform of an artifact: an index's child, or a single-platform image itself."""
 
@@ -92,6 +144,12 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
     created = serializers.DateTimeField(
         source="artifact.created", read_only=True, allow_null=True, help_text="From the image config, if any."
     )
+    accessories = serializers.SerializerMethodField(
+        help_text="Signatures, SBOMs, attestations and other referrers of this tag's artifact in this repository."
+    )
+    accessory_of = serializers.SerializerMethodField(
+        help_text="If this tag is itself an accessory: its kind and its subject's digest; else null."
+    )
 
     class Meta:
         model = Tag
@@ -109,12 +167,28 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
             "last_pull_at",
             "pull_count",
             "pull_command",
+            "accessories",
+            "accessory_of",
         ]
         read_only_fields = fields
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, tag: Tag) -> list[dict[str, Any]]:
         return PlatformSerializer(platforms_of(tag.artifact), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(AccessorySerializer(many=True))
+    def get_accessories(self, tag: Tag) -> list[dict[str, Any]]:
+        # The view fetched them for the whole page in one query (`accessories_for`).
+        found = self.context.get("accessories") or {}
+        return AccessorySerializer(found.get(tag.artifact.digest, []), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(AccessoryOfSerializer(allow_null=True))
+    def get_accessory_of(self, tag: Tag) -> dict[str, str] | None:
+        subject = accessory_subject_of(tag)
+        if subject is None:
+            return None
+        kind = kind_of(tag.name, tag.artifact.artifact_type, tag.artifact.media_type)
+        return {"kind": kind.value, "subject_digest": subject}
 
     def get_pull_command(self, tag: Tag) -> str:
         return pull_command(self.context.get("repository") or tag.repository, tag.name)

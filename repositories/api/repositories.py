@@ -13,15 +13,17 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from accounts.permissions import Perm
 from portal.api.schema import PROJECT_NAME_PARAMETER
 
 from ..access import get_project
+from ..freshness import last_synced
 from ..models import Project, Repository
 from .registry_base import REPOSITORY_NAME_PARAMETER, REPOSITORY_NAME_REGEX, get_repository
 from .registry_filters import RepositoryFilter
-from .registry_serializers import RepositorySerializer
+from .registry_serializers import RepositoryDetailSerializer, RepositorySerializer
 
 
 @extend_schema(parameters=[PROJECT_NAME_PARAMETER])
@@ -55,7 +57,7 @@ class RepositoryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Repos
     project the caller cannot see is the same 404 as a missing one.
     """
 
-    serializer_class = RepositorySerializer
+    serializer_class = RepositoryDetailSerializer
     queryset = Repository.objects.none()
     lookup_field = "name"
     lookup_url_kwarg = "repository_name"
@@ -63,3 +65,10 @@ class RepositoryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Repos
 
     def get_object(self) -> Repository:
         return get_repository(self.request.user, self.kwargs["repository_name"], Perm.VIEW_REPOSITORIES)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The repository, with `last_synced_at`: when the newest succeeded sync that
+        covered it finished (a registry, project or repository sync)."""
+        repository = self.get_object()
+        context = self.get_serializer_context() | {"freshness": last_synced(repository)}
+        return Response(RepositoryDetailSerializer(repository, context=context).data)

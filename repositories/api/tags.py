@@ -6,6 +6,9 @@ only: the artifact and its other tags stay.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -15,6 +18,7 @@ from rest_framework.response import Response
 
 from portal.api.actors import request_actor
 
+from ..accessories import Accessory, accessories_for
 from ..models import Artifact, Tag
 from ..services.artifacts import RegistryActionFailed, delete_tag
 from .registry_base import (
@@ -74,6 +78,23 @@ class TagViewSet(
             .prefetch_related(_children())
             .order_by("name")
         )
+
+    # The accessories of the artifacts being answered, fetched once per response.
+    _accessories: dict[str, list[Accessory]] | None = None
+
+    def paginate_queryset(self, queryset: QuerySet[Tag]) -> Sequence[Tag] | None:
+        page = super().paginate_queryset(queryset)  # the API always paginates (portal.api.pagination)
+        if page is not None:
+            self._accessories = accessories_for(self.repository, (tag.artifact.digest for tag in page))
+        return page
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        self._accessories = accessories_for(self.repository, [instance.artifact.digest])
+        return Response(self.get_serializer(instance).data)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return super().get_serializer_context() | {"accessories": self._accessories}
 
     @extend_schema(
         operation_id="repositories_tags_destroy",

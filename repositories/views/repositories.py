@@ -19,11 +19,20 @@ from django.db.models.expressions import OrderBy
 from django.http import Http404, HttpResponse, QueryDict
 from django.urls import reverse
 
-from accounts.permissions import Perm
-from accounts.views.http import HtmxHttpRequest, render_page
+from accounts.permissions import Perm, is_system_admin
+from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 
 from ..access import get_project
+from ..accessories import (
+    AccessoryMode,
+    accessories_for,
+    count_by_kind,
+    filter_accessories,
+    kind_of,
+    with_subject_state,
+)
 from ..forms import validate_tag_filter
+from ..freshness import last_synced
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
 from ..models import Artifact, Project, Repository, SyncRun, Tag
 from .tabs import project_context
@@ -74,6 +83,7 @@ class TagListForm(forms.Form):
         required=False, max_length=MAX_PATTERN_LENGTH, label="Filter tags", validators=[validate_tag_filter]
     )
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TAG_SORTS.items()])
+    accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
     page = forms.IntegerField(required=False, min_value=1)
 
 
@@ -151,8 +161,14 @@ def repository_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Page[Tag]]:
-    """One page of `repository`'s tags as `data` (a query string) asks, in three
-    queries whatever the page size: count, tags with artifacts, index children."""
+    """One page of `repository`'s tags as `data` (a query string) asks, in four
+    queries whatever the page size: count, tags with artifacts, index children, and
+    the accessories of the page's artifacts (`repositories.accessories`).
+
+    Accessory tags (signatures, SBOMs, ...) are nested under their subject's rows
+    unless `accessories` asks for them as rows; each row gets `accessories` (its
+    artifact's, in order) and `accessory_counts` (per kind, for the chips), and an
+    accessory row `accessory_kind`."""
     form = TagListForm(data)
     form.is_valid()
     cleaned = form.cleaned_data
@@ -163,13 +179,21 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
     tags = Tag.objects.filter(repository=repository)
     # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
     tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
+    tags = with_subject_state(filter_accessories(tags, cleaned.get("accessories") or AccessoryMode.EXCLUDE))
     tags = (
         tags.select_related("artifact")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
         .prefetch_related(Prefetch("artifact__children", queryset=children))
         .order_by(*TAG_SORTS[sort][1])
     )
-    return form, Paginator(tags, TAGS_PER_PAGE).get_page(cleaned.get("page"))
+    page = Paginator(tags, TAGS_PER_PAGE).get_page(cleaned.get("page"))
+    found = accessories_for(repository, (tag.artifact.digest for tag in page.object_list))
+    for tag in page.object_list:
+        tag.accessories = found.get(tag.artifact.digest, [])  # type: ignore[attr-defined]
+        tag.accessory_counts = count_by_kind(tag.accessories)  # type: ignore[attr-defined]
+        if tag.accessory_subject:  # type: ignore[attr-defined]
+            tag.accessory_kind = kind_of(tag.name, tag.artifact.artifact_type, tag.artifact.media_type)  # type: ignore[attr-defined]
+    return form, page
 
 
 def tags_context(project: Project, repository: Repository, data: QueryDict) -> dict[str, Any]:
@@ -184,6 +208,8 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "glob_errors": form.errors.get("tag"),
         "sort": form.cleaned_data.get("sort") or "name",
         "sorts": [(k, v[0]) for k, v in TAG_SORTS.items()],
+        "accessory_mode": form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE,
+        "accessory_modes": AccessoryMode.choices,
         "query": _query_without_page(data),
         "list_url": base,
         "pull_host": settings.REGISTRY_PUBLIC_HOST,
@@ -207,6 +233,10 @@ def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpRes
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
     repository = get_repository(project, repo)
     context = tags_context(project, repository, request.GET)
+    if not wants_partial(request):  # the header is not in the table an htmx request re-renders
+        context["last_synced"] = found = last_synced(repository)
+        if found.run is not None and is_system_admin(request.user):  # only they may open a run's page
+            context["last_synced_url"] = reverse("projects:sync_run", args=[found.run.pk])
     if Perm.SYNC in project.perms:  # type: ignore[attr-defined]
         context["sync_run"] = latest_sync_run(project, repository)
         context["sync_url"] = repository_url(repository, suffix="-/sync/")

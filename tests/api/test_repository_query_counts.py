@@ -14,8 +14,9 @@ from tests.conftest import World
 TAGS = 5000
 INDEXES = 500
 # Session, user, repository, project (get_project), COUNT(*), the page, and its
-# prefetches: index children (tags); children and tags (artifacts). Never one per row.
-MAX_TAG_LIST_QUERIES = 7
+# prefetches: index children and accessories (tags); children and tags (artifacts).
+# Never one per row.
+MAX_TAG_LIST_QUERIES = 8
 MAX_ARTIFACT_LIST_QUERIES = 8
 MAX_REPOSITORY_LIST_QUERIES = 5
 

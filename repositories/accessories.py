@@ -1,0 +1,225 @@
+"""Accessories: signatures, SBOMs, attestations and other referrers of an artifact.
+
+Distribution 2.8 has no referrers API, so tools leave them as tags that name their
+subject's digest (cosign's `sha256-<hex>.sig` / `.att` / `.sbom`, and the OCI
+referrers tag schema `sha256-<hex>`, an index) or as manifests carrying an OCI 1.1
+`subject` (`Artifact.subject_digest`), pushed by digest or under any tag. They are
+not versions anyone pulls, so the tag list shows them nested under the tag rows of
+their subject (as Harbor nests accessories under an artifact), not as rows.
+
+One rule for the page and the API (`filter_accessories`), with three modes:
+- `include`: every tag (the API's default: a registry client expects all tags);
+- `exclude`: ordinary tags, plus accessory tags whose subject has no ordinary tag
+  here (orphans: their subject is missing or untagged). An orphan has no row to
+  nest under, so hiding it would make it invisible; it stays, marked (the page's
+  default);
+- `only`: accessory tags alone, orphans or not.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Concat, Substr
+
+from .models import Artifact, Repository, Tag
+from .retention.candidates import reference_subject
+
+# The reference tags in SQL (PostgreSQL's `~` and Python's `re`, which SQLite's
+# REGEXP calls, read these alike). `reference_subject` is the same rule in Python.
+_SUFFIX = r"(\.(sig|att|sbom))?$"
+SHA256_TAG_REGEX = r"^sha256-[0-9a-f]{64}" + _SUFFIX
+SHA512_TAG_REGEX = r"^sha512-[0-9a-f]{128}" + _SUFFIX
+REFERENCE_TAG_REGEX = r"^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})" + _SUFFIX
+
+
+class AccessoryKind(models.TextChoices):
+    SIGNATURE = "signature", "signature"
+    SBOM = "sbom", "SBOM"
+    ATTESTATION = "attestation", "attestation"
+    REFERRERS = "referrers", "referrers index"
+    OTHER = "other", "referrer"
+
+
+class AccessoryMode(models.TextChoices):
+    INCLUDE = "include", "Show accessory tags as rows too"
+    EXCLUDE = "exclude", "Nest accessory tags under their subject"
+    ONLY = "only", "Only accessory tags"
+
+
+_TAG_SUFFIX_KINDS = {
+    ".sig": AccessoryKind.SIGNATURE,
+    ".att": AccessoryKind.ATTESTATION,
+    ".sbom": AccessoryKind.SBOM,
+}
+# Substrings of `artifactType` (or of the config media type a manifest without one
+# falls back to) that tools use: cosign, Notation, SPDX, CycloneDX, Syft, in-toto, DSSE.
+_TYPE_HINTS: tuple[tuple[tuple[str, ...], AccessoryKind], ...] = (
+    (("spdx", "cyclonedx", "syft", "sbom"), AccessoryKind.SBOM),
+    (("in-toto", "intoto", "dsse", "attestation", "provenance", "slsa"), AccessoryKind.ATTESTATION),
+    (("signature", "cosign", "notary", "notation", ".sig"), AccessoryKind.SIGNATURE),
+)
+
+
+def kind_of_tag(name: str) -> AccessoryKind | None:
+    """The accessory kind a reference tag names, or None for an ordinary tag."""
+    if reference_subject(name) is None:
+        return None
+    for suffix, kind in _TAG_SUFFIX_KINDS.items():
+        if name.endswith(suffix):
+            return kind
+    return AccessoryKind.REFERRERS
+
+
+def kind_of_type(artifact_type: str, media_type: str = "") -> AccessoryKind:
+    """The accessory kind of a manifest with a `subject`, from its artifact type."""
+    text = f"{artifact_type} {media_type}".lower()
+    for hints, kind in _TYPE_HINTS:
+        if any(hint in text for hint in hints):
+            return kind
+    return AccessoryKind.OTHER
+
+
+def kind_of(tag_name: str | None, artifact_type: str, media_type: str = "") -> AccessoryKind:
+    """A tag's suffix says what it is; without a reference tag, the artifact type does."""
+    by_name = kind_of_tag(tag_name) if tag_name else None
+    return by_name or kind_of_type(artifact_type, media_type)
+
+
+def accessory_subject_of(tag: Tag) -> str | None:
+    """The digest `tag` is an accessory of, or None for an ordinary tag (Python twin
+    of `subject_expression`; reads `tag.artifact`, which the lists select)."""
+    return reference_subject(tag.name) or tag.artifact.subject_digest or None
+
+
+# --- in SQL ----------------------------------------------------------------------
+
+ACCESSORY_TAG = Q(name__regex=REFERENCE_TAG_REGEX) | ~Q(artifact__subject_digest="")
+"""The tags that are accessories: a reference name, or an artifact with a subject."""
+
+
+def subject_expression() -> Case:
+    """A tag's subject digest in SQL (NULL for an ordinary tag): from its name first
+    (`sha256-<hex>.sig` → `sha256:<hex>`), else its artifact's `subject`."""
+    return Case(
+        When(name__regex=SHA256_TAG_REGEX, then=Concat(Value("sha256:"), Substr("name", 8, 64))),
+        When(name__regex=SHA512_TAG_REGEX, then=Concat(Value("sha512:"), Substr("name", 8, 128))),
+        When(~Q(artifact__subject_digest=""), then=F("artifact__subject_digest")),
+        default=Value(None),
+        output_field=CharField(),
+    )
+
+
+def _subject_has_ordinary_tag() -> Exists:
+    """Whether the outer row's `accessory_subject` is the artifact of an ordinary tag
+    of the same repository: the row it is nested under."""
+    return Exists(
+        Tag.objects.filter(repository_id=OuterRef("repository_id"), artifact__digest=OuterRef("accessory_subject"))
+        .exclude(ACCESSORY_TAG)
+    )
+
+
+def filter_accessories(tags: QuerySet[Tag], mode: str) -> QuerySet[Tag]:
+    """`tags` as `mode` (an `AccessoryMode`) asks; see the module docstring.
+
+    Every mode annotates `accessory_subject` (the subject digest, NULL for ordinary
+    tags); filtering reads it in the same query as the count and the page."""
+    tags = tags.annotate(accessory_subject=subject_expression())
+    if mode == AccessoryMode.ONLY:
+        return tags.filter(ACCESSORY_TAG)
+    if mode == AccessoryMode.EXCLUDE:
+        return tags.filter(Q(accessory_subject__isnull=True) | ~_subject_has_ordinary_tag())
+    return tags
+
+
+def with_subject_state(tags: QuerySet[Tag]) -> QuerySet[Tag]:
+    """Adds `accessory_home` to rows of `filter_accessories`: `nested` (the subject has
+    an ordinary tag, so it is shown under that row), `untagged` (the subject is here
+    with no ordinary tag) or `missing` (no such artifact here); NULL for ordinary tags.
+    Two indexed lookups per accessory row of a page, in the page's query."""
+    subject_here = Exists(
+        Artifact.objects.filter(repository_id=OuterRef("repository_id"), digest=OuterRef("accessory_subject"))
+    )
+    return tags.annotate(
+        accessory_home=Case(
+            When(accessory_subject__isnull=True, then=Value(None)),
+            When(_subject_has_ordinary_tag(), then=Value("nested")),
+            When(subject_here, then=Value("untagged")),
+            default=Value("missing"),
+            output_field=CharField(),
+        )
+    )
+
+
+# --- the accessories of one page of subjects -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Accessory:
+    """One accessory of a subject: which kind, the tag it carries (None when pushed
+    by digest only), and its own manifest's digest."""
+
+    kind: AccessoryKind
+    tag: str | None
+    digest: str
+
+    @property
+    def short_digest(self) -> str:
+        return self.digest.split(":", 1)[-1][:12]
+
+
+@dataclass(frozen=True, slots=True)
+class KindCount:
+    kind: AccessoryKind
+    count: int
+
+    @property
+    def label(self) -> str:
+        return str(self.kind.label)
+
+
+def reference_tag_names(digest: str) -> list[str]:
+    """The tag names that make an accessory of `digest`."""
+    algorithm, _, hex_part = digest.partition(":")
+    base = f"{algorithm}-{hex_part}"
+    return [base, *(base + suffix for suffix in _TAG_SUFFIX_KINDS)]
+
+
+def accessories_for(repository: Repository, digests: Iterable[str]) -> dict[str, list[Accessory]]:
+    """The accessories of each of `digests` in `repository`, in one query: artifacts
+    whose `subject` is one of them (tagged or not), and artifacts under a reference tag
+    naming one of them (the tags' unique index answers the names)."""
+    wanted = sorted(set(digests))
+    if not wanted:
+        return {}
+    names = [name for digest in wanted for name in reference_tag_names(digest)]
+    # `tags__name` in values_list reuses the filter's join, so each row is one
+    # (artifact, tag) pair that matched, or (artifact, NULL) for an untagged referrer.
+    rows = (
+        Artifact.objects.filter(repository=repository)
+        .filter(Q(subject_digest__in=wanted) | Q(tags__name__in=names))
+        .values_list("digest", "subject_digest", "artifact_type", "media_type", "tags__name")
+    )
+    found: dict[str, dict[tuple[str, str | None], Accessory]] = defaultdict(dict)
+    for digest, subject_digest, artifact_type, media_type, tag_name in rows:
+        subject = (reference_subject(tag_name) if tag_name else None) or subject_digest
+        if subject not in wanted:
+            continue
+        found[subject][(digest, tag_name)] = Accessory(kind_of(tag_name, artifact_type, media_type), tag_name, digest)
+    order = list(AccessoryKind)
+    return {
+        subject: sorted(items.values(), key=lambda a: (order.index(a.kind), a.tag or "~", a.digest))
+        for subject, items in found.items()
+    }
+
+
+def count_by_kind(accessories: Iterable[Accessory]) -> list[KindCount]:
+    """How many accessories of each kind, in `AccessoryKind` order (the page's chips)."""
+    counts: dict[AccessoryKind, int] = defaultdict(int)
+    for accessory in accessories:
+        counts[accessory.kind] += 1
+    return [KindCount(kind, counts[kind]) for kind in AccessoryKind if counts[kind]]
