@@ -8,6 +8,8 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import F, OrderBy, QuerySet
 
+from portal.api.filters import BooleanFilter
+
 from ..models import Artifact, Repository, SyncRun, Tag
 
 GLOB_MAX_LENGTH = 200
@@ -139,7 +141,7 @@ class TagFilter(django_filters.FilterSet):
 
 class ArtifactFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Artifact.Kind.choices)
-    include_children = django_filters.BooleanFilter(
+    include_children = BooleanFilter(
         method="filter_include_children",
         label="Also list the per-platform children of indexes (top-level artifacts only by default)",
     )

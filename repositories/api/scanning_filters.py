@@ -7,6 +7,8 @@ from typing import Any
 import django_filters
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
+from portal.api.filters import BooleanFilter
+
 from ..models import Finding
 from ..models.scanning import SEVERITY_RANK, Severity
 
@@ -50,14 +52,14 @@ class FindingFilter(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(
         choices=Severity.choices, help_text="Severity band; repeat for several."
     )
-    fixable = django_filters.BooleanFilter(method="filter_fixable", help_text="Whether a fixed version is known.")
+    fixable = BooleanFilter(method="filter_fixable", help_text="Whether a fixed version is known.")
     package = django_filters.CharFilter(
         field_name="package", lookup_expr="icontains", help_text="Part of the package name."
     )
     id = django_filters.CharFilter(
         method="filter_id", help_text="Part of a vulnerability id (case-insensitive), or one of its aliases exactly."
     )
-    allowlisted = django_filters.BooleanFilter(help_text="Whether the finding is on an allowlist.")
+    allowlisted = BooleanFilter(help_text="Whether the finding is on an allowlist.")
     ordering = django_filters.ChoiceFilter(
         choices=[(key, key) for key in ORDERINGS],
         method="filter_ordering",
