@@ -55,6 +55,7 @@ class CreatedRobotSerializer(RobotSerializer):
         read_only_fields = fields
 
 
+NO_PROJECT = "Choose at least one project."
 _PATTERNS_HELP = "Shell-style globs on the repository name below the project (e.g. app-*); empty means all."
 
 
@@ -75,7 +76,10 @@ class RobotCreateSerializer(serializers.Serializer[RobotAccount]):
 
 class SystemRobotCreateSerializer(RobotCreateSerializer):
     projects = serializers.ListField(
-        child=serializers.CharField(), allow_empty=False, help_text="The projects it acts in (names)."
+        child=serializers.CharField(),
+        allow_empty=False,
+        error_messages={"empty": NO_PROJECT},
+        help_text="The projects it acts in (names).",
     )
 
 
@@ -94,4 +98,6 @@ class RobotUpdateSerializer(serializers.Serializer[RobotAccount]):
 
 
 class SystemRobotUpdateSerializer(RobotUpdateSerializer):
-    projects = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=False)
+    projects = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_empty=False, error_messages={"empty": NO_PROJECT}
+    )

@@ -268,3 +268,111 @@ def test_retention_preview_refuses_an_unreadable_detail_flag(sysadmin: Client, w
     )
     assert response.status_code == 400
     assert set(response.json()) == {"detail"}
+
+
+# --- bad bodies: messages in words, under the field to blame --------------------------------
+
+
+def post_json(client: Client, url: str, data: Any, method: str = "post") -> Any:
+    return getattr(client, method)(url, json.dumps(data), content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data", "field", "message"),
+    [
+        ("post", "/api/v1/projects/acme/robots/", {"name": "ci", "permissions": []}, "permissions", None),
+        (
+            "post",
+            "/api/v1/robots/",
+            {"name": "mirror", "permissions": ["pull"], "projects": []},
+            "projects",
+            "Choose at least one project.",
+        ),
+        ("post", "/api/v1/robots/", {"name": "mirror", "permissions": [], "projects": ["acme"]}, "permissions", None),
+        ("post", "/api/v1/tokens/", {"name": "ci", "scopes": []}, "scopes", "Choose at least one scope."),
+        ("post", "/api/v1/tokens/", {"name": "ci", "scopes": ["api"] * 11}, "scopes", "Give at most 10 scopes."),
+        ("post", "/api/v1/repositories/acme/app/-/tags/bulk-delete/", {"tags": []}, "tags", "Name at least one tag."),
+        (
+            "post",
+            "/api/v1/repositories/acme/app/-/tags/bulk-delete/",
+            {"tags": [f"t{i}" for i in range(1001)]},
+            "tags",
+            None,
+        ),
+    ],
+)
+def test_bad_lists_are_refused_in_words_under_their_field(
+    sysadmin: Client,
+    content: dict[str, RepoRows],
+    method: str,
+    url: str,
+    data: Any,
+    field: str,
+    message: str | None,
+) -> None:
+    response = post_json(sysadmin, url, data, method)
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    assert set(body) == {field}
+    assert_worded(body)
+    if message:
+        assert body[field] == [message]
+
+
+def test_robot_update_errors_name_the_api_field(sysadmin: Client, world: World) -> None:
+    created = post_json(sysadmin, "/api/v1/projects/acme/robots/", {"name": "ci", "permissions": ["pull"]})
+    url = f"/api/v1/projects/acme/robots/{created.json()['id']}/"
+    response = post_json(sysadmin, url, {"permissions": []}, "patch")
+    assert response.status_code == 400
+    assert set(response.json()) == {"permissions"}
+
+
+def _request_serializers() -> list[type]:
+    from rest_framework import serializers
+
+    found: list[type] = []
+    pending: list[type] = [serializers.Serializer]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] in ("accounts", "audit", "repositories", "portal"):
+            found.append(cls)
+    return found
+
+
+def test_no_list_field_of_the_api_speaks_of_elements() -> None:
+    """Every list-valued field with a size limit words it itself, so a new one cannot
+    bring back DRF's "Ensure this field has at least 1 elements."."""
+    from rest_framework import serializers
+
+    def walk(serializer: Any, where: str) -> list[str]:
+        problems = []
+        for name, field in serializer.fields.items():
+            if isinstance(field, serializers.ListSerializer):
+                field = field.child
+            if isinstance(field, serializers.Serializer):
+                problems += walk(field, f"{where}.{name}")
+                continue
+            if isinstance(field, (serializers.ListField, serializers.MultipleChoiceField)):
+                active = [
+                    key
+                    for key, on in (
+                        ("min_length", getattr(field, "min_length", None) is not None),
+                        ("max_length", getattr(field, "max_length", None) is not None),
+                        ("empty", not field.allow_empty),
+                    )
+                    if on
+                ]
+                problems += [
+                    f"{where}.{name}: {key}" for key in active if "elements" in str(field.error_messages[key])
+                ]
+        return problems
+
+    problems: list[str] = []
+    for cls in _request_serializers():
+        try:
+            instance = cls()
+        except TypeError:
+            continue
+        problems += walk(instance, cls.__qualname__)
+    assert not problems
