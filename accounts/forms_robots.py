@@ -30,6 +30,7 @@ class RobotCreateForm(BootstrapForm):
         choices=[(action, action.capitalize()) for action in ROBOT_ACTIONS],
         widget=forms.CheckboxSelectMultiple,
         initial=["pull"],
+        error_messages={"required": "Choose at least one permission."},
     )
     repository_patterns = forms.CharField(
         required=False,
@@ -87,6 +88,7 @@ class SystemRobotCreateForm(RobotCreateForm):
         choices=[],
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text="It gets its permissions in each of these.",
+        error_messages={"required": "Choose at least one project."},
     )
 
     def __init__(self, *args: Any, project_names: list[str], **kwargs: Any) -> None:

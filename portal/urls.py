@@ -1,4 +1,6 @@
-"""Root URLs: pages, the REST API under /api/v1/, and its OpenAPI schema."""
+"""Root URLs: pages, the REST API under /api/v1/, and its OpenAPI schema.
+
+The error handlers answer JSON under /api/ and HTML pages elsewhere (`portal.errors`)."""
 
 from __future__ import annotations
 
@@ -28,3 +30,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("repositories.urls")),
 ]
+
+handler400 = "portal.errors.bad_request"
+handler403 = "portal.errors.permission_denied"
+handler404 = "portal.errors.page_not_found"
+handler500 = "portal.errors.server_error"

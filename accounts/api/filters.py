@@ -5,13 +5,15 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from portal.api.filters import BooleanFilter
+
 from ..models import User
 
 
 class UserFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", label="Username or e-mail contains")
-    is_active = django_filters.BooleanFilter()
-    is_superuser = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
+    is_superuser = BooleanFilter()
 
     class Meta:
         model = User

@@ -55,6 +55,7 @@ class CreatedRobotSerializer(RobotSerializer):
         read_only_fields = fields
 
 
+NO_PROJECT = "Choose at least one project."
 _PATTERNS_HELP = (
     "Globs on the repository path below the project: `*` within a name, `**` across `/` "
     "(e.g. app-*, team/**); empty means all."
@@ -78,7 +79,10 @@ class RobotCreateSerializer(serializers.Serializer[RobotAccount]):
 
 class SystemRobotCreateSerializer(RobotCreateSerializer):
     projects = serializers.ListField(
-        child=serializers.CharField(), allow_empty=False, help_text="The projects it acts in (names)."
+        child=serializers.CharField(),
+        allow_empty=False,
+        error_messages={"empty": NO_PROJECT},
+        help_text="The projects it acts in (names).",
     )
 
 
@@ -97,4 +101,6 @@ class RobotUpdateSerializer(serializers.Serializer[RobotAccount]):
 
 
 class SystemRobotUpdateSerializer(RobotUpdateSerializer):
-    projects = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=False)
+    projects = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_empty=False, error_messages={"empty": NO_PROJECT}
+    )

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.actors import request_actor
+from portal.api.errors import service_fields
 from portal.api.schema import PROJECT_NAME_PARAMETER
 from repositories.access import get_project
 from repositories.models import Project
@@ -43,10 +44,14 @@ def _with_secret(robot: RobotAccount, secret: str) -> dict[str, Any]:
     return CreatedRobotSerializer(robot).data  # type: ignore[return-value]
 
 
+_RENAMES = {"permissions": "actions", "projects": "project_names"}
+# The service's errors name its arguments; the client sent the API's fields.
+_API_FIELDS = {service: api for api, service in _RENAMES.items()}
+
+
 def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
     """API field names to the service's keyword arguments."""
-    renames = {"permissions": "actions", "projects": "project_names"}
-    return {renames.get(key, key): value for key, value in data.items()}
+    return {_RENAMES.get(key, key): value for key, value in data.items()}
 
 
 def _known_projects(names: list[str]) -> list[str]:
@@ -108,19 +113,21 @@ class ProjectRobotViewSet(_RobotViewSet):
     def create(self, request: Request, project_name: str) -> Response:
         serializer = RobotCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        robot, secret = create_robot(
-            actor=request_actor(request),
-            created_by=request.user,
-            project=self.project,
-            **_service_fields(dict(serializer.validated_data)),
-        )
+        with service_fields(_API_FIELDS):
+            robot, secret = create_robot(
+                actor=request_actor(request),
+                created_by=request.user,
+                project=self.project,
+                **_service_fields(dict(serializer.validated_data)),
+            )
         return Response(_with_secret(robot, secret), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RobotUpdateSerializer, responses={200: RobotSerializer})
     def partial_update(self, request: Request, project_name: str, pk: str) -> Response:
-        robot = update_robot(
-            self.get_object(), actor=request_actor(request), **self.validated_update(request)
-        )
+        with service_fields(_API_FIELDS):
+            robot = update_robot(
+                self.get_object(), actor=request_actor(request), **self.validated_update(request)
+            )
         return Response(RobotSerializer(robot).data)
 
 
@@ -139,7 +146,8 @@ class SystemRobotViewSet(_RobotViewSet):
         serializer.is_valid(raise_exception=True)
         data = _service_fields(dict(serializer.validated_data))
         _known_projects(data["project_names"])
-        robot, secret = create_robot(actor=request_actor(request), created_by=request.user, **data)
+        with service_fields(_API_FIELDS):
+            robot, secret = create_robot(actor=request_actor(request), created_by=request.user, **data)
         return Response(_with_secret(robot, secret), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SystemRobotUpdateSerializer, responses={200: RobotSerializer})
@@ -147,5 +155,6 @@ class SystemRobotViewSet(_RobotViewSet):
         data = self.validated_update(request)
         if "project_names" in data:
             _known_projects(data["project_names"])
-        robot = update_robot(self.get_object(), actor=request_actor(request), **data)
+        with service_fields(_API_FIELDS):
+            robot = update_robot(self.get_object(), actor=request_actor(request), **data)
         return Response(RobotSerializer(robot).data)

@@ -89,6 +89,7 @@ class ApiTokenCreateSerializer(serializers.Serializer[ApiToken]):
     scopes = serializers.ListField(
         child=serializers.CharField(),
         max_length=10,
+        error_messages={"max_length": "Give at most {max_length} scopes."},
         required=False,
         default=all_token_scopes,
         help_text="api, read_api, read_registry and/or write_registry; at least one. Left out: all four.",

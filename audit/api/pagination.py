@@ -14,18 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from portal.api.pagination import positive_int
+
 from ..models import AuditEvent
 from ..queries import PAGE_SIZE, keyset_page
-
-
-def _positive_int(value: str | None, default: int | None, cap: int | None = None) -> int | None:
-    try:
-        number = int(value) if value else 0
-    except ValueError:
-        return default
-    if number < 1:
-        return default
-    return min(number, cap) if cap else number
 
 
 class AuditKeysetPagination(BasePagination):
@@ -36,10 +28,8 @@ class AuditKeysetPagination(BasePagination):
     def paginate_queryset(
         self, queryset: QuerySet[AuditEvent], request: Request, view: Any = None
     ) -> list[AuditEvent]:
-        before = _positive_int(request.query_params.get("before"), None)
-        size = _positive_int(
-            request.query_params.get(self.page_size_query_param), self.page_size, self.max_page_size
-        )
+        before = positive_int(request, "before")
+        size = positive_int(request, self.page_size_query_param, cap=self.max_page_size)
         page = keyset_page(queryset, before, size or self.page_size)
         self.request = request
         self.next_before = page.next_before

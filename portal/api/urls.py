@@ -10,6 +10,7 @@ from accounts.api.robots import ProjectRobotViewSet, SystemRobotViewSet
 from accounts.api.tokens import TokenViewSet
 from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
+from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.projects import ProjectViewSet
@@ -87,3 +88,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),
     *router.urls,
 ]
+urlpatterns.append(
+    path("", ApiIndexView.as_view(resources=top_level_resources(urlpatterns)), name="index")
+)

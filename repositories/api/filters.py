@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import django_filters
 
+from portal.api.filters import BooleanFilter
+
 from ..models import Project
 
 
 class ProjectFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
-    is_public = django_filters.BooleanFilter()
+    is_public = BooleanFilter()
     ordering = django_filters.OrderingFilter(fields=(("name", "name"), ("created_at", "created_at")))
 
     class Meta:

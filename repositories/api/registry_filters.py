@@ -7,6 +7,8 @@ from typing import Any
 import django_filters
 from django.db.models import F, OrderBy, QuerySet
 
+from portal.api.filters import BooleanFilter
+
 from ..accessories import AccessoryMode, filter_accessories
 from ..forms import validate_tag_filter
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
@@ -79,7 +81,7 @@ class TagFilter(django_filters.FilterSet):
 
 class ArtifactFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Artifact.Kind.choices)
-    include_children = django_filters.BooleanFilter(
+    include_children = BooleanFilter(
         method="filter_include_children",
         label="Also list the per-platform children of indexes (top-level artifacts only by default)",
     )

@@ -386,6 +386,10 @@ class BulkDeleteTagsSerializer(serializers.Serializer[Any]):
         child=serializers.RegexField(rf"^{TAG_REGEX}\Z", max_length=128),
         min_length=1,
         max_length=BULK_DELETE_MAX,
+        error_messages={
+            "min_length": "Name at least one tag.",
+            "max_length": "Delete at most {max_length} tags at a time.",
+        },
         help_text="Names of the tags to delete, in this repository.",
     )
 

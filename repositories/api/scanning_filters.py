@@ -7,6 +7,8 @@ from typing import Any
 import django_filters
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
+from portal.api.filters import BooleanFilter
+
 from ..models import Finding, FindingQuerySet
 from ..models.scanning import SEVERITY_RANK, Severity
 
@@ -50,7 +52,7 @@ class FindingFilter(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(
         choices=Severity.choices, help_text="Severity band; repeat for several."
     )
-    fixable = django_filters.BooleanFilter(method="filter_fixable", help_text="Whether a fixed version is known.")
+    fixable = BooleanFilter(method="filter_fixable", help_text="Whether a fixed version is known.")
     package = django_filters.CharFilter(
         field_name="package", lookup_expr="icontains", help_text="Part of the package name."
     )
@@ -59,7 +61,7 @@ class FindingFilter(django_filters.FilterSet):
         help_text="Part of the vulnerability id, or exactly its id, an alias or an upstream id "
         "(e.g. the CVE of a Debian or GitHub advisory); case-insensitive.",
     )
-    allowlisted = django_filters.BooleanFilter(help_text="Whether the finding is on an allowlist.")
+    allowlisted = BooleanFilter(help_text="Whether the finding is on an allowlist.")
     ordering = django_filters.ChoiceFilter(
         choices=[(key, key) for key in ORDERINGS],
         method="filter_ordering",

@@ -155,3 +155,10 @@ def wharf_shared_registry(registry: RegistryServer, settings: Any) -> Iterator[R
     reset_registry_client()
     yield registry
     reset_registry_client()
+
+
+def body_without_request_id(response: Any) -> Any:
+    """An error body less its request id, which differs per request, to compare two answers."""
+    body = response.json()
+    body.pop("request_id", None)
+    return body

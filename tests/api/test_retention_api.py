@@ -297,7 +297,7 @@ def test_stopping_a_queued_run_stops_it_and_a_second_stop_is_a_409(
     assert stopped.status_code == 200
     assert (stopped.json()["status"], stopped.json()["stop_requested"]) == ("stopped", True)
     assert again.status_code == 409
-    assert again.json() == {"detail": "This run has stopped already."}
+    assert again.json()["detail"] == "This run has stopped already."
 
 
 def test_stopping_a_running_run_asks_it_to_stop_before_its_next_deletion(world: World, api: Any) -> None:

@@ -7,12 +7,14 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from portal.api.filters import BooleanFilter
+
 from ...models import RecycleBinEntry, RetentionRun, RetentionRunItem
 
 
 class RetentionRunFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=RetentionRun.Status.choices)
-    dry_run = django_filters.BooleanFilter()
+    dry_run = BooleanFilter()
 
     class Meta:
         model = RetentionRun
@@ -30,7 +32,7 @@ class RetentionRunItemFilter(django_filters.FilterSet):
 
 
 class RecycleBinFilter(django_filters.FilterSet):
-    restored = django_filters.BooleanFilter(method="filter_restored", help_text="Restored already, or not.")
+    restored = BooleanFilter(method="filter_restored", help_text="Restored already, or not.")
     source = django_filters.ChoiceFilter(choices=RecycleBinEntry.Source.choices)
     repository = django_filters.CharFilter(field_name="repository_name", help_text="A full repository name.")
 

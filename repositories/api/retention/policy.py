@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import Perm
 from portal.api.actors import request_actor
+from portal.api.filters import query_bool
 
 from ... import retention as engine
 from ...models import Repository, RetentionPolicy
@@ -45,10 +46,6 @@ DETAIL_PARAMETER = OpenApiParameter(
     OpenApiParameter.QUERY,
     description="Also list every artifact of each repository, its tags, decision and reason.",
 )
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
@@ -99,7 +96,7 @@ class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
         serializer.is_valid(raise_exception=True)
         evaluation = preview(self.project, serializer.validated_data)
         body = preview_body(
-            evaluation, self._full_names(), detail=_truthy(request.query_params.get("detail"))
+            evaluation, self._full_names(), detail=bool(query_bool(request.query_params, "detail"))
         )
         return Response(PreviewSerializer(body).data)
 
