@@ -32,7 +32,7 @@ def test_tag_list_with_severity_summaries_is_bounded_with_2000_scanned_tags(worl
     client = world.client("guest")
     client.get("/projects/acme/repositories/big/")  # warm the session
 
-    with django_assert_max_num_queries(11):  # measured: 9 (2 of them the summaries)
+    with django_assert_max_num_queries(12):  # summaries 2, accessories 1, last sync and last notification 2
         response = client.get("/projects/acme/repositories/big/", {"sort": "-size", "page": 3})
 
     html = response.content.decode()
