@@ -162,6 +162,20 @@ def json_links(data: Any) -> Iterator[str]:
         yield data
 
 
+def read_stream(response: Any) -> str:
+    """Read a streaming answer (CSV exports, static files) to its end; returns the error, if any.
+
+    Read through the test client's wrapper rather than closed: closing a response
+    fires `request_finished`, which would close the test's database connection."""
+    if not getattr(response, "streaming", False):
+        return ""
+    try:
+        b"".join(response.streaming_content)
+    except Exception as exc:  # an export that fails halfway is a server error the user sees
+        return repr(exc)
+    return ""
+
+
 # --- the URL resolver -------------------------------------------------------------------
 
 _GROUP = re.compile(r"\(\?P<(\w+)>|<(?:\w+:)?(\w+)>")
@@ -366,10 +380,13 @@ class Crawl:
         headers = {"HX-Request": "true"} if htmx else {}
         started = time.perf_counter()
         response = self.client.get(url, headers=headers)
+        broken = read_stream(response)
         seconds = time.perf_counter() - started
         fetched = Fetched(url, htmx, response.status_code, seconds, referrer, offered)
         self.fetched[(url, htmx)] = fetched
         self._judge(fetched, response)
+        if broken:
+            self.failures.append(Failure("5xx", self.persona, url, fetched.status, referrer, f"stream broke: {broken}"))
         if response.status_code in (301, 302, 303, 307, 308):
             self.offer(response["Location"], referrer=url)
         if response.status_code != 200:
@@ -463,3 +480,30 @@ def summary(crawls: list[Crawl], routes_total: int, routes_covered: int, label: 
         lines.append(f"    {fetched.seconds * 1000:7.0f} ms  {fetched.status}  {key}")
     return "\n".join(lines)
 
+
+
+# --- one filter, two front doors ----------------------------------------------------------
+
+TAG_GLOBS = ("v1", "v1.*", "v[0-9]*", "latest", "?atest", "V1")
+_TAG_COUNT = re.compile(r'id="tag-count">\s*([\d,]+) tag')
+
+
+def tag_filter_disagreements(client: Client, persona: str, repositories: Iterable[tuple[str, str]]) -> list[Failure]:
+    """The page's tag filter and the API's `pattern` must find the same number of tags.
+
+    A status code cannot show two matchers disagreeing, so each glob is asked of both
+    (`repositories` holds (project, full repository name) pairs the persona may see)."""
+    failures = []
+    for project, full_name in repositories:
+        short = full_name.removeprefix(project + "/")
+        for glob in TAG_GLOBS:
+            page_url = f"/projects/{project}/repositories/{short}/?{urlencode({'tag': glob})}"
+            api_url = f"/api/v1/repositories/{full_name}/-/tags/?{urlencode({'pattern': glob})}"
+            page, api = client.get(page_url), client.get(api_url)
+            found = _TAG_COUNT.search(page.content.decode()) if page.status_code == 200 else None
+            on_page = int(found.group(1).replace(",", "")) if found else None
+            in_api = api.json().get("count") if api.status_code == 200 else None
+            if on_page != in_api:
+                detail = f"page finds {on_page} tags (status {page.status_code}), API {in_api} ({api.status_code})"
+                failures.append(Failure("filters-disagree", persona, page_url, page.status_code, api_url, detail))
+    return failures

@@ -5,7 +5,9 @@ images with findings, a retention run with a recycle-bin entry, robots, tokens,
 allowlist entries, a scanner adapter and sync runs. Each persona then follows every
 link and `hx-get` from `/` and the project list, every value of every filter the
 pages and the API schema offer, and every URL pattern of the resolver filled with
-real ids (`crawler.py`). All failures are collected and reported together.
+real ids (`crawler.py`). As a status cannot show two matchers disagreeing, the tag
+filter is also asked the same globs on the page and in the API. All failures are
+collected and reported together.
 
 Run with `-s` to see the summary: URLs per persona, patterns covered, slowest pages.
 """
@@ -21,15 +23,18 @@ from django.test import Client
 from django.urls import Resolver404, resolve
 
 from accounts.registry_auth.keys import create_key_pair
+from repositories.models import Repository
 from tests.crawl.crawler import (
     Crawl,
     Failure,
     Route,
     fill,
     is_known,
+    read_stream,
     routes,
     schema_operations,
     summary,
+    tag_filter_disagreements,
     unfillable,
 )
 from tests.crawl.world import COMPARE, SCANNED_REPOSITORY, LivingWharf, build_world
@@ -66,14 +71,21 @@ FILLINGS_PER_PATTERN = 4
 # Each entry says where it is fixed; remove it when that branch is merged.
 KNOWN_FAILURES: set[tuple[str, str]] = {
     # Finding filter by id/alias uses `aliases__contains`, a 500 on SQLite.
-    # fixed on branch `findings-alias` (issue 9, item 1); remove when merged.
+    # fixed on branch `aliases`; remove when merged.
     ("5xx", "/projects/*/vulnerabilities/?*id=*"),
     ("5xx", "/api/v1/repositories/*/findings/?*id=*"),
     ("5xx", "/api/v1/repositories/*/findings/export/?*id=*"),
     # API errors are HTML, and /api/v1/ itself is a 404.
-    # fixed on branch `api-errors` (issue 9, item 2); remove when merged.
+    # fixed on branch `apierr`; remove when merged.
     ("api-error-not-json", "/api/*"),
     ("dead-link", "/api/v1/"),
+    # The page's tag filter and the API's `pattern` are two glob dialects.
+    # fixed on branch `glob`; remove when merged.
+    ("filters-disagree", "/projects/*/repositories/*?tag=*"),
+    # The OpenAPI schema is generated afresh per request: 0.6-2.0 s on a busy 2-core
+    # machine, at the limit. Not fixed on any branch yet (cache it per process, it
+    # only changes with the code); remove when it is.
+    ("slow", "/api/schema/*"),
 }
 
 
@@ -144,6 +156,9 @@ def test_every_persona_crawls_wharf_without_errors_slow_pages_or_dead_links(
 
     failures: list[Failure] = [f for crawl in crawls for f in crawl.failures]
     failures += _asset_failures(crawls, persona_client(world, "anonymous"))
+    failures += tag_filter_disagreements(
+        persona_client(world, "sysadmin"), "sysadmin", Repository.objects.values_list("project__name", "name")
+    )
     covered = {_route_of(url) for crawl in crawls for url, _ in crawl.fetched}
     uncovered = [r for r in all_routes if r.name not in covered]
     known = [f for f in failures if is_known(f, KNOWN_FAILURES)]
@@ -167,10 +182,8 @@ def _asset_failures(crawls: list[Crawl], client: Client) -> list[Failure]:
     failures = []
     for url, (persona, referrer) in sorted(assets.items()):
         response = client.get(url)
-        if response.status_code != 200:
+        if response.status_code != 200 or read_stream(response):
             failures.append(Failure("dead-link", persona, url, response.status_code, referrer))
-        if hasattr(response, "close"):
-            response.close()
     return failures
 
 
