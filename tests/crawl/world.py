@@ -1,0 +1,172 @@
+"""A living Wharf for the crawl: real registry content, scans, retention, robots, tokens.
+
+`build_world` fills the database (inside the test's transaction) through the same
+services an operator's actions go through, then describes what it made as
+*bindings*: coherent sets of URL parameter values (a project with one of its
+repositories and one of that repository's digests, a project with one of its
+members, ...). The crawler fills each URL pattern from the bindings that cover its
+parameters, so a new page whose parameters are already known is crawled without
+anyone adding it here.
+
+A `pk` is bound per collection: `pk@members` is a membership id, `pk@robots` a
+robot id, and so on, named after the path segment in front of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+
+from accounts.models import ApiToken, RobotAccount, User
+from accounts.permissions import Role
+from accounts.services.robots import create_robot
+from accounts.services.tokens import create_token
+from audit.context import Actor
+from repositories.models import (
+    AllowlistEntry,
+    Artifact,
+    Membership,
+    OsvImport,
+    Project,
+    RecycleBinEntry,
+    RetentionRun,
+    ScannerAdapter,
+    ScanReport,
+    SyncRun,
+    Tag,
+)
+from repositories.services import retention, retention_runs, scanner_adapters, scanning
+from repositories.services.allowlists import add_entry
+from repositories.services.projects import add_member, create_project
+from repositories.services.sync import sync_now
+from tests.factories import UserFactory
+from tests.retention_runs.helpers import rule, seed
+from tests.scanning.support import image_of, load_fixture_database, push_image
+from tests.scanning.test_harbor_adapter import ADAPTER
+from tests.support.registry import RegistryServer
+from tests.vulns import images
+
+ACTOR = Actor.system("crawl")
+Binding = dict[str, str]
+
+# Who is what. `padmin`, `maintainer`, `developer`, `guest` and `limited` hold their
+# role in the private `acme` and the public `demo`; `outsider` holds none.
+ROLES = {
+    "padmin": Role.PROJECT_ADMIN,
+    "maintainer": Role.MAINTAINER,
+    "developer": Role.DEVELOPER,
+    "guest": Role.GUEST,
+    "limited": Role.LIMITED_GUEST,
+}
+SCANNED_REPOSITORY = "acme/debian"  # v1: Debian with findings; v2: Alpine with others
+COMPARE = ("v1", "v2")
+
+
+@dataclass
+class LivingWharf:
+    users: dict[str, Any]
+    bindings: list[Binding] = field(default_factory=list)
+    # Parameters that are not ids of anything: every value the pages offer.
+    free: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _users() -> dict[str, Any]:
+    users = {"sysadmin": UserFactory(username="sysadmin", is_superuser=True, is_staff=True)}
+    for persona in [*ROLES, "outsider"]:
+        users[persona] = UserFactory(username=persona)
+    return users
+
+
+def _scanned_images(server: RegistryServer, tmp_path: Path) -> None:
+    """Findings exist: the scanner's OSV fixtures match the Debian image's packages."""
+    load_fixture_database(tmp_path)
+    client = server.client()
+    push_image(client, SCANNED_REPOSITORY, image_of(images.debian_image()), tag=COMPARE[0])
+    push_image(client, SCANNED_REPOSITORY, image_of(images.alpine_image()), tag=COMPARE[1])
+    run = sync_now()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    for tag in Tag.objects.filter(repository__name=SCANNED_REPOSITORY).select_related("artifact"):
+        report = scanning.scan_now(tag.artifact, actor=ACTOR)
+        assert report.status == ScanReport.Status.SUCCEEDED, report.error
+    # An index: its report summarises one report per platform.
+    index = Tag.objects.select_related("artifact").get(repository__name="demo/web", name="latest").artifact
+    scanning.scan_now(index, actor=ACTOR)
+    assert Artifact.objects.filter(scan_reports__findings__isnull=False).exists()
+
+
+def _retention(server: RegistryServer, acme: Project) -> None:
+    """A real run that deleted `acme/app:v1` into the recycle bin, and a dry run."""
+    seed(server, "acme/app", {"v1": 5, "v2": 1})
+    retention.save_policy(
+        acme, ACTOR, enabled=True, schedule="", allow_empty_repository=False, rules=[rule(n=1, repos=["app"])]
+    )
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.artifacts_deleted == 1, run.message
+    retention_runs.run_now(acme, ACTOR, dry_run=True)
+
+
+def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
+    """Everything the crawl visits; `server` is the registry Wharf's client points at."""
+    users = _users()
+    acme = create_project(actor=ACTOR, name="acme", is_public=False, description="The private project.")
+    call_command("seed_demo", stdout=StringIO())
+    demo = Project.objects.get(name="demo")
+    for project in (acme, demo):
+        for persona, role in ROLES.items():
+            add_member(project, actor=ACTOR, username=persona, role=role)
+    _scanned_images(server, tmp_path)
+    _retention(server, acme)
+    create_robot(actor=ACTOR, created_by=users["sysadmin"], name="ci", actions=["pull", "push"], project=acme)
+    create_robot(
+        actor=ACTOR, created_by=users["sysadmin"], name="mirror", actions=["pull"], project_names=["acme", "demo"]
+    )
+    for persona in ("sysadmin", "padmin", "guest"):
+        create_token(users[persona], actor=ACTOR, name=f"{persona}-ci")
+    add_entry(project=acme, vulnerability_id="WHARF-TEST-0002", reason="No fix; not reachable.", actor=ACTOR)
+    add_entry(project=None, vulnerability_id="CVE-2099-1001", reason="Accepted everywhere.", actor=ACTOR)
+    scanner_adapters.register("fake", ADAPTER, "", ACTOR)  # answered by the fake adapter
+    sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
+    return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
+
+
+def _project(project: Project) -> Binding:
+    return {"name": project.name, "project_name": project.name}
+
+
+def bindings() -> list[Binding]:
+    """Every coherent set of URL parameters the database now holds."""
+    out: list[Binding] = []
+    for project in Project.objects.order_by("name"):
+        p = _project(project)
+        out.append(p)
+        out += [p | {"pk@members": str(pk)} for pk in Membership.objects.filter(project=project).values_list("pk", flat=True)]
+        out += [p | {"pk@robots": str(pk)} for pk in project.robots.values_list("pk", flat=True)]
+        out += [p | {"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=project).values_list("pk", flat=True)]
+        for pk in RetentionRun.objects.filter(project=project).values_list("pk", flat=True):
+            out.append(p | {"pk@runs": str(pk), "pk@retention-runs": str(pk), "run_id": str(pk)})
+        for pk in RecycleBinEntry.objects.filter(project=project).values_list("pk", flat=True):
+            out.append(p | {"pk@deleted": str(pk), "pk@recycle-bin": str(pk)})
+        for pk in SyncRun.objects.filter(project=project).values_list("pk", flat=True):
+            out.append(p | {"pk@sync-runs": str(pk)})
+        for repository in project.repositories.order_by("name"):
+            r = p | {"repo": repository.name.removeprefix(project.name + "/"), "repository_name": repository.name}
+            out.append(r)
+            out += [r | {"tag": tag} for tag in repository.tags.order_by("name").values_list("name", flat=True)]
+            for artifact in repository.artifacts.order_by("pk"):
+                a = r | {"digest": artifact.digest}
+                out.append(a)
+                for report in artifact.scan_reports.order_by("pk"):
+                    out.append(a | {"pk@scans": str(report.pk), "report_id": str(report.pk)})
+    out += [{"pk@users": str(pk)} for pk in User.objects.values_list("pk", flat=True)]
+    out += [{"pk@tokens": str(pk)} for pk in ApiToken.objects.values_list("pk", flat=True)]
+    out += [{"pk@robots": str(pk)} for pk in RobotAccount.objects.values_list("pk", flat=True)]
+    out += [{"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=None).values_list("pk", flat=True)]
+    out += [{"pk@scanner-adapters": str(pk)} for pk in ScannerAdapter.objects.values_list("pk", flat=True)]
+    out += [{"pk@osv-imports": str(pk)} for pk in OsvImport.objects.values_list("pk", flat=True)]
+    out += [{"pk@sync": str(pk), "pk@sync-runs": str(pk)} for pk in SyncRun.objects.values_list("pk", flat=True)]
+    return out
+
