@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from accounts.forms import ThrottledAuthenticationForm
 from accounts.registry_auth.views import token as registry_token
+from portal.api.schema import CachedSchemaView
 from repositories.webhooks import notifications
 
 urlpatterns = [
@@ -24,7 +25,7 @@ urlpatterns = [
     path("service/notifications", notifications, name="registry-notifications"),
     path("service/token", registry_token, name="registry-token"),
     path("api/v1/", include("portal.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
