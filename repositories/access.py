@@ -71,3 +71,19 @@ def get_repository(user: Any, name: str, perm: Perm) -> Repository:
     except Http404:
         raise Http404(NO_SUCH_REPOSITORY) from None
     return repository
+
+
+def get_repository_in(project: Project, repo: str) -> Repository:
+    """The repository `repo` (its name inside the project) of `project`, which the
+    caller fetched with `get_project` (so the permission is checked), or 404.
+
+    A one-component registry name such as `alpine` lives in the default project
+    under its own name, so both spellings are looked up; `project/repo` wins.
+    """
+    names = [f"{project.name}/{repo}", repo]
+    found = {r.name: r for r in Repository.objects.filter(project=project, name__in=names)}
+    for name in names:
+        if name in found:
+            found[name].project = project  # keeps `project.perms` for the templates
+            return found[name]
+    raise Http404(NO_SUCH_REPOSITORY)

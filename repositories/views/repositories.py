@@ -16,13 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, Q
 from django.db.models.expressions import OrderBy
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.urls import reverse
 
 from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 
-from ..access import get_project
+from ..access import get_project, get_repository_in
 from ..models import Artifact, Project, Repository, SyncRun, Tag
 from .tabs import project_context
 
@@ -102,20 +102,6 @@ def filter_tags(tags: Any, glob: str) -> Any:
     if "*" in glob or "?" in glob:
         return tags.filter(name__regex=glob_to_regex(glob))
     return tags.filter(name__contains=glob)
-
-
-def get_repository(project: Project, repo: str) -> Repository:
-    """The repository `repo` (its name inside the project) of `project`, or 404.
-
-    A one-component registry name such as `alpine` lives in the default project
-    under its own name, so both spellings are looked up; `project/repo` wins."""
-    names = [f"{project.name}/{repo}", repo]
-    found = {r.name: r for r in Repository.objects.filter(project=project, name__in=names)}
-    for name in names:
-        if name in found:
-            found[name].project = project  # keeps `project.perms` for the templates
-            return found[name]
-    raise Http404("No such repository.")
 
 
 def repository_url(repository: Repository, *, suffix: str = "") -> str:
@@ -222,7 +208,7 @@ def current_query(request: HtmxHttpRequest) -> QueryDict:
 @login_required
 def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     context = tags_context(project, repository, request.GET)
     if Perm.SYNC in project.perms:  # type: ignore[attr-defined]
         context["sync_run"] = latest_sync_run(project, repository)
