@@ -9,17 +9,18 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.permissions import Perm, project_permissions
+from accounts.permissions import Perm, project_permissions, standing
 
 from .models import Project, Repository
 
 
 def permissions_for(user: Any, project: Project) -> frozenset[Perm]:
     """What `user` may do in `project`. Uses `project.my_role` when annotated by
-    `ProjectQuerySet.with_role`, else one query for the membership."""
+    `ProjectQuerySet.with_role`, else one query for the membership when a role can
+    count for the user at all."""
     if hasattr(project, "my_role"):
         role = project.my_role
-    elif user is not None and user.is_authenticated:
+    elif standing(user).holds_role_grants:
         role = (
             project.memberships.filter(user=user).values_list("role", flat=True).first()
         )
