@@ -1,10 +1,14 @@
 """The one permission table: what each project role may do.
 
-Every view, form, API endpoint and (later) the registry token service asks this
-module, and nothing else, whether a user may do something in a project. The roles
-and their meaning follow Harbor's (Project Admin, Maintainer, Developer, Guest,
-Limited Guest). This module is pure: it imports no models, so it can be used from
-anywhere without import cycles and tested without a database.
+Every view, form, API endpoint and the registry token service asks this module,
+and nothing else, whether a user may do something in a project. The roles and
+their meaning follow Harbor's (Project Admin, Maintainer, Developer, Guest,
+Limited Guest). The rules around the table (system admins, inactive accounts,
+public projects) are data too (`Standing`, `roles_granting`, `public_grants`), so
+the database queries that list projects (`ProjectQuerySet.where_user_may`) are
+built from the same answers instead of re-stating them. This module is pure: it
+imports no models, so it can be used from anywhere without import cycles and
+tested without a database.
 """
 
 from __future__ import annotations
@@ -96,6 +100,63 @@ class UserLike(Protocol):
     is_authenticated: bool
 
 
+class Standing(enum.Enum):
+    """Where someone stands before any project is looked at: the rules around the table.
+
+    Each standing says which grants count for it; `project_permissions` and the
+    database queries (`ProjectQuerySet.where_user_may`) both read these answers
+    instead of re-stating the rules.
+    """
+
+    ANONYMOUS = "anonymous"  # not signed in: only what public projects give everyone
+    INACTIVE = "inactive"  # a deactivated account: nothing anywhere, whatever its flags or roles
+    USER = "user"  # an active account: its role in the project, plus what public projects give
+    SYSTEM_ADMIN = "system_admin"  # an active superuser: everything everywhere, member or not
+
+    @property
+    def holds_everything(self) -> bool:
+        """Whether every permission in every project is granted, without looking further."""
+        return self is Standing.SYSTEM_ADMIN
+
+    @property
+    def holds_role_grants(self) -> bool:
+        """Whether the role table counts: what the member's role grants in the project."""
+        return self is Standing.USER
+
+    @property
+    def holds_public_grants(self) -> bool:
+        """Whether `PUBLIC_PERMISSIONS` count in a public project."""
+        return self in (Standing.ANONYMOUS, Standing.USER)
+
+
+def standing(user: UserLike | None) -> Standing:
+    """The one reading of a user's flags. The order matters: an anonymous user object
+    is inactive too, and an inactive superuser is refused everything."""
+    if user is None or not user.is_authenticated:
+        return Standing.ANONYMOUS
+    if not user.is_active:
+        return Standing.INACTIVE
+    if user.is_superuser:
+        return Standing.SYSTEM_ADMIN
+    return Standing.USER
+
+
+def roles_granting(perm: Perm) -> frozenset[Role]:
+    """The roles whose members hold `perm`, read from the role table."""
+    return frozenset(role for role, perms in ROLE_PERMISSIONS.items() if perm in perms)
+
+
+def public_grants(perm: Perm) -> bool:
+    """Whether a public project grants `perm` to everyone who holds public grants."""
+    return perm in PUBLIC_PERMISSIONS
+
+
+def public_permissions(is_public: bool) -> frozenset[Perm]:
+    """What a project gives everyone who holds public grants, members or not (anonymous
+    clients, robot accounts, any user): view and pull when it is public, else nothing."""
+    return PUBLIC_PERMISSIONS if is_public else NO_PERMISSIONS
+
+
 def project_permissions(
     user: UserLike | None, *, role: str | None, is_public: bool
 ) -> frozenset[Perm]:
@@ -104,25 +165,23 @@ def project_permissions(
     System admins may do everything; inactive users nothing; anonymous users and
     non-members get `PUBLIC_PERMISSIONS` on a public project and nothing otherwise.
     """
-    if user is None or not user.is_authenticated:
-        return PUBLIC_PERMISSIONS if is_public else NO_PERMISSIONS
-    if not user.is_active:
-        return NO_PERMISSIONS
-    if user.is_superuser:
+    who = standing(user)
+    if who.holds_everything:
         return ALL_PERMISSIONS
-    granted = ROLE_PERMISSIONS[Role(role)] if role else NO_PERMISSIONS
-    if is_public:
-        granted = granted | PUBLIC_PERMISSIONS
+    granted = NO_PERMISSIONS
+    if who.holds_role_grants and role:
+        granted = granted | ROLE_PERMISSIONS[Role(role)]
+    if who.holds_public_grants:
+        granted = granted | public_permissions(is_public)
     return granted
 
 
 def is_system_admin(user: UserLike | None) -> bool:
     """System admins are active superusers; they may do everything, everywhere."""
-    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+    return standing(user).holds_everything
 
 
 def can_create_projects(user: UserLike, policy: str) -> bool:
     """Whether `user` may create a project under the site's creation policy."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return user.is_superuser or policy == "everyone"
+    who = standing(user)
+    return who.holds_everything or (who is Standing.USER and policy == "everyone")

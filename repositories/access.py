@@ -9,17 +9,18 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.permissions import Perm, project_permissions
+from accounts.permissions import Perm, project_permissions, standing
 
 from .models import Project, Repository
 
 
 def permissions_for(user: Any, project: Project) -> frozenset[Perm]:
     """What `user` may do in `project`. Uses `project.my_role` when annotated by
-    `ProjectQuerySet.with_role`, else one query for the membership."""
+    `ProjectQuerySet.with_role`, else one query for the membership when a role can
+    count for the user at all."""
     if hasattr(project, "my_role"):
         role = project.my_role
-    elif user is not None and user.is_authenticated:
+    elif standing(user).holds_role_grants:
         role = (
             project.memberships.filter(user=user).values_list("role", flat=True).first()
         )
@@ -71,3 +72,19 @@ def get_repository(user: Any, name: str, perm: Perm) -> Repository:
     except Http404:
         raise Http404(NO_SUCH_REPOSITORY) from None
     return repository
+
+
+def get_repository_in(project: Project, repo: str) -> Repository:
+    """The repository `repo` (its name inside the project) of `project`, which the
+    caller fetched with `get_project` (so the permission is checked), or 404.
+
+    A one-component registry name such as `alpine` lives in the default project
+    under its own name, so both spellings are looked up; `project/repo` wins.
+    """
+    names = [f"{project.name}/{repo}", repo]
+    found = {r.name: r for r in Repository.objects.filter(project=project, name__in=names)}
+    for name in names:
+        if name in found:
+            found[name].project = project  # keeps `project.perms` for the templates
+            return found[name]
+    raise Http404(NO_SUCH_REPOSITORY)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.utils import timezone
 
 from accounts.models import ROBOT_PREFIX, RobotAccount, hash_token_secret
+from accounts.permissions import public_permissions
 
-from .scopes import PULL
+from .grants import allowed_actions
 
 BAD_ROBOT = "Incorrect robot name or secret."
 ROBOT_DISABLED = "This robot account is disabled."
@@ -40,11 +41,12 @@ def robot_allowed_actions(robot: RobotAccount, project_name: str, repository: st
     """What the robot may do on `repository` of `project_name`.
 
     Its own actions where it covers the project and the repository matches its
-    patterns; like everyone, pull on a public project.
+    patterns, plus, like everyone, what `accounts.permissions` gives everyone in the
+    project (pull on a public one).
     """
     allowed: frozenset[str] = frozenset()
     if robot.enabled and not robot.is_expired and robot.covers(project_name):
         path = repository.split("/", 1)[1] if "/" in repository else repository
         if robot.matches(path):
             allowed = robot.actions
-    return allowed | {PULL} if is_public else allowed
+    return allowed | allowed_actions(public_permissions(is_public))

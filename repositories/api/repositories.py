@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from accounts.permissions import Perm
 from portal.api.schema import PROJECT_NAME_PARAMETER
 
-from ..access import get_project
+from ..access import get_project, get_repository
 from ..freshness import last_synced
 from ..models import Project, Repository
-from .registry_base import REPOSITORY_NAME_PARAMETER, REPOSITORY_NAME_REGEX, get_repository
+from .registry_base import REPOSITORY_NAME_PARAMETER, REPOSITORY_NAME_REGEX
 from .registry_filters import RepositoryFilter
 from .registry_serializers import RepositoryDetailSerializer, RepositorySerializer
 

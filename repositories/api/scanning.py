@@ -43,10 +43,11 @@ from audit.api.renderers import CSVRenderer
 from portal.api.actors import request_actor
 
 from .. import tasks
+from ..access import get_repository
 from ..models import Artifact, Finding, Repository, ScannerAdapter, ScanReport, Tag
 from ..services.scanning import ScanRefused, request_scan
 from ..services.trivy_import import TrivyReportInvalid, import_trivy_report
-from .registry_base import DIGEST_REGEX, REPOSITORY_NAME_PARAMETER, get_repository
+from .registry_base import DIGEST_REGEX, REPOSITORY_NAME_PARAMETER
 from .scanning_compare import compare_reports
 from .scanning_filters import FindingFilter
 from .scanning_requests import AdapterScanQueuedSerializer, ScanRequestSerializer

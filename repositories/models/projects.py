@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.permissions import PUBLIC_PERMISSIONS, ROLE_PERMISSIONS, Perm, Role, is_system_admin
+from accounts.permissions import Perm, Role, Standing, public_grants, roles_granting, standing
 
 PROJECT_NAME_MIN = 2
 PROJECT_NAME_MAX = 64
@@ -31,39 +33,47 @@ project_name_validators: list[Callable[[Any], None]] = [
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    """The one way to read which projects someone may see."""
+    """The one way to read which projects someone may see.
+
+    The filters are built from `accounts.permissions` (the user's `Standing`, the
+    roles granting a permission, whether public projects grant it), never from
+    role names or user flags, so they answer what `project_permissions` answers.
+    """
 
     def for_user(self, user: Any) -> ProjectQuerySet:
-        """Projects `user` may see: all for system admins, public ones plus their own
-        for other active users, public ones for anonymous visitors when the site
-        allows it, and nothing for inactive users."""
-        if user is None or not user.is_authenticated:
-            if settings.WHARF_ANONYMOUS_PUBLIC_LIST:
-                return self.filter(is_public=True)
+        """Projects `user` may see (`Perm.VIEW_PROJECT`): all for system admins, public
+        ones plus their own for other active users, nothing for inactive users. The
+        site may keep the list from anonymous visitors (`WHARF_ANONYMOUS_PUBLIC_LIST`):
+        a listing switch, not a permission, since anyone may still pull a public project."""
+        if standing(user) is Standing.ANONYMOUS and not settings.WHARF_ANONYMOUS_PUBLIC_LIST:
             return self.none()
-        if not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self.filter(models.Q(is_public=True) | models.Q(memberships__user=user)).distinct()
+        return self.where_user_may(user, Perm.VIEW_PROJECT)
 
     def where_user_may(self, user: Any, perm: Perm) -> ProjectQuerySet:
-        """Projects where `user` holds `perm`, read from the role table (never from
-        role names): all for system admins, else their memberships whose role grants
-        it, plus public projects when everyone may do it there."""
-        if is_system_admin(user):
+        """Projects where `user` holds `perm`, in one query: all for system admins, else
+        public projects when public projects grant it, plus their memberships whose role
+        grants it, as far as their standing lets each of those count."""
+        who = standing(user)
+        if who.holds_everything:
             return self.all()
-        if user is None or not user.is_authenticated or not user.is_active:
+        allowed: list[models.Q] = []
+        if who.holds_public_grants and public_grants(perm):
+            allowed.append(models.Q(is_public=True))
+        roles = roles_granting(perm) if who.holds_role_grants else frozenset()
+        if roles:
+            member = models.Q(memberships__user=user)
+            if roles != frozenset(Role):  # every role grants it: the membership alone decides
+                member &= models.Q(memberships__role__in=sorted(roles))
+            allowed.append(member)
+        if not allowed:
             return self.none()
-        roles = [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
-        allowed = models.Q(memberships__user=user, memberships__role__in=roles)
-        if perm in PUBLIC_PERMISSIONS:
-            allowed |= models.Q(is_public=True)
-        return self.filter(allowed).distinct()
+        queryset = self.filter(reduce(operator.or_, allowed))
+        # The membership join repeats a public project once per member.
+        return queryset.distinct() if roles else queryset
 
     def with_role(self, user: Any) -> ProjectQuerySet:
         """Annotate `my_role`: the user's role in each project, or None."""
-        if user is None or not user.is_authenticated:
+        if standing(user) is Standing.ANONYMOUS:
             return self.annotate(my_role=models.Value(None, output_field=models.CharField()))
         role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
         return self.annotate(my_role=Subquery(role))

@@ -19,10 +19,10 @@ from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
 
-from ..access import get_project
+from ..access import get_project, get_repository_in
 from ..models import Artifact, Repository
 from ..services.artifacts import RegistryActionFailed, delete_artifact
-from .repositories import get_repository, repository_url
+from .repositories import repository_url
 from .tabs import project_context
 
 # The manifest is shown pretty-printed up to this many characters; the registry
@@ -72,7 +72,7 @@ def _get_artifact(repository: Repository, digest: str) -> Artifact:
 @login_required
 def artifact_detail(request: HtmxHttpRequest, name: str, repo: str, digest: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     artifact = _get_artifact(repository, digest)
     config = artifact.config if isinstance(artifact.config, dict) else {}
     manifest, manifest_cut = pretty_manifest(bytes(artifact.manifest))
@@ -123,7 +123,7 @@ def artifact_detail(request: HtmxHttpRequest, name: str, repo: str, digest: str)
 def artifact_delete(request: HtmxHttpRequest, name: str, repo: str, digest: str) -> HttpResponse:
     """GET: the confirmation listing every tag that goes with it; POST: delete."""
     project = get_project(request.user, name, Perm.DELETE_ARTIFACT)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     artifact = _get_artifact(repository, digest)
     if request.method == "POST":
         try:

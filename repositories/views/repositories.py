@@ -16,13 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, Q
 from django.db.models.expressions import OrderBy
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.urls import reverse
 
 from accounts.permissions import Perm, is_system_admin
 from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 
-from ..access import get_project
+from ..access import get_project, get_repository_in
 from ..accessories import (
     AccessoryMode,
     accessories_for,
@@ -92,20 +92,6 @@ def filter_tags(tags: Any, text: str) -> Any:
     text is a substring, anything with a glob character a whole-name glob)."""
     glob = compile_filter(text, PatternKind.TAG)
     return tags if glob is None else tags.filter(**glob.lookups("name"))
-
-
-def get_repository(project: Project, repo: str) -> Repository:
-    """The repository `repo` (its name inside the project) of `project`, or 404.
-
-    A one-component registry name such as `alpine` lives in the default project
-    under its own name, so both spellings are looked up; `project/repo` wins."""
-    names = [f"{project.name}/{repo}", repo]
-    found = {r.name: r for r in Repository.objects.filter(project=project, name__in=names)}
-    for name in names:
-        if name in found:
-            found[name].project = project  # keeps `project.perms` for the templates
-            return found[name]
-    raise Http404("No such repository.")
 
 
 def repository_url(repository: Repository, *, suffix: str = "") -> str:
@@ -231,7 +217,7 @@ def current_query(request: HtmxHttpRequest) -> QueryDict:
 @login_required
 def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     context = tags_context(project, repository, request.GET)
     if not wants_partial(request):  # the header is not in the table an htmx request re-renders
         context["last_synced"] = found = last_synced(repository)

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -272,8 +272,7 @@ def immutable_rules(request: HtmxHttpRequest, name: str) -> HttpResponse:
     if request.method == "GET":
         form, rules = _immutable_forms(project)
         return _immutable_page(request, project, form, rules)
-    if Perm.MANAGE_IMMUTABLE not in project.perms:  # type: ignore[attr-defined]
-        raise PermissionDenied(f"Your role in {project.name} does not allow this.")
+    require(request.user, project, Perm.MANAGE_IMMUTABLE)
     form = ImmutableSettingsForm(request.POST)
     rules = RuleList.from_post(
         ImmutableRuleForm, request.POST, prefix="immutable", limit=MAX_IMMUTABLE_RULES, new=NEW_IMMUTABLE_RULE

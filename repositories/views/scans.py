@@ -29,7 +29,7 @@ from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
 from portal.db import latest_per
 
-from ..access import get_project
+from ..access import get_project, get_repository_in
 from ..api.scanning_compare import compare_reports
 from ..api.scanning_filters import ORDERINGS, order_findings
 from ..models import (
@@ -47,7 +47,7 @@ from ..models import (
 from ..services.scanning import PENDING, ScanRefused, request_scan
 from ..tasks import enqueue_scan
 from .artifacts import _get_artifact, artifact_url
-from .repositories import _query_without_page, get_repository, repository_url
+from .repositories import _query_without_page, repository_url
 from .tabs import project_context
 
 FINDINGS_PER_PAGE = 100
@@ -203,7 +203,7 @@ def _artifact_for(
     request: HtmxHttpRequest, name: str, repo: str, digest: str, perm: Perm
 ) -> tuple[Project, Repository, Artifact]:
     project = get_project(request.user, name, perm)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     return project, repository, _get_artifact(repository, digest)
 
 
@@ -415,7 +415,7 @@ def _resolve(repository: Repository, reference: str) -> Artifact | None:
 @require_GET
 def compare(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_SCANS)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     tags = list(
         Tag.objects.filter(repository=repository)
         .order_by("-pushed_at", "name")

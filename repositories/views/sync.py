@@ -22,11 +22,11 @@ from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, is_system_admin, render_page, system_admin_required
 from audit.context import Actor
 
-from ..access import get_project
+from ..access import get_project, get_repository_in
 from ..models import Project, SyncRun
 from ..services.sync import request_sync
 from ..tasks import enqueue_sync
-from .repositories import get_repository, repository_url
+from .repositories import repository_url
 
 RUNS_PER_PAGE = 25
 STATUS_TEMPLATE = "repositories/sync_status.html"
@@ -61,7 +61,7 @@ def project_sync(request: HtmxHttpRequest, name: str) -> HttpResponse:
 @require_POST
 def repository_sync(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.SYNC)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     run = _queue(request, scope=SyncRun.Scope.REPOSITORY, project=project, repository=repository.name)
     if request.htmx:
         return _status_response(request, run)

@@ -21,10 +21,10 @@ from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
 
-from ..access import get_project
+from ..access import get_project, get_repository_in
 from ..models import Project, Repository, Tag
 from ..services.artifacts import RegistryActionFailed, delete_tag
-from .repositories import current_query, get_repository, repository_url, tags_context
+from .repositories import current_query, repository_url, tags_context
 
 MAX_BULK = 100
 
@@ -100,7 +100,7 @@ def _confirm(
 @require_http_methods(["GET", "POST"])
 def tag_delete(request: HtmxHttpRequest, name: str, repo: str, tag: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.DELETE_ARTIFACT)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     if request.method == "POST":
         _delete_tags(request, repository, [tag])
         return _after_delete(request, project, repository)
@@ -117,7 +117,7 @@ def tag_delete(request: HtmxHttpRequest, name: str, repo: str, tag: str) -> Http
 def tags_delete(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     """Several tags at once: `tag` repeated in the query (confirm) or the body (delete)."""
     project = get_project(request.user, name, Perm.DELETE_ARTIFACT)
-    repository = get_repository(project, repo)
+    repository = get_repository_in(project, repo)
     source = request.POST if request.method == "POST" else request.GET
     names = list(dict.fromkeys(n for n in source.getlist("tag") if n))[:MAX_BULK]
     if request.method == "POST":

@@ -1,0 +1,234 @@
+"""The database queries that list projects, and the token service, answer exactly what
+`accounts.permissions.project_permissions` answers: for random users (anonymous,
+inactive, superuser or not), random memberships and random public/private projects.
+
+The last tests change the role table and the public grants in `accounts.permissions`
+and check that the queries and the token service follow: a copy of a rule kept
+anywhere else would not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts import permissions
+from accounts.models import User
+from accounts.permissions import Perm, Role, project_permissions
+from accounts.registry_auth.grants import Principal, allowed_actions, compute_grants
+from accounts.registry_auth.scopes import parse_scopes
+from accounts.services.robots import create_robot
+from audit.context import Actor
+from repositories.access import permissions_for
+from repositories.models import Membership, Project, Repository
+
+ACTIONS = ("pull", "push", "delete")
+BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Who asks: nobody (None), Django's anonymous user, or an account as (superuser, active).
+WHO = st.one_of(st.sampled_from(["none", "anonymous"]), st.tuples(st.booleans(), st.booleans()))
+ROLE = st.one_of(st.none(), st.sampled_from(list(Role)))
+# Per project: public?, the asker's role, another user's role (which must not count).
+PROJECTS = st.lists(st.tuples(st.booleans(), ROLE, ROLE), max_size=5)
+
+
+@dataclass
+class Setup:
+    user: Any
+    projects: list[Project]
+    roles: dict[int, str | None]  # project pk -> the asker's role
+
+    def expected(self, project: Project) -> frozenset[Perm]:
+        return project_permissions(self.user, role=self.roles[project.pk], is_public=project.is_public)
+
+    def where(self, perm: Perm) -> set[int]:
+        return {p.pk for p in self.projects if perm in self.expected(p)}
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """Each example builds its rows in a savepoint and leaves nothing for the next one."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def build(who: Any, projects: list[tuple[bool, str | None, str | None]]) -> Setup:
+    """The asker, the projects, a repository in each, and both users' memberships: four inserts."""
+    if who == "none":
+        user = None
+    elif who == "anonymous":
+        user = AnonymousUser()
+    else:
+        superuser, active = who
+        user = User.objects.create(username="asker", is_superuser=superuser, is_active=active)
+    other = User.objects.create(username="other")
+    rows = Project.objects.bulk_create(
+        Project(name=f"p{i}", is_public=public) for i, (public, _, _) in enumerate(projects)
+    )
+    Repository.objects.bulk_create(Repository(project=p, name=f"{p.name}/app") for p in rows)
+    memberships = [
+        Membership(project=project, user=member, role=role)
+        for project, (_, mine, theirs) in zip(rows, projects, strict=True)
+        for member, role in ((user, mine), (other, theirs))
+        if role is not None and member is not None and member.is_authenticated
+    ]
+    Membership.objects.bulk_create(memberships)
+    signed_in = user is not None and user.is_authenticated
+    roles = {p.pk: (mine if signed_in else None) for p, (_, mine, _) in zip(rows, projects, strict=True)}
+    return Setup(user=user, projects=rows, roles=roles)
+
+
+def principal_of(user: Any) -> Principal:
+    return Principal.for_user(user) if user is not None and user.is_authenticated else Principal.anonymous()
+
+
+def assert_queries_agree(setup: Setup, *, anonymous_list: bool = True) -> None:
+    """Every query helper and the token service against `project_permissions`."""
+    user = setup.user
+    for perm in Perm:
+        found = set(Project.objects.where_user_may(user, perm).values_list("pk", flat=True))
+        assert found == setup.where(perm), perm
+
+    with override_settings(WHARF_ANONYMOUS_PUBLIC_LIST=anonymous_list):
+        visible = set(Project.objects.for_user(user).values_list("pk", flat=True))
+        repositories = set(Repository.objects.for_user(user).values_list("project_id", flat=True))
+    listed = setup.where(Perm.VIEW_PROJECT)
+    if (user is None or not user.is_authenticated) and not anonymous_list:
+        listed = set()  # the site keeps its list from anonymous visitors: a listing switch only
+    assert visible == listed
+    assert repositories == listed
+
+    annotated = list(Project.objects.with_role(user))
+    assert {p.pk: p.my_role for p in annotated} == setup.roles
+    for project in annotated:
+        assert permissions_for(user, project) == setup.expected(project)
+
+    scopes = parse_scopes([f"repository:{p.name}/app:{','.join(ACTIONS)}" for p in setup.projects])
+    granted = {g.project_id: set(g.access.actions) for g in compute_grants(principal_of(user), scopes)}
+    expected = {p.pk: set(allowed_actions(setup.expected(p))) for p in setup.projects}
+    assert granted == {pk: actions for pk, actions in expected.items() if actions}
+
+
+@BOUNDED
+@given(who=WHO, projects=PROJECTS, anonymous_list=st.booleans())
+def test_query_helpers_and_token_grants_answer_what_project_permissions_answers(
+    db: Any, who: Any, projects: list[tuple[bool, str | None, str | None]], anonymous_list: bool
+) -> None:
+    with rolled_back():
+        assert_queries_agree(build(who, projects), anonymous_list=anonymous_list)
+
+
+def robot_grants(public: list[bool], covered: set[int], actions: set[str]) -> tuple[list[Project], dict[int, set[str]]]:
+    """A system robot holding `actions` in the `covered` projects, asking for everything in each."""
+    admin = User.objects.create(username="root", is_superuser=True)
+    rows = Project.objects.bulk_create(Project(name=f"p{i}", is_public=flag) for i, flag in enumerate(public))
+    robot, _ = create_robot(
+        actor=Actor.for_user(admin),
+        created_by=admin,
+        name="ci",
+        actions=actions,
+        project_names=[rows[i].name for i in covered if i < len(rows)],
+        expires_at=None,
+    )
+    scopes = parse_scopes([f"repository:{p.name}/app:{','.join(ACTIONS)}" for p in rows])
+    granted = {g.project_id: set(g.access.actions) for g in compute_grants(Principal.for_robot(robot), scopes)}
+    return rows, granted
+
+
+@BOUNDED
+@given(
+    public=st.lists(st.booleans(), min_size=1, max_size=4),
+    covered=st.sets(st.integers(0, 3)),
+    actions=st.sets(st.sampled_from(ACTIONS), min_size=1),
+)
+def test_robots_get_their_own_actions_plus_what_everyone_gets_in_a_public_project(
+    db: Any, public: list[bool], covered: set[int], actions: set[str]
+) -> None:
+    with rolled_back():
+        rows, granted = robot_grants(public, covered, actions)
+        for i, project in enumerate(rows):
+            # What anyone gets there, read from the same rule as an anonymous client's pull.
+            everyone = allowed_actions(project_permissions(None, role=None, is_public=project.is_public))
+            own = actions if i in covered else set()
+            assert granted.get(project.pk, set()) == own | everyone
+
+
+# --- the rules live in one place: change them there, and every query follows ------------------------
+
+EVERY_CASE = [(public, mine, None) for public in (False, True) for mine in (None, *Role)]
+WHO_CASES = ["none", "anonymous", (False, True), (True, True), (False, False), (True, False)]
+
+
+def _assert_everyone_agrees() -> None:
+    for who in WHO_CASES:
+        with rolled_back():
+            assert_queries_agree(build(who, EVERY_CASE))
+
+
+def test_taking_view_from_guests_in_the_role_table_hides_their_private_projects(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = dict(permissions.ROLE_PERMISSIONS)
+    table[Role.GUEST] = table[Role.GUEST] - {Perm.VIEW_PROJECT}
+    monkeypatch.setattr(permissions, "ROLE_PERMISSIONS", table)
+    with rolled_back():
+        setup = build((False, True), [(False, Role.GUEST, None), (False, Role.DEVELOPER, None)])
+        guest_project, developer_project = setup.projects
+        assert list(Project.objects.for_user(setup.user)) == [developer_project]
+        assert guest_project not in Project.objects.where_user_may(setup.user, Perm.VIEW_PROJECT)
+    _assert_everyone_agrees()
+
+
+def test_giving_sync_to_limited_guests_in_the_role_table_lists_their_projects(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = dict(permissions.ROLE_PERMISSIONS)
+    table[Role.LIMITED_GUEST] = table[Role.LIMITED_GUEST] | {Perm.SYNC}
+    monkeypatch.setattr(permissions, "ROLE_PERMISSIONS", table)
+    with rolled_back():
+        setup = build((False, True), [(False, Role.LIMITED_GUEST, None)])
+        assert list(Project.objects.where_user_may(setup.user, Perm.SYNC)) == setup.projects
+    _assert_everyone_agrees()
+
+
+def test_public_projects_giving_nothing_hides_them_from_outsiders_anonymous_clients_and_robots(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(permissions, "PUBLIC_PERMISSIONS", frozenset())
+    with rolled_back():
+        setup = build((False, True), [(True, None, None)])
+        assert not Project.objects.for_user(setup.user).exists()
+        assert not Project.objects.where_user_may(None, Perm.PULL).exists()
+    with rolled_back():
+        _, granted = robot_grants([True], covered=set(), actions={"push"})
+        assert granted == {}
+    _assert_everyone_agrees()
+
+
+def test_public_projects_giving_push_would_reach_robots_and_anonymous_clients_too(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(permissions, "PUBLIC_PERMISSIONS", permissions.PUBLIC_PERMISSIONS | {Perm.PUSH})
+    with rolled_back():
+        rows, granted = robot_grants([True], covered=set(), actions={"delete"})
+        assert granted == {rows[0].pk: {"pull", "push"}}
+    _assert_everyone_agrees()
+
+
+def test_listing_a_users_projects_is_one_query(db: Any, django_assert_num_queries: Any) -> None:
+    with rolled_back():
+        setup = build((False, True), EVERY_CASE)
+        with django_assert_num_queries(1):
+            list(Project.objects.for_user(setup.user))
+        with django_assert_num_queries(1):
+            list(Project.objects.where_user_may(setup.user, Perm.SYNC))
