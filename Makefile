@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps system-test-deps services migrate clean
+.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps system-test-deps bench-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
@@ -44,6 +44,17 @@ system-test-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Debian packages the benchmarks drive (README "Benchmarks"): the real registry, and
+# wrk as the load generator that measures the registry's own ceiling.
+bench-deps: dev-deps
+	@missing=""; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

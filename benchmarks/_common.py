@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -132,6 +132,7 @@ class Filled:
     digests: dict[str, list[str]]  # repository → manifest digest of each tag, in tag order
     requests: int
     seconds: float
+    configs: dict[str, list[str]] = field(default_factory=dict)  # repository → config digest of each tag
 
 
 def fill(url: str, repos: int, tags: int, threads: int, *, namespace: str | None = None) -> Filled:
@@ -155,6 +156,7 @@ def fill(url: str, repos: int, tags: int, threads: int, *, namespace: str | None
         for name in names
     }
     digests: dict[tuple[str, int], str] = {}
+    configs: dict[tuple[str, int], str] = {}
     client = RegistryClient(url, auth=client_auth(), timeout=30.0, max_retries=1, max_connections=threads)
 
     def push_layer(name: str) -> None:
@@ -171,6 +173,7 @@ def fill(url: str, repos: int, tags: int, threads: int, *, namespace: str | None
         # The config is new by construction: skip the HEAD that upload_blob would send.
         client.upload_blob(name, image.config.data, skip_existing=False)
         digests[(name, index)] = client.put_manifest(name, tag, image.raw, image.media_type)
+        configs[(name, index)] = image.config.digest
 
     started = time.perf_counter()
     try:
@@ -191,4 +194,5 @@ def fill(url: str, repos: int, tags: int, threads: int, *, namespace: str | None
         client.close()
     paths = {name: [f"/v2/{name}/manifests/{tag_name(i)}" for i in range(tags)] for name in names}
     by_name = {name: [digests[(name, i)] for i in range(tags)] for name in names}
-    return Filled(names, paths, by_name, requests, seconds)
+    config_digests = {name: [configs[(name, i)] for i in range(tags)] for name in names}
+    return Filled(names, paths, by_name, requests, seconds, config_digests)

@@ -50,6 +50,9 @@ MAX_LIST_RESPONSE_SIZE = 16 * 1024 * 1024
 MAX_PAGE_SIZE = 1000  # Distribution answers 400 PAGINATION_NUMBER_INVALID above this
 MAX_PAGES = 100_000  # a registry looping its Link headers must not loop us forever
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_MEDIA_TYPES)
+# Connections kept per client; callers running more requests at once (the sync) ask for more,
+# since a thread waiting for a free connection is a request the registry could have served.
+DEFAULT_MAX_CONNECTIONS = 20
 EMPTY_JSON = b"{}"
 
 # Distribution's reference grammar: we check names before they go into a URL path.
@@ -191,7 +194,7 @@ class RegistryClient:
         max_retries: int = 3,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
-        max_connections: int = 20,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str = "wharf-registry-client/1",

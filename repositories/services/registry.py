@@ -13,6 +13,7 @@ from django.conf import settings
 
 from ..registry import BearerChallenge, RegistryClient
 from ..registry.auth import Auth, ProvidedTokens
+from ..registry.client import DEFAULT_MAX_CONNECTIONS
 
 _lock = threading.Lock()
 _client: RegistryClient | None = None
@@ -37,7 +38,13 @@ def registry_client() -> RegistryClient:
         if _client is None or str(_client.base_url).rstrip("/") != settings.REGISTRY_URL.rstrip("/"):
             if _client is not None:
                 _client.close()
-            _client = RegistryClient(settings.REGISTRY_URL, auth=_auth(), timeout=settings.REGISTRY_TIMEOUT)
+            _client = RegistryClient(
+                settings.REGISTRY_URL,
+                auth=_auth(),
+                timeout=settings.REGISTRY_TIMEOUT,
+                # One connection per sync thread at least, so no thread waits for the pool.
+                max_connections=max(DEFAULT_MAX_CONNECTIONS, settings.WHARF_SYNC_CONCURRENCY),
+            )
         return _client
 
 

@@ -5,10 +5,12 @@ running for the same scope); the Celery task `repositories.tasks.run_sync` claim
 it with a conditional UPDATE and calls `execute_sync`.
 
 Fetching runs in a bounded thread pool (`WHARF_SYNC_CONCURRENCY` registry
-requests in flight) and touches no database; each repository's listing is then
-applied in the main thread in its own transaction. Manifests whose digest is
-already known with details are not fetched again, so a second sync of an
-unchanged registry costs one request per tag.
+requests in flight, as many pooled connections) and touches no database; each
+repository's listing is then applied in the main thread in its own transaction,
+in a fixed number of queries. A tag already known is re-read with a HEAD (its
+digest is all a sync needs), and only manifests whose digest is not stored with
+its details are fetched, with their configs: a sync of an unchanged registry costs
+its tag lists and one HEAD per tag.
 
 Safety: rows are removed only when a complete, successful listing says the thing
 is gone: a tag missing from a tag list that was read in full, a repository missing
@@ -35,7 +37,8 @@ from audit.models import AuditAction
 from audit.services import record
 
 from ..models import Artifact, Project, PushedAtSource, Repository, SyncRun, Tag
-from ..registry import RegistryClient, RegistryError, RegistryUnavailable
+from ..registry import Manifest, RegistryClient, RegistryError, RegistryUnavailable
+from ..registry.client import is_digest
 from ..registry.errors import DigestMismatch, InvalidContent, ManifestTooLarge
 from .content import (
     MAX_STORED_TEXT,
@@ -72,6 +75,7 @@ class Known:
 
     synced: frozenset[str]  # digests whose details are stored
     untagged: frozenset[str]  # top-level digests with no tag: checked by HEAD
+    tags: dict[str, str] = field(default_factory=dict)  # tag → digest it pointed at: checked by HEAD
 
 
 def _scope_filter(run: SyncRun, names: list[str]) -> list[str]:
@@ -83,22 +87,56 @@ def _scope_filter(run: SyncRun, names: list[str]) -> list[str]:
 def _known(names: list[str]) -> dict[str, Known]:
     synced: dict[str, set[str]] = {}
     untagged: dict[str, set[str]] = {}
+    tags: dict[str, dict[str, str]] = {}
     rows = Artifact.objects.filter(repository__name__in=names).values_list(
         "repository__name", "digest", "details_synced", "parent_id"
     )
-    tagged = set(Tag.objects.filter(repository__name__in=names).values_list("repository__name", "artifact__digest"))
+    tag_rows = Tag.objects.filter(repository__name__in=names).values_list(
+        "repository__name", "name", "artifact__digest"
+    )
+    tagged: set[tuple[str, str]] = set()
+    for repo, tag, digest in tag_rows.iterator():
+        tags.setdefault(repo, {})[tag] = digest
+        tagged.add((repo, digest))
     for repo, digest, details, parent_id in rows.iterator():
         if details:
             synced.setdefault(repo, set()).add(digest)
         if parent_id is None and (repo, digest) not in tagged:
             untagged.setdefault(repo, set()).add(digest)
     return {
-        n: Known(frozenset(synced.get(n, ())), frozenset(untagged.get(n, ()))) for n in names
+        n: Known(frozenset(synced.get(n, ())), frozenset(untagged.get(n, ())), tags.get(n, {})) for n in names
     }
 
 
+def _read_manifest(client: RegistryClient, name: str, reference: str, listing: Listing) -> Manifest | str | None:
+    """The manifest at `reference` (a tag or a digest); its digest alone when it cannot be
+    read whole (too large, undecodable, not matching its digest: `listing.fetched` gets
+    that error); None when it is gone (noted in `listing.errors`)."""
+    try:
+        return client.get_manifest(name, reference)
+    except RegistryUnavailable:
+        raise
+    except (ManifestTooLarge, InvalidContent, DigestMismatch) as exc:
+        digest = reference if is_digest(reference) else client.head_manifest(name, reference)
+        if digest is None:
+            listing.errors.append({"where": f"{name}:{reference}", "message": str(exc)})
+            return None
+        listing.fetched.setdefault(digest, Fetched(digest=digest, error=str(exc)[:MAX_STORED_TEXT]))
+        return digest
+    except RegistryError as exc:
+        # e.g. the tag was deleted between the list and this read: not an error of ours.
+        listing.errors.append({"where": f"{name}:{reference}", "message": str(exc)})
+        return None
+
+
 def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing:
-    """Read one repository's tags and every manifest not known yet. No database access."""
+    """Read one repository's tags and every manifest not known yet. No database access.
+
+    A tag the database knows is re-read with a HEAD, whose `Docker-Content-Digest`
+    says whether it still points where it did; only a digest not stored with its
+    details is then fetched (by digest, so that it is the manifest HEAD named). A
+    tag never seen is fetched by tag at once: a HEAD first would only add a request.
+    """
     listing = Listing(name=name)
     try:
         tags = client.tags(name)
@@ -111,21 +149,27 @@ def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing
         raise
     seen: set[str] = set(known.synced)
     for tag in tags:
-        try:
-            manifest = client.get_manifest(name, tag)
-        except RegistryUnavailable:
-            raise
-        except (ManifestTooLarge, InvalidContent, DigestMismatch) as exc:
-            digest = client.head_manifest(name, tag)
-            if digest is None:
+        reference = tag
+        if tag in known.tags:
+            try:
+                digest = client.head_manifest(name, tag)
+            except RegistryUnavailable:
+                raise
+            except RegistryError as exc:
                 listing.errors.append({"where": f"{name}:{tag}", "message": str(exc)})
                 continue
-            listing.tags[tag] = digest
-            listing.fetched.setdefault(digest, Fetched(digest=digest, error=str(exc)[:MAX_STORED_TEXT]))
+            if digest is None:  # deleted since the tag list was read, as a GET would have said
+                listing.errors.append({"where": f"{name}:{tag}", "message": "manifest unknown to the registry"})
+                continue
+            if digest in seen:
+                listing.tags[tag] = digest
+                continue
+            reference = digest
+        manifest = _read_manifest(client, name, reference, listing)
+        if manifest is None:
             continue
-        except RegistryError as exc:
-            # e.g. the tag was deleted between the list and this read: not an error of ours.
-            listing.errors.append({"where": f"{name}:{tag}", "message": str(exc)})
+        if isinstance(manifest, str):
+            listing.tags[tag] = manifest
             continue
         if manifest.is_tombstone:
             continue
@@ -167,7 +211,12 @@ def _estimated_push_time(fetched: Fetched, now: datetime) -> tuple[datetime, str
 
 @transaction.atomic
 def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
-    """Make the rows of one repository match its listing."""
+    """Make the rows of one repository match its listing.
+
+    A fixed number of queries whatever the number of tags: new artifacts are
+    inserted in one statement, and rows are read without their (large) manifest
+    and config columns, except for the few artifacts read again.
+    """
     counts = Counts()
     if listing.gone:
         repository = Repository.objects.filter(name=listing.name).first()
@@ -178,20 +227,43 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
         return counts
     repository = ensure_repository(listing.name, actor=actor)
     now = timezone.now()
-    artifacts = {a.digest: a for a in Artifact.objects.filter(repository=repository)}
+    artifacts = {
+        a.digest: a
+        for a in Artifact.objects.filter(repository=repository).only("id", "digest", "pushed_at", "pushed_at_source")
+    }
+    # Artifacts read again (their last read failed) are loaded whole, since all their columns are written.
+    again = [digest for digest in listing.fetched if digest in artifacts]
+    artifacts.update({a.digest: a for a in Artifact.objects.filter(repository=repository, digest__in=again)})
+    new: list[Artifact] = []
     for digest, fetched in listing.fetched.items():
         artifact = artifacts.get(digest)
         if artifact is None:
             pushed_at, source = _estimated_push_time(fetched, now)
             artifact = Artifact(repository=repository, digest=digest, pushed_at=pushed_at, pushed_at_source=source)
-            counts.artifacts_added += 1
+            describe(artifact, fetched)
+            new.append(artifact)
+            artifacts[digest] = artifact
         else:
+            describe(artifact, fetched)
+            artifact.save()
             counts.artifacts_updated += 1
-        describe(artifact, fetched)
-        artifact.save()
-        artifacts[digest] = artifact
-        counts.artifacts_added += store_children(artifact, fetched)
-    tags = {t.name: t for t in Tag.objects.filter(repository=repository).select_related("artifact")}
+    Artifact.objects.bulk_create(new)  # sets their primary keys: PostgreSQL and SQLite return them
+    counts.artifacts_added += len(new)
+    for digest, fetched in listing.fetched.items():
+        if fetched.manifest is not None and fetched.manifest.kind == "index":
+            counts.artifacts_added += store_children(artifacts[digest], fetched)
+    # A tag may point at a digest stored as some index's child rather than fetched on its own.
+    elsewhere = set(listing.tags.values()) - artifacts.keys()
+    if elsewhere:
+        artifacts.update(
+            {
+                a.digest: a
+                for a in Artifact.objects.filter(repository=repository, digest__in=elsewhere).only(
+                    "id", "digest", "pushed_at", "pushed_at_source"
+                )
+            }
+        )
+    tags = {t.name: t for t in Tag.objects.filter(repository=repository).only("id", "name", "artifact_id")}
     new_tags: list[Tag] = []
     moved: list[Tag] = []
     for name, digest in listing.tags.items():
@@ -221,10 +293,12 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
     Tag.objects.bulk_create(new_tags)
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
     stale = [t.pk for n, t in tags.items() if n not in listing.tags]
-    Tag.objects.filter(pk__in=stale).delete()
-    gone = Artifact.objects.filter(repository=repository, digest__in=listing.untagged_gone, parent__isnull=True)
-    counts.artifacts_removed = gone.count()
-    gone.delete()
+    if stale:
+        Tag.objects.filter(pk__in=stale).delete()
+    if listing.untagged_gone:
+        gone = Artifact.objects.filter(repository=repository, digest__in=listing.untagged_gone, parent__isnull=True)
+        counts.artifacts_removed = gone.count()
+        gone.delete()
     counts.tags_added, counts.tags_updated, counts.tags_removed = len(new_tags), len(moved), len(stale)
     refresh_repository_counts(repository)
     return counts
