@@ -382,6 +382,8 @@ class Crawl:
         response = self.client.get(url, headers=headers)
         broken = read_stream(response)
         seconds = time.perf_counter() - started
+        if seconds > SLOW_SECONDS and response.status_code < 500:
+            seconds = min(seconds, self._time_again(url, headers))
         fetched = Fetched(url, htmx, response.status_code, seconds, referrer, offered)
         self.fetched[(url, htmx)] = fetched
         self._judge(fetched, response)
@@ -398,6 +400,18 @@ class Crawl:
             for link in json_links(response.json()):
                 self.offer(link, referrer=url)
             self._try_schema_values(url)
+
+    def _time_again(self, url: str, headers: dict[str, str], tries: int = 2) -> float:
+        """The best of `tries` more fetches of a page that was over the limit: a page is
+        slow when it is slow every time, not when another process took the CPU once
+        (the machine has 2 cores and CI runs beside other work). GETs only, so
+        fetching again changes nothing."""
+        best = float("inf")
+        for _ in range(tries):
+            started = time.perf_counter()
+            read_stream(self.client.get(url, headers=headers))
+            best = min(best, time.perf_counter() - started)
+        return best
 
     def _judge(self, fetched: Fetched, response: Any = None) -> None:
         def fail(kind: str, detail: str = "") -> None:
