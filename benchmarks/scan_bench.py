@@ -7,7 +7,9 @@ Run from the repository root::
     .venv/bin/python benchmarks/scan_bench.py --no-django              # the pure engine only
     .venv/bin/python benchmarks/scan_bench.py --advisories-db 200000   # all 200,000 in the database too
 
-Timings on a busy machine are several times these; the last line prints the load average.
+Timings on a busy machine are several times these: every figure line ends with the
+load average when it was taken (1, 5 and 15 minutes), and the last lines give the
+whole process's peak RSS and its children's.
 
 What it does, in one process (data from `benchmarks/scan_data.py`, deterministic):
 
@@ -25,7 +27,10 @@ What it does, in one process (data from `benchmarks/scan_data.py`, deterministic
    high-water mark, reset just before the scan through /proc/self/clear_refs where
    allowed) and, from a second identical run under `tracemalloc`, the peak of
    Python-allocated memory; and, apart, the time to write the CycloneDX SBOM of the
-   inventory, which every stored scan does;
+   inventory, which every stored scan does: built directly (`repositories.vulns.sbom`,
+   best of 3) and, before that, with `cyclonedx-python-lib` as it used to be
+   (`tests/vulns/sbom_reference.py`, a development requirement), the ratio, and
+   whether the two documents are the same;
 3. generates 200,000 OSV advisories (Debian:12, PyPI and npm; one in 20 names an
    image package, two in five of those affect the installed version), builds the
    engine's index over all of them, and times matching the image's inventory against
@@ -51,6 +56,7 @@ failure and on Ctrl-C or SIGTERM. Needs the Debian package `docker-registry` for
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
 import json
 import os
@@ -60,6 +66,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -119,10 +126,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 # --- measuring ------------------------------------------------------------------------
 
 
-def _rss_mib(field: str) -> float | None:
-    """VmRSS / VmHWM of this process from /proc, in MiB (None off Linux)."""
+def _rss_mib(field: str, pid: int | str = "self") -> float | None:
+    """VmRSS / VmHWM of this process (or another) from /proc, in MiB (None off Linux)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
@@ -139,8 +146,36 @@ def _reset_peak_rss() -> bool:
     return True
 
 
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+# The process's high-water mark before `_step_engine` resets it, so the end can still
+# report the whole run's peak.
+_peak_before_reset_mib = 0.0
+
+
+def _process_peak_mib() -> float:
+    return max(_peak_before_reset_mib, _maxrss_mib())
+
+
+# Child processes' own peaks (VmHWM read just before they are stopped), by name.
+# RUSAGE_CHILDREN cannot give them: a child started by fork or vfork and exec inherits
+# the parent's high-water mark at that moment, so it reports this process's size.
+_children_peak_mib: dict[str, float] = {}
+
+
+def _record_child_peak(name: str, pid: int | None) -> None:
+    peak = _rss_mib("VmHWM", pid) if pid is not None else None
+    if peak is not None:
+        _children_peak_mib[name] = peak
+
+
+def _load() -> str:
+    """`load 1.9/2.3/1.1` (1, 5, 15 minutes): appended to every figure line."""
+    if not hasattr(os, "getloadavg"):
+        return "load n/a"
+    return "load " + "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _timed(function: Callable[[], T]) -> tuple[T, float]:
@@ -187,9 +222,11 @@ def _engine_scan(layers: Sequence[WrittenLayer], index: Any) -> EngineScan:
 def _step_engine(
     spec: ImageSpec, layers: Sequence[WrittenLayer], corpus: Corpus, advisories: int
 ) -> Inventory:
+    global _peak_before_reset_mib
     index = build_index(corpus.hits(advisories))
     loaded = sum(len(v) for v in index.values())
     gc.collect()
+    _peak_before_reset_mib = max(_peak_before_reset_mib, _maxrss_mib())
     reset = _reset_peak_rss()
     rss_before = _rss_mib("VmRSS") or _maxrss_mib()
     scan = _engine_scan(layers, index)
@@ -198,10 +235,6 @@ def _step_engine(
     traced = _engine_scan(layers, index)
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # Not part of `scan_layers`, but every stored scan builds one (`scanning._store_image_scan`).
-    _, sbom_s = _timed(
-        lambda: sbom_json(scan.inventory, image_name=REPOSITORY, image_digest=layers[0].digest)
-    )
     tar_mib = sum(layer.tar_bytes for layer in layers) / MiB
     kinds: dict[str, int] = {}
     for package in scan.inventory.packages:
@@ -210,14 +243,14 @@ def _step_engine(
         f"engine     scan {scan.total_s:.2f} s: read layers {scan.read_s:.2f} s ({tar_mib / scan.read_s:,.0f} MiB/s "
         f"of tar), inventory {scan.inventory_s:.2f} s, match {scan.match_s:.2f} s; "
         f"{len(scan.inventory.packages):,} packages ({', '.join(f'{n:,} {k}' for k, n in kinds.items())}), "
-        f"{len(scan.findings):,} findings against the {loaded:,} advisories naming them"
+        f"{len(scan.findings):,} findings against the {loaded:,} advisories naming them; {_load()}"
     )
-    print(f"sbom       CycloneDX JSON of those packages (built by every stored scan) in {sbom_s:.2f} s")
+    _sbom(scan.inventory, layers[0].digest)
     print(
         f"memory     peak RSS {peak:,.0f} MiB (getrusage ru_maxrss{', reset before the scan' if reset else ''}; "
         f"+{peak - rss_before:,.0f} MiB over the {rss_before:,.0f} MiB before it); Python heap peak "
         f"{heap_peak / MiB:,.1f} MiB (tracemalloc, a second run: {traced.total_s:.2f} s traced); "
-        f"the layers hold {tar_mib:,.0f} MiB"
+        f"the layers hold {tar_mib:,.0f} MiB; {_load()}"
     )
     _, expected = corpus.expected(advisories)
     if len(scan.findings) != expected or len(scan.inventory.packages) != spec.packages:
@@ -226,6 +259,41 @@ def _step_engine(
             f"{len(scan.inventory.packages):,} and {len(scan.findings):,}"
         )
     return scan.inventory
+
+
+def _sbom(found: Inventory, digest: str) -> None:
+    """Not part of `scan_layers`, but every stored scan writes one (`scanning._store_image_scan`):
+    the direct writer against the library it replaced, on the same inventory, in this run."""
+    when = dt.datetime.now(dt.UTC)
+    serial = uuid.uuid4()
+
+    def direct() -> str:
+        return sbom_json(
+            found, image_name=REPOSITORY, image_digest=digest, serial_number=serial, timestamp=when
+        )
+
+    text, first_s = _timed(direct)
+    direct_s = min(first_s, *(_timed(direct)[1] for _ in range(2)))
+    try:
+        from tests.vulns.sbom_reference import reference_sbom_json
+    except ImportError:  # cyclonedx-python-lib is a development requirement
+        print(
+            f"sbom       CycloneDX JSON of {len(found.packages):,} packages in {direct_s:.2f} s (best of 3); "
+            f"cyclonedx-python-lib not installed, no before figure; {_load()}"
+        )
+        return
+    library, library_s = _timed(
+        lambda: reference_sbom_json(
+            found, image_name=REPOSITORY, image_digest=digest, serial_number=serial, timestamp=when
+        )
+    )
+    same = "the same document" if json.loads(text) == json.loads(library) else "DIFFERENT documents"
+    print(
+        f"sbom       CycloneDX JSON of {len(found.packages):,} packages (written by every stored scan): "
+        f"direct {direct_s:.3f} s (best of 3, first {first_s:.3f} s), cyclonedx-python-lib {library_s:.2f} s "
+        f"(before, once): {library_s / direct_s:,.0f}x faster, {same} "
+        f"({len(text) / MiB:.1f} / {len(library) / MiB:.1f} MiB of JSON); {_load()}"
+    )
 
 
 # --- step 3: matching against the whole generated database ---------------------------------
@@ -239,7 +307,7 @@ def _step_database(found: Inventory, corpus: Corpus, count: int) -> None:
     print(
         f"database   {count:,} advisories generated in {generate_s:.1f} s, indexed in {index_s:.2f} s "
         f"({count / index_s:,.0f} advisories/s): {len(index):,} (ecosystem, package) keys, "
-        f"{rss_after - rss_before:,.0f} MiB of RSS"
+        f"{rss_after - rss_before:,.0f} MiB of RSS; {_load()}"
     )
     # The (ecosystem, name) keys `find_vulnerabilities` looks up: all packages here have an ecosystem.
     keys = {(p.ecosystem, normalize_name(p.ecosystem, p.source_name)) for p in found.packages if p.ecosystem}
@@ -252,7 +320,7 @@ def _step_database(found: Inventory, corpus: Corpus, count: int) -> None:
         f"match      {packages:,} packages against {count:,} advisories ({considered:,} name them): "
         f"cold {cold_s:.2f} s = {packages / cold_s:,.0f} packages/s, {considered / cold_s:,.0f} advisories/s; "
         f"warm {warm_s:.2f} s = {packages / warm_s:,.0f} packages/s, {considered / warm_s:,.0f} advisories/s; "
-        f"{len(cold):,} findings"
+        f"{len(cold):,} findings; {_load()}"
     )
     _, expected = corpus.expected(count)
     if len(cold) != expected:
@@ -356,6 +424,9 @@ def _step_django(
     quiet_registry_config(server.config_path)
     cleanup.callback(server.stop)
     server.start()
+    process = server._process  # the benchmark reads its peak RSS from /proc before stopping it
+    # Registered after `stop`, so it runs before it.
+    cleanup.callback(_record_child_peak, "docker-registry", process.pid if process else None)
     push_s = _push(server.url, layers)
     osv_zip = workdir / "osv.zip"
     _, zip_s = _timed(lambda: _write_osv_zip(osv_zip, corpus, args.advisories_db))
@@ -377,6 +448,7 @@ def _step_django(
             if args.advisories_db < args.advisories
             else ""
         )
+        + f"; {_load()}"
     )
     artifact = (
         Tag.objects.select_related("artifact__repository__project")
@@ -397,6 +469,7 @@ def _step_django(
                 if attempt == 1
                 else ""
             )
+            + f"; {_load()}"
         )
 
 
@@ -417,7 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"image      {spec.packages:,} packages ({spec.deb_packages:,} dpkg from {len(spec.sources):,} "
                 f"sources, {len(spec.python)} PyPI, {len(spec.npm)} npm); layers {base.tar_bytes / MiB:.1f} MiB "
                 f"tar / {base.size / 1024:,.0f} KiB gz and {big.tar_bytes / MiB:,.0f} MiB tar / {big.size / MiB:,.0f} "
-                f"MiB gz ({big.entries:,} entries); built in {base_s + big_s:.1f} s (streamed to disk, not timed below)"
+                f"MiB gz ({big.entries:,} entries); built in {base_s + big_s:.1f} s (streamed to disk, not timed below); "
+                f"{_load()}"
             )
             found = _step_engine(spec, layers, corpus, args.advisories)
             _step_database(found, corpus, args.advisories)
@@ -428,10 +502,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    children = ", ".join(f"{name} {mib:,.0f} MiB" for name, mib in _children_peak_mib.items()) or "none"
+    print(
+        f"peak RSS   whole process {_process_peak_mib():,.0f} MiB (getrusage RUSAGE_SELF ru_maxrss, the higher "
+        f"of before the engine's reset and at the end); children: {children} (VmHWM before stopping; "
+        f"RUSAGE_CHILDREN's {_maxrss_mib(resource.RUSAGE_CHILDREN):,.0f} MiB is this process's size when "
+        f"the child was started, which exec carries over)"
+    )
     print(
         f"total      {time.perf_counter() - began:.0f} s on {os.cpu_count()} CPUs "
-        f"(load average {load:.1f} at the end: other work on the machine skews the figures)"
+        f"({_load()} at the end: other work on the machine skews the figures)"
     )
     return 0
 

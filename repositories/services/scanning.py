@@ -24,7 +24,6 @@ naming the finding's id, an alias or an upstream id) are stored with
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ from ..registry import RegistryClient, RegistryError, RegistryUnavailable
 from ..vulns.identifiers import normalize
 from ..vulns.inventory import Inventory, inventory, wanted
 from ..vulns.layers import LayerRejected, Limits, read_layers
-from ..vulns.sbom import sbom_json
+from ..vulns.sbom import build_sbom
 from ..vulns.scanner import ScanFinding, find_vulnerabilities
 from .advisory_index import load_index, match_keys
 from .osv_import import current_database_version
@@ -266,9 +265,7 @@ def _store_image_scan(report: ScanReport, scan: ImageScan, allowlist: set[str]) 
     report.distro = (distro.ecosystem or f"{distro.id} {distro.version_id}".strip())[:100] if distro else ""
     report.packages = len(scan.inventory.packages)
     report.notes = scan.notes[:MAX_NOTES]
-    report.sbom = json.loads(
-        sbom_json(scan.inventory, image_name=artifact.repository.name, image_digest=artifact.digest)
-    )
+    report.sbom = build_sbom(scan.inventory, image_name=artifact.repository.name, image_digest=artifact.digest)
     with transaction.atomic():
         report.findings.all().delete()
         store_findings(rows)

@@ -27,12 +27,13 @@ from repositories.models import (
     ScanReport,
 )
 from repositories.vulns.inventory.packages import DEB
-from repositories.vulns.sbom import SCHEMA_VERSION
+from repositories.vulns.sbom import SPEC_VERSION
 from tests.api.conftest import RepoRows
 from tests.api.scanning_rows import finding, make_report, sbom_for
 from tests.conftest import World
 
 validation = pytest.importorskip("cyclonedx.validation.json")
+SCHEMA_VERSION = pytest.importorskip("cyclonedx.schema").SchemaVersion.from_version(SPEC_VERSION)
 
 
 @pytest.fixture
