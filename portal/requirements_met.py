@@ -10,8 +10,14 @@ so it imports nothing of Wharf and works before anything is installed.
 from __future__ import annotations
 
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+# Run as a script, Python puts portal/ first on sys.path, where portal/logging.py would
+# stand in for the standard library's logging for anything imported below.
+if __name__ == "__main__" and sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
 
 def _lines(path: Path) -> list[str]:

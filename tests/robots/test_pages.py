@@ -77,7 +77,7 @@ def test_invalid_robot_shows_errors_inline_and_creates_nothing(world: World) -> 
     response = client.post("/projects/acme/robots/", {**CREATE, "name": "Bad Name!", "actions": []})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "This field is required." in html  # no permission ticked
+    assert "Choose at least one permission." in html  # no permission ticked
     assert "robot-secret-value" not in html
     assert not RobotAccount.objects.exists()
     custom = client.post("/projects/acme/robots/", {**CREATE, "expiry": "days"})
