@@ -7,7 +7,7 @@ to the admin's measured in the same run (the admin's list has no membership filt
 is the baseline the member's list is judged against). Ends with the load average.
 
 PostgreSQL only (the question is what its planner does with the member query): it uses its
-own database (created if missing, emptied first), by default
+own database (dropped and created afresh on each run), by default
 postgres://postgres@127.0.0.1:5432/wharf_projbench; `--database-url` names another.
 
     .venv/bin/python benchmarks/project_list_bench.py [--projects 1000] [--rounds 5]
@@ -35,19 +35,21 @@ def load() -> str:
     return "load " + "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def ensure_database(url: str) -> None:
-    """Create the benchmark's database when missing, connecting to the server's `postgres` db."""
+def fresh_database(url: str) -> None:
+    """Drop and create the benchmark's own database, so each run migrates from scratch with
+    the checkout's migrations (and indexes). Refuses a name without "bench" in it."""
     import psycopg2
     from psycopg2 import sql
 
     base, _, name = url.rpartition("/")
+    if "bench" not in name:
+        raise SystemExit(f"{name}: the benchmark drops its database; give one named *bench*.")
     conn = psycopg2.connect(f"{base}/postgres")
     try:
         conn.autocommit = True
         with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     finally:
         conn.close()
 
@@ -79,10 +81,6 @@ def fill(projects: int, seed: int) -> tuple[Any, Any]:
     from accounts.permissions import Role
     from repositories.models import Membership, Project
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE repositories_membership, repositories_project, accounts_user RESTART IDENTITY CASCADE"
-        )
     rng = random.Random(seed)
     admin = User.objects.create(username="root", is_superuser=True, is_staff=True)
     member = User.objects.create(username="member")
@@ -134,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("PostgreSQL only: the benchmark is about its planner.")
-    ensure_database(args.database_url)
+    fresh_database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="projbench-") as tmp:
         setup_django(args.database_url, Path(tmp))
         from django.test import Client

@@ -89,7 +89,8 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         queryset, and the filters go through the alias rather than the relation (which
         Django would join again in each `filter()`), so whatever the order of
         `where_user_may` and `with_role`, they share one join."""
-        present = self.query._filtered_relations.get(_MY_MEMBERSHIP)
+        # Django keeps a queryset's FilteredRelations here (no public accessor; not in the stubs).
+        present = getattr(self.query, "_filtered_relations", {}).get(_MY_MEMBERSHIP)
         if present is not None:
             # Django stores the condition renamed to the alias' prefix.
             if present.condition != models.Q(**{f"{_MY_MEMBERSHIP}__user": user}):

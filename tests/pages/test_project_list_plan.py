@@ -87,6 +87,18 @@ def test_member_list_shows_exactly_the_projects_and_roles_the_permission_table_a
     assert api == expected
 
 
+def test_listing_and_the_role_share_one_membership_join_in_either_order(db: Any) -> None:
+    member, other = UserFactory(username="member"), UserFactory(username="other")
+    for queryset in (
+        Project.objects.where_user_may(member, Perm.SYNC).with_role(member),
+        Project.objects.with_role(member).where_user_may(member, Perm.SYNC),
+        Project.objects.with_role(member).for_user(member),
+    ):
+        assert str(queryset.query).count("JOIN") == 1
+    with pytest.raises(ValueError, match="another user"):
+        Project.objects.for_user(member).with_role(other)
+
+
 # --- PostgreSQL's plan --------------------------------------------------------------------------
 
 postgresql_only = pytest.mark.skipif(
