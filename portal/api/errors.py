@@ -6,6 +6,10 @@ serializer errors). What DRF does not handle (an unknown URL, an unhandled
 exception) reaches Django's handlers, which `portal.errors` answers with
 `error_body` for paths under `/api/`.
 
+A view that must refuse with a status DRF has no exception for (409, 413, 502, 503)
+raises `ApiError(status, detail)` rather than building a `Response`, so the answer
+goes through the same handler and carries the request id like every other error.
+
 Shapes: a field error is `{"field": ["message", ...], ...}` (non-field messages under
 `non_field_errors`); every other error is `{"detail": "...", "request_id": "..."}`,
 the request id being the one echoed in `X-Request-ID`, so a report can be matched
@@ -68,12 +72,24 @@ def service_fields(renames: Mapping[str, str]) -> Iterator[None]:
         ) from exc
 
 
+class ApiError(exceptions.APIException):
+    """An error answer raised by a view: `status` with `{"detail": ..., "request_id": ...}`,
+    plus `code` in the body when given (a machine-readable reason clients may branch on)."""
+
+    def __init__(self, status: int, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail, code)
+        self.status_code = status
+        self.body_code = code
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(field_errors(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # unhandled: Django's handler500 answers (portal.errors)
+    if isinstance(exc, ApiError) and exc.body_code:
+        response.data["code"] = exc.body_code
     if isinstance(response.data, list):  # `raise ValidationError("...")` outside a serializer
         response.data = {api_settings.NON_FIELD_ERRORS_KEY: unique(response.data)}
     request = context.get("request")

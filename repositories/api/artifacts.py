@@ -87,7 +87,7 @@ class ArtifactViewSet(
         try:
             delete_artifact(artifact, actor=request_actor(request))
         except RegistryActionFailed as exc:
-            return registry_failure(exc)
+            raise registry_failure(exc) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(operation_id="repositories_artifacts_manifest", responses={200: ManifestSerializer})

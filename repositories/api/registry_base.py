@@ -21,9 +21,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status, viewsets
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from accounts.permissions import Perm
+from portal.api.errors import ApiError
 
 from ..access import get_repository
 from ..models import Repository
@@ -74,8 +74,8 @@ REGISTRY_ERROR_RESPONSES = {
 }
 
 
-def registry_failure(exc: RegistryActionFailed) -> Response:
-    """The answer when the registry did not carry out a change (Wharf changed nothing):
-    503 when trying again later may work, 502 when the registry refused for good."""
+def registry_failure(exc: RegistryActionFailed) -> ApiError:
+    """The error to raise when the registry did not carry out a change (Wharf changed
+    nothing): 503 when trying again later may work, 502 when the registry refused for good."""
     code = status.HTTP_503_SERVICE_UNAVAILABLE if exc.transient else status.HTTP_502_BAD_GATEWAY
-    return Response({"detail": exc.message}, status=code)
+    return ApiError(code, exc.message)

@@ -41,6 +41,7 @@ from rest_framework.response import Response
 from accounts.permissions import Perm
 from audit.api.renderers import CSVRenderer
 from portal.api.actors import request_actor
+from portal.api.errors import ApiError
 
 from .. import tasks
 from ..access import get_repository
@@ -360,9 +361,9 @@ class ArtifactScanningViewSet(ArtifactScopedViewSet):
             length = 0
         if length > MAX_TRIVY_REPORT_BYTES:
             # Checked before the body is read: the parser would hold all of it in memory.
-            return Response(
-                {"detail": f"A Trivy report may be at most {MAX_TRIVY_REPORT_BYTES // 2**20} MiB."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            raise ApiError(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                f"A Trivy report may be at most {MAX_TRIVY_REPORT_BYTES // 2**20} MiB.",
             )
         try:
             report = import_trivy_report(self.artifact, request_actor(request), request.data)

@@ -107,7 +107,7 @@ class TagViewSet(
         try:
             delete_tag(instance, actor=request_actor(request))
         except RegistryActionFailed as exc:
-            return registry_failure(exc)
+            raise registry_failure(exc) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from django.db import models
-from django.db.models import OuterRef, Subquery
+from django.db.models import FilteredRelation
 from django.utils import timezone
 
 from accounts.permissions import Perm, Role, Standing, public_grants, roles_granting, standing
@@ -52,7 +52,11 @@ class ProjectQuerySet(models.QuerySet["Project"]):
     def where_user_may(self, user: Any, perm: Perm) -> ProjectQuerySet:
         """Projects where `user` holds `perm`, in one query: all for system admins, else
         public projects when public projects grant it, plus their memberships whose role
-        grants it, as far as their standing lets each of those count."""
+        grants it, as far as their standing lets each of those count.
+
+        The membership is a join to the user's own row only (`_with_my_membership`), at
+        most one per project since (project, user) is unique: no DISTINCT, and the planner
+        reads it from the membership index."""
         who = standing(user)
         if who.holds_everything:
             return self.all()
@@ -60,23 +64,46 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         if who.holds_public_grants and public_grants(perm):
             allowed.append(models.Q(is_public=True))
         roles = roles_granting(perm) if who.holds_role_grants else frozenset()
+        queryset = self
         if roles:
-            member = models.Q(memberships__user=user)
-            if roles != frozenset(Role):  # every role grants it: the membership alone decides
-                member &= models.Q(memberships__role__in=sorted(roles))
-            allowed.append(member)
+            queryset = self._with_my_membership(user)
+            if roles == frozenset(Role):  # every role grants it: the membership alone decides
+                allowed.append(models.Q(**{f"{_MY_ROLE}__isnull": False}))
+            else:
+                allowed.append(models.Q(**{f"{_MY_ROLE}__in": sorted(roles)}))
         if not allowed:
             return self.none()
-        queryset = self.filter(reduce(operator.or_, allowed))
-        # The membership join repeats a public project once per member.
-        return queryset.distinct() if roles else queryset
+        return queryset.filter(reduce(operator.or_, allowed))
 
     def with_role(self, user: Any) -> ProjectQuerySet:
-        """Annotate `my_role`: the user's role in each project, or None."""
+        """Annotate `my_role`: the user's role in each project, or None. Read from the
+        same join to the user's membership row as `where_user_may`, so listing and
+        annotating cost one join together."""
         if standing(user) is Standing.ANONYMOUS:
             return self.annotate(my_role=models.Value(None, output_field=models.CharField()))
-        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
-        return self.annotate(my_role=Subquery(role))
+        return self._with_my_membership(user).annotate(my_role=models.F(_MY_ROLE))
+
+    def _with_my_membership(self, user: Any) -> ProjectQuerySet:
+        """Alias `_my_role` to the role in `user`'s membership row of each project (NULL
+        when not a member), read through a LEFT JOIN on that one row. Added once per
+        queryset, and the filters go through the alias rather than the relation (which
+        Django would join again in each `filter()`), so whatever the order of
+        `where_user_may` and `with_role`, they share one join."""
+        # Django keeps a queryset's FilteredRelations here (no public accessor; not in the stubs).
+        present = getattr(self.query, "_filtered_relations", {}).get(_MY_MEMBERSHIP)
+        if present is not None:
+            # Django stores the condition renamed to the alias' prefix.
+            if present.condition != models.Q(**{f"{_MY_MEMBERSHIP}__user": user}):
+                raise ValueError("This queryset already joins another user's membership.")
+            return self
+        relation = FilteredRelation("memberships", condition=models.Q(memberships__user=user))
+        return self.alias(**{_MY_MEMBERSHIP: relation}).alias(
+            **{_MY_ROLE: models.F(f"{_MY_MEMBERSHIP}__role")}
+        )
+
+
+_MY_MEMBERSHIP = "my_membership"
+_MY_ROLE = "_my_role"  # the role column is NOT NULL: NULL here means no membership
 
 
 class Project(models.Model):
@@ -112,9 +139,13 @@ class Project(models.Model):
 class Membership(models.Model):
     """A user's role in a project. A user holds at most one role per project."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    # No single-column indexes: the unique (project, user) and the (user, project) index
+    # lead with each column and serve every lookup by one of them.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", db_index=False
     )
     role = models.CharField(max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)

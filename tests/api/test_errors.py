@@ -14,7 +14,8 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.throttling import UserRateThrottle
 
-from repositories.models import RetentionRun
+from repositories.models import RecycleBinEntry, RetentionRun
+from repositories.services.errors import RegistryActionFailed
 from tests.api.conftest import RepoRows
 from tests.api.scanning_rows import make_report
 from tests.conftest import World
@@ -376,3 +377,72 @@ def test_no_list_field_of_the_api_speaks_of_elements() -> None:
             continue
         problems += walk(instance, cls.__qualname__)
     assert not problems
+
+
+# --- conflicts, too large, registry failures: raised as ApiError, answered with the request id ---
+
+
+def test_stopping_a_finished_run_is_a_json_409_with_the_request_id(sysadmin: Client, world: World) -> None:
+    run = RetentionRun.objects.create(
+        project=world.private, status=RetentionRun.Status.SUCCEEDED, finished_at=timezone.now()
+    )
+
+    response = sysadmin.post(f"/api/v1/projects/acme/retention-runs/{run.pk}/stop/")
+
+    assert assert_json_error(response, 409)["detail"] == "This run has succeeded already."
+
+
+def test_restoring_a_restored_entry_is_a_409_with_its_code_and_the_request_id(
+    sysadmin: Client, world: World
+) -> None:
+    entry = RecycleBinEntry.objects.create(
+        project=world.private,
+        repository_name="acme/app",
+        digest="sha256:" + "a" * 64,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        manifest=b"{}",
+        tags={"v1": "2026-01-01T00:00:00+00:00"},
+        source=RecycleBinEntry.Source.RETENTION,
+        restored_at=timezone.now(),
+    )
+
+    response = sysadmin.post(f"/api/v1/projects/acme/recycle-bin/{entry.pk}/restore/")
+
+    assert assert_json_error(response, 409)["code"] == "restored"
+
+
+def test_a_trivy_report_over_the_limit_is_a_json_413_with_the_request_id(
+    sysadmin: Client, content: dict[str, RepoRows], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("repositories.api.scanning.MAX_TRIVY_REPORT_BYTES", 10)
+    image = content["acme"].image
+    url = f"/api/v1/repositories/{image.repository.name}/-/artifacts/{image.digest}/trivy-reports/"
+
+    response = post_json(sysadmin, url, {"SchemaVersion": 2, "Results": []})
+
+    assert "at most" in assert_json_error(response, 413)["detail"]
+
+
+@pytest.mark.parametrize(("transient", "status"), [(True, 503), (False, 502)])
+@pytest.mark.parametrize("target", ["tag", "artifact"])
+def test_a_registry_failure_is_a_json_502_or_503_with_the_request_id(
+    sysadmin: Client,
+    content: dict[str, RepoRows],
+    monkeypatch: pytest.MonkeyPatch,
+    transient: bool,
+    status: int,
+    target: str,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RegistryActionFailed("The registry said no.", transient=transient)
+
+    monkeypatch.setattr(f"repositories.api.{target}s.delete_{target}", refuse)
+    rows = content["acme"]
+    url = {
+        "tag": f"/api/v1/repositories/{rows.app.name}/-/tags/v1/",
+        "artifact": f"/api/v1/repositories/{rows.app.name}/-/artifacts/{rows.image.digest}/",
+    }[target]
+
+    response = sysadmin.delete(url)
+
+    assert assert_json_error(response, status)["detail"] == "The registry said no."

@@ -20,6 +20,7 @@ from repositories.models import (
     TagProtectionSettings,
 )
 from repositories.services import retention
+from tests.api.conftest import body_without_request_id
 from tests.conftest import World
 from tests.retention_runs.helpers import ACTOR, immutable, rows, rule
 
@@ -410,7 +411,7 @@ def test_restoring_an_entry_twice_is_a_409_with_the_reason(world: World, api: An
     response = api("maintainer").post(f"{BASE}/recycle-bin/{done.pk}/restore/")
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "This deletion has been undone already.", "code": "restored"}
+    assert body_without_request_id(response) == {"detail": "This deletion has been undone already.", "code": "restored"}
 
 
 # --- query counts -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import Perm
 from portal.api.actors import request_actor
+from portal.api.errors import ApiError
 
 from ...models import RecycleBinEntry
 from ...services.errors import RegistryActionFailed
@@ -70,10 +71,9 @@ class RecycleBinViewSet(
         try:
             entry = restore(entry, request_actor(request))
         except ValidationError as exc:
-            return Response(
-                {"detail": " ".join(exc.messages), "code": exc.code or "invalid"},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ApiError(
+                status.HTTP_409_CONFLICT, " ".join(exc.messages), code=exc.code or "invalid"
+            ) from exc
         except RegistryActionFailed as exc:
-            return registry_failure(exc)
+            raise registry_failure(exc) from exc
         return Response(RecycleBinEntrySerializer(entry).data)

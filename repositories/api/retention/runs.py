@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import Perm
 from portal.api.actors import request_actor
+from portal.api.errors import ApiError
 
 from ...models import RetentionRun, RetentionRunItem
 from ...services.retention_runs import request_run, request_stop
@@ -112,9 +113,7 @@ class RetentionRunViewSet(
         (its status turns `stopped` when it does)."""
         run = self.get_object()
         if run.status not in RetentionRun.ACTIVE:
-            return Response(
-                {"detail": f"This run has {run.status} already."}, status=status.HTTP_409_CONFLICT
-            )
+            raise ApiError(status.HTTP_409_CONFLICT, f"This run has {run.status} already.")
         run = request_stop(run)
         return Response(RetentionRunSerializer(self.get_queryset().get(pk=run.pk)).data)
 
