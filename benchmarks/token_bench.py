@@ -1,26 +1,31 @@
-"""Benchmark the registry token endpoint under gunicorn, next to a trivial Django JSON view.
+"""Benchmark the registry token endpoint under gunicorn, next to a trivial Django view.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/token_bench.py [--seconds 10] [--connections 16]
+    .venv/bin/python benchmarks/token_bench.py [--backends sqlite,postgresql] [--seconds 10]
+        [--rounds 3] [--connections 16] [--postgres-url URL] [--redis-url URL]
 
-What it does:
+For each backend (default: both, one after the other):
 
-1. makes a throwaway SQLite database (or uses DATABASE_URL, migrating it) and a
-   throwaway signing key, with a user, a private project, a public project, a
-   personal access token and a robot account;
-2. starts gunicorn as the Procfile does (2 workers x 4 threads unless
-   WEB_CONCURRENCY says otherwise) on a free port, with Wharf's settings plus one
-   trivial JSON view (`benchmarks/token_bench_site`);
-3. runs `wrk --latency` against: the trivial view (the framework's floor), an
-   anonymous pull token for a public repository, a pull token with a personal
-   access token, and a pull token for a robot (both through Basic auth and the
-   fast SHA-256 check, not the slow password hash);
-4. prints tokens/s, p50 and p99 latency of each and its ratio to the floor.
+- `sqlite`: the embedded default, a throwaway SQLite file and the in-process cache;
+- `postgresql`: as production runs, PostgreSQL (its own database, dropped and created
+  afresh: default postgres://postgres@127.0.0.1:5432/wharf_tokenbench) and Redis
+  (default redis://127.0.0.1:6379/5, emptied first; `--redis-url` names another).
 
-Password logins are not benchmarked: they cost one deliberate slow hash
-(PBKDF2, ~0.3 s of CPU) each, which is what CI pipelines should avoid by using
-tokens. Needs `wrk` (Debian package).
+it makes a throwaway signing key, a user (with a password), a private and a public
+project, a personal access token and a robot account; starts gunicorn as the Procfile
+does (2 workers x 4 threads unless WEB_CONCURRENCY says otherwise) with Wharf's settings
+plus one trivial JSON view (`benchmarks/token_bench_site`), the framework's floor on the
+same server and middleware; then runs `wrk --latency` with the same concurrency against
+the floor and each case: an anonymous pull of a public repository, and a pull of a private
+one with a personal access token, a robot secret and the user's password (Basic auth).
+Every case runs `--rounds` times, interleaved with the floor (floor, cases, floor, ...),
+so a burst of load from elsewhere hits all of them alike.
+
+Prints per case the median tokens/s with min-max over the rounds, the median and worst
+p99 latency, non-2xx answers, the ratio of the median to the floor's median, and the load
+average after each case. Goals (issue 10): >= 0.5x the floor and p99 <= 50 ms at 16
+clients. Needs `wrk` (Debian package).
 """
 
 from __future__ import annotations
@@ -32,18 +37,23 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/wharf_tokenbench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
+PASSWORD = "bench-password-0123456789"  # a throwaway user in a throwaway database
 SETUP = """
-import json
+import json, secrets
 from django.core.management import call_command
 from accounts.models import User
 from accounts.permissions import Role
@@ -53,14 +63,20 @@ from audit.context import Actor
 from repositories.models import Membership, Project
 call_command("migrate", verbosity=0)
 user, _ = User.objects.get_or_create(username="bench-dev")
+user.set_password(__import__("os").environ["BENCH_PASSWORD"])
+user.save()
 acme, _ = Project.objects.get_or_create(name="bench-acme", defaults={"is_public": False})
 pub, _ = Project.objects.get_or_create(name="bench-pub", defaults={"is_public": True})
 Membership.objects.get_or_create(project=acme, user=user, defaults={"role": Role.DEVELOPER})
-_, pat = create_token(user, actor=Actor.system(), name="bench-" + str(__import__("secrets").token_hex(4)))
+_, pat = create_token(user, actor=Actor.system(), name="bench-" + secrets.token_hex(4))
 robot, secret = create_robot(actor=Actor.system(), created_by=user, project=acme,
-                             name="bench" + str(__import__("secrets").token_hex(4)), actions=["pull"])
+                             name="bench" + secrets.token_hex(4), actions=["pull"])
 print(json.dumps({"pat": pat, "robot": robot.full_name, "robot_secret": secret}))
 """
+
+
+def load() -> str:
+    return "load " + "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def _free_port() -> int:
@@ -90,25 +106,55 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def _wrk(wrk: str, url: str, seconds: int, connections: int, header: str | None) -> dict[str, float]:
-    args = [wrk, "--latency", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s"]
+@dataclass(frozen=True)
+class Run:
+    rps: float
+    p50: float
+    p99: float
+    non2xx: int
+    errors: int  # connect/read/timeout errors as wrk counts them
+
+
+def _wrk(wrk: str, url: str, seconds: int, connections: int, header: str | None) -> Run:
+    args = [wrk, "--latency", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
     if header:
         args += ["-H", f"Authorization: {header}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(errors.group(1)) if errors else 0.0}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return Run(rps, p50, p99, int(non2xx.group(1)) if non2xx else 0, errors)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
-    options = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="wharf-token-bench-"))
+def fresh_postgres(url: str) -> None:
+    """Drop and create the benchmark's own database (refuses a name without "bench")."""
+    import psycopg2
+    from psycopg2 import sql
+
+    base, _, name = url.rpartition("/")
+    if "bench" not in name:
+        raise SystemExit(f"{name}: the benchmark drops its database; give one named *bench*.")
+    conn = psycopg2.connect(f"{base}/postgres")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def fresh_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def bench_backend(backend: str, options: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix=f"wharf-token-bench-{backend}-"))
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "benchmarks.token_bench_site.settings",
@@ -117,8 +163,17 @@ def main() -> int:
         "WHARF_TOKEN_CERT": str(workdir / "cert.pem"),
         "DEBUG": "false",
         "PYTHONPATH": str(ROOT),
+        "BENCH_PASSWORD": PASSWORD,
     }
-    env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    if backend == "postgresql":
+        fresh_postgres(options.postgres_url)
+        fresh_redis(options.redis_url)
+        env["DATABASE_URL"] = options.postgres_url
+        env["CACHE_URL"] = options.redis_url
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        env.pop("CACHE_URL", None)
+    env.pop("CELERY_BROKER_URL", None)
     python = str(ROOT / ".venv" / "bin" / "python")
     gunicorn_proc = None
     try:
@@ -141,31 +196,65 @@ def main() -> int:
         )
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/bench/json")
-        token_url = f"{base}/service/token?" + urlencode({"service": "wharf-registry", "scope": "repository:bench-pub/app:pull"})
+        public_url = f"{base}/service/token?" + urlencode({"service": "wharf-registry", "scope": "repository:bench-pub/app:pull"})
         private_url = f"{base}/service/token?" + urlencode({"service": "wharf-registry", "scope": "repository:bench-acme/app:pull"})
+        floor = ("trivial Django JSON view (floor)", f"{base}/bench/json", None)
         cases = [
-            ("trivial Django JSON view (floor)", f"{base}/bench/json", None),
-            ("token: anonymous, public pull", token_url, None),
+            ("token: anonymous, public pull", public_url, None),
             ("token: personal access token, pull", private_url, _basic("bench-dev", secrets_["pat"])),
             ("token: robot account, pull", private_url, _basic(secrets_["robot"], secrets_["robot_secret"])),
+            ("token: password, pull", private_url, _basic("bench-dev", PASSWORD)),
         ]
-        check = httpx.get(private_url, headers={"Authorization": cases[2][2] or ""})
-        assert check.status_code == 200, check.text
-        print(f"gunicorn {workers} workers x 4 threads, wrk -c{options.connections} -d{options.seconds}s, "
-              f"database {env['DATABASE_URL'].split(':')[0]}, cache {env.get('CACHE_URL', 'locmem')}")
-        floor = None
-        print(f"{'case':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs floor':>9}")
         for name, url, header in cases:
-            result = _wrk(options.wrk, url, options.seconds, options.connections, header)
-            floor = floor or result["rps"]
-            print(f"{name:40} {result['rps']:9.0f} {result['p50']:8.2f} {result['p99']:8.2f} "
-                  f"{result['non2xx']:8.0f} {result['rps'] / floor:9.2f}")
-        return 0
+            check = httpx.get(url, headers={"Authorization": header} if header else {}, timeout=30)
+            body = check.json()
+            assert check.status_code == 200, (name, check.text)
+            payload = body["token"].split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            assert claims["access"], (name, "granted nothing", claims)
+        label = "PostgreSQL + Redis" if backend == "postgresql" else "SQLite + in-process cache"
+        print(f"\n== {label}: gunicorn {workers} workers x 4 threads, wrk -c{options.connections} "
+              f"-d{options.seconds}s, {options.rounds} rounds, {os.cpu_count()} cores, {load()}")
+        runs: dict[str, list[Run]] = {name: [] for name, _, _ in [floor, *cases]}
+        loads: dict[str, str] = {}
+        for _ in range(options.rounds):
+            for name, url, header in [floor, *cases]:
+                runs[name].append(_wrk(options.wrk, url, options.seconds, options.connections, header))
+                loads[name] = load()
+        floor_rps = statistics.median(r.rps for r in runs[floor[0]])
+        print(f"{'case':36} {'req/s median (min-max)':>24} {'p50 ms':>7} {'p99 ms med/max':>15} "
+              f"{'non-2xx':>8} {'errors':>6} {'vs floor':>8}  load after (1/5/15 min)")
+        for name, results in runs.items():
+            rps = [r.rps for r in results]
+            median = statistics.median(rps)
+            spread = f"{median:8.0f} ({min(rps):.0f}-{max(rps):.0f})"
+            p99s = [r.p99 for r in results]
+            print(f"{name:36} {spread:>24} {statistics.median(r.p50 for r in results):7.1f} "
+                  f"{statistics.median(p99s):7.1f}/{max(p99s):<7.1f} {sum(r.non2xx for r in results):8d} "
+                  f"{sum(r.errors for r in results):6d} {median / floor_rps:8.2f}  {loads[name]}")
     finally:
         if gunicorn_proc is not None:
             os.killpg(gunicorn_proc.pid, 15)
             gunicorn_proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    options = parser.parse_args()
+    for backend in options.backends.split(","):
+        if backend not in ("sqlite", "postgresql"):
+            raise SystemExit(f"unknown backend {backend!r}")
+        bench_backend(backend, options)
+    print(f"\n{load()}")
+    return 0
 
 
 if __name__ == "__main__":
