@@ -36,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -234,8 +235,12 @@ def bench_backend(backend: str, options: argparse.Namespace) -> None:
                   f"{sum(r.errors for r in results):6d} {median / floor_rps:8.2f}  {loads[name]}")
     finally:
         if gunicorn_proc is not None:
-            os.killpg(gunicorn_proc.pid, 15)
-            gunicorn_proc.wait(timeout=10)
+            os.killpg(gunicorn_proc.pid, signal.SIGTERM)
+            try:
+                gunicorn_proc.wait(timeout=40)  # gunicorn's graceful timeout is 30 s
+            except subprocess.TimeoutExpired:
+                os.killpg(gunicorn_proc.pid, signal.SIGKILL)
+                gunicorn_proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -61,6 +61,19 @@ def _empty_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_token_service_memory() -> Iterator[None]:
+    """The token service keeps per-process memory (aggregated grant counts, verified
+    passwords, last-used touches): none of it may carry from one test into the next."""
+    from accounts.registry_auth import grant_audit, last_used, password_cache
+
+    for forget in (grant_audit.discard, password_cache.clear, last_used.forget):
+        forget()
+    yield
+    for forget in (grant_audit.discard, password_cache.clear, last_used.forget):
+        forget()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings: Any) -> None:
     """Tests run without `collectstatic`, so the manifest storage would find no manifest."""
     settings.STORAGES = {

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from accounts.models import TOKEN_PREFIX
-from accounts.services.tokens import authenticate_token
+from accounts.models import ROBOT_PREFIX, TOKEN_PREFIX, ApiToken, hash_token_secret
 
+from . import lookup, password_cache
 from .grants import Principal
+from .last_used import touch_last_used
 
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024  # hashing a megabyte-long "password" is a cheap way to burn our CPU
@@ -52,6 +53,7 @@ class Outcome:
     principal: Principal | None
     reason: str = ""
     guessed: bool = True
+    projects: lookup.Projects = field(default_factory=dict)
 
 
 def parse_basic(header: str) -> Credentials | None:
@@ -69,32 +71,53 @@ def parse_basic(header: str) -> Credentials | None:
     return Credentials(username, password)
 
 
-def _robot_outcome(credentials: Credentials) -> Outcome:
+def _robot_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
     from .robots import authenticate_robot
 
-    robot, reason = authenticate_robot(credentials.username, credentials.password)
-    return Outcome(Principal.for_robot(robot)) if robot is not None else Outcome(None, reason)
+    robot, reason, projects = authenticate_robot(credentials.username, credentials.password, names)
+    if robot is None:
+        return Outcome(None, reason)
+    return Outcome(Principal.for_robot(robot), projects=projects)
 
 
-def authenticate(credentials: Credentials) -> Outcome:
-    """Check the credentials; one indexed query for a user or a token."""
-    if credentials.username.startswith("robot$"):
-        return _robot_outcome(credentials)
-    if credentials.password.startswith(TOKEN_PREFIX):
-        token = authenticate_token(credentials.password)
-        if token is None or token.user.get_username() != credentials.username:
-            return Outcome(None, BAD_TOKEN)
-        if not token.registry_actions:
-            return Outcome(None, NO_REGISTRY_SCOPE, guessed=False)
-        return Outcome(Principal.for_token(token))
-    user_model = get_user_model()
-    user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: credentials.username}).first()
+def _token_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
+    if not credentials.password.startswith(TOKEN_PREFIX):
+        return Outcome(None, BAD_TOKEN)
+    token, projects = lookup.token_by_hash(hash_token_secret(credentials.password), names)
+    # An inactive user's tokens are unusable, with the same answer as a wrong one (`ApiToken.usable`).
+    if token is None or not token.user.is_active or token.user.get_username() != credentials.username:
+        return Outcome(None, BAD_TOKEN)
+    if not token.registry_actions:
+        return Outcome(None, NO_REGISTRY_SCOPE, guessed=False)
+    touch_last_used(ApiToken, token.pk)
+    return Outcome(Principal.for_token(token), projects=projects)
+
+
+def _password_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
+    user, projects = lookup.user_by_username(credentials.username, names)
     if user is None:
         # Spend the same hashing time as for a real user, so timing does not reveal who exists.
         make_password(credentials.password)
         return Outcome(None, WRONG_PASSWORD)
-    if not user.check_password(credentials.password):
-        return Outcome(None, WRONG_PASSWORD)
+    if not password_cache.verified(credentials.username, credentials.password, user.pk, user.password):
+        if not user.check_password(credentials.password):
+            return Outcome(None, WRONG_PASSWORD)
+        # check_password may have upgraded the stored hash: remember the one now stored.
+        password_cache.remember(credentials.username, credentials.password, user.pk, user.password)
     if not user.is_active:
         return Outcome(None, DISABLED)
-    return Outcome(Principal.for_user(user))
+    return Outcome(Principal.for_user(user), projects=projects)
+
+
+def authenticate(credentials: Credentials, project_names: Iterable[str] = ()) -> Outcome:
+    """Check the credentials and read the projects named by the scopes: one query.
+
+    `Outcome.projects` holds the facts `compute_grants` needs for those projects, read
+    in the same statement as the principal's own row.
+    """
+    names = sorted(set(project_names))
+    if credentials.username.startswith(ROBOT_PREFIX):
+        return _robot_outcome(credentials, names)
+    if credentials.password.startswith(TOKEN_PREFIX):
+        return _token_outcome(credentials, names)
+    return _password_outcome(credentials, names)

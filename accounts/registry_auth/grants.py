@@ -17,6 +17,7 @@ from django.conf import settings
 from accounts.permissions import Perm, is_system_admin, project_permissions
 
 from .jwt import Access
+from .lookup import ProjectFacts, Projects
 from .scopes import CATALOG, DELETE, PULL, PUSH, REGISTRY, REPOSITORY, Scope
 
 ACTION_PERMS: dict[str, Perm] = {PULL: Perm.PULL, PUSH: Perm.PUSH, DELETE: Perm.DELETE_ARTIFACT}
@@ -79,8 +80,14 @@ def allowed_actions(perms: frozenset[Perm]) -> frozenset[str]:
     return frozenset(action for action, perm in ACTION_PERMS.items() if perm in perms)
 
 
-def _projects(principal: Principal, names: set[str]) -> dict[str, tuple[int, bool, str | None]]:
-    """name -> (id, is_public, the user's role) for the existing projects among `names`. One query."""
+def project_names(scopes: Sequence[Scope]) -> list[str]:
+    """The projects the repository scopes name, each once, sorted."""
+    return sorted({project_of(s.name) for s in scopes if s.type == REPOSITORY})
+
+
+def _projects(principal: Principal, names: Sequence[str]) -> Projects:
+    """The facts of the existing projects among `names`, for a principal whose own row was
+    not read with them (Wharf itself, tests, callers other than the endpoint). One query."""
     from repositories.models import Project  # the app registry is ready by the time tokens are asked
 
     if not names:
@@ -89,22 +96,29 @@ def _projects(principal: Principal, names: set[str]) -> dict[str, tuple[int, boo
     if principal.kind == "user":
         # `my_role` is annotated by with_role(), which the type checker cannot see.
         rows = queryset.with_role(principal.user).values_list("name", "pk", "is_public", "my_role")  # type: ignore[misc]
-        return {name: (pk, is_public, role) for name, pk, is_public, role in rows}
-    return {name: (pk, is_public, None) for name, pk, is_public in queryset.values_list("name", "pk", "is_public")}
+        return {name: ProjectFacts(pk, is_public, role) for name, pk, is_public, role in rows}
+    return {name: ProjectFacts(pk, is_public) for name, pk, is_public in queryset.values_list("name", "pk", "is_public")}
 
 
 def _is_system_admin(principal: Principal) -> bool:
     return principal.kind == "user" and is_system_admin(principal.user)
 
 
-def compute_grants(principal: Principal, scopes: Sequence[Scope]) -> list[GrantedAccess]:
-    """Per scope, the asked actions the principal may have; scopes granting nothing are left out."""
+def compute_grants(
+    principal: Principal, scopes: Sequence[Scope], projects: Projects | None = None
+) -> list[GrantedAccess]:
+    """Per scope, the asked actions the principal may have; scopes granting nothing are left out.
+
+    `projects` are the facts of the projects the scopes name when the caller has read them
+    already (the endpoint reads them with the principal, `lookup`); else they are read here.
+    """
     if principal.kind == "wharf":
         # Wharf itself may do everything; it still gets only what it asked.
         return [GrantedAccess(Access(s.type, s.name, tuple(sorted(s.actions)))) for s in scopes]
     granted: list[GrantedAccess] = []
     repository_scopes = [s for s in scopes if s.type == REPOSITORY]
-    projects = _projects(principal, {project_of(s.name) for s in repository_scopes})
+    if projects is None:
+        projects = _projects(principal, project_names(repository_scopes))
     for scope in scopes:
         if scope.type == REGISTRY and scope.name == CATALOG:
             if _is_system_admin(principal):
@@ -116,7 +130,7 @@ def compute_grants(principal: Principal, scopes: Sequence[Scope]) -> list[Grante
         project = projects.get(project_name)
         if project is None:
             continue
-        pk, is_public, role = project
+        pk, is_public, role = project.pk, project.is_public, project.role
         if principal.kind == "robot":
             from .robots import robot_allowed_actions
 

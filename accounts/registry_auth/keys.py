@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,27 +131,39 @@ def load_signing_key(key_path: Path, cert_path: Path) -> SigningKey:
     )
 
 
+KEY_RECHECK_SECONDS = 30.0  # how often the files' mtimes are looked at again
+
 _lock = threading.Lock()
-_cache: dict[tuple[str, str], tuple[float, float, SigningKey]] = {}
+_cache: dict[tuple[str, str], tuple[float, float, float, SigningKey]] = {}
 
 
 def signing_key() -> SigningKey:
-    """The key from settings.WHARF_TOKEN_KEY / WHARF_TOKEN_CERT, cached per process.
+    """The key from settings.WHARF_TOKEN_KEY / WHARF_TOKEN_CERT, loaded once per process.
 
-    Re-read when either file's mtime changes, so an operator's key rotation is picked
-    up without a restart.
+    Every token is signed with it, so the request path must not read or even stat the
+    files: the files' mtimes are looked at again at most every `KEY_RECHECK_SECONDS`,
+    and the pair is re-read when either changed, so an operator's key rotation is picked
+    up within that time without a restart.
     """
-    key_path, cert_path = Path(settings.WHARF_TOKEN_KEY), Path(settings.WHARF_TOKEN_CERT)
+    key_path, cert_path = settings.WHARF_TOKEN_KEY, settings.WHARF_TOKEN_CERT
+    cache_key = (str(key_path), str(cert_path))
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(cache_key)
+    if cached is not None and now - cached[2] < KEY_RECHECK_SECONDS:
+        return cached[3]
+    key_path, cert_path = Path(key_path), Path(cert_path)
     try:
         mtimes = (key_path.stat().st_mtime, cert_path.stat().st_mtime)
     except FileNotFoundError as exc:
         raise SigningKeyMissing(f"{exc.filename} does not exist: run `manage.py registry_config`.") from exc
-    cache_key = (str(key_path), str(cert_path))
+    loaded = cached[3] if cached is not None and cached[:2] == mtimes else load_signing_key(key_path, cert_path)
     with _lock:
-        cached = _cache.get(cache_key)
-        if cached is not None and cached[:2] == mtimes:
-            return cached[2]
-    loaded = load_signing_key(key_path, cert_path)
-    with _lock:
-        _cache[cache_key] = (*mtimes, loaded)
+        _cache[cache_key] = (*mtimes, now, loaded)
     return loaded
+
+
+def forget_signing_keys() -> None:
+    """Drop the loaded keys, so the next token reads the files again (tests, rotation by hand)."""
+    with _lock:
+        _cache.clear()

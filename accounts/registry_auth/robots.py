@@ -2,39 +2,40 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
+from collections.abc import Sequence
 
 from accounts.models import ROBOT_PREFIX, RobotAccount, hash_token_secret
 from accounts.permissions import public_permissions
 
 from .grants import allowed_actions
+from .last_used import touch_last_used
+from .lookup import Projects, robot_by_hash
 
 BAD_ROBOT = "Incorrect robot name or secret."
 ROBOT_DISABLED = "This robot account is disabled."
 ROBOT_EXPIRED = "This robot account has expired."
 
 
-def authenticate_robot(username: str, secret: str) -> tuple[RobotAccount | None, str]:
-    """The robot with this name and secret if it may be used, else None and the reason.
+def authenticate_robot(
+    username: str, secret: str, project_names: Sequence[str] = ()
+) -> tuple[RobotAccount | None, str, Projects]:
+    """The robot with this name and secret if it may be used, else None and the reason;
+    with the facts of `project_names` (see `lookup`).
 
-    One indexed query (the unique secret hash); the name must match too, so a leaked
-    secret is not usable under another robot's name.
+    One indexed query (the unique secret hash) that also reads the projects; the name
+    must match too, so a leaked secret is not usable under another robot's name.
     """
     if not username.startswith(ROBOT_PREFIX) or not secret:
-        return None, BAD_ROBOT
-    robot = RobotAccount.objects.select_related("project").filter(secret_hash=hash_token_secret(secret)).first()
+        return None, BAD_ROBOT, {}
+    robot, projects = robot_by_hash(hash_token_secret(secret), project_names)
     if robot is None or robot.full_name != username:
-        return None, BAD_ROBOT
+        return None, BAD_ROBOT, {}
     if not robot.enabled:
-        return None, ROBOT_DISABLED
+        return None, ROBOT_DISABLED, {}
     if robot.is_expired:
-        return None, ROBOT_EXPIRED
-    now = timezone.now()
-    # Touch last_used at most once a minute so a busy pipeline does not write on every token.
-    if robot.last_used_at is None or (now - robot.last_used_at).total_seconds() > 60:
-        RobotAccount.objects.filter(pk=robot.pk).update(last_used_at=now)
-        robot.last_used_at = now
-    return robot, ""
+        return None, ROBOT_EXPIRED, {}
+    touch_last_used(RobotAccount, robot.pk)
+    return robot, "", projects
 
 
 def robot_allowed_actions(robot: RobotAccount, project_name: str, repository: str, is_public: bool) -> frozenset[str]:

@@ -3,9 +3,10 @@
 The registry answers 401 with `WWW-Authenticate: Bearer realm=".../service/token",
 service=..., scope=...`; clients call here with those parameters and Basic
 credentials (or none, for anonymous) and get a JWT granting at most what they
-asked and what Wharf's roles allow. Refusals are 401 with a message and audited;
-repeated failures are throttled (429). Pull-only tokens are counted, push and
-delete grants are audited.
+asked and what Wharf's roles allow. Refusals are 401 with a message and audited one
+by one; repeated failures are throttled (429). Grants are audited in aggregate (one
+event per principal, address, access set and minute, with a count: `grant_audit`).
+The principal and the projects its scopes name are read in one query (`lookup`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from audit.context import Actor, client_ip, request_id
 from audit.models import ActorKind, AuditAction
 from audit.services import record
 
-from . import throttle
+from . import grant_audit, throttle
 from .authentication import MALFORMED, authenticate, parse_basic
-from .grants import GrantedAccess, Principal, compute_grants
+from .grants import GrantedAccess, Principal, compute_grants, project_names
 from .jwt import mint_token
+from .lookup import anonymous_projects
 from .scopes import MAX_SCOPES, PULL, parse_scopes
 
 BASIC_CHALLENGE = 'Basic realm="Wharf registry"'
@@ -79,24 +81,12 @@ def _refuse(
 
 
 def _audit_grants(request: HttpRequest, principal: Principal, grants: list[GrantedAccess]) -> None:
-    """Push and delete grants are audited; pull-only tokens are just counted."""
-    if not any(set(g.access.actions) - {PULL} for g in grants if g.project_id is not None):
-        if grants:
-            throttle.count_pull_token()
+    """Every grant is audited in aggregate (`grant_audit`); pull-only tokens are also counted per day."""
+    if not grants:
         return
-    from repositories.models import Project
-
-    project_ids = {(g.project_id, g.project_name) for g in grants if g.project_id is not None}
-    # The event belongs to the project when there is one (the usual case: one push).
-    project = Project(pk=next(iter(project_ids))[0], name=next(iter(project_ids))[1]) if len(project_ids) == 1 else None
-    record(
-        AuditAction.REGISTRY_TOKEN_GRANTED,
-        actor=_actor(request, principal),
-        project=project,
-        target_type="registry_token",
-        target_name=", ".join(g.access.name for g in grants)[:255],
-        details={"access": [g.access.as_claim() for g in grants]},
-    )
+    if not any(set(g.access.actions) - {PULL} for g in grants if g.project_id is not None):
+        throttle.count_pull_token()
+    grant_audit.count_grant(_actor(request, principal), grants)
 
 
 def _query(request: HttpRequest) -> tuple[str, list[str]]:
@@ -128,9 +118,13 @@ def token(request: HttpRequest) -> JsonResponse:
     service, scope_params = _query(request)
     if service and service != settings.WHARF_TOKEN_SERVICE:
         return _error(400, "UNSUPPORTED", f"Unknown service {service[:100]!r}: this is {settings.WHARF_TOKEN_SERVICE!r}.")
+    scopes = parse_scopes(scope_params)
+    names = project_names(scopes)
     principal = Principal.anonymous()
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header:
+    if not header:
+        projects = anonymous_projects(names)
+    else:
         credentials = parse_basic(header)
         if credentials is None:
             return _error(401, "UNAUTHORIZED", MALFORMED, **{"WWW-Authenticate": BASIC_CHALLENGE})
@@ -142,11 +136,11 @@ def token(request: HttpRequest) -> JsonResponse:
                 f"Too many failed logins for this {lock.reason}; try again in {lock.retry_after} seconds.",
                 **{"Retry-After": str(lock.retry_after)},
             )
-        outcome = authenticate(credentials)
+        outcome = authenticate(credentials, names)
         if outcome.principal is None:
             return _refuse(request, credentials.username, outcome.reason, scope_params, guessed=outcome.guessed)
-        principal = outcome.principal
-    grants = compute_grants(principal, parse_scopes(scope_params))
+        principal, projects = outcome.principal, outcome.projects
+    grants = compute_grants(principal, scopes, projects)
     minted = mint_token(principal.sub, [g.access for g in grants])
     _audit_grants(request, principal, grants)
     body: dict[str, Any] = {

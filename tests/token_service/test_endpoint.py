@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.registry_auth import throttle
+from accounts.registry_auth import grant_audit, throttle
 from accounts.services.tokens import create_token, revoke_token
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent
@@ -59,18 +59,23 @@ def test_developer_with_password_gets_push_and_the_grant_is_audited(
 ) -> None:
     response = ask("repository:acme/app:pull,push,delete", auth=basic("developer", PASSWORD))
     assert access_of(response, key_files[1]) == [{"type": "repository", "name": "acme/app", "actions": ["pull", "push"]}]
+    assert grant_audit.flush() == 1  # aggregated per minute: written when the minute closes (here: now)
     event = AuditEvent.objects.get(action=AuditAction.REGISTRY_TOKEN_GRANTED)
     assert event.actor_name == "developer"
     assert event.project_id == world.private.pk
     assert event.details["access"] == [{"type": "repository", "name": "acme/app", "actions": ["pull", "push"]}]
+    assert event.details["count"] == 1
 
 
-def test_pull_tokens_are_counted_not_audited(world: World) -> None:
+def test_pull_tokens_are_counted_and_audited_in_aggregate(world: World) -> None:
     day = f"{timezone.now():%Y-%m-%d}"
     before = throttle.pull_tokens_on(day)
     assert ask("repository:acme/app:pull", auth=basic("guest", PASSWORD)).status_code == 200
     assert throttle.pull_tokens_on(day) >= before + 1
     assert not AuditEvent.objects.filter(action=AuditAction.REGISTRY_TOKEN_GRANTED).exists()
+    grant_audit.flush()
+    event = AuditEvent.objects.get(action=AuditAction.REGISTRY_TOKEN_GRANTED)
+    assert (event.actor_name, event.details["count"]) == ("guest", 1)
 
 
 def test_guest_asking_push_gets_only_pull(world: World, key_files: tuple[Path, Path]) -> None:

@@ -1,0 +1,202 @@
+"""The facts a token request needs, read in one SQL query per request.
+
+A token request asks about one principal (nobody, a user, a personal access token or a
+robot) and the few projects its scopes name. Each function here reads the principal's
+row and those projects, with the user's membership role in each, in a single statement:
+the principal's row LEFT JOINed to the named projects (and to the user's membership row of
+each). The answer is facts only (flags, a role name, a public flag); what they allow is
+decided by `accounts.permissions` through `grants.compute_grants`, never here.
+
+Hand-written SQL rather than the ORM because this is the registry's hottest path: the
+ORM's compile step cost more than the query. The role read here is the membership row's,
+as `ProjectQuerySet.with_role` reads it; `tests/token_service/test_lookup.py` checks the two
+agree on every user and project of the test world.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import ApiToken, RobotAccount, User
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """An existing project named by a scope: its id, whether it is public, the user's role."""
+
+    pk: int
+    is_public: bool
+    role: str | None = None
+
+
+Projects = dict[str, ProjectFacts]
+
+_USER_FIELDS = ("id", "username", "password", "is_active", "is_superuser")
+_TOKEN_FIELDS = ("id", "user_id", "name", "scopes", "expires_at", "revoked_at")
+_ROBOT_FIELDS = (
+    "id", "project_id", "name", "project_names", "can_pull", "can_push", "can_delete",
+    "repository_patterns", "expires_at", "enabled",
+)
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _project_tables() -> tuple[str, str]:
+    from repositories.models import Membership, Project  # the app registry is ready by request time
+
+    return _table(Project), _table(Membership)
+
+
+def _columns(alias: str, model: Any, names: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(model._meta.get_field(name).column)}" for name in names)
+
+
+def _in(names: Sequence[str]) -> str:
+    return ", ".join(["%s"] * len(names))
+
+
+def _project_join(names: Sequence[str], user_column: str | None) -> tuple[str, str]:
+    """The select list and LEFT JOINs adding the named projects (and the role) to a row."""
+    project, membership = _project_tables()
+    if not names:
+        return ", NULL, NULL, NULL, NULL", ""
+    joins = f" LEFT JOIN {project} p ON p.name IN ({_in(names)})"
+    role = "NULL"
+    if user_column is not None:
+        joins += f" LEFT JOIN {membership} m ON m.project_id = p.id AND m.user_id = {user_column}"
+        role = "m.role"
+    return f", p.name, p.id, p.is_public, {role}", joins
+
+
+def _projects(rows: Iterable[Sequence[Any]]) -> Projects:
+    """The project columns (the last four of each row) as ProjectFacts by name."""
+    found: Projects = {}
+    for row in rows:
+        name, pk, is_public, role = row[-4:]
+        if name is not None:
+            found[name] = ProjectFacts(pk=pk, is_public=bool(is_public), role=role)
+    return found
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """A datetime column read through a bare cursor (SQLite gives text or naive UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value  # type: ignore[no-any-return]
+
+
+def _json(model: Any, name: str, value: Any) -> Any:
+    return model._meta.get_field(name).from_db_value(value, None, connection)
+
+
+def _instance(model: Any, values: dict[str, Any]) -> Any:
+    """A model instance holding `values` (by attname), its other fields deferred.
+
+    `Model.from_db` takes the values in the model's field order, whatever order the names are in.
+    """
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _user(values: Sequence[Any]) -> User:
+    """A User with only the fields the token service reads (the others deferred)."""
+    pk, username, password, is_active, is_superuser = values
+    fields = {"id": pk, "username": username, "password": password}
+    return _instance(User, {**fields, "is_active": bool(is_active), "is_superuser": bool(is_superuser)})  # type: ignore[no-any-return]
+
+
+def anonymous_projects(names: Sequence[str]) -> Projects:
+    """The existing projects among `names`; no query when there are none."""
+    if not names:
+        return {}
+    project, _ = _project_tables()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT NULL, p.name, p.id, p.is_public, NULL FROM {project} p WHERE p.name IN ({_in(names)})", list(names))  # noqa: S608  (quoted table names, values as parameters)
+        return _projects(cursor.fetchall())
+
+
+def user_by_username(username: str, names: Sequence[str]) -> tuple[User | None, Projects]:
+    """The user with this username (exact, as `ModelBackend` looks it up) and the projects."""
+    select, joins = _project_join(names, "u.id")
+    sql = f"SELECT {_columns('u', User, _USER_FIELDS)}{select} FROM {_table(User)} u{joins} WHERE u.username = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*names, username])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, {}
+    return _user(rows[0][: len(_USER_FIELDS)]), _projects(rows)
+
+
+def token_by_hash(key_hash: str, names: Sequence[str]) -> tuple[ApiToken | None, Projects]:
+    """The personal access token with this secret hash, not revoked nor expired, with its
+    user (active or not: the caller decides) and the projects."""
+    select, joins = _project_join(names, "u.id")
+    sql = (
+        f"SELECT {_columns('t', ApiToken, _TOKEN_FIELDS)}, {_columns('u', User, _USER_FIELDS)}{select} "  # noqa: S608
+        f"FROM {_table(ApiToken)} t JOIN {_table(User)} u ON u.id = t.user_id{joins} "
+        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > %s)"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*names, key_hash, now])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, {}
+    first = rows[0]
+    pk, user_id, name, scopes, expires_at, revoked_at = first[: len(_TOKEN_FIELDS)]
+    token: ApiToken = _instance(
+        ApiToken,
+        {
+            "id": pk,
+            "user_id": user_id,
+            "name": name,
+            "scopes": _json(ApiToken, "scopes", scopes),
+            "expires_at": _aware(expires_at),
+            "revoked_at": _aware(revoked_at),
+        },
+    )
+    token.user = _user(first[len(_TOKEN_FIELDS) : len(_TOKEN_FIELDS) + len(_USER_FIELDS)])
+    return token, _projects(rows)
+
+
+def robot_by_hash(secret_hash: str, names: Sequence[str]) -> tuple[RobotAccount | None, Projects]:
+    """The robot account with this secret hash (enabled or not: the caller decides), its own
+    project's name, and the projects (robots hold no membership role)."""
+    from repositories.models import Project
+
+    select, joins = _project_join(names, None)
+    sql = (
+        f"SELECT {_columns('r', RobotAccount, _ROBOT_FIELDS)}, rp.name{select} "  # noqa: S608
+        f"FROM {_table(RobotAccount)} r LEFT JOIN {_table(Project)} rp ON rp.id = r.project_id{joins} "
+        "WHERE r.secret_hash = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*names, secret_hash])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, {}
+    first = rows[0]
+    values = dict(zip(_ROBOT_FIELDS, first[: len(_ROBOT_FIELDS)], strict=True))
+    for name in ("project_names", "repository_patterns"):
+        values[name] = _json(RobotAccount, name, values[name])
+    for name in ("can_pull", "can_push", "can_delete", "enabled"):
+        values[name] = bool(values[name])
+    values["expires_at"] = _aware(values["expires_at"])
+    robot: RobotAccount = _instance(RobotAccount, values)
+    if values["project_id"] is not None:
+        robot.project = _instance(Project, {"id": values["project_id"], "name": first[len(_ROBOT_FIELDS)]})
+    return robot, _projects(rows)
