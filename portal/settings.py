@@ -265,6 +265,8 @@ WHARF_REGISTRY_TOKEN_AUTH = env.bool("WHARF_REGISTRY_TOKEN_AUTH", default=not RE
 WHARF_TOKEN_FAILURES_PER_ACCOUNT = env.int("WHARF_TOKEN_FAILURES_PER_ACCOUNT", default=10)
 WHARF_TOKEN_FAILURES_PER_ADDRESS = env.int("WHARF_TOKEN_FAILURES_PER_ADDRESS", default=50)
 WHARF_TOKEN_FAILURE_WINDOW = env.int("WHARF_TOKEN_FAILURE_WINDOW", default=300)
+# Seconds a process remembers a verified password at the token service (0: hash every time).
+WHARF_TOKEN_PASSWORD_CACHE_SECONDS = env.int("WHARF_TOKEN_PASSWORD_CACHE_SECONDS", default=300)
 # Registry requests a sync keeps in flight at once.
 WHARF_SYNC_CONCURRENCY = env.int("WHARF_SYNC_CONCURRENCY", default=8)
 # Catalog page size a sync asks for (the registry caps it at 1000).

@@ -26,6 +26,7 @@ from django.conf import settings
 
 MAX_ENTRIES = 10_000  # a bound on memory; when full the cache starts afresh
 
+_clock = time.monotonic  # tests move it
 _lock = threading.Lock()
 _entries: dict[bytes, tuple[float, int, str]] = {}
 
@@ -36,7 +37,7 @@ def _key(username: str, password: str) -> bytes:
 
 
 def _ttl() -> int:
-    return int(getattr(settings, "WHARF_TOKEN_PASSWORD_CACHE_SECONDS", 300))
+    return int(settings.WHARF_TOKEN_PASSWORD_CACHE_SECONDS)
 
 
 def verified(username: str, password: str, user_pk: int, stored_hash: str) -> bool:
@@ -49,7 +50,7 @@ def verified(username: str, password: str, user_pk: int, stored_hash: str) -> bo
     if entry is None:
         return False
     expires, pk, remembered_hash = entry
-    if time.monotonic() >= expires or pk != user_pk or not hmac.compare_digest(remembered_hash, stored_hash):
+    if _clock() >= expires or pk != user_pk or not hmac.compare_digest(remembered_hash, stored_hash):
         with _lock:
             _entries.pop(key, None)
         return False
@@ -65,7 +66,7 @@ def remember(username: str, password: str, user_pk: int, stored_hash: str) -> No
     with _lock:
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()
-        _entries[key] = (time.monotonic() + ttl, user_pk, stored_hash)
+        _entries[key] = (_clock() + ttl, user_pk, stored_hash)
 
 
 def clear() -> None:

@@ -46,7 +46,7 @@ def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse
 
 def _actor(request: HttpRequest, principal: Principal | None, username: str = "") -> Actor:
     ip, rid = client_ip(request), request_id(request)
-    if principal is None:
+    if principal is None or principal.kind == "anonymous":
         return Actor(kind=ActorKind.ANONYMOUS, name=username, ip=ip, request_id=rid)
     if principal.kind == "robot":
         return Actor(kind=ActorKind.ROBOT, name=principal.sub, ip=ip, request_id=rid)
