@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -52,6 +53,16 @@ def _json(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+@lru_cache(maxsize=8)
+def _encoded_header(kid: str, x5c: tuple[str, ...]) -> str:
+    """The JOSE header of every token signed by one key (the certificate makes it ~1 KB):
+    encoded once per key, not per token."""
+    header: dict[str, Any] = {"typ": "JWT", "alg": "ES256", "kid": kid}
+    if x5c:  # always, except in the test proving that 2.8 finds the key by `kid` alone
+        header["x5c"] = list(x5c)
+    return _b64url(_json(header))
+
+
 def mint_token(
     subject: str,
     access: Sequence[Access],
@@ -69,9 +80,6 @@ def mint_token(
     key = key or signing_key()
     issued = int(now if now is not None else time.time())
     lifetime = int(lifetime if lifetime is not None else settings.WHARF_TOKEN_LIFETIME)
-    header: dict[str, Any] = {"typ": "JWT", "alg": "ES256", "kid": key.kid}
-    if key.x5c:  # always, except in the test proving that 2.8 finds the key by `kid` alone
-        header["x5c"] = list(key.x5c)
     claims = {
         "iss": issuer or settings.WHARF_TOKEN_ISSUER,
         "sub": subject,
@@ -82,7 +90,7 @@ def mint_token(
         "jti": secrets.token_urlsafe(16),
         "access": [entry.as_claim() for entry in access],
     }
-    signing_input = f"{_b64url(_json(header))}.{_b64url(_json(claims))}".encode("ascii")
+    signing_input = f"{_encoded_header(key.kid, key.x5c)}.{_b64url(_json(claims))}".encode("ascii")
     der = key.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     # JWS ES256 wants the raw 64-byte r||s, not the DER that cryptography returns.

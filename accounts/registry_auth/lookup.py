@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -119,20 +120,57 @@ def _user(values: Sequence[Any]) -> User:
     return _instance(User, {**fields, "is_active": bool(is_active), "is_superuser": bool(is_superuser)})  # type: ignore[no-any-return]
 
 
+# The statements depend only on the database vendor and how many projects are named:
+# built once each (building them cost more than running them).
+
+
+@lru_cache(maxsize=256)
+def _anonymous_sql(vendor: str, count: int) -> str:
+    project, _ = _project_tables()
+    names = ["?"] * count
+    return f"SELECT NULL, p.name, p.id, p.is_public, NULL FROM {project} p WHERE p.name IN ({_in(names)})"  # noqa: S608  (quoted table names, values as parameters)
+
+
+@lru_cache(maxsize=256)
+def _user_sql(vendor: str, count: int) -> str:
+    select, joins = _project_join(["?"] * count, "u.id")
+    return f"SELECT {_columns('u', User, _USER_FIELDS)}{select} FROM {_table(User)} u{joins} WHERE u.username = %s"  # noqa: S608
+
+
+@lru_cache(maxsize=256)
+def _token_sql(vendor: str, count: int) -> str:
+    select, joins = _project_join(["?"] * count, "u.id")
+    return (
+        f"SELECT {_columns('t', ApiToken, _TOKEN_FIELDS)}, {_columns('u', User, _USER_FIELDS)}{select} "  # noqa: S608
+        f"FROM {_table(ApiToken)} t JOIN {_table(User)} u ON u.id = t.user_id{joins} "
+        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > %s)"
+    )
+
+
+@lru_cache(maxsize=256)
+def _robot_sql(vendor: str, count: int) -> str:
+    from repositories.models import Project
+
+    select, joins = _project_join(["?"] * count, None)
+    return (
+        f"SELECT {_columns('r', RobotAccount, _ROBOT_FIELDS)}, rp.name{select} "  # noqa: S608
+        f"FROM {_table(RobotAccount)} r LEFT JOIN {_table(Project)} rp ON rp.id = r.project_id{joins} "
+        "WHERE r.secret_hash = %s"
+    )
+
+
 def anonymous_projects(names: Sequence[str]) -> Projects:
     """The existing projects among `names`; no query when there are none."""
     if not names:
         return {}
-    project, _ = _project_tables()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT NULL, p.name, p.id, p.is_public, NULL FROM {project} p WHERE p.name IN ({_in(names)})", list(names))  # noqa: S608  (quoted table names, values as parameters)
+        cursor.execute(_anonymous_sql(connection.vendor, len(names)), list(names))
         return _projects(cursor.fetchall())
 
 
 def user_by_username(username: str, names: Sequence[str]) -> tuple[User | None, Projects]:
     """The user with this username (exact, as `ModelBackend` looks it up) and the projects."""
-    select, joins = _project_join(names, "u.id")
-    sql = f"SELECT {_columns('u', User, _USER_FIELDS)}{select} FROM {_table(User)} u{joins} WHERE u.username = %s"  # noqa: S608
+    sql = _user_sql(connection.vendor, len(names))
     with connection.cursor() as cursor:
         cursor.execute(sql, [*names, username])
         rows = cursor.fetchall()
@@ -144,12 +182,7 @@ def user_by_username(username: str, names: Sequence[str]) -> tuple[User | None, 
 def token_by_hash(key_hash: str, names: Sequence[str]) -> tuple[ApiToken | None, Projects]:
     """The personal access token with this secret hash, not revoked nor expired, with its
     user (active or not: the caller decides) and the projects."""
-    select, joins = _project_join(names, "u.id")
-    sql = (
-        f"SELECT {_columns('t', ApiToken, _TOKEN_FIELDS)}, {_columns('u', User, _USER_FIELDS)}{select} "  # noqa: S608
-        f"FROM {_table(ApiToken)} t JOIN {_table(User)} u ON u.id = t.user_id{joins} "
-        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > %s)"
-    )
+    sql = _token_sql(connection.vendor, len(names))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(sql, [*names, key_hash, now])
@@ -178,12 +211,7 @@ def robot_by_hash(secret_hash: str, names: Sequence[str]) -> tuple[RobotAccount 
     project's name, and the projects (robots hold no membership role)."""
     from repositories.models import Project
 
-    select, joins = _project_join(names, None)
-    sql = (
-        f"SELECT {_columns('r', RobotAccount, _ROBOT_FIELDS)}, rp.name{select} "  # noqa: S608
-        f"FROM {_table(RobotAccount)} r LEFT JOIN {_table(Project)} rp ON rp.id = r.project_id{joins} "
-        "WHERE r.secret_hash = %s"
-    )
+    sql = _robot_sql(connection.vendor, len(names))
     with connection.cursor() as cursor:
         cursor.execute(sql, [*names, secret_hash])
         rows = cursor.fetchall()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from repositories.registry.client import REPOSITORY_RE
 
@@ -48,8 +49,13 @@ def _split(raw: Iterable[str]) -> Iterable[str]:
         yield from value.split()
 
 
+@lru_cache(maxsize=4096)
 def parse_scope(text: str) -> Scope | None:
-    """One scope, or None when it is malformed or asks for nothing we know."""
+    """One scope, or None when it is malformed or asks for nothing we know.
+
+    Remembered: pipelines ask for the same few scopes over and over, and the OCI name
+    check is a regular expression; the answer is an immutable value of the text alone.
+    """
     if len(text) > MAX_SCOPE_LENGTH:
         return None
     first, last = text.find(":"), text.rfind(":")
