@@ -1,53 +1,54 @@
-"""Benchmark retention: the engine on 100,000 tags, then a real run against the real registry.
+"""Benchmark retention: the engine, the real path of a preview and a dry run, and real runs
+against the real registry compared with the registry doing the same requests.
 
-Run from the repository root::
+Run from the repository root (add DATABASE_URL=postgres://.../EMPTY_DB for PostgreSQL)::
 
-    .venv/bin/python benchmarks/retention_bench.py [--repos 20 --tags 50 --keep 10] [--no-real-run]
+    .venv/bin/python benchmarks/retention_bench.py [--parts engine,path,run] [--tmpdir /dev/shm]
 
-Part 1, the engine alone: 1,000 repositories x 100 tags = 100,000 tags, generated with a
-fixed seed: in every repository about 70 single-tag images, some images carrying several
-tags (shared digests), a few multi-arch indexes with their untagged platform children,
-cosign signatures (`sha256-<hex>.sig`) of some images and a few untagged leftovers. The
-policy has four rules, like a realistic project's. Prints the best of 5 evaluations
-(time.perf_counter), with deletions and tag rate. Its first line is the headline figure.
+Every section prints the load average beside its figures: on a shared 2-core machine a
+ratio is only meaningful next to it.
 
-Part 2, a real run (skip it with `--no-real-run`), in one process:
+Part 1 (`engine`), the engine alone on 100,000 generated tags (1,000 repositories x 100:
+shared digests, multi-arch indexes, cosign signatures, untagged leftovers; four rules).
+Prints the best of 5 evaluations.
 
-1. starts its own `docker-registry` (as `sync_bench.py` does: temporary storage, logging at
-   `warn`, trusting Wharf's self-minted tokens unless `--auth none`) on a throwaway SQLite
-   database (or DATABASE_URL, which must hold no repository);
-2. fills three sets of R repositories x T tags, each tag a distinct small image whose
-   creation time orders the tags: `retbench/*` for the run, `delseq/*` and `delpar/*` for
-   the registry's own DELETE throughput; loads them into Wharf with `sync_now()`;
-3. saves a policy on project `retbench` keeping the K most recently pushed artifacts of each
-   repository, runs it dry, then for real (`execute_run`, timed: evaluation, re-checking
-   each tag, a recycle-bin entry, the DELETE by digest, Wharf's rows and audit events),
-   and prints deletions/s and registry requests per deletion (the client's `request_count`);
-4. DELETEs the same positions (the T-K oldest manifests of each repository, in the run's
-   order) by digest with the same kind of client: `delseq/*` one at a time, as
-   `execute_run` deletes, and `delpar/*` from 8 worker threads (`--workers`);
-5. prints run deletions/s / registry DELETEs/s, and checks that the real run deleted
-   exactly what the dry run listed, which is the T-K oldest of each repository, and that
-   the registry still lists exactly the K newest tags of each repository;
-6. stops the registry and deletes its temporary directories at the end, on failure and on
-   Ctrl-C (or SIGTERM).
+Part 2 (`path`), the real path: one repository of 100,000 tags and 1,000 repositories of 10
+(`--big-tags`, `--small-repos`, `--small-tags`) are written in bulk to the database, a
+four-rule policy is saved, and then, `--repeat` times, the preview as the page and the API
+run it (policy read from the database, candidates loaded, evaluated; loading and engine
+timed apart as well) and a dry run as a worker runs it (`run_now`, writing its items).
+Prints medians and the dry run's SQL statements. Goals: preview <= 1 s, dry run <= 2 s.
 
-Needs the Debian package `docker-registry`. The defaults (20 x 50, keep 10: 800 deletions
-per set) take about 2.5 minutes on 2 busy cores, most of it filling and syncing the 3,000
-tags; `--tmpdir /dev/shm` keeps the disk out of the figures (and saves a minute of cleanup).
+Part 3 (`run`), real runs against a `docker-registry` started for it (token auth as
+deployed, logging at `warn`): four sets of R repositories x T tags are pushed (`runseq/*`,
+`runpar/*`, `regseq/*`, `regpar/*`) and synced into Wharf. A policy keeping the K most
+recently pushed runs dry and then for real on `runseq` at WHARF_RETENTION_CONCURRENCY=1
+and on `runpar` at `--workers`; the registry then gets the same requests per item (HEAD of
+the tag, DELETE of the digest) on `regseq` one at a time and on `regpar` from `--workers`
+threads. Prints deletions/s, registry requests and SQL statements per deletion (counted
+on the run's connection) and run / registry at the same concurrency (goal >= 0.8); checks
+that each real run deleted exactly what its dry run listed (the T-K oldest of each
+repository), that the registry lists exactly the K newest tags, and that the audit chain
+verifies. Part 3 runs before part 2 (its sync removes what the registry lacks).
+
+Needs the Debian package `docker-registry` for part 3. DATABASE_URL must name an empty
+database (the run syncs); without it a throwaway SQLite file is used.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,41 +171,171 @@ def evaluation() -> None:
     )
 
 
-# --- part 2: a real run against the registry --------------------------------------------------
-
-RUN_NAMESPACE = "retbench"  # one Wharf project: the run's
-SEQUENTIAL_NAMESPACE = "delseq"  # DELETEd one at a time, as execute_run does
-CONCURRENT_NAMESPACE = "delpar"  # DELETEd from --workers threads
+# --- shared measuring helpers -------------------------------------------------------------------
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--real-run",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="part 2: a real run against a registry started for it (default: on)",
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
+
+
+class StatementCounter:
+    """Counts the SQL statements this thread's connection sends (`connection.execute_wrapper`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    @contextmanager
+    def counting(self) -> Iterator[StatementCounter]:
+        from django.db import connection
+
+        self.count = 0
+        with connection.execute_wrapper(self):
+            yield self
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# --- part 2: the real path of a preview and a dry run, loaded from the database ------------------
+
+LOAD_PROJECT = "retload"
+
+
+def _load_rows(big_tags: int, small_repos: int, small_tags: int) -> tuple[Any, int]:
+    """One repository of `big_tags` tags and `small_repos` repositories of `small_tags` tags,
+    written in bulk (no registry): one image per tag, every 50th image carrying a second tag,
+    pushes spread over 400 days, a third of the images pulled. Returns (project, tags)."""
+    from repositories.models import Artifact, Project, PushedAtSource, Repository, Tag
+
+    rng = random.Random(11)
+    project = Project.objects.create(name=LOAD_PROJECT)
+    repos = [Repository(project=project, name=f"{LOAD_PROJECT}/big")]
+    repos += [Repository(project=project, name=f"{LOAD_PROJECT}/svc-{r:04d}") for r in range(small_repos)]
+    repos = Repository.objects.bulk_create(repos, batch_size=1000)
+    now = datetime.now(UTC)
+    tag_count = 0
+    for repo in repos:
+        wanted = big_tags if repo.name.endswith("/big") else small_tags
+        artifacts: list[Any] = []
+        names: list[list[str]] = []
+        i = 0
+        while sum(len(n) for n in names) < wanted:
+            pushed = now - timedelta(days=rng.uniform(0, 400), seconds=i)
+            pulled = now - timedelta(days=rng.uniform(0, 60)) if rng.random() < 0.33 else None
+            artifacts.append(
+                Artifact(
+                    repository=repo,
+                    digest=_digest(repo.name, i),
+                    pushed_at=pushed,
+                    last_pull_at=pulled,
+                    pushed_at_source=PushedAtSource.PUSH,
+                    media_type="application/vnd.oci.image.manifest.v1+json",
+                    size=1000 + i,
+                )
+            )
+            own = [f"release-{i // 100}.{i % 100}" if i % 10 == 0 else f"build-{i}"]
+            if i % 50 == 7 and sum(len(n) for n in names) + 2 <= wanted:
+                own.append(f"alias-{i}")
+            names.append(own)
+            i += 1
+        made = Artifact.objects.bulk_create(artifacts, batch_size=2000)
+        tags = [
+            Tag(
+                repository=repo,
+                artifact=artifact,
+                name=name,
+                pushed_at=artifact.pushed_at,
+                last_pull_at=artifact.last_pull_at,
+                pushed_at_source=PushedAtSource.PUSH,
+            )
+            for artifact, own in zip(made, names, strict=True)
+            for name in own
+        ]
+        Tag.objects.bulk_create(tags, batch_size=2000)
+        tag_count += len(tags)
+        repo.tag_count, repo.artifact_count = len(tags), len(made)
+    Repository.objects.bulk_update(repos, ["tag_count", "artifact_count"], batch_size=1000)
+    return project, tag_count
+
+
+LOAD_POLICY = [
+    {"repositories": {"include": ["**"]}, "tags": {"include": ["**"]}, "template": "latest_pushed_n", "n": 1000},
+    {"repositories": {"include": ["**"]}, "tags": {"include": ["release-*"]}, "template": "pushed_within_days", "n": 30},
+    {"repositories": {"include": ["svc-*"]}, "tags": {"include": ["**"]}, "template": "latest_pulled_n", "n": 3},
+    {"repositories": {"include": ["**"]}, "tags": {"include": ["{latest,stable}"]}, "template": "always", "n": None},
+]
+
+
+def real_path(args: argparse.Namespace) -> bool:
+    """Part 2: preview and dry run of a saved policy on rows loaded from the database."""
+    from django.db import connection
+
+    from audit.context import Actor
+    from repositories.models import RetentionPolicy, RetentionRun
+    from repositories.services import retention as service
+    from repositories.services.retention_runs import run_now
+
+    started = time.perf_counter()
+    project, tags = _load_rows(args.big_tags, args.small_repos, args.small_tags)
+    print(
+        f"load rows  {tags:,} tags: one repository of {args.big_tags:,} + {args.small_repos:,} of {args.small_tags} "
+        f"({connection.vendor}), written in {time.perf_counter() - started:.1f} s"
     )
-    parser.add_argument("--repos", type=int, default=20, help="repositories per set (R)")
-    parser.add_argument("--tags", type=int, default=50, help="tags per repository (T)")
-    parser.add_argument("--keep", type=int, default=10, help="the policy keeps the K most recently pushed")
-    parser.add_argument("--workers", type=int, default=8, help="threads for the concurrent registry DELETEs")
-    parser.add_argument("--fill-threads", type=int, default=16, help="concurrent pushes while filling")
-    parser.add_argument(
-        "--tmpdir",
-        default=None,
-        help="where the registry storage and SQLite file go (default: the system's; /dev/shm is faster)",
+    service.save_policy(
+        project, Actor.system("benchmark"), enabled=True, schedule="", allow_empty_repository=False, rules=LOAD_POLICY
     )
-    parser.add_argument(
-        "--auth",
-        choices=["token", "none"],
-        default="token",
-        help="token: the registry trusts Wharf's signed tokens, as deployed (default); none: an open registry",
+    counter = StatementCounter()
+    loads, engines, previews = [], [], []
+    evaluation: Any = None
+    for _ in range(args.repeat):
+        began = time.perf_counter()
+        # What the preview page and API do: the saved policy from the database, then `preview`.
+        data = service.policy_data(RetentionPolicy.objects.get(project=project))
+        evaluation = service.preview(project, data)
+        previews.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        candidates = service.candidates_for(project)
+        loads.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        policy, _ = service.parse_policy(data)
+        service.engine.evaluate(
+            policy, candidates, now=datetime.now(UTC), immutable_rules=service.immutable_rules_for(project)
+        )
+        engines.append(time.perf_counter() - began)
+    print(
+        f"preview    {len(evaluation.artifacts):,} artifacts, {len(evaluation.deleted):,} to delete: "
+        f"median {_median(previews):.2f} s of {args.repeat} (loading {_median(loads):.2f} s, engine "
+        f"{_median(engines):.2f} s); goal <= 1 s; {load_average()}"
     )
-    args = parser.parse_args(argv)
-    if not 0 < args.keep < args.tags:
-        parser.error("--keep must be at least 1 and below --tags, so that the run deletes something")
-    return args
+    dries, statements = [], []
+    run: Any = None
+    for _ in range(args.repeat):
+        with counter.counting():
+            began = time.perf_counter()
+            run = run_now(project, Actor.system("benchmark"), dry_run=True)
+            dries.append(time.perf_counter() - began)
+        statements.append(counter.count)
+        if run.status != RetentionRun.Status.SUCCEEDED:
+            raise SystemExit(f"the dry run ended {run.status}: {run.message}")
+    print(
+        f"dry run    {run.artifacts_planned:,} items planned: median {_median(dries):.2f} s of {args.repeat} "
+        f"({min(statements)} SQL statements); goal <= 2 s; {load_average()}"
+    )
+    return run.artifacts_planned == len(evaluation.deleted)
+
+
+# --- part 3: a real run against the registry ----------------------------------------------------
+
+SEQUENTIAL_RUN = "runseq"  # a real run at concurrency 1
+CONCURRENT_RUN = "runpar"  # a real run at --workers
+SEQUENTIAL_REGISTRY = "regseq"  # the same requests sent straight to the registry, one at a time
+CONCURRENT_REGISTRY = "regpar"  # ... from --workers threads
 
 
 @dataclass(frozen=True)
@@ -212,29 +343,32 @@ class RunFigures:
     run: Any  # RetentionRun
     seconds: float
     requests: int
+    statements: int
 
 
-def _run(project: Any, *, dry_run: bool) -> RunFigures:
+def _run(project: Any, *, dry_run: bool, concurrency: int, counter: StatementCounter) -> RunFigures:
     """Request, claim and execute a run with the shared client, as a worker does; timed."""
+    from django.conf import settings
+
     from audit.context import Actor
     from repositories.models import RetentionRun
     from repositories.services.registry import registry_client
     from repositories.services.retention_runs import claim_run, execute_run, request_run
 
+    settings.WHARF_RETENTION_CONCURRENCY = concurrency
     run, _ = request_run(project, Actor.system("benchmark"), dry_run=dry_run)
     claimed = claim_run(run.pk)
     if claimed is None:
         raise SystemExit(f"run {run.pk} could not be claimed")
     client = registry_client()
     requests = client.request_count
-    started = time.perf_counter()
-    finished = execute_run(claimed, client)
-    seconds = time.perf_counter() - started
+    with counter.counting():
+        started = time.perf_counter()
+        finished = execute_run(claimed, client)
+        seconds = time.perf_counter() - started
     if finished.status != RetentionRun.Status.SUCCEEDED:
-        raise SystemExit(
-            f"the {'dry' if dry_run else 'real'} run ended {finished.status}: {finished.message}"
-        )
-    return RunFigures(finished, seconds, client.request_count - requests)
+        raise SystemExit(f"the {'dry' if dry_run else 'real'} run ended {finished.status}: {finished.message}")
+    return RunFigures(finished, seconds, client.request_count - requests, counter.count)
 
 
 def _item_set(run: Any, **filters: Any) -> set[tuple[str, str]]:
@@ -244,7 +378,7 @@ def _item_set(run: Any, **filters: Any) -> set[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
-class DeleteFigures:
+class DirectFigures:
     deletes: int
     seconds: float
     requests: int
@@ -254,9 +388,10 @@ class DeleteFigures:
         return self.deletes / self.seconds
 
 
-def _delete_directly(url: str, targets: list[tuple[str, str]], workers: int) -> DeleteFigures:
-    """DELETE each (repository, digest) with a client built as `registry_client()` builds its own;
-    from `workers` threads when above 1, else one at a time."""
+def _registry_directly(url: str, targets: list[tuple[str, str, str]], workers: int) -> DirectFigures:
+    """Per (repository, tag, digest): HEAD the tag, then DELETE the digest -- the requests a run
+    sends per deletion -- with a client built as `registry_client()` builds its own, from
+    `workers` threads (one at a time when 1)."""
     from django.conf import settings
 
     from repositories.registry import RegistryClient
@@ -265,27 +400,32 @@ def _delete_directly(url: str, targets: list[tuple[str, str]], workers: int) -> 
         url, auth=client_auth(), timeout=settings.REGISTRY_TIMEOUT, max_connections=max(20, workers)
     )
 
-    def delete(target: tuple[str, str]) -> None:
-        if not client.delete_manifest(*target):
-            raise SystemExit(f"registry DELETE of {target} found nothing")
+    def head_and_delete(target: tuple[str, str, str]) -> None:
+        repository, tag, digest = target
+        if client.head_manifest(repository, tag) != digest:
+            raise SystemExit(f"registry HEAD of {repository}:{tag} is not {digest}")
+        if not client.delete_manifest(repository, digest):
+            raise SystemExit(f"registry DELETE of {repository}@{digest} found nothing")
 
     try:
         started = time.perf_counter()
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(delete, targets))
+                list(pool.map(head_and_delete, targets))
         else:
             for target in targets:
-                delete(target)
+                head_and_delete(target)
         seconds = time.perf_counter() - started
     finally:
         client.close()
-    return DeleteFigures(len(targets), seconds, client.request_count)
+    return DirectFigures(len(targets), seconds, client.request_count)
 
 
-def _oldest(filled: Filled, count: int) -> list[tuple[str, str]]:
-    """The `count` oldest manifests of each repository, in the order a run deletes them."""
-    return sorted((name, filled.digests[name][i]) for name in filled.repositories for i in range(count))
+def _oldest(filled: Filled, count: int) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) of the `count` oldest tags of each repository, in a run's order."""
+    return sorted(
+        (name, tag_name(i), filled.digests[name][i]) for name in filled.repositories for i in range(count)
+    )
 
 
 def _registry_keeps_newest(url: str, filled: Filled, keep: int, tags: int) -> bool:
@@ -300,139 +440,148 @@ def _yes(value: bool) -> str:
     return "yes" if value else "NO"
 
 
-def real_run(args: argparse.Namespace) -> int:
-    """Part 2 (see the module docstring); returns the exit status."""
+def real_run(args: argparse.Namespace, workdir: Path) -> bool:
+    """Part 3: real runs at concurrency 1 and --workers, each against the registry doing the
+    same requests at the same concurrency."""
+    from django.conf import settings
+
+    from audit.context import Actor
+    from audit.services import verify_chain
+    from repositories.models import Project, RetentionRunItem, SyncRun
+    from repositories.services.registry import reset_registry_client
+    from repositories.services.retention import save_policy
+    from repositories.services.sync import sync_now
+    from tests.support.registry import RegistryServer
+
     began = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="wharf-retention-bench-", dir=args.tmpdir))
-    server: Any = None
+    server = RegistryServer(workdir / "registry", token_auth=token_auth(args.auth == "token"))
+    quiet_registry_config(server.config_path)
+    server.start()
     try:
-        with interrupts_raise():
-            database = setup_django(workdir)
-            from django.conf import settings
+        auth = "token auth, Wharf-minted tokens" if args.auth == "token" else "no auth"
+        print(f"registry   Distribution {registry_version()} at {server.url} ({auth})")
+        runs = (SEQUENTIAL_RUN, CONCURRENT_RUN)
+        direct = (SEQUENTIAL_REGISTRY, CONCURRENT_REGISTRY)
+        filled = {ns: fill(server.url, args.repos, args.tags, args.fill_threads, namespace=ns) for ns in runs + direct}
+        print(
+            f"fill       {len(filled)} sets ({', '.join(f'{ns}/*' for ns in filled)}) x {args.repos} repositories "
+            f"x {args.tags} tags in {sum(f.seconds for f in filled.values()):.1f} s"
+        )
+        settings.REGISTRY_URL = server.url
+        reset_registry_client()
+        started = time.perf_counter()
+        sync = sync_now(trigger=SyncRun.Trigger.SYSTEM)
+        if sync.status != SyncRun.Status.SUCCEEDED:
+            raise SystemExit(f"the sync failed: {sync.message}")
+        print(f"sync       {sync.tags_seen:,} tags loaded into Wharf in {time.perf_counter() - started:.1f} s")
 
-            from audit.context import Actor
-            from repositories.models import Project, RetentionRunItem, SyncRun
-            from repositories.services.registry import reset_registry_client
-            from repositories.services.retention import save_policy
-            from repositories.services.sync import sync_now
-            from tests.support.registry import RegistryServer
-
-            server = RegistryServer(workdir / "registry", token_auth=token_auth(args.auth == "token"))
-            quiet_registry_config(server.config_path)
-            server.start()
-            auth = "token auth, Wharf-minted tokens" if args.auth == "token" else "no auth"
-            print(
-                f"registry   Distribution {registry_version()} at {server.url} ({auth}); database {database}; "
-                f"set up in {time.perf_counter() - began:.1f} s"
-            )
-
-            sets = (RUN_NAMESPACE, SEQUENTIAL_NAMESPACE, CONCURRENT_NAMESPACE)
-            filled = {
-                ns: fill(server.url, args.repos, args.tags, args.fill_threads, namespace=ns) for ns in sets
-            }
-            total = len(sets) * args.repos * args.tags
-            fill_seconds = sum(f.seconds for f in filled.values())
-            print(
-                f"fill       {len(sets)} sets ({', '.join(f'{ns}/*' for ns in sets)}) x {args.repos} repositories "
-                f"x {args.tags} tags = {total:,} tags in {fill_seconds:.1f} s ({args.fill_threads} threads)"
-            )
-
-            settings.REGISTRY_URL = server.url
-            reset_registry_client()
-            started = time.perf_counter()
-            sync = sync_now(trigger=SyncRun.Trigger.SYSTEM)
-            if sync.status != SyncRun.Status.SUCCEEDED or sync.tags_seen != total:
-                raise SystemExit(
-                    f"the sync did not load every tag ({sync.status}, {sync.tags_seen}): {sync.message}"
-                )
-            print(
-                f"sync       {sync.tags_seen:,} tags loaded into Wharf in {time.perf_counter() - started:.1f} s"
-            )
-
-            project = Project.objects.get(name=RUN_NAMESPACE)
-            actor = Actor.system("benchmark")
+        counter = StatementCounter()
+        checks: list[bool] = []
+        for namespace, other, workers in ((SEQUENTIAL_RUN, SEQUENTIAL_REGISTRY, 1), (CONCURRENT_RUN, CONCURRENT_REGISTRY, args.workers)):
+            project = Project.objects.get(name=namespace)
             save_policy(
                 project,
-                actor,
+                Actor.system("benchmark"),
                 enabled=True,
                 schedule="",
                 allow_empty_repository=False,
-                rules=[
-                    {
-                        "repositories": {"include": ["**"]},
-                        "tags": {"include": ["**"]},
-                        "template": "latest_pushed_n",
-                        "n": args.keep,
-                    }
-                ],
+                rules=[{"repositories": {"include": ["**"]}, "tags": {"include": ["**"]},
+                        "template": "latest_pushed_n", "n": args.keep}],
             )
-            planned = args.repos * (args.tags - args.keep)
-            dry = _run(project, dry_run=True)
-            print(
-                f"dry run    project {RUN_NAMESPACE} ({args.repos * args.tags:,} tags), keep the {args.keep} most "
-                f"recently pushed per repository: {dry.run.artifacts_planned:,} would be deleted; {dry.seconds:.2f} s"
-            )
-            real = _run(project, dry_run=False)
+            dry = _run(project, dry_run=True, concurrency=workers, counter=counter)
+            real = _run(project, dry_run=False, concurrency=workers, counter=counter)
             deleted = real.run.artifacts_deleted
             run_rate = deleted / real.seconds
+            registry = _registry_directly(server.url, _oldest(filled[other], args.tags - args.keep), workers)
+            label = "sequential" if workers == 1 else f"{workers} workers"
             print(
-                f"real run   {deleted:,} artifacts ({real.run.tags_deleted:,} tags) deleted in {real.seconds:.1f} s = "
-                f"{run_rate:,.0f} deletions/s; {real.requests:,} registry requests = "
-                f"{real.requests / max(deleted, 1):.2f} per deletion (sequential, as execute_run deletes)"
-            )
-
-            sequential = _delete_directly(
-                server.url, _oldest(filled[SEQUENTIAL_NAMESPACE], args.tags - args.keep), workers=1
-            )
-            concurrent = _delete_directly(
-                server.url, _oldest(filled[CONCURRENT_NAMESPACE], args.tags - args.keep), workers=args.workers
+                f"real run   {label:<10} {deleted:,} deleted in {real.seconds:.1f} s = {run_rate:,.0f}/s; "
+                f"{real.requests / max(deleted, 1):.2f} registry requests and "
+                f"{real.statements / max(deleted, 1):.2f} SQL statements per deletion (dry run: {dry.statements})"
             )
             print(
-                f"registry   its own DELETE by digest, {sequential.deletes:,} manifests per set: sequential "
-                f"{sequential.seconds:.1f} s = {sequential.rate:,.0f} deletes/s; {args.workers} workers "
-                f"{concurrent.seconds:.1f} s = {concurrent.rate:,.0f} deletes/s "
-                f"({(sequential.requests + concurrent.requests) / (sequential.deletes + concurrent.deletes):.2f} "
-                f"requests per delete)"
+                f"registry   {label:<10} HEAD + DELETE of {registry.deletes:,} items in {registry.seconds:.1f} s = "
+                f"{registry.rate:,.0f}/s ({registry.requests / registry.deletes:.2f} requests per item)"
             )
-            print(
-                f"ratio      run deletions/s / registry DELETEs/s: {run_rate / sequential.rate:.2f} at the same "
-                f"concurrency (sequential); {run_rate / concurrent.rate:.2f} against {args.workers} workers"
-            )
-
+            print(f"ratio      {label:<10} run / registry = {run_rate / registry.rate:.2f} (goal >= 0.8); {load_average()}")
             dry_set = _item_set(dry.run, action=RetentionRunItem.Action.DELETE)
             real_set = _item_set(real.run, outcome=RetentionRunItem.Outcome.DELETED)
-            expected = set(_oldest(filled[RUN_NAMESPACE], args.tags - args.keep))
-            left = _registry_keeps_newest(server.url, filled[RUN_NAMESPACE], args.keep, args.tags)
+            expected = {(name, digest) for name, _, digest in _oldest(filled[namespace], args.tags - args.keep)}
+            left = _registry_keeps_newest(server.url, filled[namespace], args.keep, args.tags)
             print(
-                f"check      dry run == real run: {_yes(dry_set == real_set)}; "
-                f"= the {args.tags - args.keep} oldest of each repository ({planned:,}): {_yes(real_set == expected)}; "
-                f"the registry lists the {args.keep} newest tags of each repository: {_yes(left)}"
+                f"check      dry run == real run: {_yes(dry_set == real_set)}; = the {args.tags - args.keep} oldest "
+                f"of each repository: {_yes(real_set == expected)}; the registry lists the {args.keep} newest "
+                f"tags of each repository: {_yes(left)}"
             )
-            reset_registry_client()
-            ok = dry_set == real_set == expected and left
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
+            checks.append(dry_set == real_set == expected and left)
+        checked, broken = verify_chain()
+        print(f"audit      {checked:,} events, chain {'verifies' if broken is None else f'BROKEN at {broken}'}")
+        reset_registry_client()
+        print(f"part 3     {time.perf_counter() - began:.0f} s")
+        return all(checks) and broken is None
     finally:
-        cleanup = time.perf_counter()
-        if server is not None:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        cleanup = time.perf_counter() - cleanup
-    print(
-        f"total      {time.perf_counter() - began:.0f} s, of which {cleanup:.0f} s deleting the registry's storage"
+        server.stop()
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--parts", default="engine,path,run", help="comma-separated: engine (part 1), path (part 2), run (part 3)"
     )
-    return 0 if ok else 1
+    parser.add_argument("--big-tags", type=int, default=100_000, help="part 2: tags of the one big repository")
+    parser.add_argument("--small-repos", type=int, default=1_000, help="part 2: small repositories")
+    parser.add_argument("--small-tags", type=int, default=10, help="part 2: tags per small repository")
+    parser.add_argument("--repeat", type=int, default=3, help="part 2: repetitions (the median is printed)")
+    parser.add_argument("--repos", type=int, default=20, help="part 3: repositories per set (R)")
+    parser.add_argument("--tags", type=int, default=50, help="part 3: tags per repository (T)")
+    parser.add_argument("--keep", type=int, default=10, help="part 3: the policy keeps the K most recently pushed")
+    parser.add_argument("--workers", type=int, default=8, help="part 3: the concurrent run's and registry's threads")
+    parser.add_argument("--fill-threads", type=int, default=16, help="part 3: concurrent pushes while filling")
+    parser.add_argument(
+        "--tmpdir", default=None, help="registry storage and SQLite file (default: the system's; /dev/shm is faster)"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=["token", "none"],
+        default="token",
+        help="token: the registry trusts Wharf's signed tokens, as deployed (default); none: an open registry",
+    )
+    args = parser.parse_args(argv)
+    args.parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not args.parts <= {"engine", "path", "run"}:
+        parser.error("--parts takes engine, path and run")
+    if not 0 < args.keep < args.tags:
+        parser.error("--keep must be at least 1 and below --tags, so that the run deletes something")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    evaluation()
-    if not args.real_run:
+    print(f"start      {load_average()}")
+    if "engine" in args.parts:
+        evaluation()
+    if not args.parts & {"path", "run"}:
         return 0
-    if shutil.which("docker-registry") is None:
-        raise SystemExit("docker-registry not found: apt-get install docker-registry (or --no-real-run)")
-    return real_run(args)
+    if "run" in args.parts and shutil.which("docker-registry") is None:
+        raise SystemExit("docker-registry not found: apt-get install docker-registry (or --parts engine,path)")
+    began = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="wharf-retention-bench-", dir=args.tmpdir))
+    ok = True
+    try:
+        with interrupts_raise():
+            print(f"database   {setup_django(workdir)}")
+            # The run goes first: its sync removes whatever the registry lacks, part 2's rows too.
+            if "run" in args.parts:
+                ok = real_run(args, workdir) and ok
+            if "path" in args.parts:
+                ok = real_path(args) and ok
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"total      {time.perf_counter() - began:.0f} s; {load_average()}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -286,6 +286,10 @@ WHARF_RECYCLE_BIN_DAYS = env.int("WHARF_RECYCLE_BIN_DAYS", default=14)
 # (doubled each time), on top of the registry client's own quick retries.
 WHARF_RETENTION_DELETE_ATTEMPTS = env.int("WHARF_RETENTION_DELETE_ATTEMPTS", default=3)
 WHARF_RETENTION_RETRY_SECONDS = env.float("WHARF_RETENTION_RETRY_SECONDS", default=2.0)
+# A real run's deletions in flight at once (the registry serves about 8 well on 2 cores), and
+# how many items share one bookkeeping transaction (recycle entries, item rows, audit events).
+WHARF_RETENTION_CONCURRENCY = env.int("WHARF_RETENTION_CONCURRENCY", default=8)
+WHARF_RETENTION_CHUNK_SIZE = env.int("WHARF_RETENTION_CHUNK_SIZE", default=100)
 # Every minute: queue the retention runs whose cron schedule is due. Hourly: purge expired entries.
 CELERY_BEAT_SCHEDULE["scheduled-retention"] = {
     "task": "repositories.tasks.scheduled_retention",

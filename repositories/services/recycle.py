@@ -59,6 +59,33 @@ def keep(
     Reads the manifest (and an index's children) from the registry only when Wharf has
     no stored bytes for it. `RegistryError` propagates: nothing is stored then.
     """
+    entry = entry_for(
+        artifact,
+        tags={tag.name: tag.pushed_at for tag in tags},
+        kind=kind,
+        source=source,
+        actor=actor,
+        run=run,
+        client=client,
+    )
+    with transaction.atomic():
+        entry.save(force_insert=True)
+    return entry
+
+
+def entry_for(
+    artifact: Artifact,
+    *,
+    tags: dict[str, datetime],
+    kind: str,
+    source: str,
+    actor: Actor,
+    run: RetentionRun | None = None,
+    client: RegistryClient | None = None,
+) -> RecycleBinEntry:
+    """The (unsaved) entry for deleting `artifact` with `tags` (name → pushed at), so that a
+    retention run can store a chunk's entries in one INSERT. `artifact.repository.project`
+    is read. `RegistryError` propagates when the registry must be asked and fails."""
     client = client or registry_client()
     repository = artifact.repository.name
     manifest = _manifest_of(client, repository, artifact.digest, artifact.manifest, artifact.media_type)
@@ -80,21 +107,20 @@ def keep(
                     "bytes": base64.b64encode(child_manifest.raw).decode(),
                 }
             )
-    with transaction.atomic():
-        return RecycleBinEntry.objects.create(
-            project=artifact.repository.project,
-            repository_name=repository,
-            digest=artifact.digest,
-            kind=kind,
-            media_type=manifest.media_type,
-            manifest=manifest.raw,
-            size=artifact.size,
-            tags={tag.name: tag.pushed_at.isoformat() for tag in tags},
-            children=children,
-            deleted_by=actor.name,
-            source=source,
-            run=run,
-        )
+    return RecycleBinEntry(
+        project=artifact.repository.project,
+        repository_name=repository,
+        digest=artifact.digest,
+        kind=kind,
+        media_type=manifest.media_type,
+        manifest=manifest.raw,
+        size=artifact.size,
+        tags={name: pushed_at.isoformat() for name, pushed_at in tags.items()},
+        children=children,
+        deleted_by=actor.name,
+        source=source,
+        run=run,
+    )
 
 
 def discard(entry: RecycleBinEntry | None) -> None:

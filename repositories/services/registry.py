@@ -42,8 +42,10 @@ def registry_client() -> RegistryClient:
                 settings.REGISTRY_URL,
                 auth=_auth(),
                 timeout=settings.REGISTRY_TIMEOUT,
-                # One connection per sync thread at least, so no thread waits for the pool.
-                max_connections=max(DEFAULT_MAX_CONNECTIONS, settings.WHARF_SYNC_CONCURRENCY),
+                # One connection per sync or retention thread at least, so no thread waits for the pool.
+                max_connections=max(
+                    DEFAULT_MAX_CONNECTIONS, settings.WHARF_SYNC_CONCURRENCY, settings.WHARF_RETENTION_CONCURRENCY
+                ),
             )
         return _client
 

@@ -2,34 +2,43 @@
 
 `execute_run` evaluates the policy once, writes one `RetentionRunItem` per artifact to
 delete (and per artifact kept only for safety: protected, or the empty-repository
-floor), and then, unless it is a dry run, deletes them one by one. A dry run stops
-after writing the items, so its items are exactly what a real run on the same state
-would try to delete (the same function builds both).
+floor), and then, unless it is a dry run, deletes them. A dry run stops after writing
+the items, so its items are exactly what a real run on the same state would try to
+delete (the same function builds both).
 
-For each deletion, in this order:
-1. Its tags are re-read from the registry (HEAD by tag): every tag must still point at
-   the artifact's digest, and no tag unknown to the evaluation may point at it (one
-   tag list per repository). Otherwise the item is `skipped_moved` and nothing is
-   deleted: on Distribution 2.8 a delete by digest takes every tag on the digest.
-   An artifact whose row left Wharf since the evaluation is skipped the same way.
-2. The manifest bytes, tags and an index's children go into the recycle bin (committed).
-3. DELETE by digest. A transient failure is retried (`WHARF_RETENTION_DELETE_ATTEMPTS`,
-   pauses doubling from `WHARF_RETENTION_RETRY_SECONDS`); then the item is `failed`
-   with the error, its recycle entry dropped. Other errors fail the item at once.
-4. Only after the registry confirmed: Wharf's rows go, the item is `deleted`, audited.
+Per repository, the tag list is read once: a tag unknown to the evaluation that points
+at a planned digest saves that digest (`skipped_moved`: on Distribution 2.8 a delete by
+digest takes every tag on it). The items are then done in chunks of
+`WHARF_RETENTION_CHUNK_SIZE` (cut so an owner is always in an earlier chunk than its
+dependents), each chunk so:
+1. From Wharf's rows (two queries): a dependent whose owner was not deleted is
+   `skipped_owner_kept`; an artifact whose row left Wharf since the evaluation is
+   `skipped_moved`; for the rest the recycle-bin entries (manifest bytes, tags, an
+   index's children) are built and committed in one INSERT, before any delete.
+2. Up to `WHARF_RETENTION_CONCURRENCY` workers each take an item and, right before its
+   DELETE, re-read its tags (HEAD by tag): every tag must still point at the item's
+   digest, else it is `skipped_moved` and not deleted. Then DELETE by digest. Transient
+   failures are retried (`WHARF_RETENTION_DELETE_ATTEMPTS`, pauses doubling from
+   `WHARF_RETENTION_RETRY_SECONDS`); other errors fail the item. Workers touch no database.
+3. One transaction records the chunk: Wharf's rows of what the registry deleted go, the
+   entries of what was not deleted are dropped, the items and the run's counts are
+   updated, and one audit event per deletion is appended (`record_many`).
 
-Owners go before their dependents (index children, signatures); a dependent whose owner
-was not deleted is `skipped_owner_kept`. An index's children are kept in its own
-recycle entry. `stop_requested` is checked between items (run `stopped`). If the
-registry stays unreachable, the run ends `failed` at once: the item being deleted is
-`failed`, the rest `not_attempted`, and Wharf's rows are removed only for `deleted` items.
+`stop_requested` is checked between chunks (run `stopped`). If the registry stays
+unreachable, the worker that saw it fails its item and the others start no new request;
+the chunk is recorded as it stands (what was deleted keeps its entry), the run ends
+`failed` with the registry's error, and the rest are `not_attempted`. A crash between
+steps 1 and 3 can leave an entry for an item that was not deleted; never the reverse.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -42,7 +51,8 @@ from django.utils import timezone
 
 from audit.context import Actor
 from audit.models import AuditAction
-from audit.services import record
+from audit.services import Entry as AuditEntry
+from audit.services import record, record_many
 
 from .. import retention as engine
 from ..models import Artifact, Project, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun, Tag
@@ -261,10 +271,12 @@ def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sl
     for item in items:
         by_repository.setdefault(item.repository_name, []).append(item)
     outcomes: dict[tuple[str, str], str] = {}
+    workers = max(1, settings.WHARF_RETENTION_CONCURRENCY)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention") if workers > 1 else None
     try:
         for repository, repo_items in by_repository.items():
             try:
-                _delete_repository(run, repository, repo_items, client, sleep, outcomes)
+                _delete_repository(run, repository, repo_items, client, sleep, outcomes, pool)
             finally:
                 row = Repository.objects.filter(name=repository).first()
                 if row is not None:
@@ -275,6 +287,9 @@ def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sl
     except _Stopped:
         _leave_rest(run, "Not attempted: the run was stopped.")
         return RetentionRun.Status.STOPPED, "Stopped on request."
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     run.refresh_from_db(fields=["artifacts_failed"])
     if run.artifacts_failed:
         return RetentionRun.Status.FAILED, f"{run.artifacts_failed} deletion(s) failed; see the items."
@@ -303,6 +318,21 @@ def _retrying(call: Callable[[], Any], item: Item, sleep: Sleep) -> Any:
     raise AssertionError("unreachable")
 
 
+def _chunks(items: list[Item], size: int) -> Iterator[list[Item]]:
+    """Consecutive chunks of at most `size` items, cut before any item whose owner is in the
+    chunk so far: an owner's outcome is known before its dependents are attempted."""
+    chunk: list[Item] = []
+    digests: set[str] = set()
+    for item in items:
+        if len(chunk) >= size or (item.owner_digest and item.owner_digest in digests):
+            yield chunk
+            chunk, digests = [], set()
+        chunk.append(item)
+        digests.add(item.digest)
+    if chunk:
+        yield chunk
+
+
 def _delete_repository(
     run: RetentionRun,
     repository: str,
@@ -310,6 +340,7 @@ def _delete_repository(
     client: RegistryClient,
     sleep: Sleep,
     outcomes: dict[tuple[str, str], str],
+    pool: ThreadPoolExecutor | None,
 ) -> None:
     planned = {item.digest for item in items}
     known_tags = set(Tag.objects.filter(repository__name=repository).values_list("name", flat=True))
@@ -329,31 +360,71 @@ def _delete_repository(
             for item in items:
                 _fail(item, f"listing the tags of {repository}: {exc}")
             return
-    for item in items:
+    for chunk in _chunks(items, max(1, settings.WHARF_RETENTION_CHUNK_SIZE)):
         if RetentionRun.objects.filter(pk=run.pk, stop_requested=True).exists():
             raise _Stopped
-        outcomes[(repository, item.digest)] = _delete_one(
-            run, item, client, sleep, outcomes, added_onto.get(item.digest, [])
+        _delete_chunk(run, repository, chunk, client, sleep, outcomes, added_onto, pool)
+
+
+def _finished(item: Item, outcome: str, error: str = "") -> None:
+    item.outcome = outcome
+    item.error = error
+    item.finished_at = timezone.now()
+
+
+def _recycle_entries(
+    run: RetentionRun, repository: str, chunk: list[Item], client: RegistryClient, sleep: Sleep
+) -> dict[str, RecycleBinEntry | None]:
+    """Decide, from Wharf's rows, which items may go on to the registry, and build their recycle
+    entries (unsaved): digest → entry, or None for an index child (its parent's entry holds it).
+    Items that may not go on are finished here (owner kept, no longer in Wharf)."""
+    artifacts = {
+        a.digest: a
+        for a in Artifact.objects.select_related("repository__project").filter(
+            repository__name=repository, digest__in=[i.digest for i in chunk]
         )
+    }
+    tags_of: dict[int, dict[str, datetime]] = {}
+    rows = Tag.objects.filter(artifact__in=[a.pk for a in artifacts.values()]).values_list(
+        "artifact_id", "name", "pushed_at"
+    )
+    for artifact_id, name, pushed_at in rows:
+        tags_of.setdefault(artifact_id, {})[name] = pushed_at
+    entries: dict[str, RecycleBinEntry | None] = {}
+    for item in chunk:
+        artifact = artifacts.get(item.digest)
+        in_parent_entry = bool(item.owner_digest) and item.owner_relation == "parent"
+        if in_parent_entry:
+            entries[item.digest] = None
+        elif artifact is None:
+            # Deleted (by hand or a sync) since the evaluation: nothing to keep, so do not delete.
+            _finished(item, Item.Outcome.SKIPPED_MOVED, "no longer in Wharf since the evaluation")
+        else:
+            build = partial(
+                recycle.entry_for,
+                artifact,
+                tags=tags_of.get(artifact.pk, {}),
+                kind=RecycleBinEntry.Kind.ARTIFACT,
+                source=RecycleBinEntry.Source.RETENTION,
+                actor=ACTOR,
+                run=run,
+                client=client,
+            )
+            try:
+                # Stored bytes (the usual case) need no request, so they count no attempt.
+                entries[item.digest] = build() if artifact.manifest else _retrying(build, item, sleep)
+            except RegistryError as exc:
+                _finished(item, Item.Outcome.FAILED, str(exc))
+    return entries
 
 
-def _delete_one(
-    run: RetentionRun,
-    item: Item,
-    client: RegistryClient,
-    sleep: Sleep,
-    outcomes: dict[tuple[str, str], str],
-    added_tags: list[str],
-) -> str:
+def _attempt(item: Item, client: RegistryClient, sleep: Sleep, abort: threading.Event, reasons: list[str]) -> None:
+    """Re-check the item's tags and delete it: runs in a worker thread, touches no database.
+
+    Sets `item`'s outcome; leaves it pending when the run is aborting (a fault elsewhere)."""
+    if abort.is_set():
+        return
     repository = item.repository_name
-    if item.owner_digest and outcomes.get((repository, item.owner_digest)) != Item.Outcome.DELETED:
-        return _end(
-            item, Item.Outcome.SKIPPED_OWNER_KEPT, f"its {item.owner_relation} {item.owner_digest} was not deleted"
-        )
-    if added_tags:
-        names = ", ".join(f"`{t}`" for t in added_tags)
-        return _end(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) {names} were pushed onto it since the evaluation")
-    entry: RecycleBinEntry | None = None
     try:
         moved = []
         for tag in item.tags:
@@ -361,62 +432,113 @@ def _delete_one(
             if now_at != item.digest:
                 moved.append(f"`{tag}` ({'gone' if now_at is None else 'now ' + now_at})")
         if moved:
-            return _end(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) moved since the evaluation: {', '.join(moved)}")
-        artifact = (
-            Artifact.objects.select_related("repository__project")
-            .filter(repository__name=repository, digest=item.digest)
-            .first()
-        )
-        in_parent_entry = bool(item.owner_digest) and item.owner_relation == "parent"
-        if artifact is None and not in_parent_entry:
-            # Deleted (by hand or a sync) since the evaluation: nothing to keep, so do not delete.
-            return _end(item, Item.Outcome.SKIPPED_MOVED, "no longer in Wharf since the evaluation")
-        if artifact is not None and not in_parent_entry:
-            tags = list(artifact.tags.all())
-            entry = _retrying(
-                lambda: recycle.keep(
-                    artifact,
-                    tags=tags,
-                    kind=RecycleBinEntry.Kind.ARTIFACT,
-                    source=RecycleBinEntry.Source.RETENTION,
-                    actor=ACTOR,
-                    run=run,
-                    client=client,
-                ),
-                item,
-                sleep,
-            )
-        _retrying(lambda: client.delete_manifest(repository, item.digest, missing_ok=True), item, sleep)
+            _finished(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) moved since the evaluation: {', '.join(moved)}")
+            return
+        if abort.is_set():
+            return
+        _retrying(partial(client.delete_manifest, repository, item.digest, missing_ok=True), item, sleep)
     except RunAborted as exc:
-        recycle.discard(entry)
-        _fail(item, str(exc))
-        raise
+        abort.set()
+        reasons.append(str(exc))
+        _finished(item, Item.Outcome.FAILED, str(exc))
+        return
     except RegistryError as exc:
-        recycle.discard(entry)
-        _fail(item, str(exc))
-        return Item.Outcome.FAILED
+        _finished(item, Item.Outcome.FAILED, str(exc))
+        return
+    _finished(item, Item.Outcome.DELETED)
+
+
+def _delete_chunk(
+    run: RetentionRun,
+    repository: str,
+    chunk: list[Item],
+    client: RegistryClient,
+    sleep: Sleep,
+    outcomes: dict[tuple[str, str], str],
+    added_onto: dict[str, list[str]],
+    pool: ThreadPoolExecutor | None,
+) -> None:
+    """One chunk: decide what needs no registry call, commit the recycle entries, re-check and
+    delete concurrently, then record every outcome in one transaction."""
+    todo: list[Item] = []
+    for item in chunk:
+        if item.owner_digest and outcomes.get((repository, item.owner_digest)) != Item.Outcome.DELETED:
+            _finished(item, Item.Outcome.SKIPPED_OWNER_KEPT, f"its {item.owner_relation} {item.owner_digest} was not deleted")
+        elif item.digest in added_onto:
+            names = ", ".join(f"`{t}`" for t in added_onto[item.digest])
+            _finished(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) {names} were pushed onto it since the evaluation")
+        else:
+            todo.append(item)
+    abort = threading.Event()
+    reasons: list[str] = []
+    try:
+        entries = _recycle_entries(run, repository, todo, client, sleep) if todo else {}
+    except RunAborted as exc:  # the registry failed while reading a manifest Wharf had not stored
+        entries, reasons = {}, [str(exc)]
+        abort.set()
+    todo = [item for item in todo if item.digest in entries]
+    # Committed before any of their deletes: a crash from here on loses no entry.
+    stored = [entry for entry in entries.values() if entry is not None]
     with transaction.atomic():
-        Artifact.objects.filter(repository__name=repository, digest=item.digest).delete()
-        item.outcome = Item.Outcome.DELETED
-        item.finished_at = timezone.now()
-        item.save(update_fields=["outcome", "attempts", "finished_at"])
+        RecycleBinEntry.objects.bulk_create(stored)
+    if pool is None:
+        for item in todo:
+            _attempt(item, client, sleep, abort, reasons)
+    else:
+        for future in [pool.submit(_attempt, item, client, sleep, abort, reasons) for item in todo]:
+            future.result()
+    _record_chunk(run, repository, chunk, entries)
+    for item in chunk:
+        outcomes[(repository, item.digest)] = item.outcome
+    if reasons:
+        raise RunAborted(reasons[0])
+
+
+def _record_chunk(
+    run: RetentionRun, repository: str, chunk: list[Item], entries: dict[str, RecycleBinEntry | None]
+) -> None:
+    """Every outcome of a chunk in one transaction: Wharf's rows of what the registry deleted,
+    the item rows, the run's counts, one audit event per deletion; entries of what was not
+    deleted are dropped."""
+    deleted = [item for item in chunk if item.outcome == Item.Outcome.DELETED]
+    counts = Counter(item.outcome for item in chunk)
+    skipped = counts[Item.Outcome.SKIPPED_MOVED] + counts[Item.Outcome.SKIPPED_OWNER_KEPT]
+    unused = [
+        entry.pk
+        for digest, entry in entries.items()
+        if entry is not None and entry.pk and digest not in {item.digest for item in deleted}
+    ]
+    with transaction.atomic():
+        if unused:
+            RecycleBinEntry.objects.filter(pk__in=unused).delete()
+        if deleted:
+            Artifact.objects.filter(repository__name=repository, digest__in=[i.digest for i in deleted]).delete()
+        Item.objects.bulk_update(chunk, ["outcome", "error", "attempts", "finished_at"])
         RetentionRun.objects.filter(pk=run.pk).update(
-            artifacts_deleted=F("artifacts_deleted") + 1, tags_deleted=F("tags_deleted") + len(item.tags)
+            artifacts_deleted=F("artifacts_deleted") + len(deleted),
+            tags_deleted=F("tags_deleted") + sum(len(item.tags) for item in deleted),
+            artifacts_skipped=F("artifacts_skipped") + skipped,
+            artifacts_failed=F("artifacts_failed") + counts[Item.Outcome.FAILED],
         )
-        record(
-            AuditAction.RETENTION_DELETE,
-            actor=ACTOR,
-            project=run.project,
-            target_type="artifact",
-            target_name=f"{repository}@{item.digest}",
-            details={
-                "run": run.pk,
-                "tags": item.tags,
-                "reason": item.reason,
-                "recycle_bin_entry": entry.pk if entry else None,
-            },
-        )
-    return Item.Outcome.DELETED
+        if deleted:
+            record_many(
+                (
+                    AuditEntry(
+                        AuditAction.RETENTION_DELETE,
+                        project=run.project,
+                        target_type="artifact",
+                        target_name=f"{repository}@{item.digest}",
+                        details={
+                            "run": run.pk,
+                            "tags": item.tags,
+                            "reason": item.reason,
+                            "recycle_bin_entry": getattr(entries.get(item.digest), "pk", None),
+                        },
+                    )
+                    for item in deleted
+                ),
+                actor=ACTOR,
+            )
 
 
 def _end(item: Item, outcome: str, error: str) -> str:

@@ -32,6 +32,13 @@ def fast_retries(settings: Any) -> None:
 
 
 @pytest.fixture
+def one_at_a_time(settings: Any) -> None:
+    """Deletions one by one and a chunk per item: for tests that assert an exact order of outcomes."""
+    settings.WHARF_RETENTION_CONCURRENCY = 1
+    settings.WHARF_RETENTION_CHUNK_SIZE = 1
+
+
+@pytest.fixture
 def acme(wharf_registry: Any) -> Project:
     """acme/app with v1..v4 and release-1, acme/other with two tags no rule matches."""
     seed(wharf_registry, "acme/app", AGES)
@@ -112,7 +119,7 @@ def test_a_tag_pushed_onto_a_doomed_digest_after_evaluation_saves_it(
 
 
 def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
-    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch, fast_retries: None
+    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch, fast_retries: None, one_at_a_time: None
 ) -> None:
     seed(wharf_registry, "acme/app", {"v0": 8, "v00": 7})  # four deletions planned now
     client = registry_client()
@@ -144,7 +151,7 @@ def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
 
 
 def test_a_stop_request_ends_the_run_between_deletions(
-    acme: Project, monkeypatch: pytest.MonkeyPatch, wharf_registry: Any
+    acme: Project, monkeypatch: pytest.MonkeyPatch, wharf_registry: Any, one_at_a_time: None
 ) -> None:
     client = registry_client()
     delete = client.delete_manifest
@@ -197,7 +204,7 @@ def test_an_index_goes_with_its_children_and_comes_back_with_them(wharf_registry
 
 
 def test_a_transient_delete_failure_is_retried_and_then_succeeds(
-    acme: Project, monkeypatch: pytest.MonkeyPatch, fast_retries: None
+    acme: Project, monkeypatch: pytest.MonkeyPatch, fast_retries: None, one_at_a_time: None
 ) -> None:
     from repositories.registry import RegistryUnavailable
 

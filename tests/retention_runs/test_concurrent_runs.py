@@ -1,0 +1,176 @@
+"""Real runs with several deletions in flight and bookkeeping per chunk, against the real registry.
+
+The guarantees are those of a run one deletion at a time: exactly the plan is deleted,
+every deletion has its recycle-bin entry and audit event (the chain still verifies), a
+moved tag saves its artifact, a registry that goes away stops the run with its reason
+and loses no entry, and an entry restores. Run on both databases.
+"""
+
+from __future__ import annotations
+
+import threading
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from audit.context import Actor
+from audit.models import AuditAction, AuditEvent
+from audit.services import Entry, record, record_many, verify_chain
+from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
+from repositories.models import RetentionRunItem as Item
+from repositories.services import recycle, retention, retention_runs
+from repositories.services.registry import registry_client
+from tests.retention_runs.helpers import ACTOR, rule, seed
+from tests.support.images import build_image, push
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+# v00 is the oldest; the policy keeps the two most recently pushed (v10, v11).
+AGES = {f"v{n:02d}": 40 - n for n in range(12)}
+KEPT = ["v10", "v11"]
+
+
+@pytest.fixture
+def concurrent(settings: Any) -> None:
+    """Eight workers and chunks of three, so a run of ten deletions spans four chunks."""
+    settings.WHARF_RETENTION_CONCURRENCY = 8
+    settings.WHARF_RETENTION_CHUNK_SIZE = 3
+    settings.WHARF_RETENTION_DELETE_ATTEMPTS = 2
+    settings.WHARF_RETENTION_RETRY_SECONDS = 0.01
+
+
+@pytest.fixture
+def acme(wharf_registry: Any, concurrent: None) -> Project:
+    seed(wharf_registry, "acme/app", AGES)
+    project = Project.objects.get(name="acme")
+    retention.save_policy(
+        project, ACTOR, enabled=True, schedule="", allow_empty_repository=False, rules=[rule(n=2)]
+    )
+    return project
+
+
+def planned(run: RetentionRun) -> set[tuple[str, str]]:
+    return set(run.items.filter(action=Item.Action.DELETE).values_list("repository_name", "digest"))
+
+
+def deleted(run: RetentionRun) -> set[tuple[str, str]]:
+    return set(run.items.filter(outcome=Item.Outcome.DELETED).values_list("repository_name", "digest"))
+
+
+def test_a_concurrent_run_deletes_exactly_its_dry_runs_plan(acme: Project, wharf_registry: Any) -> None:
+    dry = retention_runs.run_now(acme, ACTOR, dry_run=True)
+    real = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert real.status == RetentionRun.Status.SUCCEEDED, real.message
+    assert len(planned(dry)) == 10
+    assert deleted(real) == planned(dry) == planned(real)
+    assert sorted(wharf_registry.client().tags("acme/app")) == KEPT
+    assert sorted(Tag.objects.filter(repository__name="acme/app").values_list("name", flat=True)) == KEPT
+    assert (real.artifacts_deleted, real.tags_deleted, real.artifacts_failed, real.artifacts_skipped) == (10, 10, 0, 0)
+    entries = RecycleBinEntry.objects.filter(run=real)
+    assert {("acme/app", e.digest) for e in entries} == deleted(real), "one entry per deletion"
+    events = AuditEvent.objects.filter(action=AuditAction.RETENTION_DELETE)
+    assert {e.target_name.split("@")[1] for e in events} == {d for _, d in deleted(real)}
+    assert {e.details["recycle_bin_entry"] for e in events} == {e.pk for e in entries}
+
+
+def test_the_audit_chain_verifies_after_a_concurrent_run(acme: Project) -> None:
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.SUCCEEDED, run.message
+    checked, broken = verify_chain()
+    assert broken is None
+    assert checked == AuditEvent.objects.count() > 10
+
+
+def test_record_many_links_each_event_to_the_one_before(db: Any) -> None:
+    actor = Actor.system("test")
+    record(AuditAction.SYNC_REQUEST, actor=actor, target_name="before")
+    events = record_many(
+        [Entry(AuditAction.RETENTION_DELETE, target_type="artifact", target_name=f"a@{n}") for n in range(5)],
+        actor=actor,
+    )
+    record(AuditAction.SYNC_REQUEST, actor=actor, target_name="after")
+    rows = list(AuditEvent.objects.order_by("id"))
+    assert [r.target_name for r in rows] == ["before", "a@0", "a@1", "a@2", "a@3", "a@4", "after"]
+    assert [r.hash for r in rows[1:6]] == [e.hash for e in events]
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(rows))
+    assert verify_chain() == (7, None)
+
+
+def test_a_tag_moved_during_a_concurrent_run_saves_its_artifact_only(
+    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Items go in digest order: the highest planned digest is alone in the last chunk, which
+    # starts only after the first three are recorded, so its tag moves before its re-check.
+    doomed = {tag: Tag.objects.get(name=tag).artifact.digest for tag in AGES if tag not in KEPT}
+    last_tag = max(doomed, key=doomed.__getitem__)
+    newer = build_image()
+    client = registry_client()
+    delete = client.delete_manifest
+    moved = threading.Event()
+
+    def delete_then_move(repository: str, digest: str, **kwargs: Any) -> bool:
+        result = delete(repository, digest, **kwargs)
+        if not moved.is_set():
+            moved.set()
+            push(wharf_registry.client(), "acme/app", newer, tag=last_tag)
+        return result
+
+    monkeypatch.setattr(client, "delete_manifest", delete_then_move)
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.SUCCEEDED, run.message
+    item = run.items.get(digest=doomed[last_tag])
+    assert item.outcome == Item.Outcome.SKIPPED_MOVED and f"`{last_tag}` (now {newer.digest})" in item.error
+    assert deleted(run) == planned(run) - {("acme/app", item.digest)}, "nothing else is spared, nothing more goes"
+    assert wharf_registry.client().head_manifest("acme/app", last_tag) == newer.digest
+    assert not RecycleBinEntry.objects.filter(digest=item.digest).exists(), "no entry for what was not deleted"
+    assert RecycleBinEntry.objects.filter(run=run).count() == 9
+    assert (run.artifacts_deleted, run.artifacts_skipped) == (9, 1)
+
+
+def test_the_registry_stopping_during_a_concurrent_run_stops_it_and_keeps_every_entry(
+    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = registry_client()
+    delete = client.delete_manifest
+    count = 0
+    lock = threading.Lock()
+
+    def delete_then_stop(*args: Any, **kwargs: Any) -> bool:
+        nonlocal count
+        result = delete(*args, **kwargs)
+        with lock:
+            count += 1
+            if count == 4:  # inside the second chunk
+                wharf_registry.stop()
+        return result
+
+    monkeypatch.setattr(client, "delete_manifest", delete_then_stop)
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.FAILED
+    assert "could not be reached" in run.message and "unreachable" in run.message, run.message
+    items = list(run.items.filter(action=Item.Action.DELETE))
+    outcomes = {i.outcome for i in items}
+    assert outcomes <= {Item.Outcome.DELETED, Item.Outcome.FAILED, Item.Outcome.NOT_ATTEMPTED}
+    assert Item.Outcome.FAILED in outcomes and Item.Outcome.NOT_ATTEMPTED in outcomes
+    gone = {i.digest for i in items if i.outcome == Item.Outcome.DELETED}
+    assert len(gone) >= 3
+    assert set(RecycleBinEntry.objects.values_list("digest", flat=True)) == gone, "an entry for every deletion"
+    assert not Artifact.objects.filter(digest__in=gone).exists()
+    assert Artifact.objects.filter(digest__in={i.digest for i in items} - gone).count() == len(items) - len(gone)
+    assert (run.artifacts_deleted, run.tags_deleted) == (len(gone), len(gone))
+    wharf_registry.start()
+    tags = wharf_registry.client().tags("acme/app")
+    survivors = {tag for i in items if i.digest not in gone for tag in i.tags}
+    assert set(tags) == survivors | set(KEPT), "the registry lost exactly what was recorded as deleted"
+
+
+def test_an_entry_of_a_concurrent_run_restores(acme: Project, wharf_registry: Any) -> None:
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.SUCCEEDED, run.message
+    entry = RecycleBinEntry.objects.get(run=run, tags__has_key="v03")
+    recycle.restore(entry, actor=ACTOR)
+    client = wharf_registry.client()
+    assert client.head_manifest("acme/app", "v03") == entry.digest
+    assert sorted(client.tags("acme/app")) == ["v03", *KEPT]
+    assert Tag.objects.get(repository__name="acme/app", name="v03").artifact.digest == entry.digest
