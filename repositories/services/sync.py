@@ -355,72 +355,74 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
         return counts
     repository = ensure_repository(listing.name, actor=actor)
     now = timezone.now()
-    artifacts = {
-        a.digest: a
-        for a in Artifact.objects.filter(repository=repository).only("id", "digest", "pushed_at", "pushed_at_source")
+    # Rows already stored are read as tuples (digest → id, push time, its source): an
+    # unchanged repository builds no model instance, only what is new or changed does.
+    rows: dict[str, tuple[int, datetime, str]] = {
+        digest: (pk, pushed_at, source)
+        for digest, pk, pushed_at, source in Artifact.objects.filter(repository=repository).values_list(
+            "digest", "id", "pushed_at", "pushed_at_source"
+        )
     }
     # Artifacts read again (their last read failed) are loaded whole, since all their columns are written.
-    again = [digest for digest in listing.fetched if digest in artifacts]
-    artifacts.update({a.digest: a for a in Artifact.objects.filter(repository=repository, digest__in=again)})
+    again = [digest for digest in listing.fetched if digest in rows]
+    reread = {a.digest: a for a in Artifact.objects.filter(repository=repository, digest__in=again)} if again else {}
+    instances: dict[str, Artifact] = {}
     new: list[Artifact] = []
     for digest, fetched in listing.fetched.items():
-        artifact = artifacts.get(digest)
+        artifact = reread.get(digest)
         if artifact is None:
             pushed_at, source = _estimated_push_time(fetched, now)
             artifact = Artifact(repository=repository, digest=digest, pushed_at=pushed_at, pushed_at_source=source)
             describe(artifact, fetched)
             new.append(artifact)
-            artifacts[digest] = artifact
         else:
             describe(artifact, fetched)
             artifact.save()
             counts.artifacts_updated += 1
+        instances[digest] = artifact
     Artifact.objects.bulk_create(new)  # sets their primary keys: PostgreSQL and SQLite return them
     counts.artifacts_added += len(new)
+    for artifact in new:
+        rows[artifact.digest] = (artifact.pk, artifact.pushed_at, artifact.pushed_at_source)
     for digest, fetched in listing.fetched.items():
         if fetched.manifest is not None and fetched.manifest.kind == "index":
-            counts.artifacts_added += store_children(artifacts[digest], fetched)
+            counts.artifacts_added += store_children(instances[digest], fetched)
     # A tag may point at a digest stored as some index's child rather than fetched on its own.
-    elsewhere = set(listing.tags.values()) - artifacts.keys()
+    elsewhere = set(listing.tags.values()) - rows.keys()
     if elsewhere:
-        artifacts.update(
+        rows.update(
             {
-                a.digest: a
-                for a in Artifact.objects.filter(repository=repository, digest__in=elsewhere).only(
-                    "id", "digest", "pushed_at", "pushed_at_source"
-                )
+                digest: (pk, pushed_at, source)
+                for digest, pk, pushed_at, source in Artifact.objects.filter(
+                    repository=repository, digest__in=elsewhere
+                ).values_list("digest", "id", "pushed_at", "pushed_at_source")
             }
         )
-    tags = {t.name: t for t in Tag.objects.filter(repository=repository).only("id", "name", "artifact_id")}
+    tags = {
+        name: (pk, artifact_id)
+        for pk, name, artifact_id in Tag.objects.filter(repository=repository).values_list("id", "name", "artifact_id")
+    }
     new_tags: list[Tag] = []
     moved: list[Tag] = []
     for name, digest in listing.tags.items():
-        artifact = artifacts.get(digest)
-        if artifact is None:  # a known digest whose row vanished meanwhile: store a bare row
-            artifact = Artifact.objects.create(
+        row = rows.get(digest)
+        if row is None:  # a known digest whose row vanished meanwhile: store a bare row
+            bare = Artifact.objects.create(
                 repository=repository, digest=digest, pushed_at=now, pushed_at_source=PushedAtSource.SEEN
             )
-            artifacts[digest] = artifact
+            row = rows[digest] = (bare.pk, bare.pushed_at, bare.pushed_at_source)
+        artifact_id, pushed_at, source = row
         tag = tags.get(name)
         if tag is None:
             new_tags.append(
-                Tag(
-                    repository=repository,
-                    name=name,
-                    artifact=artifact,
-                    pushed_at=artifact.pushed_at,
-                    pushed_at_source=artifact.pushed_at_source,
-                )
+                Tag(repository=repository, name=name, artifact_id=artifact_id, pushed_at=pushed_at, pushed_at_source=source)
             )
-        elif tag.artifact_id != artifact.pk:
+        elif tag[1] != artifact_id:
             # Moved since Wharf last looked, by a push it did not see: now is when it saw it.
-            tag.artifact = artifact
-            tag.pushed_at = now
-            tag.pushed_at_source = PushedAtSource.SEEN
-            moved.append(tag)
+            moved.append(Tag(pk=tag[0], artifact_id=artifact_id, pushed_at=now, pushed_at_source=PushedAtSource.SEEN))
     Tag.objects.bulk_create(new_tags)
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
-    stale = [t.pk for n, t in tags.items() if n not in listing.tags]
+    stale = [pk for n, (pk, _) in tags.items() if n not in listing.tags]
     if stale:
         Tag.objects.filter(pk__in=stale).delete()
     if listing.untagged_gone:
