@@ -268,7 +268,7 @@ WHARF_TOKEN_FAILURE_WINDOW = env.int("WHARF_TOKEN_FAILURE_WINDOW", default=300)
 # Seconds a process remembers a verified password at the token service (0: hash every time).
 WHARF_TOKEN_PASSWORD_CACHE_SECONDS = env.int("WHARF_TOKEN_PASSWORD_CACHE_SECONDS", default=300)
 # Registry requests a sync keeps in flight at once.
-WHARF_SYNC_CONCURRENCY = env.int("WHARF_SYNC_CONCURRENCY", default=8)
+WHARF_SYNC_CONCURRENCY = env.int("WHARF_SYNC_CONCURRENCY", default=16)
 # Catalog page size a sync asks for (the registry caps it at 1000).
 WHARF_SYNC_PAGE_SIZE = env.int("WHARF_SYNC_PAGE_SIZE", default=100)
 # Minutes between scheduled full syncs (0 turns the schedule off).

@@ -8,6 +8,7 @@ worker threads; storing happens in the caller's thread and transaction.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,7 @@ class Fetched:
         return self.manifest.content_size
 
 
-def fetch_details(client: RegistryClient, repository: str, manifest: Manifest, known: set[str]) -> Fetched:
+def fetch_details(client: RegistryClient, repository: str, manifest: Manifest, known: Container[str]) -> Fetched:
     """The config of an image, or the children (and their configs) of an index.
 
     Children whose digest is in `known` are not fetched again. `RegistryUnavailable`

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from audit.services import record
 
 from ..models import Advisory, AdvisoryPackage, OsvImport
 from ..vulns.names import normalize_name
+from .zip_stream import ZipStreamError, is_zip, iter_members
 
 log = logging.getLogger(__name__)
 
@@ -196,48 +197,65 @@ def parse_entry(raw: bytes) -> ParsedAdvisory:
     return ParsedAdvisory(osv_id=osv_id.strip(), modified=modified, data=data, packages=packages)
 
 
+def _json_files(root: Path) -> Iterator[Path]:
+    """Every `*.json` file under `root`, one directory listing at a time (names sorted
+    within a directory), so a tree of 200,000 files is never listed whole."""
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan)
+        except OSError:
+            continue
+        subdirectories: list[Path] = []
+        for name, is_dir in entries:
+            if is_dir:
+                subdirectories.append(directory / name)
+            elif name.endswith(".json"):
+                yield directory / name
+        stack.extend(reversed(subdirectories))
+
+
+def _is_json(name: str) -> bool:
+    return name.endswith(".json")
+
+
 def iter_source(path: Path) -> Iterator[tuple[str, bytes | None, str]]:
     """Each `*.json` entry of a zip or directory (recursively) as (name, bytes, problem).
 
     `bytes` is None when the entry cannot be read (too large, corrupt in the zip);
-    `problem` then says why. Raises `OsvSourceError` when the path itself is unusable.
+    `problem` then says why. Both are read lazily: a directory one listing at a time,
+    a zip one central directory record at a time (`zip_stream`), so memory does not
+    grow with the number of records. Raises `OsvSourceError` when the path itself is
+    unusable, or when a zip's structure turns out broken part-way.
     """
     if not path.exists():
         raise OsvSourceError(f"{path} does not exist")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.json") if p.is_file())
-        for file in files:
+        for file in _json_files(path):
             name = str(file.relative_to(path))
-            if file.stat().st_size > MAX_ENTRY_BYTES:
-                yield name, None, f"larger than {MAX_ENTRY_BYTES} bytes"
-                continue
             try:
-                yield name, file.read_bytes(), ""
+                if not file.is_file():
+                    continue
+                if file.stat().st_size > MAX_ENTRY_BYTES:
+                    yield name, None, f"larger than {MAX_ENTRY_BYTES} bytes"
+                    continue
+                content = file.read_bytes()
             except OSError as exc:
                 yield name, None, f"cannot be read: {exc.strerror or exc}"
+                continue
+            yield name, content, ""
         return
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise OsvSourceError(f"{path} is neither a directory nor a readable zip file ({exc})") from None
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir() or not info.filename.endswith(".json"):
-                continue
-            if info.file_size > MAX_ENTRY_BYTES:
-                yield info.filename, None, f"larger than {MAX_ENTRY_BYTES} bytes"
-                continue
-            try:
-                with archive.open(info) as member:
-                    # Read one byte past the cap: the declared size may lie.
-                    data = member.read(MAX_ENTRY_BYTES + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                yield info.filename, None, f"cannot be read from the zip: {exc}"
-                continue
-            if len(data) > MAX_ENTRY_BYTES:
-                yield info.filename, None, f"larger than {MAX_ENTRY_BYTES} bytes"
-                continue
-            yield info.filename, data, ""
+        for member, data, problem in iter_members(path, MAX_ENTRY_BYTES, want=_is_json):
+            if data is None and not problem.startswith("larger than"):
+                problem = f"cannot be read from the zip: {problem}"
+            yield member.name, data, problem
+    except ZipStreamError as exc:
+        raise OsvSourceError(f"{path} is not a readable zip file: {exc}") from None
+    except OSError as exc:
+        raise OsvSourceError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
 def _package_rows(advisory_id: int, parsed: ParsedAdvisory) -> list[AdvisoryPackage]:
@@ -354,7 +372,7 @@ def import_osv(path: Path | str, *, actor: Actor, batch_size: int = BATCH_SIZE) 
     path = Path(path)
     if not path.exists():
         raise OsvSourceError(f"{path} does not exist")
-    if not path.is_dir() and not zipfile.is_zipfile(path):
+    if not path.is_dir() and not is_zip(path):
         raise OsvSourceError(f"{path} is neither a directory nor a zip file")
     run = OsvImport.objects.create(source=str(path)[:1024], requested_by=actor.name[:150])
     tally = Tally()

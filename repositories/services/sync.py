@@ -22,7 +22,9 @@ applied keep their rows as they were.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +57,8 @@ from .registry import registry_client
 log = logging.getLogger(__name__)
 
 MAX_RUN_ERRORS = 200
+# Tags one work item reads: small enough to spread one big repository over every thread.
+TAGS_PER_CHUNK = 100
 
 
 @dataclass
@@ -129,25 +133,54 @@ def _read_manifest(client: RegistryClient, name: str, reference: str, listing: L
         return None
 
 
-def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing:
-    """Read one repository's tags and every manifest not known yet. No database access.
+class _Digests:
+    """Digests a repository's fetching has claimed, shared by the threads reading its tags,
+    so that tags sharing a digest fetch it (and its config) once."""
+
+    def __init__(self, known: frozenset[str]) -> None:
+        self._seen = set(known)
+        self._lock = threading.Lock()
+
+    def __contains__(self, digest: object) -> bool:
+        with self._lock:
+            return digest in self._seen
+
+    def claim(self, digest: str) -> bool:
+        """True for the first caller only."""
+        with self._lock:
+            if digest in self._seen:
+                return False
+            self._seen.add(digest)
+            return True
+
+    def add(self, digests: Iterable[str]) -> None:
+        with self._lock:
+            self._seen.update(digests)
+
+
+def list_tags(client: RegistryClient, name: str) -> list[str] | None:
+    """The repository's tags; None when the registry no longer has the repository."""
+    try:
+        return client.tags(name)
+    except RegistryUnavailable:
+        raise
+    except RegistryError as exc:
+        if exc.status == 404 and exc.code == "NAME_UNKNOWN":
+            return None
+        raise
+
+
+def fetch_tags(client: RegistryClient, name: str, tags: Sequence[str], known: Known, digests: _Digests) -> Listing:
+    """Read some of one repository's tags and every manifest not known yet. No database access.
 
     A tag the database knows is re-read with a HEAD, whose `Docker-Content-Digest`
     says whether it still points where it did; only a digest not stored with its
     details is then fetched (by digest, so that it is the manifest HEAD named). A
     tag never seen is fetched by tag at once: a HEAD first would only add a request.
+    A digest's details (config, or an index's children) are read by the first chunk
+    that claims it.
     """
     listing = Listing(name=name)
-    try:
-        tags = client.tags(name)
-    except RegistryUnavailable:
-        raise
-    except RegistryError as exc:
-        if exc.status == 404 and exc.code == "NAME_UNKNOWN":
-            listing.gone = True
-            return listing
-        raise
-    seen: set[str] = set(known.synced)
     for tag in tags:
         reference = tag
         if tag in known.tags:
@@ -161,7 +194,7 @@ def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing
             if digest is None:  # deleted since the tag list was read, as a GET would have said
                 listing.errors.append({"where": f"{name}:{tag}", "message": "manifest unknown to the registry"})
                 continue
-            if digest in seen:
+            if digest in digests:
                 listing.tags[tag] = digest
                 continue
             reference = digest
@@ -174,15 +207,110 @@ def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing
         if manifest.is_tombstone:
             continue
         listing.tags[tag] = manifest.digest
-        if manifest.digest in seen:
+        if not digests.claim(manifest.digest):
             continue
-        seen.add(manifest.digest)
-        listing.fetched[manifest.digest] = fetch_details(client, name, manifest, seen)
-        seen.update(child.digest for child in listing.fetched[manifest.digest].children)
-    for digest in known.untagged - set(listing.tags.values()):
-        if client.head_manifest(name, digest) is None:
-            listing.untagged_gone.add(digest)
+        fetched = fetch_details(client, name, manifest, digests)
+        listing.fetched[manifest.digest] = fetched
+        digests.add(child.digest for child in fetched.children)
     return listing
+
+
+def check_untagged(client: RegistryClient, name: str, digests: Iterable[str]) -> set[str]:
+    """The untagged top-level digests the registry answers 404 for."""
+    return {digest for digest in digests if client.head_manifest(name, digest) is None}
+
+
+def fetch_repository(client: RegistryClient, name: str, known: Known) -> Listing:
+    """One repository read in this thread: tag list, tags, untagged digests (no database access)."""
+    tags = list_tags(client, name)
+    if tags is None:
+        return Listing(name=name, gone=True)
+    listing = fetch_tags(client, name, tags, known, _Digests(known.synced))
+    listing.untagged_gone = check_untagged(client, name, known.untagged - set(listing.tags.values()))
+    return listing
+
+
+def _merge(into: Listing, part: Listing) -> None:
+    into.tags.update(part.tags)
+    for digest, fetched in part.fetched.items():
+        into.fetched.setdefault(digest, fetched)
+    into.errors.extend(part.errors)
+    into.untagged_gone |= part.untagged_gone
+
+
+class _RepositoryFetch:
+    """One repository's fetching spread over the pool as chunks of tags; `listing` is
+    whole when `pending` is zero."""
+
+    def __init__(self, name: str, known: Known) -> None:
+        self.known = known
+        self.digests = _Digests(known.synced)
+        self.listing = Listing(name=name)
+        self.pending = 0
+
+
+def _chunks(tags: Sequence[str], concurrency: int) -> list[Sequence[str]]:
+    """Enough chunks for every thread even with one repository, none above TAGS_PER_CHUNK."""
+    size = max(1, min(TAGS_PER_CHUNK, -(-len(tags) // concurrency)))
+    return [tags[start : start + size] for start in range(0, len(tags), size)]
+
+
+def fetch_all(
+    client: RegistryClient,
+    names: Sequence[str],
+    known: dict[str, Known],
+    concurrency: int,
+    apply: Callable[[Listing], None],
+) -> None:
+    """Read every repository with `concurrency` requests in flight, calling `apply`
+    (in this thread) for each repository as soon as its listing is whole.
+
+    Work items are a repository's tag list, then chunks of its tags, then its untagged
+    digests: one repository of 100,000 tags keeps every thread busy, as many small ones
+    do. A failing item cancels what is queued and raises.
+    """
+    repositories = {name: _RepositoryFetch(name, known[name]) for name in names}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
+        pending: dict[Future[Any], tuple[str, str]] = {
+            pool.submit(list_tags, client, name): (name, "tags") for name in names
+        }
+
+        def submit(kind: str, state: _RepositoryFetch, function: Callable[..., Any], *args: Any) -> None:
+            pending[pool.submit(function, client, state.listing.name, *args)] = (state.listing.name, kind)
+            state.pending += 1
+
+        try:
+            while pending:
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for future in done:
+                    name, kind = pending.pop(future)
+                    state = repositories[name]
+                    result = future.result()
+                    if kind == "tags":
+                        if result is None:
+                            state.listing.gone = True
+                        elif not result:
+                            if state.known.untagged:
+                                submit("untagged", state, check_untagged, state.known.untagged)
+                        else:
+                            for chunk in _chunks(result, concurrency):
+                                submit("chunk", state, fetch_tags, chunk, state.known, state.digests)
+                    elif kind == "chunk":
+                        _merge(state.listing, result)
+                        state.pending -= 1
+                        if state.pending == 0:
+                            untagged = state.known.untagged - set(state.listing.tags.values())
+                            if untagged:
+                                submit("untagged", state, check_untagged, untagged)
+                    else:
+                        state.listing.untagged_gone = result
+                        state.pending -= 1
+                    if state.pending == 0:
+                        apply(state.listing)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
 
 
 @dataclass
@@ -227,72 +355,74 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
         return counts
     repository = ensure_repository(listing.name, actor=actor)
     now = timezone.now()
-    artifacts = {
-        a.digest: a
-        for a in Artifact.objects.filter(repository=repository).only("id", "digest", "pushed_at", "pushed_at_source")
+    # Rows already stored are read as tuples (digest → id, push time, its source): an
+    # unchanged repository builds no model instance, only what is new or changed does.
+    rows: dict[str, tuple[int, datetime, str]] = {
+        digest: (pk, pushed_at, source)
+        for digest, pk, pushed_at, source in Artifact.objects.filter(repository=repository).values_list(
+            "digest", "id", "pushed_at", "pushed_at_source"
+        )
     }
     # Artifacts read again (their last read failed) are loaded whole, since all their columns are written.
-    again = [digest for digest in listing.fetched if digest in artifacts]
-    artifacts.update({a.digest: a for a in Artifact.objects.filter(repository=repository, digest__in=again)})
+    again = [digest for digest in listing.fetched if digest in rows]
+    reread = {a.digest: a for a in Artifact.objects.filter(repository=repository, digest__in=again)} if again else {}
+    instances: dict[str, Artifact] = {}
     new: list[Artifact] = []
     for digest, fetched in listing.fetched.items():
-        artifact = artifacts.get(digest)
+        artifact = reread.get(digest)
         if artifact is None:
             pushed_at, source = _estimated_push_time(fetched, now)
             artifact = Artifact(repository=repository, digest=digest, pushed_at=pushed_at, pushed_at_source=source)
             describe(artifact, fetched)
             new.append(artifact)
-            artifacts[digest] = artifact
         else:
             describe(artifact, fetched)
             artifact.save()
             counts.artifacts_updated += 1
+        instances[digest] = artifact
     Artifact.objects.bulk_create(new)  # sets their primary keys: PostgreSQL and SQLite return them
     counts.artifacts_added += len(new)
+    for artifact in new:
+        rows[artifact.digest] = (artifact.pk, artifact.pushed_at, artifact.pushed_at_source)
     for digest, fetched in listing.fetched.items():
         if fetched.manifest is not None and fetched.manifest.kind == "index":
-            counts.artifacts_added += store_children(artifacts[digest], fetched)
+            counts.artifacts_added += store_children(instances[digest], fetched)
     # A tag may point at a digest stored as some index's child rather than fetched on its own.
-    elsewhere = set(listing.tags.values()) - artifacts.keys()
+    elsewhere = set(listing.tags.values()) - rows.keys()
     if elsewhere:
-        artifacts.update(
+        rows.update(
             {
-                a.digest: a
-                for a in Artifact.objects.filter(repository=repository, digest__in=elsewhere).only(
-                    "id", "digest", "pushed_at", "pushed_at_source"
-                )
+                digest: (pk, pushed_at, source)
+                for digest, pk, pushed_at, source in Artifact.objects.filter(
+                    repository=repository, digest__in=elsewhere
+                ).values_list("digest", "id", "pushed_at", "pushed_at_source")
             }
         )
-    tags = {t.name: t for t in Tag.objects.filter(repository=repository).only("id", "name", "artifact_id")}
+    tags = {
+        name: (pk, artifact_id)
+        for pk, name, artifact_id in Tag.objects.filter(repository=repository).values_list("id", "name", "artifact_id")
+    }
     new_tags: list[Tag] = []
     moved: list[Tag] = []
     for name, digest in listing.tags.items():
-        artifact = artifacts.get(digest)
-        if artifact is None:  # a known digest whose row vanished meanwhile: store a bare row
-            artifact = Artifact.objects.create(
+        row = rows.get(digest)
+        if row is None:  # a known digest whose row vanished meanwhile: store a bare row
+            bare = Artifact.objects.create(
                 repository=repository, digest=digest, pushed_at=now, pushed_at_source=PushedAtSource.SEEN
             )
-            artifacts[digest] = artifact
+            row = rows[digest] = (bare.pk, bare.pushed_at, bare.pushed_at_source)
+        artifact_id, pushed_at, source = row
         tag = tags.get(name)
         if tag is None:
             new_tags.append(
-                Tag(
-                    repository=repository,
-                    name=name,
-                    artifact=artifact,
-                    pushed_at=artifact.pushed_at,
-                    pushed_at_source=artifact.pushed_at_source,
-                )
+                Tag(repository=repository, name=name, artifact_id=artifact_id, pushed_at=pushed_at, pushed_at_source=source)
             )
-        elif tag.artifact_id != artifact.pk:
+        elif tag[1] != artifact_id:
             # Moved since Wharf last looked, by a push it did not see: now is when it saw it.
-            tag.artifact = artifact
-            tag.pushed_at = now
-            tag.pushed_at_source = PushedAtSource.SEEN
-            moved.append(tag)
+            moved.append(Tag(pk=tag[0], artifact_id=artifact_id, pushed_at=now, pushed_at_source=PushedAtSource.SEEN))
     Tag.objects.bulk_create(new_tags)
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
-    stale = [t.pk for n, t in tags.items() if n not in listing.tags]
+    stale = [pk for n, (pk, _) in tags.items() if n not in listing.tags]
     if stale:
         Tag.objects.filter(pk__in=stale).delete()
     if listing.untagged_gone:
@@ -378,24 +508,16 @@ def execute_sync(run: SyncRun, client: RegistryClient | None = None) -> SyncRun:
         names = client.catalog(settings.WHARF_SYNC_PAGE_SIZE) if catalog_complete else [run.repository_name]
         names = _scope_filter(run, names)
         known = _known(names)
-        with ThreadPoolExecutor(max_workers=max(1, settings.WHARF_SYNC_CONCURRENCY)) as pool:
-            pending: set[Future[Listing]] = {
-                pool.submit(fetch_repository, client, name, known[name]) for name in names
-            }
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        listing = future.result()
-                        errors.extend(listing.errors)
-                        tags_seen += len(listing.tags)
-                        counts = _apply_with_one_retry(listing, actor)
-                        for key, value in vars(counts).items():
-                            setattr(totals, key, getattr(totals, key) + value)
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+
+        def apply(listing: Listing) -> None:
+            nonlocal tags_seen
+            errors.extend(listing.errors)
+            tags_seen += len(listing.tags)
+            counts = _apply_with_one_retry(listing, actor)
+            for key, value in vars(counts).items():
+                setattr(totals, key, getattr(totals, key) + value)
+
+        fetch_all(client, names, known, settings.WHARF_SYNC_CONCURRENCY, apply)
         removed_repos = 0
         if catalog_complete:
             stale = Repository.objects.exclude(name__in=names)

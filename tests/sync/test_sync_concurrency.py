@@ -1,0 +1,69 @@
+"""A full sync spreads one repository's tags over the pool, and still reads each digest once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from repositories.models import Artifact, SyncRun, Tag
+from repositories.services import sync
+from repositories.services.sync import _chunks, sync_now
+from tests.support.images import build_image, push
+from tests.sync.test_sync_requests import _log_offset, _requests
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+def test_chunks_give_every_thread_work_and_stay_bounded() -> None:
+    tags = [f"t{i:03d}" for i in range(10)]
+    assert [len(c) for c in _chunks(tags, 4)] == [3, 3, 3, 1]
+    assert [len(c) for c in _chunks(tags, 16)] == [1] * 10
+    big = [str(i) for i in range(5000)]
+    assert {len(c) for c in _chunks(big, 16)} == {sync.TAGS_PER_CHUNK}
+    assert [t for c in _chunks(big, 16) for t in c] == big
+
+
+def test_one_repository_is_read_by_several_threads_at_once(wharf_registry, settings, monkeypatch) -> None:
+    settings.WHARF_SYNC_CONCURRENCY = 4
+    client = wharf_registry.client()
+    image = build_image()
+    for i in range(8):
+        push(client, "proj/big", image, tag=f"v{i}")
+    # Two chunks of the one repository must be in flight together: read one after the
+    # other (a thread per repository), the second never reaches the barrier in time.
+    together = threading.Barrier(2, timeout=10)
+    calls = iter(range(1_000_000))
+    original = sync.fetch_tags
+
+    def fetch_tags_together(*args: Any, **kwargs: Any) -> sync.Listing:
+        if next(calls) < 2:  # the first two chunks meet here; later ones pass
+            together.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "fetch_tags", fetch_tags_together)
+    run = sync_now()
+    assert (run.status, run.tags_seen, run.errors) == (SyncRun.Status.SUCCEEDED, 8, [])
+    assert Tag.objects.filter(repository__name="proj/big").count() == 8
+
+
+def test_tags_sharing_a_digest_in_different_chunks_read_it_once(wharf_registry, settings) -> None:
+    settings.WHARF_SYNC_CONCURRENCY = 4  # 12 tags: four chunks of three
+    client = wharf_registry.client()
+    images = [build_image(labels={"n": str(n)}) for n in range(3)]
+    for i in range(12):
+        push(client, "proj/shared", images[i % 3], tag=f"t{i:02d}")
+    since = _log_offset(wharf_registry)
+    run = sync_now()
+    assert (run.status, run.tags_seen, run.artifacts_added) == (SyncRun.Status.SUCCEEDED, 12, 3)
+    seen = _requests(wharf_registry, since, run.requests)
+    blob_reads = sorted(uri for method, uri, _ in seen if "/blobs/" in uri)
+    assert blob_reads == sorted(f"/v2/proj/shared/blobs/{image.config.digest}" for image in images)
+    manifest_reads: Sequence[str] = [uri for method, uri, _ in seen if "/manifests/" in uri]
+    assert len(manifest_reads) == 12 and run.requests == 1 + 1 + 12 + 3
+    assert all(a.details_synced for a in Artifact.objects.filter(repository__name="proj/shared"))
+    assert {t.name: t.artifact.labels["n"] for t in Tag.objects.select_related("artifact")} == {
+        f"t{i:02d}": str(i % 3) for i in range(12)
+    }
