@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
+    path("", include("webhooks.urls")),
     path("", include("repositories.urls")),
 ]
 

@@ -43,6 +43,7 @@ from django.utils import timezone
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from webhooks import hooks as webhook_hooks
 
 from .. import retention as engine
 from ..models import Artifact, Project, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun, Tag
@@ -466,6 +467,7 @@ def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
                 "message": run.message,
             },
         )
+        webhook_hooks.retention_finished(run)
     return run
 
 
