@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.middleware.RequestContextMiddleware",
@@ -314,6 +315,9 @@ WHARF_WEBHOOKS_MAX_RESPONSE_BYTES = env.int("WHARF_WEBHOOKS_MAX_RESPONSE_BYTES",
 WHARF_WEBHOOKS_MAX_ATTEMPTS = env.int("WHARF_WEBHOOKS_MAX_ATTEMPTS", default=6)
 WHARF_WEBHOOKS_BACKOFF_SECONDS = env.float("WHARF_WEBHOOKS_BACKOFF_SECONDS", default=30.0)
 WHARF_WEBHOOKS_BACKOFF_CAP_SECONDS = env.float("WHARF_WEBHOOKS_BACKOFF_CAP_SECONDS", default=3600.0)
+# Prometheus metrics at /metrics: for a bearer token, or for these addresses/networks.
+WHARF_METRICS_TOKEN = env.str("WHARF_METRICS_TOKEN", default="")
+WHARF_METRICS_ALLOWED_ADDRESSES = env.list("WHARF_METRICS_ALLOWED_ADDRESSES", default=[])
 # Every 30 s: send the deliveries whose retry is due.
 CELERY_BEAT_SCHEDULE["webhook-retries"] = {
     "task": "webhooks.tasks.retry_due",

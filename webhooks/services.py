@@ -25,6 +25,7 @@ from django.utils import timezone
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
 
 from .events import TEST_EVENT, WebhookEvent
 from .models import Delivery, Webhook, WebhookFormat
@@ -284,6 +285,7 @@ def attempt(delivery_id: int) -> Delivery | None:
             "attempts", "response_code", "response_ms", "response_excerpt", "error", "status", "next_retry_at"
         ]
     )
+    metrics.webhook_delivery(delivery.status, result.elapsed_ms / 1000)
     return delivery
 
 

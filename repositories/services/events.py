@@ -34,6 +34,7 @@ from accounts.registry_auth.grants import WHARF_SUBJECT
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
 from webhooks import hooks as webhook_hooks
 
 from ..models import Artifact, PushedAtSource, RegistryEvent, Repository, Tag
@@ -156,6 +157,7 @@ def handle_notification(body: Any) -> Outcome:
             outcome.duplicates += 1
             continue
         outcome.handled += 1
+        metrics.notification_applied(event.action, event.timestamp)
     return outcome
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.registry_auth.jwt import Access, mint_token
 from audit.context import Actor
+from portal import metrics
 from webhooks import hooks as webhook_hooks
 
 from ..models import Artifact, Finding, ScanReport
@@ -66,6 +67,7 @@ def _finish(report: ScanReport, status: str, *, error: str = "") -> ScanReport:
     report.finished_at = timezone.now()
     report.save()
     webhook_hooks.scan_finished(report)
+    metrics.scan_finished(report)
     return report
 
 

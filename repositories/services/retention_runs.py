@@ -43,6 +43,7 @@ from django.utils import timezone
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
 from webhooks import hooks as webhook_hooks
 
 from .. import retention as engine
@@ -468,6 +469,7 @@ def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
             },
         )
         webhook_hooks.retention_finished(run)
+    metrics.retention_finished(run)
     return run
 
 

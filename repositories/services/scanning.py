@@ -36,6 +36,7 @@ from django.utils import timezone
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
 from webhooks import hooks as webhook_hooks
 
 from ..models import (
@@ -257,6 +258,7 @@ def _finish(report: ScanReport, status: str, *, error: str = "") -> None:
     report.finished_at = timezone.now()
     report.save()
     webhook_hooks.scan_finished(report)
+    metrics.scan_finished(report)
 
 
 def _store_image_scan(report: ScanReport, scan: ImageScan, allowlist: set[str]) -> None:
