@@ -55,3 +55,23 @@ def test_editing_keeps_the_secret_unless_asked_to_remove_it(world: World) -> Non
     assert hook.secret == ""
     response = client.post(f"/webhooks/{hook.pk}/", form | {"url": "ftp://example.com/"})
     assert response.status_code == 400 and b"Only http://" in response.content
+
+
+def test_the_pages_cost_a_fixed_number_of_queries(world: World, django_assert_max_num_queries: Any) -> None:
+    from audit.context import Actor
+    from webhooks import services
+
+    hooks = [
+        services.create_webhook(
+            actor=Actor.system("t"), project=world.private, name=f"h{i}", url="http://127.0.0.1:9/", events=["artifact.pushed"]
+        )
+        for i in range(6)
+    ]
+    for _ in range(12):
+        services.send_test(hooks[0], actor=Actor.system("t"))
+    client = world.client("padmin")
+    client.get("/projects/acme/webhooks/")  # warm the session and the user
+    with django_assert_max_num_queries(12):
+        assert client.get("/projects/acme/webhooks/").status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/projects/acme/webhooks/{hooks[0].pk}/").content.count(b'id="delivery-') == 12
