@@ -212,3 +212,31 @@ def test_target_is_checked_again_at_delivery(receiver: Receiver, settings: Any) 
     services.attempt(delivery.pk)
     delivery.refresh_from_db()
     assert "Target refused" in delivery.error and receiver.received == []
+
+
+def test_the_beat_task_sends_what_is_due_and_recovers_sends_a_dead_worker_left(receiver: Receiver) -> None:
+    from webhooks.tasks import retry_due
+
+    hook = _hook(receiver)
+    due = services.send_test(hook, actor=ACTOR)
+    later = services.send_test(hook, actor=ACTOR)
+    stuck = services.send_test(hook, actor=ACTOR)
+    now = timezone.now()
+    Delivery.objects.filter(pk=due.pk).update(status=Delivery.Status.RETRYING, next_retry_at=now - timedelta(seconds=1))
+    Delivery.objects.filter(pk=later.pk).update(status=Delivery.Status.RETRYING, next_retry_at=now + timedelta(hours=1))
+    Delivery.objects.filter(pk=stuck.pk).update(status=Delivery.Status.SENDING, last_attempt_at=now - timedelta(hours=1))
+
+    retry_due()  # tasks run inline in tests
+
+    statuses = dict(Delivery.objects.values_list("pk", "status"))
+    assert statuses == {
+        due.pk: Delivery.Status.SUCCEEDED, later.pk: Delivery.Status.RETRYING, stuck.pk: Delivery.Status.SUCCEEDED
+    }
+    assert sorted(r.headers["x-wharf-delivery"] for r in receiver.received) == sorted([str(due.pk), str(stuck.pk)])
+
+
+def test_a_delivery_is_sent_by_one_worker_only(receiver: Receiver) -> None:
+    delivery = services.send_test(_hook(receiver), actor=ACTOR)
+    assert services.attempt(delivery.pk) is not None
+    assert services.attempt(delivery.pk) is None  # already delivered: nothing to claim
+    assert len(receiver.received) == 1
