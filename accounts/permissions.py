@@ -53,6 +53,7 @@ class Perm(enum.StrEnum):
     VIEW_SCANS = "view_scans"
     RUN_SCANS = "run_scans"
     MANAGE_ALLOWLIST = "manage_allowlist"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 _LIMITED_GUEST = frozenset(
@@ -75,6 +76,7 @@ _PROJECT_ADMIN = _MAINTAINER | {
     Perm.MANAGE_IMMUTABLE,
     Perm.MANAGE_ROBOTS,
     Perm.MANAGE_ALLOWLIST,
+    Perm.MANAGE_WEBHOOKS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

@@ -65,6 +65,11 @@ class AuditAction(models.TextChoices):
     SCANNER_ADAPTER_ADD = "scanner_adapter.add", "Scanner adapter registered"
     SCANNER_ADAPTER_UPDATE = "scanner_adapter.update", "Scanner adapter changed"
     SCANNER_ADAPTER_REMOVE = "scanner_adapter.remove", "Scanner adapter removed"
+    WEBHOOK_CREATE = "webhook.create", "Webhook created"
+    WEBHOOK_UPDATE = "webhook.update", "Webhook changed"
+    WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
+    WEBHOOK_TEST = "webhook.test", "Webhook test event sent"
+    WEBHOOK_REDELIVER = "webhook.redeliver", "Webhook delivery resent"
 
 
 class ActorKind(models.TextChoices):

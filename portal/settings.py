@@ -70,9 +70,11 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "repositories",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
+    "portal.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.middleware.RequestContextMiddleware",
@@ -311,6 +313,22 @@ if WHARF_SCAN_RESCAN_HOURS > 0:
         "task": "repositories.tasks.rescan_all",
         "schedule": WHARF_SCAN_RESCAN_HOURS * 3600.0,
     }
+
+# Outgoing webhooks. Targets on loopback/private addresses are refused unless allowed (SSRF).
+WHARF_WEBHOOKS_ALLOW_PRIVATE = env.bool("WHARF_WEBHOOKS_ALLOW_PRIVATE", default=False)
+WHARF_WEBHOOKS_TIMEOUT = env.float("WHARF_WEBHOOKS_TIMEOUT", default=5.0)  # whole attempt, seconds
+WHARF_WEBHOOKS_MAX_RESPONSE_BYTES = env.int("WHARF_WEBHOOKS_MAX_RESPONSE_BYTES", default=64 * 1024)
+WHARF_WEBHOOKS_MAX_ATTEMPTS = env.int("WHARF_WEBHOOKS_MAX_ATTEMPTS", default=6)
+WHARF_WEBHOOKS_BACKOFF_SECONDS = env.float("WHARF_WEBHOOKS_BACKOFF_SECONDS", default=30.0)
+WHARF_WEBHOOKS_BACKOFF_CAP_SECONDS = env.float("WHARF_WEBHOOKS_BACKOFF_CAP_SECONDS", default=3600.0)
+# Prometheus metrics at /metrics: for a bearer token, or for these addresses/networks.
+WHARF_METRICS_TOKEN = env.str("WHARF_METRICS_TOKEN", default="")
+WHARF_METRICS_ALLOWED_ADDRESSES = env.list("WHARF_METRICS_ALLOWED_ADDRESSES", default=[])
+# Every 30 s: send the deliveries whose retry is due.
+CELERY_BEAT_SCHEDULE["webhook-retries"] = {
+    "task": "webhooks.tasks.retry_due",
+    "schedule": 30.0,
+}
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from accounts.forms import ThrottledAuthenticationForm
 from accounts.registry_auth.views import token as registry_token
 from portal.api.schema import CachedSchemaView
+from portal.metrics import metrics_view
 from repositories.webhooks import notifications
 
 urlpatterns = [
@@ -24,11 +25,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("service/notifications", notifications, name="registry-notifications"),
     path("service/token", registry_token, name="registry-token"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
+    path("", include("webhooks.urls")),
     path("", include("repositories.urls")),
 ]
 

@@ -40,6 +40,12 @@ from repositories.api.scanning_admin import (
 )
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
+from webhooks.api import (
+    ProjectDeliveryViewSet,
+    ProjectWebhookViewSet,
+    SystemDeliveryViewSet,
+    SystemWebhookViewSet,
+)
 
 app_name = "api"
 
@@ -83,6 +89,12 @@ router.register("users", UserViewSet, basename="user")
 router.register("tokens", TokenViewSet, basename="token")
 router.register(rf"{_PROJECT}/robots", ProjectRobotViewSet, basename="project-robot")
 router.register("robots", SystemRobotViewSet, basename="robot")
+router.register(rf"{_PROJECT}/webhooks", ProjectWebhookViewSet, basename="project-webhook")
+router.register(
+    rf"{_PROJECT}/webhooks/(?P<webhook_id>\d+)/deliveries", ProjectDeliveryViewSet, basename="project-webhook-delivery"
+)
+router.register("webhooks", SystemWebhookViewSet, basename="webhook")
+router.register(r"webhooks/(?P<webhook_id>\d+)/deliveries", SystemDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),

@@ -34,6 +34,8 @@ from accounts.registry_auth.grants import WHARF_SUBJECT
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
+from webhooks import hooks as webhook_hooks
 
 from ..models import Artifact, PushedAtSource, RegistryEvent, Repository, Tag
 from ..registry.manifests import MANIFEST_MEDIA_TYPES
@@ -155,6 +157,7 @@ def handle_notification(body: Any) -> Outcome:
             outcome.duplicates += 1
             continue
         outcome.handled += 1
+        metrics.notification_applied(event.action, event.timestamp)
     return outcome
 
 
@@ -203,6 +206,7 @@ def _on_push(event: Event, outcome: Outcome) -> None:
         target_name=event.target_name,
         details={"digest": event.digest, "media_type": event.media_type, "action": event.action},
     )
+    _notify_webhooks("push", repository, event)
     if not artifact.details_synced:
         outcome.details_wanted.append(artifact.pk)
 
@@ -232,6 +236,7 @@ def _on_pull(event: Event, outcome: Outcome) -> None:
             target_name=event.target_name,
             details={"digest": event.digest, "aggregated": "first pull by this actor this hour"},
         )
+    _notify_webhooks("pull", repository, event)
 
 
 def _on_delete(event: Event, outcome: Outcome) -> None:
@@ -254,6 +259,19 @@ def _on_delete(event: Event, outcome: Outcome) -> None:
             target_name=event.target_name,
             details={"digest": event.digest},
         )
+        _notify_webhooks("delete", repository, event)
+
+
+def _notify_webhooks(action: str, repository: Repository, event: Event) -> None:
+    webhook_hooks.registry_event(
+        action,
+        repository,
+        digest=event.digest,
+        tag=event.tag,
+        media_type=event.media_type,
+        actor=event.actor,
+        at=event.timestamp,
+    )
 
 
 _HANDLERS: dict[str, Callable[[Event, Outcome], None]] = {

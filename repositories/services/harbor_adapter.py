@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from accounts.registry_auth.jwt import Access, mint_token
 from audit.context import Actor
+from portal import metrics
+from webhooks import hooks as webhook_hooks
 
 from ..models import Artifact, Finding, ScanReport
 from ..scanners.harbor_adapter import (
@@ -64,6 +66,8 @@ def _finish(report: ScanReport, status: str, *, error: str = "") -> ScanReport:
     report.error = error[:MAX_ERROR]
     report.finished_at = timezone.now()
     report.save()
+    webhook_hooks.scan_finished(report)
+    metrics.scan_finished(report)
     return report
 
 

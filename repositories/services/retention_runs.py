@@ -53,6 +53,8 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import Entry as AuditEntry
 from audit.services import record, record_many
+from portal import metrics
+from webhooks import hooks as webhook_hooks
 
 from .. import retention as engine
 from ..models import Artifact, Project, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun, Tag
@@ -588,6 +590,8 @@ def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
                 "message": run.message,
             },
         )
+        webhook_hooks.retention_finished(run)
+    metrics.retention_finished(run)
     return run
 
 

@@ -36,6 +36,8 @@ from django.utils import timezone
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
+from webhooks import hooks as webhook_hooks
 
 from ..models import (
     AllowlistEntry,
@@ -255,6 +257,8 @@ def _finish(report: ScanReport, status: str, *, error: str = "") -> None:
     report.error = error[:MAX_ERROR]
     report.finished_at = timezone.now()
     report.save()
+    webhook_hooks.scan_finished(report)
+    metrics.scan_finished(report)
 
 
 def _store_image_scan(report: ScanReport, scan: ImageScan, allowlist: set[str]) -> None:

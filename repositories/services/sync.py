@@ -37,6 +37,7 @@ from django.utils import timezone
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal import metrics
 
 from ..models import Artifact, Project, PushedAtSource, Repository, SyncRun, Tag
 from ..registry import Manifest, RegistryClient, RegistryError, RegistryUnavailable
@@ -570,6 +571,7 @@ def _finish(
         + (f"; {len(errors)} errors" if errors else "")
     )
     run.save()
+    metrics.sync_finished(run)
 
 
 def sync_now(**kwargs: Any) -> SyncRun:

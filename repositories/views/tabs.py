@@ -31,6 +31,7 @@ PROJECT_TABS: list[ProjectTab] = [
     ProjectTab("retention", "Retention", "projects:retention", Perm.VIEW_RETENTION, "recycle"),
     ProjectTab("logs", "Logs", "projects:logs", Perm.VIEW_AUDIT, "journal-text"),
     ProjectTab("robots", "Robots", "projects:robots", Perm.VIEW_ROBOTS, "robot"),
+    ProjectTab("webhooks", "Webhooks", "webhooks:project_list", Perm.MANAGE_WEBHOOKS, "broadcast"),
 ]
 
 

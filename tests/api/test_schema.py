@@ -80,6 +80,20 @@ PATHS += [
     "/api/v1/robots/{id}/regenerate/",
 ]
 
+# Webhooks: per project and system-wide; test events and redelivery.
+PATHS += [
+    "/api/v1/projects/{project_name}/webhooks/",
+    "/api/v1/projects/{project_name}/webhooks/{id}/",
+    "/api/v1/projects/{project_name}/webhooks/{id}/test/",
+    "/api/v1/projects/{project_name}/webhooks/{webhook_id}/deliveries/",
+    "/api/v1/projects/{project_name}/webhooks/{webhook_id}/deliveries/{id}/redeliver/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhooks/{id}/",
+    "/api/v1/webhooks/{id}/test/",
+    "/api/v1/webhooks/{webhook_id}/deliveries/",
+    "/api/v1/webhooks/{webhook_id}/deliveries/{id}/redeliver/",
+]
+
 @pytest.mark.django_db
 def test_schema_is_served_with_every_api_path(client: Any) -> None:
     response = client.get("/api/schema/")

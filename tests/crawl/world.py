@@ -1,4 +1,4 @@
-"""A living Wharf for the crawl: real registry content, scans, retention, robots, tokens.
+"""A living Wharf for the crawl: real registry content, scans, retention, robots, tokens, webhooks.
 
 `build_world` fills the database (inside the test's transaction) through the same
 services an operator's actions go through, then describes what it made as
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
+from django.test import override_settings
 
 from accounts.models import ApiToken, RobotAccount, User
 from accounts.permissions import Role
@@ -49,6 +50,8 @@ from tests.scanning.support import image_of, load_fixture_database, push_image
 from tests.scanning.test_harbor_adapter import ADAPTER
 from tests.support.registry import RegistryServer
 from tests.vulns import images
+from webhooks import services as webhooks
+from webhooks.models import Delivery, Webhook
 
 ACTOR = Actor.system("crawl")
 Binding = dict[str, str]
@@ -130,7 +133,28 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     add_entry(project=None, vulnerability_id="CVE-2099-1001", reason="Accepted everywhere.", actor=ACTOR)
     scanner_adapters.register("fake", ADAPTER, "", ACTOR)  # answered by the fake adapter
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
+    _webhooks(acme)
     return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
+
+
+def _webhooks(acme: Project) -> None:
+    """A project webhook and a system one, each with a (pending) test delivery."""
+    with override_settings(WHARF_WEBHOOKS_ALLOW_PRIVATE=True):  # nothing listens there: never sent
+        for project, fmt in ((acme, "cloudevents"), (None, "slack")):
+            hook = webhooks.create_webhook(
+                actor=ACTOR, project=project, name="ci", url="http://127.0.0.1:9/hook",
+                events=["artifact.pushed", "scan.completed"], format=fmt, secret="s3cret",
+            )
+            webhooks.send_test(hook, actor=ACTOR)
+
+
+def _webhook_bindings(base: Binding, project: Project | None) -> list[Binding]:
+    out: list[Binding] = []
+    for hook in Webhook.objects.filter(project=project).order_by("pk"):
+        w = base | {"pk@webhooks": str(hook.pk), "webhook_id": str(hook.pk)}
+        out.append(w)
+        out += [w | {"pk@deliveries": str(pk)} for pk in Delivery.objects.filter(webhook=hook).values_list("pk", flat=True)]
+    return out
 
 
 def _project(project: Project) -> Binding:
@@ -152,6 +176,7 @@ def bindings() -> list[Binding]:
             out.append(p | {"pk@deleted": str(pk), "pk@recycle-bin": str(pk)})
         for pk in SyncRun.objects.filter(project=project).values_list("pk", flat=True):
             out.append(p | {"pk@sync-runs": str(pk)})
+        out += _webhook_bindings(p, project)
         for repository in project.repositories.order_by("name"):
             r = p | {"repo": repository.name.removeprefix(project.name + "/"), "repository_name": repository.name}
             out.append(r)
@@ -168,5 +193,6 @@ def bindings() -> list[Binding]:
     out += [{"pk@scanner-adapters": str(pk)} for pk in ScannerAdapter.objects.values_list("pk", flat=True)]
     out += [{"pk@osv-imports": str(pk)} for pk in OsvImport.objects.values_list("pk", flat=True)]
     out += [{"pk@sync": str(pk), "pk@sync-runs": str(pk)} for pk in SyncRun.objects.values_list("pk", flat=True)]
+    out += _webhook_bindings({}, None)
     return out
 

@@ -46,6 +46,18 @@ def probe_url(bind: str) -> str | None:
     return f"http://{host}:{port}/"
 
 
+def fresh_metrics_directory() -> str:
+    """Where gunicorn's and Celery's processes keep their Prometheus counters
+    (`PROMETHEUS_MULTIPROC_DIR`, so one scrape sees every process: `portal.metrics`),
+    emptied now so counts of an earlier run do not carry over."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.VAR_DIR / "prometheus")
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)  # honcho and its processes inherit it
+    return str(directory)
+
+
 def _honcho() -> str:
     beside = Path(sys.executable).with_name("honcho")
     found = str(beside) if beside.exists() else shutil.which("honcho")
@@ -82,6 +94,7 @@ class Command(BaseCommand):
             environment=shared_environment(os.environ),
         )
         self._show(render(welcome, up=False))
+        fresh_metrics_directory()
         # Process names come from the Makefile (or the operator); the shell is not involved.
         honcho = subprocess.Popen([_honcho(), "start", *options["processes"]], cwd=settings.BASE_DIR)  # noqa: S603
 
