@@ -102,18 +102,21 @@ def _wait(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
-def _drain(url: str, timeout: float = 120.0) -> None:
-    """Wait until the server answers the floor promptly again: wrk stops after its seconds,
-    but gunicorn still works off what the last case queued (password hashes take long), and
-    that must not be charged to the next case."""
+def _answer_ms(url: str) -> float:
+    started = time.monotonic()
+    try:
+        httpx.get(url, timeout=30.0)
+    except httpx.TransportError:
+        return float("inf")
+    return (time.monotonic() - started) * 1000
+
+
+def _drain(url: str, idle_ms: float, timeout: float = 60.0) -> None:
+    """Wait until the server answers the floor about as fast as when it was idle: wrk stops
+    after its seconds, but gunicorn still works off what the last case queued (password
+    hashes take long), and that must not be charged to the next case."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        started = time.monotonic()
-        try:
-            if httpx.get(url, timeout=timeout).status_code == 200 and time.monotonic() - started < 0.05:
-                return
-        except httpx.TransportError:
-            pass
+    while time.monotonic() < deadline and _answer_ms(url) > max(3 * idle_ms, 20.0):
         time.sleep(0.2)
 
 
@@ -231,13 +234,14 @@ def bench_backend(backend: str, options: argparse.Namespace) -> None:
         label = "PostgreSQL + Redis" if backend == "postgresql" else "SQLite + in-process cache"
         print(f"\n== {label}: gunicorn {workers} workers x 4 threads, wrk -c{options.connections} "
               f"-d{options.seconds}s, {options.rounds} rounds, {os.cpu_count()} cores, {load()}")
+        idle_ms = statistics.median(_answer_ms(floor[1]) for _ in range(9))
         runs: dict[str, list[Run]] = {name: [] for name, _, _ in [floor, *cases]}
         loads: dict[str, str] = {}
         for _ in range(options.rounds):
             for name, url, header in [floor, *cases]:
                 runs[name].append(_wrk(options.wrk, url, options.seconds, options.connections, header))
                 loads[name] = load()
-                _drain(floor[1])
+                _drain(floor[1], idle_ms)
         floor_rps = statistics.median(r.rps for r in runs[floor[0]]) or float("nan")
         print(f"{'case':36} {'req/s median (min-max)':>24} {'p50 ms':>7} {'p99 ms med/max':>15} "
               f"{'non-2xx':>8} {'errors':>6} {'vs floor':>8}  load after (1/5/15 min)")

@@ -133,6 +133,7 @@ def load_signing_key(key_path: Path, cert_path: Path) -> SigningKey:
 
 KEY_RECHECK_SECONDS = 30.0  # how often the files' mtimes are looked at again
 
+_clock = time.monotonic  # tests move it
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], tuple[float, float, float, SigningKey]] = {}
 
@@ -147,7 +148,7 @@ def signing_key() -> SigningKey:
     """
     key_path, cert_path = settings.WHARF_TOKEN_KEY, settings.WHARF_TOKEN_CERT
     cache_key = (str(key_path), str(cert_path))
-    now = time.monotonic()
+    now = _clock()
     with _lock:
         cached = _cache.get(cache_key)
     if cached is not None and now - cached[2] < KEY_RECHECK_SECONDS:

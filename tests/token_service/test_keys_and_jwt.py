@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -123,3 +125,29 @@ def test_a_tampered_token_does_not_verify(key_files: tuple[Path, Path]) -> None:
     ).rstrip(b"=").decode()
     with pytest.raises(InvalidSignature):
         decode_token(f"{head}.{forged_body}.{signature}", key_files[1])
+
+
+def test_the_signing_key_is_loaded_once_and_a_rotation_is_seen_within_the_recheck_time(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accounts.registry_auth import keys
+
+    now = [1000.0]
+    monkeypatch.setattr(keys, "_clock", lambda: now[0])
+    key_path, cert_path = tmp_path / "k.pem", tmp_path / "c.pem"
+    create_key_pair(key_path, cert_path)
+    settings.WHARF_TOKEN_KEY, settings.WHARF_TOKEN_CERT = key_path, cert_path
+    first = keys.signing_key()
+    reads: list[Path] = []
+    original = keys.load_signing_key
+    monkeypatch.setattr(keys, "load_signing_key", lambda k, c: reads.append(k) or original(k, c))
+    key_path.unlink()
+    cert_path.unlink()
+    create_key_pair(key_path, cert_path)  # rotated by an operator
+    os.utime(key_path, (1, 1))  # a different mtime even on a coarse clock
+    assert keys.signing_key() is first and reads == []  # no file read (not even a stat) on the hot path
+    now[0] += keys.KEY_RECHECK_SECONDS + 1
+    rotated = keys.signing_key()
+    assert rotated.kid != first.kid and reads == [key_path]
+    now[0] += keys.KEY_RECHECK_SECONDS + 1
+    assert keys.signing_key() is rotated and reads == [key_path]  # unchanged files are not read again
