@@ -145,3 +145,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                     details={"locked": tripped.reason, "seconds": tripped.retry_after},
                 )
             raise
+
+
+class TeamForm(BootstrapForm):
+    name = forms.CharField(max_length=64)
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TeamMemberAddForm(BootstrapForm):
+    username = forms.CharField(max_length=150)
