@@ -17,8 +17,21 @@ from repositories.globs import PatternKind, any_match
 from .permissions import standing
 
 
+class UserSource(models.TextChoices):
+    """Where an account comes from, and so where its password is checked."""
+
+    LOCAL = "local", "Local"
+    LDAP = "ldap", "LDAP"
+    OIDC = "oidc", "OIDC"
+
+
 class User(AbstractUser):
-    """A person who logs into Wharf. Superusers are Wharf's system administrators."""
+    """A person who logs into Wharf. Superusers are Wharf's system administrators.
+
+    A local account's password is checked here; a directory (LDAP) account's by the
+    directory, at every login (`accounts.directory`)."""
+
+    source = models.CharField(max_length=8, choices=UserSource.choices, default=UserSource.LOCAL)
 
     class Meta:
         ordering = ["username"]

@@ -9,10 +9,13 @@ Redis; set `WHARF_HTTPS=true` (plus `ALLOWED_HOSTS`, `CSRF_TRUSTED_ORIGINS` and
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import environ
+
+from accounts.directory.config import ldap_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -132,6 +135,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Directory login (LDAP): off unless WHARF_LDAP_SERVER_URI is set; see accounts.directory.
+_DIRECTORY = ldap_settings(os.environ)
+globals().update({k: v for k, v in _DIRECTORY.items() if k.startswith("AUTH_LDAP_")})
+AUTHENTICATION_BACKENDS: list[str] = _DIRECTORY["AUTHENTICATION_BACKENDS"]
+WHARF_LDAP_ENABLED: bool = _DIRECTORY["WHARF_LDAP_ENABLED"]
+WHARF_LDAP_MIRROR_GROUPS: list[str] = _DIRECTORY["WHARF_LDAP_MIRROR_GROUPS"]
+WHARF_LDAP_PROBLEMS: list[tuple[str, str]] = _DIRECTORY["WHARF_LDAP_PROBLEMS"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from accounts.models import TOKEN_PREFIX
+from accounts.directory.login import directory_login_enabled, directory_user
+from accounts.models import TOKEN_PREFIX, UserSource
 from accounts.services.tokens import authenticate_token
 
 from .grants import Principal
@@ -89,11 +90,15 @@ def authenticate(credentials: Credentials) -> Outcome:
         return Outcome(Principal.for_token(token))
     user_model = get_user_model()
     user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: credentials.username}).first()
-    if user is None:
+    if directory_login_enabled() and (user is None or user.source == UserSource.LDAP):
+        user = directory_user(credentials.username, credentials.password)
+        if user is None:
+            return Outcome(None, WRONG_PASSWORD)
+    elif user is None:
         # Spend the same hashing time as for a real user, so timing does not reveal who exists.
         make_password(credentials.password)
         return Outcome(None, WRONG_PASSWORD)
-    if not user.check_password(credentials.password):
+    elif user.source != UserSource.LOCAL or not user.check_password(credentials.password):
         return Outcome(None, WRONG_PASSWORD)
     if not user.is_active:
         return Outcome(None, DISABLED)

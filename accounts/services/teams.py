@@ -128,3 +128,25 @@ def remove_team_member(member: TeamMember, *, actor: Actor) -> None:
         details={"username": member.user.username},
     )
     member.delete()
+
+
+@transaction.atomic
+def sync_directory_teams(user: Any, groups: set[str], *, actor: Actor) -> None:
+    """Make `user`'s directory teams exactly the teams mirroring `groups` (directory group
+    names): a team is created for a group seen for the first time, the user joins the
+    teams of their groups and leaves the directory teams of groups they left. Teams made
+    in Wharf (no `directory_group`) are not touched."""
+    teams = {
+        t.directory_group: t for t in Team.objects.select_for_update().filter(directory_group__in=groups)
+    }
+    for group in sorted(groups - set(teams)):
+        name = group if not Team.objects.filter(name__iexact=group).exists() else f"{group} (directory)"
+        teams[group] = create_team(actor=actor, name=name, directory_group=group)
+    current = {
+        m.team.directory_group: m
+        for m in TeamMember.objects.filter(user=user).exclude(team__directory_group="").select_related("team")
+    }
+    for group in sorted(groups - set(current)):
+        add_team_member(teams[group], actor=actor, username=user.username)
+    for group in sorted(set(current) - groups):
+        remove_team_member(current[group], actor=actor)
