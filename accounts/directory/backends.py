@@ -1,6 +1,6 @@
-"""The authentication backends: the directory (django-auth-ldap) and local accounts.
+"""The directory's authentication backend (django-auth-ldap); `local` holds the others.
 
-Each refuses the other's accounts: a local account is never looked up in the directory
+The directory and local backends each refuse the other's accounts: a local account is never looked up in the directory
 (a directory entry of the same name cannot take it over, and the break-glass admin logs
 in while the directory is down), and a directory account never logs in with a local
 password, so disabling or removing it in the directory refuses it at the next login."""
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from django.http import HttpRequest
 from django_auth_ldap.backend import LDAPBackend, ldap_error
@@ -22,13 +21,6 @@ from audit.services import record
 from ..forms import DIRECTORY_DOWN
 from ..models import User, UserSource
 from ..services.teams import sync_directory_teams
-
-
-class LocalBackend(ModelBackend):
-    """Wharf's own accounts, with their password hashes."""
-
-    def user_can_authenticate(self, user: Any) -> bool:
-        return super().user_can_authenticate(user) and user.source == UserSource.LOCAL
 
 
 class DirectoryBackend(LDAPBackend):  # type: ignore[misc]

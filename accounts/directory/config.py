@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 GROUP_TYPES = ("groupOfNames", "groupOfUniqueNames", "posixGroup")
-LOCAL_BACKEND = "accounts.directory.backends.LocalBackend"
+LOCAL_BACKEND = "accounts.directory.local.LocalBackend"
 DIRECTORY_BACKEND = "accounts.directory.backends.DirectoryBackend"
 
 
