@@ -13,5 +13,8 @@ from django.core.checks import CheckMessage, Error, register
 def directory_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return [
         Error(f"{variable}: {message}", id="wharf.E101")
-        for variable, message in getattr(settings, "WHARF_LDAP_PROBLEMS", [])
+        for variable, message in [
+            *getattr(settings, "WHARF_LDAP_PROBLEMS", []),
+            *getattr(settings, "WHARF_OIDC_PROBLEMS", []),
+        ]
     ]

@@ -11,6 +11,7 @@ from typing import Any
 
 GROUP_TYPES = ("groupOfNames", "groupOfUniqueNames", "posixGroup")
 LOCAL_BACKEND = "accounts.directory.local.LocalBackend"
+OIDC_BACKEND = "accounts.directory.local.SingleSignOnBackend"
 DIRECTORY_BACKEND = "accounts.directory.backends.DirectoryBackend"
 
 
@@ -89,3 +90,27 @@ def ldap_settings(env: Mapping[str, str]) -> dict[str, Any]:
         out["AUTH_LDAP_GROUP_SEARCH"] = LDAPSearch(group_base, ldap.SCOPE_SUBTREE, "(objectClass=*)")
         out["AUTH_LDAP_GROUP_TYPE"] = group_types[group_type_name]()
     return out
+
+
+def oidc_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The `WHARF_OIDC_*` settings from `env`; problems carry the variable's name."""
+    discovery = env.get("WHARF_OIDC_DISCOVERY_URL", "").strip()
+    problems: list[tuple[str, str]] = []
+    if discovery and not discovery.startswith(("https://", "http://")):
+        problems.append(("WHARF_OIDC_DISCOVERY_URL", "Give the provider's discovery document URL."))
+    if discovery and not env.get("WHARF_OIDC_CLIENT_ID", "").strip():
+        problems.append(("WHARF_OIDC_CLIENT_ID", "Set the client id registered at the provider."))
+    return {
+        "WHARF_OIDC_ENABLED": bool(discovery),
+        "WHARF_OIDC_PROBLEMS": problems,
+        "WHARF_OIDC_DISCOVERY_URL": discovery,
+        "WHARF_OIDC_CLIENT_ID": env.get("WHARF_OIDC_CLIENT_ID", "").strip(),
+        "WHARF_OIDC_CLIENT_SECRET": env.get("WHARF_OIDC_CLIENT_SECRET", ""),
+        "WHARF_OIDC_SCOPES": env.get("WHARF_OIDC_SCOPES", "openid email profile").strip(),
+        "WHARF_OIDC_USERNAME_CLAIM": env.get("WHARF_OIDC_USERNAME_CLAIM", "preferred_username").strip(),
+        "WHARF_OIDC_GROUPS_CLAIM": env.get("WHARF_OIDC_GROUPS_CLAIM", "groups").strip(),
+        "WHARF_OIDC_MIRROR_GROUPS": [
+            g.strip() for g in env.get("WHARF_OIDC_MIRROR_GROUPS", "").split(",") if g.strip()
+        ],
+        "WHARF_OIDC_ADMIN_GROUP": env.get("WHARF_OIDC_ADMIN_GROUP", "").strip(),
+    }

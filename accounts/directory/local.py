@@ -22,7 +22,13 @@ class SingleSignOnBackend(ModelBackend):
     """Keeps OIDC accounts signed in: it never checks a password (`authenticate` is the
     provider's), only finds the session's user again."""
 
-    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         return None
 
     def user_can_authenticate(self, user: Any) -> bool:
