@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps system-test-deps bench-deps services migrate clean
+.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
@@ -34,8 +34,18 @@ $(PY):
 deps: | $(PY)
 	@$(PY) portal/requirements_met.py requirements.txt 2>/dev/null || $(PIP) install --quiet -r requirements.txt
 
-dev-deps: | $(PY)
+dev-deps: ldap-headers | $(PY)
 	@$(PY) portal/requirements_met.py requirements-dev.txt 2>/dev/null || $(PIP) install --quiet -r requirements-dev.txt
+
+# python-ldap (directory login) builds from source against OpenLDAP's and SASL's headers.
+ldap-headers:
+	@dpkg -s libldap2-dev libsasl2-dev >/dev/null 2>&1 || { \
+	  echo "Installing Debian packages: libldap2-dev libsasl2-dev"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libldap2-dev libsasl2-dev; }
+
+# Directory login for `make run` (WHARF_LDAP_SERVER_URI): the optional requirements.
+ldap-deps: ldap-headers | $(PY)
+	@$(PY) portal/requirements_met.py requirements-ldap.txt 2>/dev/null || $(PIP) install --quiet -r requirements-ldap.txt
 
 # Debian packages the tests drive: Chromium for the browser tests, the real
 # registry (CNCF Distribution 2.8) and skopeo as a real registry client.
@@ -44,6 +54,8 @@ system-test-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
+	command -v ldapadd >/dev/null || missing="$$missing ldap-utils"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (login/logout audit receivers)
+        from . import checks, signals  # noqa: F401  (system checks; login/logout audit receivers)

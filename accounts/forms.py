@@ -14,6 +14,7 @@ from audit.context import Actor, client_ip, request_id
 from audit.models import ActorKind, AuditAction
 from audit.services import record
 
+DIRECTORY_DOWN = "wharf_directory_down"  # set on the request by accounts.directory.backends
 TOKEN_MAX_DAYS = 3650
 
 
@@ -134,6 +135,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         try:
             return super().clean()
         except ValidationError:
+            if getattr(self.request, DIRECTORY_DOWN, False):
+                raise ValidationError(
+                    "The directory did not answer, so directory accounts cannot log in now. "
+                    "Local accounts still can.",
+                    code="directory_down",
+                ) from None
             tripped = throttle.record_failure(username, address)
             if tripped is not None and self.request is not None:
                 record(
@@ -145,3 +152,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                     details={"locked": tripped.reason, "seconds": tripped.retry_after},
                 )
             raise
+
+
+class TeamForm(BootstrapForm):
+    name = forms.CharField(max_length=64)
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TeamMemberAddForm(BootstrapForm):
+    username = forms.CharField(max_length=150)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -13,9 +14,24 @@ from django.utils import timezone
 
 from repositories.globs import PatternKind, any_match
 
+from .permissions import standing
+
+
+class UserSource(models.TextChoices):
+    """Where an account comes from, and so where its password is checked."""
+
+    LOCAL = "local", "Local"
+    LDAP = "ldap", "LDAP"
+    OIDC = "oidc", "OIDC"
+
 
 class User(AbstractUser):
-    """A person who logs into Wharf. Superusers are Wharf's system administrators."""
+    """A person who logs into Wharf. Superusers are Wharf's system administrators.
+
+    A local account's password is checked here; a directory (LDAP) account's by the
+    directory, at every login (`accounts.directory`)."""
+
+    source = models.CharField(max_length=8, choices=UserSource.choices, default=UserSource.LOCAL)
 
     class Meta:
         ordering = ["username"]
@@ -242,3 +258,83 @@ class RobotAccount(models.Model):
     @staticmethod
     def new_secret() -> str:
         return secrets.token_urlsafe(32)
+
+
+TEAM_NAME_MAX = 64
+
+team_name_validators: list[Any] = [
+    validators.RegexValidator(
+        r"^[A-Za-z0-9](?:[A-Za-z0-9 ._-]*[A-Za-z0-9])?\Z",
+        message=(
+            "Use letters, digits, spaces, '.', '_' or '-', starting and ending with a letter or digit "
+            "(a directory group's name fits), e.g. 'Platform team'."
+        ),
+        code="invalid_team_name",
+    ),
+]
+
+
+class TeamQuerySet(models.QuerySet["Team"]):
+    def visible_to(self, user: Any) -> TeamQuerySet:
+        """Teams `user` may look at: every team for system admins, their own for other
+        active users (a team's name and members are not everyone's business)."""
+        who = standing(user)
+        if who.holds_everything:
+            return self.all()
+        if not who.holds_role_grants:
+            return self.none()
+        return self.filter(pk__in=TeamMember.objects.filter(user=user).values("team_id"))
+
+
+class Team(models.Model):
+    """A named group of users. A team is a member of projects with a role, like a user
+    (`repositories.ProjectTeam`); each member holds that role there (the highest of their
+    own and their teams' roles counts, see `accounts.permissions`). A team mirrored from a
+    directory group names it in `directory_group` and its members follow the directory."""
+
+    name = models.CharField(max_length=TEAM_NAME_MAX, validators=team_name_validators)
+    description = models.TextField(blank=True, max_length=2000)
+    directory_group = models.CharField(
+        max_length=255, blank=True, default="", help_text="The LDAP group this team mirrors, if any."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                name="team_unique_name",
+                violation_error_message="A team with this name already exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    """A user in a team. A user is in a team at most once."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "user"],
+                name="teammember_unique_user",
+                violation_error_message="This user is already in the team.",
+            )
+        ]
+        # The role lookup reads a user's teams: (user, team) serves it from the index alone.
+        indexes = [models.Index(fields=["user", "team"], name="teammember_user_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"

@@ -14,6 +14,7 @@ tested without a database.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Protocol
 
 from django.db import models
@@ -131,6 +132,15 @@ class Standing(enum.Enum):
         return self in (Standing.ANONYMOUS, Standing.USER)
 
 
+def highest_role(roles: Iterable[str | None]) -> Role | None:
+    """The strongest of `roles` (`Role` lists them strongest first), None if there is none.
+
+    A user's role in a project is the highest of their own role and their teams' roles;
+    `ProjectQuerySet.with_role` computes the same in the database."""
+    held = {Role(role) for role in roles if role}
+    return next((role for role in Role if role in held), None)
+
+
 def standing(user: UserLike | None) -> Standing:
     """The one reading of a user's flags. The order matters: an anonymous user object
     is inactive too, and an inactive superuser is refused everything."""
@@ -162,7 +172,8 @@ def public_permissions(is_public: bool) -> frozenset[Perm]:
 def project_permissions(
     user: UserLike | None, *, role: str | None, is_public: bool
 ) -> frozenset[Perm]:
-    """What `user` may do in a project where they hold `role` (None if not a member).
+    """What `user` may do in a project where they hold `role` (None if not a member): their
+    effective role, the `highest_role` of their own and their teams' roles there.
 
     System admins may do everything; inactive users nothing; anonymous users and
     non-members get `PUBLIC_PERMISSIONS` on a public project and nothing otherwise.
@@ -187,3 +198,9 @@ def can_create_projects(user: UserLike, policy: str) -> bool:
     """Whether `user` may create a project under the site's creation policy."""
     who = standing(user)
     return who.holds_everything or (who is Standing.USER and policy == "everyone")
+
+
+def can_manage_teams(user: UserLike | None) -> bool:
+    """Whether `user` may create, change and delete teams and their members: system admins.
+    Who may give a team a role in a project is `Perm.MANAGE_MEMBERS` there, like a user."""
+    return standing(user).holds_everything

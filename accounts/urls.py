@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from .views import robots, tokens, users
+from .views import robots, teams, tokens, users
 
 app_name = "accounts"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,6 +15,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("users/<int:pk>/admin/", users.user_set_admin, name="user_set_admin"),
     path("users/<int:pk>/password/", users.user_set_password, name="user_set_password"),
     path("users/<int:pk>/email/", users.user_set_email, name="user_set_email"),
+    path("teams/", teams.team_list, name="teams"),
+    path("teams/<int:pk>/", teams.team_detail, name="team_detail"),
+    path("teams/<int:pk>/edit/", teams.team_update, name="team_update"),
+    path("teams/<int:pk>/delete/", teams.team_delete, name="team_delete"),
+    path("teams/<int:team_id>/members/add/", teams.team_member_add, name="team_member_add"),
+    path("teams/<int:team_id>/members/<int:pk>/remove/", teams.team_member_remove, name="team_member_remove"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("robots/", robots.robot_list, name="robots"),

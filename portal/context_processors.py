@@ -9,4 +9,8 @@ from django.http import HttpRequest
 
 
 def wharf(request: HttpRequest) -> dict[str, Any]:
-    return {"WHARF_PROJECT_CREATION": settings.WHARF_PROJECT_CREATION}
+    return {
+        "WHARF_PROJECT_CREATION": settings.WHARF_PROJECT_CREATION,
+        "WHARF_OIDC_ENABLED": getattr(settings, "WHARF_OIDC_ENABLED", False),
+        "WHARF_LDAP_ENABLED": getattr(settings, "WHARF_LDAP_ENABLED", False),
+    }

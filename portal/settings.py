@@ -9,10 +9,13 @@ Redis; set `WHARF_HTTPS=true` (plus `ALLOWED_HOSTS`, `CSRF_TRUSTED_ORIGINS` and
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import environ
+
+from accounts.directory.config import OIDC_BACKEND, ldap_settings, oidc_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -134,6 +137,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Directory login (LDAP): off unless WHARF_LDAP_SERVER_URI is set; see accounts.directory.
+_DIRECTORY = ldap_settings(os.environ)
+globals().update({k: v for k, v in _DIRECTORY.items() if k.startswith("AUTH_LDAP_")})
+AUTHENTICATION_BACKENDS: list[str] = _DIRECTORY["AUTHENTICATION_BACKENDS"]
+WHARF_LDAP_ENABLED: bool = _DIRECTORY["WHARF_LDAP_ENABLED"]
+WHARF_LDAP_MIRROR_GROUPS: list[str] = _DIRECTORY["WHARF_LDAP_MIRROR_GROUPS"]
+WHARF_LDAP_PROBLEMS: list[tuple[str, str]] = _DIRECTORY["WHARF_LDAP_PROBLEMS"]
+# Single sign-on (OIDC): off unless WHARF_OIDC_DISCOVERY_URL is set; see accounts.directory.oidc.
+_OIDC = oidc_settings(os.environ)
+WHARF_OIDC_ENABLED: bool = _OIDC["WHARF_OIDC_ENABLED"]
+WHARF_OIDC_PROBLEMS: list[tuple[str, str]] = _OIDC["WHARF_OIDC_PROBLEMS"]
+WHARF_OIDC_DISCOVERY_URL: str = _OIDC["WHARF_OIDC_DISCOVERY_URL"]
+WHARF_OIDC_CLIENT_ID: str = _OIDC["WHARF_OIDC_CLIENT_ID"]
+WHARF_OIDC_CLIENT_SECRET: str = _OIDC["WHARF_OIDC_CLIENT_SECRET"]
+WHARF_OIDC_SCOPES: str = _OIDC["WHARF_OIDC_SCOPES"]
+WHARF_OIDC_USERNAME_CLAIM: str = _OIDC["WHARF_OIDC_USERNAME_CLAIM"]
+WHARF_OIDC_GROUPS_CLAIM: str = _OIDC["WHARF_OIDC_GROUPS_CLAIM"]
+WHARF_OIDC_MIRROR_GROUPS: list[str] = _OIDC["WHARF_OIDC_MIRROR_GROUPS"]
+WHARF_OIDC_ADMIN_GROUP: str = _OIDC["WHARF_OIDC_ADMIN_GROUP"]
+if WHARF_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append(OIDC_BACKEND)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"

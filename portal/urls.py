@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from accounts.forms import ThrottledAuthenticationForm
 from accounts.registry_auth.views import token as registry_token
+from accounts.views import sso
 from portal.api.schema import CachedSchemaView
 from portal.metrics import metrics_view
 from repositories.webhooks import notifications
@@ -23,6 +24,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/sso/", sso.oidc_login, name="oidc_login"),
+    path("login/sso/callback/", sso.oidc_callback, name="oidc_callback"),
     path("service/notifications", notifications, name="registry-notifications"),
     path("service/token", registry_token, name="registry-token"),
     path("metrics", metrics_view, name="metrics"),

@@ -16,14 +16,12 @@ from .models import Project, Repository
 
 def permissions_for(user: Any, project: Project) -> frozenset[Perm]:
     """What `user` may do in `project`. Uses `project.my_role` when annotated by
-    `ProjectQuerySet.with_role`, else one query for the membership when a role can
-    count for the user at all."""
+    `ProjectQuerySet.with_role`, else asks it in one query (own and team roles) when a
+    role can count for the user at all."""
     if hasattr(project, "my_role"):
         role = project.my_role
     elif standing(user).holds_role_grants:
-        role = (
-            project.memberships.filter(user=user).values_list("role", flat=True).first()
-        )
+        role = Project.objects.with_role(user).filter(pk=project.pk).values_list("my_role", flat=True).first()  # type: ignore[misc]
     else:
         role = None
     return project_permissions(user, role=role, is_public=project.is_public)

@@ -68,3 +68,8 @@ class MemberAddForm(BootstrapForm):
 
 class MemberRoleForm(BootstrapForm):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ProjectTeamAddForm(BootstrapForm):
+    team = forms.CharField(max_length=64)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.DEVELOPER)

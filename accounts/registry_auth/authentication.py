@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 
-from accounts.models import ROBOT_PREFIX, TOKEN_PREFIX, ApiToken, hash_token_secret
+from accounts.directory.login import directory_login_enabled, directory_user
+from accounts.models import ROBOT_PREFIX, TOKEN_PREFIX, ApiToken, UserSource, hash_token_secret
 
 from . import lookup, password_cache
 from .grants import Principal
@@ -95,11 +96,22 @@ def _token_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
 
 def _password_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
     user, projects = lookup.user_by_username(credentials.username, names)
-    if user is None:
+    if directory_login_enabled() and (user is None or user.source == UserSource.LDAP):
+        # The directory decides (and refreshes the user's name, e-mail and teams), so a
+        # user disabled or removed there is refused here too; no password cache for it.
+        if directory_user(credentials.username, credentials.password) is None:
+            return Outcome(None, WRONG_PASSWORD)
+        user, projects = lookup.user_by_username(credentials.username, names)
+        if user is None:
+            return Outcome(None, WRONG_PASSWORD)
+    elif user is None:
         # Spend the same hashing time as for a real user, so timing does not reveal who exists.
         make_password(credentials.password)
         return Outcome(None, WRONG_PASSWORD)
-    if not password_cache.verified(credentials.username, credentials.password, user.pk, user.password):
+    elif user.source != UserSource.LOCAL:
+        # Directory and OIDC accounts have no local password to check.
+        return Outcome(None, WRONG_PASSWORD)
+    elif not password_cache.verified(credentials.username, credentials.password, user.pk, user.password):
         if not user.check_password(credentials.password):
             return Outcome(None, WRONG_PASSWORD)
         # check_password may have upgraded the stored hash: remember the one now stored.

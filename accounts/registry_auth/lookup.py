@@ -8,8 +8,9 @@ each). The answer is facts only (flags, a role name, a public flag); what they a
 decided by `accounts.permissions` through `grants.compute_grants`, never here.
 
 Hand-written SQL rather than the ORM because this is the registry's hottest path: the
-ORM's compile step cost more than the query. The role read here is the membership row's,
-as `ProjectQuerySet.with_role` reads it; `tests/token_service/test_lookup.py` checks the two
+ORM's compile step cost more than the query. The role read here is the highest of the
+membership row's and the user's teams' (`permissions.highest_role`), as
+`ProjectQuerySet.with_role` reads it; `tests/token_service/test_lookup.py` checks the two
 agree on every user and project of the test world.
 """
 
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import ApiToken, RobotAccount, User
+from accounts.permissions import highest_role
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class ProjectFacts:
 
 Projects = dict[str, ProjectFacts]
 
-_USER_FIELDS = ("id", "username", "password", "is_active", "is_superuser")
+_USER_FIELDS = ("id", "username", "password", "is_active", "is_superuser", "source")
 _TOKEN_FIELDS = ("id", "user_id", "name", "scopes", "expires_at", "revoked_at")
 _ROBOT_FIELDS = (
     "id", "project_id", "name", "project_names", "can_pull", "can_push", "can_delete",
@@ -57,6 +59,13 @@ def _project_tables() -> tuple[str, str]:
     return _table(Project), _table(Membership)
 
 
+def _team_tables() -> tuple[str, str]:
+    from accounts.models import TeamMember
+    from repositories.models import ProjectTeam
+
+    return _table(ProjectTeam), _table(TeamMember)
+
+
 def _columns(alias: str, model: Any, names: Sequence[str]) -> str:
     quote = connection.ops.quote_name
     return ", ".join(f"{alias}.{quote(model._meta.get_field(name).column)}" for name in names)
@@ -70,22 +79,34 @@ def _project_join(names: Sequence[str], user_column: str | None) -> tuple[str, s
     """The select list and LEFT JOINs adding the named projects (and the role) to a row."""
     project, membership = _project_tables()
     if not names:
-        return ", NULL, NULL, NULL, NULL", ""
+        return ", NULL, NULL, NULL, NULL, NULL", ""
     joins = f" LEFT JOIN {project} p ON p.name IN ({_in(names)})"
-    role = "NULL"
+    role = team_role = "NULL"
     if user_column is not None:
+        project_team, team_member = _team_tables()
         joins += f" LEFT JOIN {membership} m ON m.project_id = p.id AND m.user_id = {user_column}"
-        role = "m.role"
-    return f", p.name, p.id, p.is_public, {role}", joins
+        # One row per team of the user's that holds a role in the project (usually none).
+        team_ids = f"SELECT tm.team_id FROM {team_member} tm WHERE tm.user_id = {user_column}"  # noqa: S608  (quoted table names)
+        joins += f" LEFT JOIN {project_team} pt ON pt.project_id = p.id AND pt.team_id IN ({team_ids})"
+        role, team_role = "m.role", "pt.role"
+    return f", p.name, p.id, p.is_public, {role}, {team_role}", joins
 
 
 def _projects(rows: Iterable[Sequence[Any]]) -> Projects:
-    """The project columns (the last four of each row) as ProjectFacts by name."""
+    """The project columns (the last five of each row) as ProjectFacts by name.
+
+    A project comes once per team of the user's that holds a role there; the user's role
+    is the highest of their own and those (`permissions.highest_role`, the one rule).
+    """
+    roles: dict[str, list[str | None]] = {}
     found: Projects = {}
     for row in rows:
-        name, pk, is_public, role = row[-4:]
+        name, pk, is_public, role, team_role = row[-5:]
         if name is not None:
-            found[name] = ProjectFacts(pk=pk, is_public=bool(is_public), role=role)
+            held = roles.setdefault(name, [])
+            held += [role, team_role]
+            best = highest_role(held)
+            found[name] = ProjectFacts(pk=pk, is_public=bool(is_public), role=best.value if best else None)
     return found
 
 
@@ -115,8 +136,8 @@ def _instance(model: Any, values: dict[str, Any]) -> Any:
 
 def _user(values: Sequence[Any]) -> User:
     """A User with only the fields the token service reads (the others deferred)."""
-    pk, username, password, is_active, is_superuser = values
-    fields = {"id": pk, "username": username, "password": password}
+    pk, username, password, is_active, is_superuser, source = values
+    fields = {"id": pk, "username": username, "password": password, "source": source}
     return _instance(User, {**fields, "is_active": bool(is_active), "is_superuser": bool(is_superuser)})  # type: ignore[no-any-return]
 
 
@@ -128,7 +149,7 @@ def _user(values: Sequence[Any]) -> User:
 def _anonymous_sql(vendor: str, count: int) -> str:
     project, _ = _project_tables()
     names = ["?"] * count
-    return f"SELECT NULL, p.name, p.id, p.is_public, NULL FROM {project} p WHERE p.name IN ({_in(names)})"  # noqa: S608  (quoted table names, values as parameters)
+    return f"SELECT NULL, p.name, p.id, p.is_public, NULL, NULL FROM {project} p WHERE p.name IN ({_in(names)})"  # noqa: S608  (quoted table names, values as parameters)
 
 
 @lru_cache(maxsize=256)

@@ -7,12 +7,14 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api.me import MeView
 from accounts.api.robots import ProjectRobotViewSet, SystemRobotViewSet
+from accounts.api.teams import TeamMemberViewSet, TeamViewSet
 from accounts.api.tokens import TokenViewSet
 from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.members import MemberViewSet
+from repositories.api.project_teams import ProjectTeamViewSet
 from repositories.api.projects import ProjectViewSet
 from repositories.api.registry_base import REPOSITORY_PREFIX
 from repositories.api.repositories import ProjectRepositoryViewSet, RepositoryViewSet
@@ -55,6 +57,7 @@ _PROJECT = r"projects/(?P<project_name>[^/]+)"
 router = SimpleRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register(rf"{_PROJECT}/members", MemberViewSet, basename="project-member")
+router.register(rf"{_PROJECT}/teams", ProjectTeamViewSet, basename="project-team")
 router.register(rf"{_PROJECT}/audit-events", ProjectAuditEventViewSet, basename="project-audit-event")
 router.register("audit-events", SystemAuditEventViewSet, basename="audit-event")
 router.register(rf"{_PROJECT}/repositories", ProjectRepositoryViewSet, basename="project-repository")
@@ -86,6 +89,8 @@ router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-databa
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")
+router.register("teams", TeamViewSet, basename="team")
+router.register(r"teams/(?P<team_id>\d+)/members", TeamMemberViewSet, basename="team-member")
 router.register("tokens", TokenViewSet, basename="token")
 router.register(rf"{_PROJECT}/robots", ProjectRobotViewSet, basename="project-robot")
 router.register("robots", SystemRobotViewSet, basename="robot")

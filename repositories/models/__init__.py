@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .projects import Membership, Project, ProjectQuerySet
+from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
 from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
 from .retention import (
     ImmutableRule,
@@ -42,6 +42,7 @@ __all__ = [
     "Project",
     "ProjectQuerySet",
     "ProjectScanSettings",
+    "ProjectTeam",
     "PushedAtSource",
     "RecycleBinEntry",
     "RegistryEvent",

@@ -10,9 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from django.db import models
-from django.db.models import FilteredRelation
+from django.db.models import FilteredRelation, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Concat, StrIndex
 from django.utils import timezone
 
+from accounts.models import TeamMember
 from accounts.permissions import Perm, Role, Standing, public_grants, roles_granting, standing
 
 PROJECT_NAME_MIN = 2
@@ -76,19 +78,26 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         return queryset.filter(reduce(operator.or_, allowed))
 
     def with_role(self, user: Any) -> ProjectQuerySet:
-        """Annotate `my_role`: the user's role in each project, or None. Read from the
-        same join to the user's membership row as `where_user_may`, so listing and
-        annotating cost one join together."""
+        """Annotate `my_role`: the user's role in each project (the highest of their own
+        and their teams' roles), or None. Read from the same expression as
+        `where_user_may`, so listing and annotating cost one join together."""
         if standing(user) is Standing.ANONYMOUS:
             return self.annotate(my_role=models.Value(None, output_field=models.CharField()))
         return self._with_my_membership(user).annotate(my_role=models.F(_MY_ROLE))
 
     def _with_my_membership(self, user: Any) -> ProjectQuerySet:
-        """Alias `_my_role` to the role in `user`'s membership row of each project (NULL
-        when not a member), read through a LEFT JOIN on that one row. Added once per
-        queryset, and the filters go through the alias rather than the relation (which
-        Django would join again in each `filter()`), so whatever the order of
-        `where_user_may` and `with_role`, they share one join."""
+        """Alias `_my_role` to `user`'s role in each project (NULL when they hold none):
+        the role of their own membership row, read through a LEFT JOIN on that one row,
+        unless one of their teams holds a stronger role there, read by one subquery.
+
+        The subquery asks only for a team role stronger than the user's own (ranked as
+        `Role` lists them), so `COALESCE(stronger team role, own role)` is the highest
+        with the subquery written once; it reads the project's team rows of the
+        user's teams (`team_id IN` the user's `TeamMember` rows), no join and no DISTINCT.
+
+        Added once per queryset, and the filters go through the alias rather than the
+        relation (which Django would join again in each `filter()`), so whatever the
+        order of `where_user_may` and `with_role`, they share one join."""
         # Django keeps a queryset's FilteredRelations here (no public accessor; not in the stubs).
         present = getattr(self.query, "_filtered_relations", {}).get(_MY_MEMBERSHIP)
         if present is not None:
@@ -97,13 +106,47 @@ class ProjectQuerySet(models.QuerySet["Project"]):
                 raise ValueError("This queryset already joins another user's membership.")
             return self
         relation = FilteredRelation("memberships", condition=models.Q(memberships__user=user))
-        return self.alias(**{_MY_MEMBERSHIP: relation}).alias(
-            **{_MY_ROLE: models.F(f"{_MY_MEMBERSHIP}__role")}
+        own_role = f"{_MY_MEMBERSHIP}__role"
+        stronger_team_role = (
+            ProjectTeam.objects.filter(
+                project=OuterRef("pk"),
+                team_id__in=TeamMember.objects.filter(user=user).values("team_id"),
+            )
+            .alias(_rank=role_rank("role"))
+            .filter(_rank__lt=OuterRef(_MY_OWN_RANK))
+            .order_by("_rank")
+            .values("role")[:1]
+        )
+        return (
+            self.alias(**{_MY_MEMBERSHIP: relation})
+            .alias(**{_MY_OWN_RANK: Coalesce(role_rank(own_role), models.Value(len(Role)))})
+            .alias(**{_MY_ROLE: Coalesce(Subquery(stronger_team_role), models.F(own_role))})
         )
 
 
+_NO_ROLE = "-"
+_ROLE_POSITIONS = ",".join(["", *Role.values, _NO_ROLE, ""])
+
+
+def role_sort_key(field: str) -> models.Func:
+    """A sort key for the role in `field`, strongest first and no role last, that reads
+    `field` once: its position in a list of the roles (`INSTR`/`STRPOS`). `my_role` is an
+    expression with a subquery, which a CASE would repeat once per role."""
+    wrapped = Concat(models.Value(","), Coalesce(models.F(field), models.Value(_NO_ROLE)), models.Value(","))
+    return StrIndex(models.Value(_ROLE_POSITIONS), wrapped)
+
+
+def role_rank(field: str) -> models.Case:
+    """The rank of the role in `field`: 0 for the strongest, in `Role`'s order (NULL if none)."""
+    return models.Case(
+        *[models.When(**{field: role.value}, then=models.Value(rank)) for rank, role in enumerate(Role)],
+        output_field=models.IntegerField(),
+    )
+
+
 _MY_MEMBERSHIP = "my_membership"
-_MY_ROLE = "_my_role"  # the role column is NOT NULL: NULL here means no membership
+_MY_OWN_RANK = "_my_own_rank"  # the rank of the user's own role; one past the weakest if none
+_MY_ROLE = "_my_role"  # the highest role; role columns are NOT NULL: NULL here means no role
 
 
 class Project(models.Model):
@@ -163,3 +206,32 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} as {self.role}"
+
+
+class ProjectTeam(models.Model):
+    """A team's role in a project: every member of the team holds it there (a user's
+    role is the highest of their own and their teams', see `ProjectQuerySet`)."""
+
+    # The unique (project, team) and the (team, project) index serve every lookup.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="team_memberships", db_index=False
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="project_memberships", db_index=False
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project", "team__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "team"],
+                name="projectteam_unique_team",
+                violation_error_message="This team is already a member of the project.",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "project"], name="projectteam_team_project")]
+
+    def __str__(self) -> str:
+        return f"{self.team} in {self.project} as {self.role}"

@@ -122,7 +122,7 @@ def _find_user(username: str) -> Any:
     return user
 
 
-def _check_role(role: str) -> Role:
+def check_role(role: str) -> Role:
     if role not in Role.values:
         raise ValidationError({"role": f"“{role}” is not a role. Choose one of: {', '.join(Role.values)}."})
     return Role(role)
@@ -146,7 +146,7 @@ def _ensure_an_admin_remains(project: Project, leaving: Membership) -> None:
 def add_member(project: Project, *, actor: Actor, username: str, role: str) -> Membership:
     """Give a user a role in the project."""
     user = _find_user(username)
-    role_value = _check_role(role)
+    role_value = check_role(role)
     if Membership.objects.filter(project=project, user=user).exists():
         raise ValidationError({"username": f"{user.username} is already a member of {project.name}."})
     try:
@@ -169,7 +169,7 @@ def add_member(project: Project, *, actor: Actor, username: str, role: str) -> M
 def change_member_role(membership: Membership, *, actor: Actor, role: str) -> Membership:
     """Change a member's role. The last Project Admin cannot be demoted."""
     membership = Membership.objects.select_for_update().select_related("project", "user").get(pk=membership.pk)
-    role_value = _check_role(role)
+    role_value = check_role(role)
     if membership.role == role_value:
         return membership
     if role_value != Role.PROJECT_ADMIN:

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -24,6 +24,7 @@ from audit.context import Actor
 from ..access import get_project
 from ..forms import PROJECTS_PER_PAGE, ProjectCreateForm, ProjectListForm, ProjectUpdateForm
 from ..models import Membership, Project
+from ..models.projects import role_sort_key
 from ..services.projects import create_project, delete_project, update_project
 from .tabs import project_context
 
@@ -47,15 +48,10 @@ def _projects(request: HtmxHttpRequest, q: str, sort: str) -> QuerySet[Project]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    role_rank = Case(
-        *[When(my_role=role.value, then=Value(rank)) for rank, role in enumerate(Role)],
-        default=Value(len(Role)),
-        output_field=IntegerField(),
-    )
     projects = (
         Project.objects.for_user(request.user)
         .with_role(request.user)
-        .annotate(member_count=Coalesce(Subquery(member_count), 0), role_rank=role_rank)
+        .annotate(member_count=Coalesce(Subquery(member_count), 0), role_rank=role_sort_key("my_role"))
     )
     if q:
         projects = projects.filter(Q(name__icontains=q) | Q(description__icontains=q))

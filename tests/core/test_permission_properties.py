@@ -1,6 +1,6 @@
 """The database queries that list projects, and the token service, answer exactly what
 `accounts.permissions.project_permissions` answers: for random users (anonymous,
-inactive, superuser or not), random memberships and random public/private projects.
+inactive, superuser or not), random memberships (their own and through teams) and random public/private projects.
 
 The last tests change the role table and the public grants in `accounts.permissions`
 and check that the queries and the token service follow: a copy of a rule kept
@@ -22,14 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts import permissions
-from accounts.models import User
-from accounts.permissions import Perm, Role, project_permissions
+from accounts.models import Team, TeamMember, User
+from accounts.permissions import Perm, Role, highest_role, project_permissions
 from accounts.registry_auth.grants import Principal, allowed_actions, compute_grants
 from accounts.registry_auth.scopes import parse_scopes
 from accounts.services.robots import create_robot
 from audit.context import Actor
 from repositories.access import permissions_for
-from repositories.models import Membership, Project, Repository
+from repositories.models import Membership, Project, ProjectTeam, Repository
 
 ACTIONS = ("pull", "push", "delete")
 BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -37,8 +37,9 @@ BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[Health
 # Who asks: nobody (None), Django's anonymous user, or an account as (superuser, active).
 WHO = st.one_of(st.sampled_from(["none", "anonymous"]), st.tuples(st.booleans(), st.booleans()))
 ROLE = st.one_of(st.none(), st.sampled_from(list(Role)))
-# Per project: public?, the asker's role, another user's role (which must not count).
-PROJECTS = st.lists(st.tuples(st.booleans(), ROLE, ROLE), max_size=5)
+# Per project: public?, the asker's role, another user's role (which must not count), the
+# roles of the asker's two teams, and of a team the asker is not in (which must not count).
+PROJECTS = st.lists(st.tuples(st.booleans(), ROLE, ROLE, ROLE, ROLE, ROLE), max_size=5)
 
 
 @dataclass
@@ -62,8 +63,11 @@ def rolled_back() -> Iterator[None]:
         transaction.set_rollback(True)
 
 
-def build(who: Any, projects: list[tuple[bool, str | None, str | None]]) -> Setup:
-    """The asker, the projects, a repository in each, and both users' memberships: four inserts."""
+def build(who: Any, projects: list[Any]) -> Setup:
+    """The asker, the projects, a repository in each, both users' memberships, and three
+    teams (two with the asker, one with the other user) with their project roles. A case
+    of three values has no team roles."""
+    projects = [(*case, None, None, None)[:6] for case in projects]
     if who == "none":
         user = None
     elif who == "anonymous":
@@ -73,18 +77,32 @@ def build(who: Any, projects: list[tuple[bool, str | None, str | None]]) -> Setu
         user = User.objects.create(username="asker", is_superuser=superuser, is_active=active)
     other = User.objects.create(username="other")
     rows = Project.objects.bulk_create(
-        Project(name=f"p{i}", is_public=public) for i, (public, _, _) in enumerate(projects)
+        Project(name=f"p{i}", is_public=public) for i, (public, *_) in enumerate(projects)
     )
     Repository.objects.bulk_create(Repository(project=p, name=f"{p.name}/app") for p in rows)
     memberships = [
         Membership(project=project, user=member, role=role)
-        for project, (_, mine, theirs) in zip(rows, projects, strict=True)
+        for project, (_, mine, theirs, *_) in zip(rows, projects, strict=True)
         for member, role in ((user, mine), (other, theirs))
         if role is not None and member is not None and member.is_authenticated
     ]
     Membership.objects.bulk_create(memberships)
     signed_in = user is not None and user.is_authenticated
-    roles = {p.pk: (mine if signed_in else None) for p, (_, mine, _) in zip(rows, projects, strict=True)}
+    teams = Team.objects.bulk_create(Team(name=name) for name in ("t0", "t1", "tx"))
+    TeamMember.objects.bulk_create(
+        [TeamMember(team=team, user=user) for team in teams[:2] if signed_in]
+        + [TeamMember(team=team, user=other) for team in teams]
+    )
+    ProjectTeam.objects.bulk_create(
+        ProjectTeam(project=project, team=team, role=role)
+        for project, case in zip(rows, projects, strict=True)
+        for team, role in zip(teams, case[3:], strict=True)
+        if role is not None
+    )
+    roles = {
+        p.pk: (highest_role([mine, t0, t1]) if signed_in else None)
+        for p, (_, mine, _, t0, t1, _) in zip(rows, projects, strict=True)
+    }
     return Setup(user=user, projects=rows, roles=roles)
 
 
@@ -122,7 +140,7 @@ def assert_queries_agree(setup: Setup, *, anonymous_list: bool = True) -> None:
 @BOUNDED
 @given(who=WHO, projects=PROJECTS, anonymous_list=st.booleans())
 def test_query_helpers_and_token_grants_answer_what_project_permissions_answers(
-    db: Any, who: Any, projects: list[tuple[bool, str | None, str | None]], anonymous_list: bool
+    db: Any, who: Any, projects: list[Any], anonymous_list: bool
 ) -> None:
     with rolled_back():
         assert_queries_agree(build(who, projects), anonymous_list=anonymous_list)
@@ -166,6 +184,9 @@ def test_robots_get_their_own_actions_plus_what_everyone_gets_in_a_public_projec
 # --- the rules live in one place: change them there, and every query follows ------------------------
 
 EVERY_CASE = [(public, mine, None) for public in (False, True) for mine in (None, *Role)]
+# Every pair of own and team role, and a team role alone, in private projects.
+TEAM_CASES = [(False, mine, None, team, None, None) for mine in (None, *Role) for team in Role]
+TEAM_CASES += [(False, None, None, None, team, strongest) for team in Role for strongest in (Role.PROJECT_ADMIN,)]
 WHO_CASES = ["none", "anonymous", (False, True), (True, True), (False, False), (True, False)]
 
 
@@ -173,6 +194,8 @@ def _assert_everyone_agrees() -> None:
     for who in WHO_CASES:
         with rolled_back():
             assert_queries_agree(build(who, EVERY_CASE))
+        with rolled_back():
+            assert_queries_agree(build(who, TEAM_CASES))
 
 
 def test_taking_view_from_guests_in_the_role_table_hides_their_private_projects(
@@ -232,3 +255,36 @@ def test_listing_a_users_projects_is_one_query(db: Any, django_assert_num_querie
             list(Project.objects.for_user(setup.user))
         with django_assert_num_queries(1):
             list(Project.objects.where_user_may(setup.user, Perm.SYNC))
+
+
+# --- teams -----------------------------------------------------------------------------------------
+
+
+def test_a_team_role_stronger_than_the_own_role_counts_and_a_weaker_one_does_not(db: Any) -> None:
+    with rolled_back():
+        setup = build((False, True), [(False, Role.GUEST, None, Role.MAINTAINER, None, None),
+                                      (False, Role.MAINTAINER, None, Role.GUEST, None, None),
+                                      (False, None, None, Role.LIMITED_GUEST, Role.DEVELOPER, None),
+                                      (False, None, None, None, None, Role.PROJECT_ADMIN)])
+        roles = dict(Project.objects.with_role(setup.user).values_list("name", "my_role"))
+        assert roles == {"p0": Role.MAINTAINER, "p1": Role.MAINTAINER, "p2": Role.DEVELOPER, "p3": None}
+        assert set(Project.objects.where_user_may(setup.user, Perm.PUSH).values_list("name", flat=True)) == {
+            "p0", "p1", "p2"
+        }
+
+
+def test_leaving_a_team_takes_its_role_away_at_once(db: Any) -> None:
+    with rolled_back():
+        setup = build((False, True), [(False, None, None, Role.DEVELOPER, None, None)])
+        assert Project.objects.where_user_may(setup.user, Perm.PUSH).exists()
+        TeamMember.objects.filter(user=setup.user).delete()
+        assert not Project.objects.for_user(setup.user).exists()
+        scopes = parse_scopes(["repository:p0/app:pull,push"])
+        assert compute_grants(principal_of(setup.user), scopes) == []
+
+
+def test_an_inactive_team_member_holds_nothing_through_the_team(db: Any) -> None:
+    with rolled_back():
+        setup = build((False, False), [(False, None, None, Role.PROJECT_ADMIN, None, None)])
+        assert not Project.objects.for_user(setup.user).exists()
+        assert permissions_for(setup.user, setup.projects[0]) == frozenset()

@@ -22,8 +22,9 @@ from typing import Any
 from django.core.management import call_command
 from django.test import override_settings
 
-from accounts.models import ApiToken, RobotAccount, User
+from accounts.models import ApiToken, RobotAccount, Team, TeamMember, User
 from accounts.permissions import Role
+from accounts.services import teams as team_services
 from accounts.services.robots import create_robot
 from accounts.services.tokens import create_token
 from audit.context import Actor
@@ -33,6 +34,7 @@ from repositories.models import (
     Membership,
     OsvImport,
     Project,
+    ProjectTeam,
     RecycleBinEntry,
     RetentionRun,
     ScannerAdapter,
@@ -42,6 +44,7 @@ from repositories.models import (
 )
 from repositories.services import retention, retention_runs, scanner_adapters, scanning
 from repositories.services.allowlists import add_entry
+from repositories.services.project_teams import add_project_team
 from repositories.services.projects import add_member, create_project
 from repositories.services.sync import sync_now
 from tests.factories import UserFactory
@@ -112,6 +115,17 @@ def _retention(server: RegistryServer, acme: Project) -> None:
     retention_runs.run_now(acme, ACTOR, dry_run=True)
 
 
+def _teams(*projects: Project) -> None:
+    """A team of the Project Admin and the Developer, Developer in every project: its
+    pages are crawled and nobody's role changes (each already holds Developer or more)."""
+    team = team_services.create_team(actor=ACTOR, name="crawl builders", description="Crawled")
+    for persona in ("padmin", "developer"):
+        team_services.add_team_member(team, actor=ACTOR, username=persona)
+    for project in projects:
+        add_project_team(project, actor=ACTOR, team=team.name, role=Role.DEVELOPER)
+    team_services.create_team(actor=ACTOR, name="empty", description="No members, no projects")
+
+
 def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     """Everything the crawl visits; `server` is the registry Wharf's client points at."""
     users = _users()
@@ -121,6 +135,7 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     for project in (acme, demo):
         for persona, role in ROLES.items():
             add_member(project, actor=ACTOR, username=persona, role=role)
+    _teams(acme, demo)
     _scanned_images(server, tmp_path)
     _retention(server, acme)
     create_robot(actor=ACTOR, created_by=users["sysadmin"], name="ci", actions=["pull", "push"], project=acme)
@@ -169,6 +184,7 @@ def bindings() -> list[Binding]:
         out.append(p)
         out += [p | {"pk@members": str(pk)} for pk in Membership.objects.filter(project=project).values_list("pk", flat=True)]
         out += [p | {"pk@robots": str(pk)} for pk in project.robots.values_list("pk", flat=True)]
+        out += [p | {"pk@teams": str(pk)} for pk in ProjectTeam.objects.filter(project=project).values_list("pk", flat=True)]
         out += [p | {"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=project).values_list("pk", flat=True)]
         for pk in RetentionRun.objects.filter(project=project).values_list("pk", flat=True):
             out.append(p | {"pk@runs": str(pk), "pk@retention-runs": str(pk), "run_id": str(pk)})
@@ -187,6 +203,10 @@ def bindings() -> list[Binding]:
                 for report in artifact.scan_reports.order_by("pk"):
                     out.append(a | {"pk@scans": str(report.pk), "report_id": str(report.pk)})
     out += [{"pk@users": str(pk)} for pk in User.objects.values_list("pk", flat=True)]
+    out += [{"pk@teams": str(pk), "team_id": str(pk)} for pk in Team.objects.values_list("pk", flat=True)]
+    out += [
+        {"team_id": str(team_id), "pk@members": str(pk)} for pk, team_id in TeamMember.objects.values_list("pk", "team_id")
+    ]
     out += [{"pk@tokens": str(pk)} for pk in ApiToken.objects.values_list("pk", flat=True)]
     out += [{"pk@robots": str(pk)} for pk in RobotAccount.objects.values_list("pk", flat=True)]
     out += [{"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=None).values_list("pk", flat=True)]
