@@ -5,9 +5,11 @@ running for the same scope); the Celery task `repositories.tasks.run_sync` claim
 it with a conditional UPDATE and calls `execute_sync`.
 
 Fetching runs in a bounded thread pool (`WHARF_SYNC_CONCURRENCY` registry
-requests in flight, as many pooled connections) and touches no database; each
-repository's listing is then applied in the main thread in its own transaction,
-in a fixed number of queries. A tag already known is re-read with a HEAD (its
+requests in flight, as many pooled connections) and touches no database. Its work
+items are a repository's tag list, then chunks of its tags (`fetch_all`), so one
+repository of 100,000 tags keeps every thread busy as well as many small ones do;
+each repository's listing is applied in the main thread, in its own transaction and
+a fixed number of queries, as soon as its last chunk is in. A tag already known is re-read with a HEAD (its
 digest is all a sync needs), and only manifests whose digest is not stored with
 its details are fetched, with their configs: a sync of an unchanged registry costs
 its tag lists and one HEAD per tag.
