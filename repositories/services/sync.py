@@ -24,10 +24,11 @@ applied keep their rows as they were.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 MAX_RUN_ERRORS = 200
 # Tags one work item reads: small enough to spread one big repository over every thread.
 TAGS_PER_CHUNK = 100
+MIN_TAGS_PER_CHUNK = 4
+CHUNKS_PER_THREAD = 4
 
 
 @dataclass
@@ -252,8 +255,10 @@ class _RepositoryFetch:
 
 
 def _chunks(tags: Sequence[str], concurrency: int) -> list[Sequence[str]]:
-    """Enough chunks for every thread even with one repository, none above TAGS_PER_CHUNK."""
-    size = max(1, min(TAGS_PER_CHUNK, -(-len(tags) // concurrency)))
+    """About CHUNKS_PER_THREAD chunks per thread, so the last wave leaves few threads
+    idle even with one repository; between MIN_TAGS_PER_CHUNK and TAGS_PER_CHUNK tags each."""
+    wanted = -(-len(tags) // (max(1, concurrency) * CHUNKS_PER_THREAD))
+    size = max(MIN_TAGS_PER_CHUNK, min(TAGS_PER_CHUNK, wanted))
     return [tags[start : start + size] for start in range(0, len(tags), size)]
 
 
@@ -273,42 +278,48 @@ def fetch_all(
     """
     repositories = {name: _RepositoryFetch(name, known[name]) for name in names}
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
-        pending: dict[Future[Any], tuple[str, str]] = {
-            pool.submit(list_tags, client, name): (name, "tags") for name in names
-        }
+        pending: dict[Future[Any], tuple[str, str]] = {}
+        # Finished items arrive here, each once: no scan of every pending future per completion.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+
+        def start(name: str, kind: str, function: Callable[..., Any], *args: Any) -> None:
+            future = pool.submit(function, client, name, *args)
+            pending[future] = (name, kind)
+            future.add_done_callback(finished.put)
 
         def submit(kind: str, state: _RepositoryFetch, function: Callable[..., Any], *args: Any) -> None:
-            pending[pool.submit(function, client, state.listing.name, *args)] = (state.listing.name, kind)
+            start(state.listing.name, kind, function, *args)
             state.pending += 1
 
+        for name in names:
+            start(name, "tags", list_tags)
         try:
             while pending:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for future in done:
-                    name, kind = pending.pop(future)
-                    state = repositories[name]
-                    result = future.result()
-                    if kind == "tags":
-                        if result is None:
-                            state.listing.gone = True
-                        elif not result:
-                            if state.known.untagged:
-                                submit("untagged", state, check_untagged, state.known.untagged)
-                        else:
-                            for chunk in _chunks(result, concurrency):
-                                submit("chunk", state, fetch_tags, chunk, state.known, state.digests)
-                    elif kind == "chunk":
-                        _merge(state.listing, result)
-                        state.pending -= 1
-                        if state.pending == 0:
-                            untagged = state.known.untagged - set(state.listing.tags.values())
-                            if untagged:
-                                submit("untagged", state, check_untagged, untagged)
+                future = finished.get()
+                name, kind = pending.pop(future)
+                state = repositories[name]
+                result = future.result()
+                if kind == "tags":
+                    if result is None:
+                        state.listing.gone = True
+                    elif not result:
+                        if state.known.untagged:
+                            submit("untagged", state, check_untagged, state.known.untagged)
                     else:
-                        state.listing.untagged_gone = result
-                        state.pending -= 1
+                        for chunk in _chunks(result, concurrency):
+                            submit("chunk", state, fetch_tags, chunk, state.known, state.digests)
+                elif kind == "chunk":
+                    _merge(state.listing, result)
+                    state.pending -= 1
                     if state.pending == 0:
-                        apply(state.listing)
+                        untagged = state.known.untagged - set(state.listing.tags.values())
+                        if untagged:
+                            submit("untagged", state, check_untagged, untagged)
+                else:
+                    state.listing.untagged_gone = result
+                    state.pending -= 1
+                if state.pending == 0:
+                    apply(state.listing)
         except BaseException:
             for future in pending:
                 future.cancel()

@@ -17,11 +17,11 @@ from tests.sync.test_sync_requests import _log_offset, _requests
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-def test_chunks_give_every_thread_work_and_stay_bounded() -> None:
+def test_chunks_give_every_thread_several_and_stay_bounded() -> None:
     tags = [f"t{i:03d}" for i in range(10)]
-    assert [len(c) for c in _chunks(tags, 4)] == [3, 3, 3, 1]
-    assert [len(c) for c in _chunks(tags, 16)] == [1] * 10
-    big = [str(i) for i in range(5000)]
+    assert [len(c) for c in _chunks(tags, 4)] == [4, 4, 2]  # never below MIN_TAGS_PER_CHUNK
+    assert [len(c) for c in _chunks([f"t{i}" for i in range(640)], 16)] == [10] * 64
+    big = [str(i) for i in range(20_000)]
     assert {len(c) for c in _chunks(big, 16)} == {sync.TAGS_PER_CHUNK}
     assert [t for c in _chunks(big, 16) for t in c] == big
 
@@ -50,7 +50,7 @@ def test_one_repository_is_read_by_several_threads_at_once(wharf_registry, setti
 
 
 def test_tags_sharing_a_digest_in_different_chunks_read_it_once(wharf_registry, settings) -> None:
-    settings.WHARF_SYNC_CONCURRENCY = 4  # 12 tags: four chunks of three
+    settings.WHARF_SYNC_CONCURRENCY = 4  # 12 tags: three chunks of four, each with all three digests
     client = wharf_registry.client()
     images = [build_image(labels={"n": str(n)}) for n in range(3)]
     for i in range(12):
