@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 MAX_RUN_ERRORS = 200
 # Tags one work item reads: small enough to spread one big repository over every thread.
 TAGS_PER_CHUNK = 100
+# A repository with more tags than this is applied in parts as its chunks come in.
+PARTIAL_APPLY_TAGS = 1000
 MIN_TAGS_PER_CHUNK = 4
 CHUNKS_PER_THREAD = 4
 
@@ -245,12 +247,13 @@ def _merge(into: Listing, part: Listing) -> None:
 
 class _RepositoryFetch:
     """One repository's fetching spread over the pool as chunks of tags; `listing` is
-    whole when `pending` is zero."""
+    whole when `pending` is zero. Chunks not applied yet wait in `unapplied`."""
 
     def __init__(self, name: str, known: Known) -> None:
         self.known = known
         self.digests = _Digests(known.synced)
         self.listing = Listing(name=name)
+        self.unapplied = Listing(name=name)
         self.pending = 0
 
 
@@ -267,7 +270,7 @@ def fetch_all(
     names: Sequence[str],
     known: dict[str, Known],
     concurrency: int,
-    apply: Callable[[Listing], None],
+    apply: Callable[[Listing, bool], None],
 ) -> None:
     """Read every repository with `concurrency` requests in flight, calling `apply`
     (in this thread) for each repository as soon as its listing is whole.
@@ -309,8 +312,15 @@ def fetch_all(
                         for chunk in _chunks(result, concurrency):
                             submit("chunk", state, fetch_tags, chunk, state.known, state.digests)
                 elif kind == "chunk":
-                    _merge(state.listing, result)
+                    _merge(state.unapplied, result)
                     state.pending -= 1
+                    if state.pending and len(state.unapplied.tags) >= PARTIAL_APPLY_TAGS:
+                        # A big repository is written as it is read, not all at its end.
+                        apply(state.unapplied, False)
+                        state.unapplied.fetched = {}
+                    if state.pending == 0 or not state.unapplied.fetched:
+                        _merge(state.listing, state.unapplied)
+                        state.unapplied = Listing(name=name)
                     if state.pending == 0:
                         untagged = state.known.untagged - set(state.listing.tags.values())
                         if untagged:
@@ -319,7 +329,7 @@ def fetch_all(
                     state.listing.untagged_gone = result
                     state.pending -= 1
                 if state.pending == 0:
-                    apply(state.listing)
+                    apply(state.listing, True)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -351,12 +361,16 @@ def _estimated_push_time(fetched: Fetched, now: datetime) -> tuple[datetime, str
 
 
 @transaction.atomic
-def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
+def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> Counts:
     """Make the rows of one repository match its listing.
 
     A fixed number of queries whatever the number of tags: new artifacts are
     inserted in one statement, and rows are read without their (large) manifest
     and config columns, except for the few artifacts read again.
+
+    `complete=False` applies part of a big repository while the rest is still being
+    read: it adds and moves, never removes, and leaves a tag whose digest another part
+    is fetching (no row yet) to the complete listing applied at the end.
     """
     counts = Counts()
     if listing.gone:
@@ -419,6 +433,8 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
     moved: list[Tag] = []
     for name, digest in listing.tags.items():
         row = rows.get(digest)
+        if row is None and not complete:
+            continue
         if row is None:  # a known digest whose row vanished meanwhile: store a bare row
             bare = Artifact.objects.create(
                 repository=repository, digest=digest, pushed_at=now, pushed_at_source=PushedAtSource.SEEN
@@ -435,6 +451,9 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
             moved.append(Tag(pk=tag[0], artifact_id=artifact_id, pushed_at=now, pushed_at_source=PushedAtSource.SEEN))
     Tag.objects.bulk_create(new_tags)
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
+    counts.tags_added, counts.tags_updated = len(new_tags), len(moved)
+    if not complete:
+        return counts
     stale = [pk for n, (pk, _) in tags.items() if n not in listing.tags]
     if stale:
         Tag.objects.filter(pk__in=stale).delete()
@@ -442,18 +461,18 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
         gone = Artifact.objects.filter(repository=repository, digest__in=listing.untagged_gone, parent__isnull=True)
         counts.artifacts_removed = gone.count()
         gone.delete()
-    counts.tags_added, counts.tags_updated, counts.tags_removed = len(new_tags), len(moved), len(stale)
+    counts.tags_removed = len(stale)
     refresh_repository_counts(repository)
     return counts
 
 
-def _apply_with_one_retry(listing: Listing, actor: Actor) -> Counts:
+def _apply_with_one_retry(listing: Listing, actor: Actor, complete: bool = True) -> Counts:
     """A push notification handled at the same moment may insert the same artifact
     or tag; the loser's transaction rolls back whole, so applying again sees it."""
     try:
-        return apply_listing(listing, actor=actor)
+        return apply_listing(listing, actor=actor, complete=complete)
     except IntegrityError:
-        return apply_listing(listing, actor=actor)
+        return apply_listing(listing, actor=actor, complete=complete)
 
 
 # --- runs -------------------------------------------------------------------------
@@ -522,11 +541,12 @@ def execute_sync(run: SyncRun, client: RegistryClient | None = None) -> SyncRun:
         names = _scope_filter(run, names)
         known = _known(names)
 
-        def apply(listing: Listing) -> None:
+        def apply(listing: Listing, complete: bool) -> None:
             nonlocal tags_seen
-            errors.extend(listing.errors)
-            tags_seen += len(listing.tags)
-            counts = _apply_with_one_retry(listing, actor)
+            if complete:
+                errors.extend(listing.errors)
+                tags_seen += len(listing.tags)
+            counts = _apply_with_one_retry(listing, actor, complete)
             for key, value in vars(counts).items():
                 setattr(totals, key, getattr(totals, key) + value)
 
