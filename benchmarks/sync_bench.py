@@ -32,7 +32,10 @@ What it does, in one process:
    applying listings to the database (the main thread), and the ratios to the
    registry: tags/s / (wrk requests/s / the mix's requests per tag), and requests/s
    / wrk requests/s; then the median, min and max over the rounds; the load
-   average beside every figure (the machine is shared: read the ratios);
+   average beside every figure (the machine is shared: read the ratios); and the time a
+   first sync of 100,000 tags would take at the measured rate (an extrapolation, said so);
+   `--repos 1 --tags 2000` shows one big repository, whose tags the sync spreads over
+   its threads;
 6. stops the registry and deletes its temporary directories at the end, on
    failure and on Ctrl-C (or SIGTERM).
 

@@ -5,9 +5,11 @@ running for the same scope); the Celery task `repositories.tasks.run_sync` claim
 it with a conditional UPDATE and calls `execute_sync`.
 
 Fetching runs in a bounded thread pool (`WHARF_SYNC_CONCURRENCY` registry
-requests in flight, as many pooled connections) and touches no database; each
-repository's listing is then applied in the main thread in its own transaction,
-in a fixed number of queries. A tag already known is re-read with a HEAD (its
+requests in flight, as many pooled connections) and touches no database. Its work
+items are a repository's tag list, then chunks of its tags (`fetch_all`), so one
+repository of 100,000 tags keeps every thread busy as well as many small ones do;
+each repository's listing is applied in the main thread, in its own transaction and
+a fixed number of queries, as soon as its last chunk is in. A tag already known is re-read with a HEAD (its
 digest is all a sync needs), and only manifests whose digest is not stored with
 its details are fetched, with their configs: a sync of an unchanged registry costs
 its tag lists and one HEAD per tag.
@@ -22,10 +24,11 @@ applied keep their rows as they were.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +63,10 @@ log = logging.getLogger(__name__)
 MAX_RUN_ERRORS = 200
 # Tags one work item reads: small enough to spread one big repository over every thread.
 TAGS_PER_CHUNK = 100
+# A repository with more tags than this is applied in parts as its chunks come in.
+PARTIAL_APPLY_TAGS = 1000
+MIN_TAGS_PER_CHUNK = 4
+CHUNKS_PER_THREAD = 4
 
 
 @dataclass
@@ -241,18 +248,21 @@ def _merge(into: Listing, part: Listing) -> None:
 
 class _RepositoryFetch:
     """One repository's fetching spread over the pool as chunks of tags; `listing` is
-    whole when `pending` is zero."""
+    whole when `pending` is zero. Chunks not applied yet wait in `unapplied`."""
 
     def __init__(self, name: str, known: Known) -> None:
         self.known = known
         self.digests = _Digests(known.synced)
         self.listing = Listing(name=name)
+        self.unapplied = Listing(name=name)
         self.pending = 0
 
 
 def _chunks(tags: Sequence[str], concurrency: int) -> list[Sequence[str]]:
-    """Enough chunks for every thread even with one repository, none above TAGS_PER_CHUNK."""
-    size = max(1, min(TAGS_PER_CHUNK, -(-len(tags) // concurrency)))
+    """About CHUNKS_PER_THREAD chunks per thread, so the last wave leaves few threads
+    idle even with one repository; between MIN_TAGS_PER_CHUNK and TAGS_PER_CHUNK tags each."""
+    wanted = -(-len(tags) // (max(1, concurrency) * CHUNKS_PER_THREAD))
+    size = max(MIN_TAGS_PER_CHUNK, min(TAGS_PER_CHUNK, wanted))
     return [tags[start : start + size] for start in range(0, len(tags), size)]
 
 
@@ -261,7 +271,7 @@ def fetch_all(
     names: Sequence[str],
     known: dict[str, Known],
     concurrency: int,
-    apply: Callable[[Listing], None],
+    apply: Callable[[Listing, bool], None],
 ) -> None:
     """Read every repository with `concurrency` requests in flight, calling `apply`
     (in this thread) for each repository as soon as its listing is whole.
@@ -272,42 +282,55 @@ def fetch_all(
     """
     repositories = {name: _RepositoryFetch(name, known[name]) for name in names}
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
-        pending: dict[Future[Any], tuple[str, str]] = {
-            pool.submit(list_tags, client, name): (name, "tags") for name in names
-        }
+        pending: dict[Future[Any], tuple[str, str]] = {}
+        # Finished items arrive here, each once: no scan of every pending future per completion.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+
+        def start(name: str, kind: str, function: Callable[..., Any], *args: Any) -> None:
+            future = pool.submit(function, client, name, *args)
+            pending[future] = (name, kind)
+            future.add_done_callback(finished.put)
 
         def submit(kind: str, state: _RepositoryFetch, function: Callable[..., Any], *args: Any) -> None:
-            pending[pool.submit(function, client, state.listing.name, *args)] = (state.listing.name, kind)
+            start(state.listing.name, kind, function, *args)
             state.pending += 1
 
+        for name in names:
+            start(name, "tags", list_tags)
         try:
             while pending:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for future in done:
-                    name, kind = pending.pop(future)
-                    state = repositories[name]
-                    result = future.result()
-                    if kind == "tags":
-                        if result is None:
-                            state.listing.gone = True
-                        elif not result:
-                            if state.known.untagged:
-                                submit("untagged", state, check_untagged, state.known.untagged)
-                        else:
-                            for chunk in _chunks(result, concurrency):
-                                submit("chunk", state, fetch_tags, chunk, state.known, state.digests)
-                    elif kind == "chunk":
-                        _merge(state.listing, result)
-                        state.pending -= 1
-                        if state.pending == 0:
-                            untagged = state.known.untagged - set(state.listing.tags.values())
-                            if untagged:
-                                submit("untagged", state, check_untagged, untagged)
+                future = finished.get()
+                name, kind = pending.pop(future)
+                state = repositories[name]
+                result = future.result()
+                if kind == "tags":
+                    if result is None:
+                        state.listing.gone = True
+                    elif not result:
+                        if state.known.untagged:
+                            submit("untagged", state, check_untagged, state.known.untagged)
                     else:
-                        state.listing.untagged_gone = result
-                        state.pending -= 1
+                        for chunk in _chunks(result, concurrency):
+                            submit("chunk", state, fetch_tags, chunk, state.known, state.digests)
+                elif kind == "chunk":
+                    _merge(state.unapplied, result)
+                    state.pending -= 1
+                    if state.pending and len(state.unapplied.tags) >= PARTIAL_APPLY_TAGS:
+                        # A big repository is written as it is read, not all at its end.
+                        apply(state.unapplied, False)
+                        state.unapplied.fetched = {}
+                    if state.pending == 0 or not state.unapplied.fetched:
+                        _merge(state.listing, state.unapplied)
+                        state.unapplied = Listing(name=name)
                     if state.pending == 0:
-                        apply(state.listing)
+                        untagged = state.known.untagged - set(state.listing.tags.values())
+                        if untagged:
+                            submit("untagged", state, check_untagged, untagged)
+                else:
+                    state.listing.untagged_gone = result
+                    state.pending -= 1
+                if state.pending == 0:
+                    apply(state.listing, True)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -339,12 +362,16 @@ def _estimated_push_time(fetched: Fetched, now: datetime) -> tuple[datetime, str
 
 
 @transaction.atomic
-def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
+def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> Counts:
     """Make the rows of one repository match its listing.
 
     A fixed number of queries whatever the number of tags: new artifacts are
     inserted in one statement, and rows are read without their (large) manifest
     and config columns, except for the few artifacts read again.
+
+    `complete=False` applies part of a big repository while the rest is still being
+    read: it adds and moves, never removes, and leaves a tag whose digest another part
+    is fetching (no row yet) to the complete listing applied at the end.
     """
     counts = Counts()
     if listing.gone:
@@ -407,6 +434,8 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
     moved: list[Tag] = []
     for name, digest in listing.tags.items():
         row = rows.get(digest)
+        if row is None and not complete:
+            continue
         if row is None:  # a known digest whose row vanished meanwhile: store a bare row
             bare = Artifact.objects.create(
                 repository=repository, digest=digest, pushed_at=now, pushed_at_source=PushedAtSource.SEEN
@@ -423,6 +452,9 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
             moved.append(Tag(pk=tag[0], artifact_id=artifact_id, pushed_at=now, pushed_at_source=PushedAtSource.SEEN))
     Tag.objects.bulk_create(new_tags)
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
+    counts.tags_added, counts.tags_updated = len(new_tags), len(moved)
+    if not complete:
+        return counts
     stale = [pk for n, (pk, _) in tags.items() if n not in listing.tags]
     if stale:
         Tag.objects.filter(pk__in=stale).delete()
@@ -430,18 +462,18 @@ def apply_listing(listing: Listing, *, actor: Actor) -> Counts:
         gone = Artifact.objects.filter(repository=repository, digest__in=listing.untagged_gone, parent__isnull=True)
         counts.artifacts_removed = gone.count()
         gone.delete()
-    counts.tags_added, counts.tags_updated, counts.tags_removed = len(new_tags), len(moved), len(stale)
+    counts.tags_removed = len(stale)
     refresh_repository_counts(repository)
     return counts
 
 
-def _apply_with_one_retry(listing: Listing, actor: Actor) -> Counts:
+def _apply_with_one_retry(listing: Listing, actor: Actor, complete: bool = True) -> Counts:
     """A push notification handled at the same moment may insert the same artifact
     or tag; the loser's transaction rolls back whole, so applying again sees it."""
     try:
-        return apply_listing(listing, actor=actor)
+        return apply_listing(listing, actor=actor, complete=complete)
     except IntegrityError:
-        return apply_listing(listing, actor=actor)
+        return apply_listing(listing, actor=actor, complete=complete)
 
 
 # --- runs -------------------------------------------------------------------------
@@ -510,11 +542,12 @@ def execute_sync(run: SyncRun, client: RegistryClient | None = None) -> SyncRun:
         names = _scope_filter(run, names)
         known = _known(names)
 
-        def apply(listing: Listing) -> None:
+        def apply(listing: Listing, complete: bool) -> None:
             nonlocal tags_seen
-            errors.extend(listing.errors)
-            tags_seen += len(listing.tags)
-            counts = _apply_with_one_retry(listing, actor)
+            if complete:
+                errors.extend(listing.errors)
+                tags_seen += len(listing.tags)
+            counts = _apply_with_one_retry(listing, actor, complete)
             for key, value in vars(counts).items():
                 setattr(totals, key, getattr(totals, key) + value)
 

@@ -71,8 +71,12 @@ def _end_record(stream: BinaryIO) -> tuple[int, int]:
     tail_size = min(size, _EOCD.size + _MAX_COMMENT)
     stream.seek(size - tail_size)
     tail = stream.read(tail_size)
+    # The last signature whose record and comment end the file exactly (a comment may
+    # contain the signature itself).
     at = tail.rfind(_EOCD_SIGNATURE)
-    while at >= 0 and at + _EOCD.size > len(tail):
+    while at >= 0 and (
+        at + _EOCD.size > len(tail) or at + _EOCD.size + _EOCD.unpack_from(tail, at)[7] != len(tail)
+    ):
         at = tail.rfind(_EOCD_SIGNATURE, 0, at)
     if at < 0:
         raise ZipStreamError("no end of central directory record: not a zip file, or truncated")

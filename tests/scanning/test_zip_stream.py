@@ -80,6 +80,14 @@ def test_reads_stored_and_deflated_members_as_zipfile_does(tmp_path: Path) -> No
     assert is_zip(path)
 
 
+def test_finds_the_end_record_past_a_comment_that_contains_its_signature(tmp_path: Path) -> None:
+    path = tmp_path / "comment.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.json", b"[1]")
+        archive.comment = b"mentions PK\x05\x06 itself"  # zipfile cannot reopen this file
+    assert _read_all(path) == {"a.json": b"[1]"}
+
+
 def test_reads_members_written_with_data_descriptors(tmp_path: Path) -> None:
     path = tmp_path / "descriptors.zip"
     records = {f"{i}.json": json.dumps({"id": f"X-{i}", "pad": "x" * i}).encode() for i in range(50)}

@@ -17,11 +17,11 @@ from tests.sync.test_sync_requests import _log_offset, _requests
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-def test_chunks_give_every_thread_work_and_stay_bounded() -> None:
+def test_chunks_give_every_thread_several_and_stay_bounded() -> None:
     tags = [f"t{i:03d}" for i in range(10)]
-    assert [len(c) for c in _chunks(tags, 4)] == [3, 3, 3, 1]
-    assert [len(c) for c in _chunks(tags, 16)] == [1] * 10
-    big = [str(i) for i in range(5000)]
+    assert [len(c) for c in _chunks(tags, 4)] == [4, 4, 2]  # never below MIN_TAGS_PER_CHUNK
+    assert [len(c) for c in _chunks([f"t{i}" for i in range(640)], 16)] == [10] * 64
+    big = [str(i) for i in range(20_000)]
     assert {len(c) for c in _chunks(big, 16)} == {sync.TAGS_PER_CHUNK}
     assert [t for c in _chunks(big, 16) for t in c] == big
 
@@ -50,7 +50,7 @@ def test_one_repository_is_read_by_several_threads_at_once(wharf_registry, setti
 
 
 def test_tags_sharing_a_digest_in_different_chunks_read_it_once(wharf_registry, settings) -> None:
-    settings.WHARF_SYNC_CONCURRENCY = 4  # 12 tags: four chunks of three
+    settings.WHARF_SYNC_CONCURRENCY = 4  # 12 tags: three chunks of four, each with all three digests
     client = wharf_registry.client()
     images = [build_image(labels={"n": str(n)}) for n in range(3)]
     for i in range(12):
@@ -67,3 +67,43 @@ def test_tags_sharing_a_digest_in_different_chunks_read_it_once(wharf_registry, 
     assert {t.name: t.artifact.labels["n"] for t in Tag.objects.select_related("artifact")} == {
         f"t{i:02d}": str(i % 3) for i in range(12)
     }
+
+
+def test_a_big_repository_is_written_in_parts_and_ends_whole(wharf_registry, settings, monkeypatch) -> None:
+    settings.WHARF_SYNC_CONCURRENCY = 2  # 40 tags: ten chunks of four
+    monkeypatch.setattr(sync, "PARTIAL_APPLY_TAGS", 8)
+    client = wharf_registry.client()
+    images = [build_image(labels={"n": str(n)}) for n in range(20)]
+    for i in range(40):
+        push(client, "proj/huge", images[i % 20], tag=f"t{i:02d}")
+    removed = build_image(labels={"n": "removed"})
+    push(client, "proj/huge", removed, tag="zz-removed")
+    assert sync_now().status == SyncRun.Status.SUCCEEDED
+    # Wharf forgets everything but the tag about to go; the registry drops that tag.
+    Tag.objects.exclude(name="zz-removed").delete()
+    Artifact.objects.exclude(digest=removed.digest).delete()
+    client.delete_manifest("proj/huge", removed.digest)
+    parts: list[bool] = []
+    original = sync.apply_listing
+
+    def recording(listing: sync.Listing, *, actor: Any, complete: bool = True) -> sync.Counts:
+        parts.append(complete)
+        return original(listing, actor=actor, complete=complete)
+
+    monkeypatch.setattr(sync, "apply_listing", recording)
+    run = sync_now()
+    assert parts.count(False) >= 2 and parts[-1] is True, parts
+    # Counted once; each tag on its image (a tag whose digest another part fetched is
+    # written with the complete listing); removals only once the listing is complete.
+    assert (run.status, run.tags_seen, run.tags_added, run.artifacts_added, run.artifacts_updated) == (
+        SyncRun.Status.SUCCEEDED,
+        40,
+        40,
+        20,
+        0,
+    )
+    assert run.tags_removed == 1 and not Tag.objects.filter(name="zz-removed").exists()
+    assert {t.name: t.artifact.labels["n"] for t in Tag.objects.select_related("artifact")} == {
+        f"t{i:02d}": str(i % 20) for i in range(40)
+    }
+    assert all(a.details_synced for a in Artifact.objects.exclude(digest=removed.digest))
