@@ -53,6 +53,7 @@ class Perm(enum.StrEnum):
     VIEW_SCANS = "view_scans"
     RUN_SCANS = "run_scans"
     MANAGE_ALLOWLIST = "manage_allowlist"
+    MANAGE_LABELS = "manage_labels"  # the project's own labels; putting one on an artifact is PUSH
 
 
 _LIMITED_GUEST = frozenset(
@@ -75,6 +76,7 @@ _PROJECT_ADMIN = _MAINTAINER | {
     Perm.MANAGE_IMMUTABLE,
     Perm.MANAGE_ROBOTS,
     Perm.MANAGE_ALLOWLIST,
+    Perm.MANAGE_LABELS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -179,6 +181,16 @@ def project_permissions(
 def is_system_admin(user: UserLike | None) -> bool:
     """System admins are active superusers; they may do everything, everywhere."""
     return standing(user).holds_everything
+
+
+def may_manage_global_labels(user: UserLike | None) -> bool:
+    """Global labels (usable in every project) are made, changed and removed by system
+    admins only, as in Harbor; a project's own labels need `Perm.MANAGE_LABELS` there."""
+    return standing(user).holds_everything
+
+
+LABEL_ATTACH_PERMISSION = Perm.PUSH
+"""Putting a label on an artifact, or taking it off, needs push permission in its project."""
 
 
 def can_create_projects(user: UserLike, policy: str) -> bool:

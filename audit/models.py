@@ -65,6 +65,11 @@ class AuditAction(models.TextChoices):
     SCANNER_ADAPTER_ADD = "scanner_adapter.add", "Scanner adapter registered"
     SCANNER_ADAPTER_UPDATE = "scanner_adapter.update", "Scanner adapter changed"
     SCANNER_ADAPTER_REMOVE = "scanner_adapter.remove", "Scanner adapter removed"
+    LABEL_CREATE = "label.create", "Label created"
+    LABEL_UPDATE = "label.update", "Label changed"
+    LABEL_DELETE = "label.delete", "Label deleted"
+    LABEL_ADD = "label.add", "Label put on artifacts"
+    LABEL_REMOVE = "label.remove", "Label taken off artifacts"
 
 
 class ActorKind(models.TextChoices):

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from .views import (
     allowlists,
     artifacts,
+    labels,
     logs,
     members,
     projects,
@@ -64,6 +65,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/robots/<int:pk>/delete/", robots.robot_delete, name="robot_delete"),
     path("projects/<str:name>/logs/export.csv", logs.project_logs_export, name="logs_export"),
     path("projects/<str:name>/repositories/", repositories.repository_list, name="repositories"),
+    path("projects/<str:name>/labels/", labels.project_labels, name="labels"),
+    path("projects/<str:name>/labels/<int:pk>/edit/", labels.project_label_edit, name="label_edit"),
+    path("projects/<str:name>/labels/<int:pk>/delete/", labels.project_label_delete, name="label_delete"),
     path(RETENTION, retention_policy.retention_policy, name="retention"),
     path(RETENTION + "preview/", retention_policy.retention_preview, name="retention_preview"),
     path(RETENTION + "immutable/", retention_policy.immutable_rules, name="retention_immutable"),
@@ -79,9 +83,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(REPO, repositories.repository_detail, name="repository"),
     path(REPO + "-/sync/", sync.repository_sync, name="repository_sync"),
     path(REPO + "-/tags/delete/", tags.tags_delete, name="tags_delete"),
+    path(REPO + "-/tags/label/", labels.tags_label, name="tags_label"),
     path(REPO + "-/tags/<str:tag>/delete/", tags.tag_delete, name="tag_delete"),
     path(REPO + "-/artifacts/<str:digest>/", artifacts.artifact_detail, name="artifact"),
     path(REPO + "-/artifacts/<str:digest>/delete/", artifacts.artifact_delete, name="artifact_delete"),
+    path(REPO + "-/artifacts/<str:digest>/labels/", labels.artifact_labels, name="artifact_labels"),
     # --- vulnerability scanning (views/scans.py, security.py, allowlists.py) ---
     path(REPO + "-/artifacts/<str:digest>/vulnerabilities/", scans.vulnerabilities, name="vulnerabilities"),
     path(
@@ -106,6 +112,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/scanner-adapters/<int:pk>/enabled/", scanner_adapters.adapter_enable, name="scanner_adapter_enable"),
     path("security/scanner-adapters/<int:pk>/remove/", scanner_adapters.adapter_remove, name="scanner_adapter_remove"),
     # --- end of vulnerability scanning ---
+    path("labels/", labels.system_labels, name="labels_system"),
+    path("labels/<int:pk>/edit/", labels.system_label_edit, name="labels_system_edit"),
+    path("labels/<int:pk>/delete/", labels.system_label_delete, name="labels_system_delete"),
     path("sync/", sync.sync_run_list, name="sync_runs"),
     path("sync/run/", sync.sync_registry, name="sync_registry"),
     path("sync/<int:pk>/", sync.sync_run_detail, name="sync_run"),

@@ -12,6 +12,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
+from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.projects import ProjectViewSet
 from repositories.api.registry_base import REPOSITORY_PREFIX
@@ -66,6 +67,7 @@ router.register(rf"{REPOSITORY_PREFIX}/-/tags", TagViewSet, basename="tag")
 router.register(rf"{REPOSITORY_PREFIX}/-/artifacts", ArtifactViewSet, basename="artifact")
 # Scanning: an artifact's reports, findings, SBOM and Trivy uploads; compare; allowlists.
 _ARTIFACT = rf"{REPOSITORY_PREFIX}/-/artifacts/{ARTIFACT_PREFIX_PATTERN}"
+router.register(rf"{_ARTIFACT}/labels", ArtifactLabelViewSet, basename="artifact-label")
 router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-scan")
 router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
@@ -73,6 +75,8 @@ router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-
 router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="project-allowlist")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
+router.register("labels", GlobalLabelViewSet, basename="label")
+router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet
 from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
 from .retention import (
@@ -33,10 +34,13 @@ __all__ = [
     "AdvisoryPackage",
     "AllowlistEntry",
     "Artifact",
+    "ArtifactLabel",
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
     "ImmutableRule",
+    "Label",
+    "LabelQuerySet",
     "Membership",
     "OsvImport",
     "Project",

@@ -29,6 +29,7 @@ from audit.context import Actor
 from repositories.models import (
     AllowlistEntry,
     Artifact,
+    Label,
     Membership,
     OsvImport,
     Project,
@@ -41,6 +42,7 @@ from repositories.models import (
 )
 from repositories.services import retention, retention_runs, scanner_adapters, scanning
 from repositories.services.allowlists import add_entry
+from repositories.services.labels import add_label, create_label
 from repositories.services.projects import add_member, create_project
 from repositories.services.sync import sync_now
 from tests.factories import UserFactory
@@ -129,8 +131,19 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     add_entry(project=acme, vulnerability_id="WHARF-TEST-0002", reason="No fix; not reachable.", actor=ACTOR)
     add_entry(project=None, vulnerability_id="CVE-2099-1001", reason="Accepted everywhere.", actor=ACTOR)
     scanner_adapters.register("fake", ADAPTER, "", ACTOR)  # answered by the fake adapter
+    _labels(acme, demo)
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
     return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
+
+
+def _labels(acme: Project, demo: Project) -> None:
+    """A global label and one per project, on the scanned repository's first tag."""
+    release = create_label(project=None, name="release", color="#1f883d", description="Shipped.", actor=ACTOR)
+    qa = create_label(project=acme, name="qa-passed", color="#0969da", actor=ACTOR)
+    create_label(project=demo, name="demo-only", color="#bf3989", actor=ACTOR)
+    tagged = Tag.objects.select_related("artifact__repository").get(repository__name=SCANNED_REPOSITORY, name=COMPARE[0])
+    for label in (release, qa):
+        add_label(label, [tagged.artifact], project=acme, actor=ACTOR)
 
 
 def _project(project: Project) -> Binding:
@@ -146,6 +159,7 @@ def bindings() -> list[Binding]:
         out += [p | {"pk@members": str(pk)} for pk in Membership.objects.filter(project=project).values_list("pk", flat=True)]
         out += [p | {"pk@robots": str(pk)} for pk in project.robots.values_list("pk", flat=True)]
         out += [p | {"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=project).values_list("pk", flat=True)]
+        out += [p | {"pk@labels": str(pk)} for pk in Label.objects.filter(project=project).values_list("pk", flat=True)]
         for pk in RetentionRun.objects.filter(project=project).values_list("pk", flat=True):
             out.append(p | {"pk@runs": str(pk), "pk@retention-runs": str(pk), "run_id": str(pk)})
         for pk in RecycleBinEntry.objects.filter(project=project).values_list("pk", flat=True):
@@ -159,12 +173,14 @@ def bindings() -> list[Binding]:
             for artifact in repository.artifacts.order_by("pk"):
                 a = r | {"digest": artifact.digest}
                 out.append(a)
+                out += [a | {"pk@labels": str(pk)} for pk in artifact.label_links.values_list("label_id", flat=True)]
                 for report in artifact.scan_reports.order_by("pk"):
                     out.append(a | {"pk@scans": str(report.pk), "report_id": str(report.pk)})
     out += [{"pk@users": str(pk)} for pk in User.objects.values_list("pk", flat=True)]
     out += [{"pk@tokens": str(pk)} for pk in ApiToken.objects.values_list("pk", flat=True)]
     out += [{"pk@robots": str(pk)} for pk in RobotAccount.objects.values_list("pk", flat=True)]
     out += [{"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=None).values_list("pk", flat=True)]
+    out += [{"pk@labels": str(pk)} for pk in Label.objects.filter(project=None).values_list("pk", flat=True)]
     out += [{"pk@scanner-adapters": str(pk)} for pk in ScannerAdapter.objects.values_list("pk", flat=True)]
     out += [{"pk@osv-imports": str(pk)} for pk in OsvImport.objects.values_list("pk", flat=True)]
     out += [{"pk@sync": str(pk), "pk@sync-runs": str(pk)} for pk in SyncRun.objects.values_list("pk", flat=True)]
