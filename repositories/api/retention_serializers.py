@@ -37,9 +37,27 @@ class TagSelectorSerializer(ImmutableTagSelectorSerializer):
     )
 
 
+class LabelSelectorSerializer(serializers.Serializer[Any]):
+    with_ = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Label names the artifact must all carry (global or the project's own labels).",
+    )
+    without = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Label names it must carry none of."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        # `with` is a Python keyword: the field is declared as `with_` and named `with` on the wire.
+        fields = super().get_fields()
+        fields["with"] = fields.pop("with_")
+        return fields
+
+
 class RetentionRuleSerializer(serializers.Serializer[Any]):
     repositories = RepositorySelectorSerializer()
     tags = TagSelectorSerializer()
+    labels = LabelSelectorSerializer(required=False, help_text="Optional; empty lists: labels do not matter.")
     template = serializers.ChoiceField(choices=RuleTemplate.choices)
     n = serializers.IntegerField(
         allow_null=True,

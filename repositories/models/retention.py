@@ -66,6 +66,8 @@ class RetentionRule(models.Model):
     tag_include = models.JSONField(default=list, blank=True)
     tag_exclude = models.JSONField(default=list, blank=True)
     untagged = models.BooleanField(default=False)
+    label_with = models.JSONField(default=list, blank=True, help_text="Label names the artifact must all carry.")
+    label_without = models.JSONField(default=list, blank=True, help_text="Label names it must carry none of.")
     template = models.CharField(max_length=24, choices=RuleTemplate.choices)
     n = models.PositiveIntegerField(null=True, blank=True, help_text="Count or days; empty for `always`.")
 

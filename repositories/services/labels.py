@@ -41,6 +41,8 @@ def _clean_fields(name: str, color: str, description: str) -> tuple[str, str, st
         raise ValidationError({"name": ["A label needs a name."]})
     if any(ord(c) < 32 for c in name):
         raise ValidationError({"name": ["A label name cannot contain control characters."]})
+    if "," in name:  # retention rules list label names separated by commas
+        raise ValidationError({"name": ["A label name cannot contain a comma."]})
     return name, color, description
 
 

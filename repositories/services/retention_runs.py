@@ -59,6 +59,7 @@ from .retention import (
     policy_data,
     repository_path,
     schedule_matches,
+    uses_labels,
 )
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,10 @@ def evaluate_for_run(run: RetentionRun) -> engine.Evaluation:
     run.policy = {**run.policy, "immutable": immutable_data(run.project)}
     RetentionRun.objects.filter(pk=run.pk).update(policy=run.policy)
     return engine.evaluate(
-        policy, candidates_for(run.project), now=timezone.now(), immutable_rules=immutable_rules_for(run.project)
+        policy,
+        candidates_for(run.project, with_labels=uses_labels(policy)),
+        now=timezone.now(),
+        immutable_rules=immutable_rules_for(run.project),
     )
 
 
