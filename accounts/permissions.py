@@ -189,6 +189,12 @@ def may_manage_global_labels(user: UserLike | None) -> bool:
     return standing(user).holds_everything
 
 
+def may_manage_default_retention(user: UserLike | None) -> bool:
+    """The system-wide default retention policy is set by system admins only; opting a
+    project out of it (where the site allows) needs `Perm.MANAGE_RETENTION` there."""
+    return standing(user).holds_everything
+
+
 LABEL_ATTACH_PERMISSION = Perm.PUSH
 """Putting a label on an artifact, or taking it off, needs push permission in its project."""
 

@@ -70,6 +70,8 @@ class AuditAction(models.TextChoices):
     LABEL_DELETE = "label.delete", "Label deleted"
     LABEL_ADD = "label.add", "Label put on artifacts"
     LABEL_REMOVE = "label.remove", "Label taken off artifacts"
+    RETENTION_DEFAULT_UPDATE = "retention.default_update", "Default retention policy changed"
+    RETENTION_DEFAULT_OPT_OUT = "retention.default_opt_out", "Opted out of (or back into) the default retention policy"
 
 
 class ActorKind(models.TextChoices):

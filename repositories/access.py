@@ -12,6 +12,7 @@ from django.http import Http404
 from accounts.permissions import (
     LABEL_ATTACH_PERMISSION,
     Perm,
+    may_manage_default_retention,
     may_manage_global_labels,
     project_permissions,
     standing,
@@ -135,3 +136,9 @@ def usable_label(project: Project, pk: int | str) -> Label | None:
 def require_label_attach(user: Any, project: Project) -> None:
     """Raise PermissionDenied unless `user` may put labels on artifacts of `project`."""
     require(user, project, LABEL_ATTACH_PERMISSION)
+
+
+def require_default_retention_manager(user: Any) -> None:
+    """Raise PermissionDenied unless `user` may set the system-wide default retention policy."""
+    if not may_manage_default_retention(user):
+        raise PermissionDenied("Only system admins may change the default retention policy.")

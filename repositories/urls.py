@@ -14,6 +14,7 @@ from .views import (
     projects,
     recycle,
     repositories,
+    retention_default,
     retention_policy,
     retention_runs,
     robots,
@@ -70,6 +71,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/labels/<int:pk>/delete/", labels.project_label_delete, name="label_delete"),
     path(RETENTION, retention_policy.retention_policy, name="retention"),
     path(RETENTION + "preview/", retention_policy.retention_preview, name="retention_preview"),
+    path(RETENTION + "default/opt-out/", retention_default.default_opt_out, name="retention_default_opt_out"),
     path(RETENTION + "immutable/", retention_policy.immutable_rules, name="retention_immutable"),
     path(RETENTION + "runs/", retention_runs.run_list, name="retention_runs"),
     path(RETENTION + "runs/start/", retention_runs.run_start, name="retention_run_start"),
@@ -112,6 +114,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/scanner-adapters/<int:pk>/enabled/", scanner_adapters.adapter_enable, name="scanner_adapter_enable"),
     path("security/scanner-adapters/<int:pk>/remove/", scanner_adapters.adapter_remove, name="scanner_adapter_remove"),
     # --- end of vulnerability scanning ---
+    path("retention/default/", retention_default.default_policy, name="retention_default"),
     path("labels/", labels.system_labels, name="labels_system"),
     path("labels/<int:pk>/edit/", labels.system_label_edit, name="labels_system_edit"),
     path("labels/<int:pk>/delete/", labels.system_label_delete, name="labels_system_delete"),

@@ -24,6 +24,7 @@ from repositories.api.retention import (
     RetentionRunItemViewSet,
     RetentionRunViewSet,
 )
+from repositories.api.retention_default import DefaultRetentionViewSet, EffectiveRetentionViewSet
 from repositories.api.scanner_adapters import ScannerAdapterViewSet
 from repositories.api.scanning import (
     ARTIFACT_PREFIX_PATTERN,
@@ -57,6 +58,7 @@ router.register(rf"{_PROJECT}/sync-runs", ProjectSyncRunViewSet, basename="proje
 # One policy and one set of immutable rules per project: actions at the project's own prefix.
 router.register(_PROJECT, RetentionPolicyViewSet, basename="project-retention-policy")
 router.register(_PROJECT, ImmutableRulesViewSet, basename="project-immutable-rules")
+router.register(_PROJECT, EffectiveRetentionViewSet, basename="project-effective-retention")
 router.register(rf"{_PROJECT}/retention-runs", RetentionRunViewSet, basename="project-retention-run")
 router.register(
     rf"{_PROJECT}/retention-runs/(?P<run_id>\d+)/items", RetentionRunItemViewSet, basename="project-retention-run-item"
@@ -81,6 +83,7 @@ router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
+router.register("", DefaultRetentionViewSet, basename="retention-default")
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")

@@ -6,8 +6,10 @@ from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet
 from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
 from .retention import (
+    DefaultRetentionPolicy,
     ImmutableRule,
     RecycleBinEntry,
+    RetentionDefaultOptOut,
     RetentionPolicy,
     RetentionRule,
     RetentionRun,
@@ -35,6 +37,7 @@ __all__ = [
     "AllowlistEntry",
     "Artifact",
     "ArtifactLabel",
+    "DefaultRetentionPolicy",
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
@@ -51,6 +54,7 @@ __all__ = [
     "RegistryEvent",
     "Repository",
     "RepositoryQuerySet",
+    "RetentionDefaultOptOut",
     "RetentionPolicy",
     "RetentionRule",
     "RetentionRun",

@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
-from accounts.views.http import HtmxHttpRequest, render_page
+from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 from audit.context import Actor
 
 from .. import retention as engine
@@ -126,6 +126,10 @@ def _page(
         refresh_preview=refresh_preview,
         editable=Perm.MANAGE_RETENTION in project.perms,  # type: ignore[attr-defined]
     )
+    if not wants_partial(request):  # the default's box is outside the editor an htmx edit swaps
+        from .retention_default import default_context
+
+        context.update(default_context(project))
     return render_page(request, "retention/policy.html", partial, context)
 
 

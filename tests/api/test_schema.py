@@ -88,6 +88,8 @@ PATHS += [
     "/api/v1/projects/{project_name}/labels/{id}/",
     "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/labels/",
     "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/labels/{id}/",
+    "/api/v1/retention-default/",
+    "/api/v1/projects/{project_name}/effective-retention-policy/",
 ]
 
 @pytest.mark.django_db
