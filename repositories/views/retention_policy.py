@@ -188,7 +188,9 @@ def _preview_context(project: Project, form: PolicyForm, rules: RuleList) -> dic
             f"{_where(key)}: {message}" for key, errors in exc.message_dict.items() for message in errors
         ]
         return {"project": project, "problems": problems}
-    return {"project": project, **preview_rows(project, evaluation)}
+    from ..services.retention_advisor import advice_body, advice_for
+
+    return {"project": project, **preview_rows(project, evaluation), "advice": advice_body(advice_for(project, evaluation))}
 
 
 def _where(key: str) -> str:

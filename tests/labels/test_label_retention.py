@@ -84,3 +84,33 @@ def test_a_bad_label_selector_is_a_400_on_its_path(world, api):
 
     assert response.status_code == 400
     assert "rules.1.labels.without" in response.json()
+
+
+def test_the_preview_api_answers_the_advice_from_stored_layers(world, api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from repositories.models import Artifact
+
+    made = rows(world.private, "app", {"v1": 3, "v2": 2, "v3": 1})
+    shared = {"digest": "sha256:" + "a" * 64, "size": 1000}
+    for name, artifact in made.items():
+        own = {"digest": "sha256:" + name.encode().hex().ljust(64, "0"), "size": 7}
+        Artifact.objects.filter(pk=artifact.pk).update(layers=[shared, own], manifest=b"{}")
+    Artifact.objects.filter(pk=made["v1"].pk).update(last_pull_at=timezone.now() - timedelta(days=1))
+    body = {"enabled": False, "schedule": "", "allow_empty_repository": False,
+            "rules": [{"repositories": {"include": ["**"]}, "tags": {"include": ["**"]},
+                       "template": "latest_pushed_n", "n": 1}]}
+
+    response = api("padmin").post("/api/v1/projects/acme/retention-policy/preview/?advice=true", body)
+
+    advice = response.json()["advice"]
+    # v1 and v2 go: their own layers (7 each) and manifests (2 bytes each); the shared layer stays with v3.
+    assert advice["bytes_freed"] == 18
+    assert advice["pulled_within_days"] == {"7": 1, "30": 1, "90": 1}
+    assert [w["tags"] for w in advice["warnings"]] == [["v1"]]
+    page = world.client("padmin").post("/projects/acme/retention/preview/", {
+        "schedule": "", "rules-count": "1", "rules-0-repository_include": "**", "rules-0-tag_include": "**",
+        "rules-0-template": "latest_pushed_n", "rules-0-n": "1"}).content.decode()
+    assert 'id="retention-advice"' in page and 'id="advice-warnings"' in page
