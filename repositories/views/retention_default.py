@@ -27,6 +27,7 @@ from ..forms_retention import NEW_RULE, PolicyForm, RuleForm, RuleList
 from ..models import Project
 from ..retention.defaults import Origin
 from ..services import retention_defaults
+from ..services.retention import parse_policy
 from .retention_policy import EDIT_ACTIONS, _apply_policy_errors, _policy_for_service
 
 
@@ -38,7 +39,8 @@ def default_context(project: Project) -> dict[str, Any]:
     return {
         "retention_origin": effective.origin.value,
         "default_policy": row,
-        "default_rules": [RuleForm.initial_from_service(rule) for rule in retention_defaults.default_data(row)["rules"]],
+        # Each rule in words, as reasons name them ("10 most recently pushed matching `**`").
+        "default_rules": [rule.describe() for rule in parse_policy(retention_defaults.default_data(row))[0].rules],
         "default_opted_out": effective.opted_out,
         "default_opt_out_allowed": retention_defaults.opt_out_allowed(),
         "default_follows": effective.origin is Origin.DEFAULT,
