@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from repositories.retention.decisions import Evaluation
+from repositories.retention.engine import _gc_paused
 
 WINDOWS = (7, 30, 90)
 MAX_WARNINGS = 50
@@ -64,49 +65,71 @@ def advise(
 ) -> Advice:
     """The advice for `evaluation`; `blobs` gives each artifact's blobs by (repository
     path, digest) and `repository_last_push` each repository path's last push."""
+    with _gc_paused():  # as the engine does: many small acyclic objects, see its note
+        return _advise(evaluation, blobs, repository_last_push, now=now, warn_days=warn_days)
+
+
+def _advise(
+    evaluation: Evaluation,
+    blobs: Mapping[Key, Iterable[Blob]],
+    repository_last_push: Mapping[str, datetime | None],
+    *,
+    now: datetime,
+    warn_days: int = 7,
+) -> Advice:
     kept_blobs: set[str] = set()
     deleted_blobs: dict[str, int] = {}
-    for decision in evaluation.artifacts:
-        key = (decision.repository, decision.digest)
-        if decision.kept:
-            kept_blobs.update(digest for digest, _ in blobs.get(key, ()))
-        else:
-            for digest, size in blobs.get(key, ()):
-                deleted_blobs[digest] = size
-    freed = {d: s for d, s in deleted_blobs.items() if d not in kept_blobs}
-
-    tags_of: dict[Key, list[str]] = {}
-    for tag in evaluation.tags:
-        if not tag.kept:
-            tags_of.setdefault((tag.repository, tag.digest), []).append(tag.name)
+    cutoffs = [(days, now - timedelta(days=days)) for days in WINDOWS]
+    warn_cutoff = now - timedelta(days=warn_days)
     counts = dict.fromkeys(WINDOWS, 0)
     last_pull: datetime | None = None
-    warnings: list[PullWarning] = []
+    flagged: list[tuple[datetime, str, str, bool]] = []
     deleted = 0
+    no_blobs: tuple[Blob, ...] = ()
     for decision in evaluation.artifacts:
+        artifact = decision.artifact
+        found = blobs.get((artifact.repository, artifact.digest), no_blobs)
         if decision.kept:
+            for digest, _ in found:
+                kept_blobs.add(digest)
             continue
         deleted += 1
-        pulled = decision.artifact.pulled_at
+        for digest, size in found:
+            deleted_blobs[digest] = size
+        pulled = artifact.pulled_at
         if pulled is None:
             continue
-        for days in WINDOWS:
-            if pulled >= now - timedelta(days=days):
+        for days, cutoff in cutoffs:
+            if pulled >= cutoff:
                 counts[days] += 1
         if last_pull is None or pulled > last_pull:
             last_pull = pulled
-        pushed = repository_last_push.get(decision.repository)
+        pushed = repository_last_push.get(artifact.repository)
         deployed = pushed is not None and pulled > pushed
-        if deployed or pulled >= now - timedelta(days=warn_days):
-            key = (decision.repository, decision.digest)
-            warnings.append(PullWarning(decision.repository, decision.digest, tuple(sorted(tags_of.get(key, ()))), pulled, deployed))
-    warnings.sort(key=lambda w: (w.pulled_at, w.repository, w.digest), reverse=True)
+        if deployed or pulled >= warn_cutoff:
+            flagged.append((pulled, artifact.repository, artifact.digest, deployed))
+    freed = sum(size for digest, size in deleted_blobs.items() if digest not in kept_blobs)
+    freed_count = sum(1 for digest in deleted_blobs if digest not in kept_blobs)
+
+    flagged.sort(reverse=True)
+    shown = flagged[:MAX_WARNINGS]
+    tags_of: dict[Key, list[str]] = {}
+    if shown:
+        wanted = {(repository, digest) for _, repository, digest, _ in shown}
+        for tag in evaluation.tags:
+            key = (tag.repository, tag.digest)
+            if key in wanted:
+                tags_of.setdefault(key, []).append(tag.name)
+    warnings = tuple(
+        PullWarning(repository, digest, tuple(sorted(tags_of.get((repository, digest), ()))), pulled, deployed)
+        for pulled, repository, digest, deployed in shown
+    )
     return Advice(
-        bytes_freed=sum(freed.values()),
-        blobs_freed=len(freed),
+        bytes_freed=freed,
+        blobs_freed=freed_count,
         deleted_artifacts=deleted,
         pulled_within=counts,
         last_pull=last_pull,
-        warnings=tuple(warnings[:MAX_WARNINGS]),
-        more_warnings=max(0, len(warnings) - MAX_WARNINGS),
+        warnings=warnings,
+        more_warnings=max(0, len(flagged) - MAX_WARNINGS),
     )
