@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from repositories.retention.candidates import Artifact, reference_subject
 from repositories.retention.decisions import Evaluation
 from repositories.retention.engine import _gc_paused
 
@@ -133,3 +134,29 @@ def _advise(
         warnings=warnings,
         more_warnings=max(0, len(flagged) - MAX_WARNINGS),
     )
+
+
+def propose_keep_n(artifacts: Iterable[Artifact], *, now: datetime, days: int = 90) -> int | None:
+    """The smallest N such that "keep the N most recently pushed (any tag)" keeps every
+    tagged artifact pulled within `days`, in every repository; None when none was.
+
+    Ranks as the engine's `latest_pushed_n` on `**` does: push time is the latest of the
+    artifact's and its tags', ties to the lower digest. Untagged artifacts are not ranked
+    (a rule on `**` does not select them)."""
+    cutoff = now - timedelta(days=days)
+    by_repository: dict[str, list[tuple[datetime, str, bool]]] = {}
+    for artifact in artifacts:
+        ordinary = [t for t in artifact.tags if reference_subject(t.name) is None]
+        if not ordinary:
+            continue
+        pushed = max([artifact.pushed_at, *(t.pushed_at for t in ordinary if t.pushed_at is not None)])
+        pulls = [p for p in (artifact.pulled_at, *(t.pulled_at for t in ordinary)) if p is not None]
+        recent = bool(pulls) and max(pulls) >= cutoff
+        by_repository.setdefault(artifact.repository, []).append((pushed, artifact.digest, recent))
+    needed = 0
+    for rows in by_repository.values():
+        rows.sort(key=lambda row: (-row[0].timestamp(), row[1]))
+        for rank, (_, _, recent) in enumerate(rows, start=1):
+            if recent:
+                needed = max(needed, rank)
+    return needed or None

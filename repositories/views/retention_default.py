@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, may_manage_default_retention
@@ -25,9 +26,11 @@ from .. import retention as engine
 from ..access import get_project
 from ..forms_retention import NEW_RULE, PolicyForm, RuleForm, RuleList
 from ..models import Project
+from ..retention.advisor import propose_keep_n
 from ..retention.defaults import Origin
 from ..services import retention_defaults
-from ..services.retention import parse_policy
+from ..services.retention import candidates_for, immutable_rules_for, parse_policy
+from ..services.retention_advisor import advice_for
 from .retention_policy import EDIT_ACTIONS, _apply_policy_errors, _policy_for_service
 
 
@@ -44,7 +47,21 @@ def default_context(project: Project) -> dict[str, Any]:
         "default_opted_out": effective.opted_out,
         "default_opt_out_allowed": retention_defaults.opt_out_allowed(),
         "default_follows": effective.origin is Origin.DEFAULT,
+        "proposal": _proposal(project) if effective.origin is not Origin.PROJECT else None,
     }
+
+
+def _proposal(project: Project) -> dict[str, Any] | None:
+    """For a project without its own policy: the smallest "keep the N most recently
+    pushed" keeping everything pulled in the last 90 days, and what it would free."""
+    candidates = candidates_for(project)
+    n = propose_keep_n(candidates, now=timezone.now())
+    if n is None:
+        return None
+    policy = engine.Policy((engine.Rule(engine.Template.LATEST_PUSHED_N, n),))
+    evaluation = engine.evaluate(policy, candidates, now=timezone.now(), immutable_rules=immutable_rules_for(project))
+    advice = advice_for(project, evaluation)
+    return {"n": n, "bytes_freed": advice.bytes_freed, "deleted": advice.deleted_artifacts}
 
 
 def _forms_from_saved() -> tuple[PolicyForm, RuleList]:

@@ -141,6 +141,13 @@ def retention_policy(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_RETENTION)
     if request.method == "GET":
         form, rules = _policy_forms(project)
+        proposed = request.GET.get("propose", "")
+        if proposed.isdigit() and Perm.MANAGE_RETENTION in project.perms:  # type: ignore[attr-defined]
+            # The advisor's proposal loaded into the editor, unsaved.
+            rules = RuleList.from_initial(
+                RuleForm, [NEW_RULE | {"n": str(min(int(proposed), engine.MAX_COUNT))}], prefix="rules",
+                limit=engine.MAX_RULES, new=NEW_RULE,
+            )
         return _page(request, project, form, rules)
     require(request.user, project, Perm.MANAGE_RETENTION)
     form, rules = _posted_policy(request)

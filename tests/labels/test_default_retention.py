@@ -5,6 +5,7 @@ tab and in the API, opting out, and runs of projects that follow it."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC
 
 import pytest
@@ -194,3 +195,23 @@ def test_api_effective_policy_names_its_origin(api, world):
     assert response.json()["origin"] == "default"
     assert response.json()["policy"]["rules"] == [rule(n=2)]
     assert outsider.status_code == 404
+
+
+def test_a_project_without_a_policy_gets_a_proposal_it_can_load_into_the_form(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from repositories.models import Artifact
+    from tests.retention_runs.helpers import rows
+
+    made = rows(world.private, "app", {"v1": 5, "v2": 4, "v3": 3, "v4": 2, "v5": 1})
+    Artifact.objects.filter(pk=made["v2"].pk).update(last_pull_at=timezone.now() - timedelta(days=10))
+    client = world.client("padmin")
+
+    page = client.get("/projects/acme/retention/").content.decode()
+    loaded = client.get("/projects/acme/retention/?propose=4").content.decode()
+
+    assert 'id="retention-proposal"' in page and "keep the 4 most recently pushed" in page  # v2 is 4th newest
+    assert re.search(r'name="rules-0-n"[^>]*value="4"', loaded) or re.search(r'value="4"[^>]*name="rules-0-n"', loaded)
+    assert 'id="load-proposal"' not in world.client("guest").get("/projects/acme/retention/").content.decode()

@@ -71,3 +71,20 @@ def test_a_policy_deleting_nothing_frees_nothing_and_warns_of_nothing() -> None:
 
     assert (advice.bytes_freed, advice.deleted_artifacts, advice.warnings, advice.last_pull) == (0, 0, (), None)
     assert advice.pulled_within == {7: 0, 30: 0, 90: 0}
+
+
+def test_the_proposal_is_the_smallest_n_keeping_everything_pulled_in_90_days() -> None:
+    from repositories.retention.advisor import propose_keep_n
+
+    n = propose_keep_n(ARTIFACTS, now=NOW)
+
+    # Newest push first: C, B, A, D; D (pulled 45 days ago) ranks 4th.
+    assert n == 4
+    kept = evaluate(Policy((Rule(Template.LATEST_PUSHED_N, n, RepositorySelector(), TagSelector()),)), ARTIFACTS, now=NOW)
+    recent = {a.digest for a in ARTIFACTS if a.pulled_at and a.pulled_at >= NOW - timedelta(days=90)}
+    assert recent <= {d.digest for d in kept.artifacts if d.kept}
+    smaller = evaluate(
+        Policy((Rule(Template.LATEST_PUSHED_N, n - 1, RepositorySelector(), TagSelector()),)), ARTIFACTS, now=NOW
+    )
+    assert not recent <= {d.digest for d in smaller.artifacts if d.kept}
+    assert propose_keep_n([a for a in ARTIFACTS if a.pulled_at is None], now=NOW) is None
