@@ -55,6 +55,7 @@ class Perm(enum.StrEnum):
     RUN_SCANS = "run_scans"
     MANAGE_ALLOWLIST = "manage_allowlist"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    MANAGE_LABELS = "manage_labels"  # the project's own labels; putting one on an artifact is PUSH
 
 
 _LIMITED_GUEST = frozenset(
@@ -78,6 +79,7 @@ _PROJECT_ADMIN = _MAINTAINER | {
     Perm.MANAGE_ROBOTS,
     Perm.MANAGE_ALLOWLIST,
     Perm.MANAGE_WEBHOOKS,
+    Perm.MANAGE_LABELS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -192,6 +194,22 @@ def project_permissions(
 def is_system_admin(user: UserLike | None) -> bool:
     """System admins are active superusers; they may do everything, everywhere."""
     return standing(user).holds_everything
+
+
+def may_manage_global_labels(user: UserLike | None) -> bool:
+    """Global labels (usable in every project) are made, changed and removed by system
+    admins only, as in Harbor; a project's own labels need `Perm.MANAGE_LABELS` there."""
+    return standing(user).holds_everything
+
+
+def may_manage_default_retention(user: UserLike | None) -> bool:
+    """The system-wide default retention policy is set by system admins only; opting a
+    project out of it (where the site allows) needs `Perm.MANAGE_RETENTION` there."""
+    return standing(user).holds_everything
+
+
+LABEL_ATTACH_PERMISSION = Perm.PUSH
+"""Putting a label on an artifact, or taking it off, needs push permission in its project."""
 
 
 def can_create_projects(user: UserLike, policy: str) -> bool:

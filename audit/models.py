@@ -78,6 +78,13 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
     WEBHOOK_TEST = "webhook.test", "Webhook test event sent"
     WEBHOOK_REDELIVER = "webhook.redeliver", "Webhook delivery resent"
+    LABEL_CREATE = "label.create", "Label created"
+    LABEL_UPDATE = "label.update", "Label changed"
+    LABEL_DELETE = "label.delete", "Label deleted"
+    LABEL_ADD = "label.add", "Label put on artifacts"
+    LABEL_REMOVE = "label.remove", "Label taken off artifacts"
+    RETENTION_DEFAULT_UPDATE = "retention.default_update", "Default retention policy changed"
+    RETENTION_DEFAULT_OPT_OUT = "retention.default_opt_out", "Opted out of (or back into) the default retention policy"
 
 
 class ActorKind(models.TextChoices):

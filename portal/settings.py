@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 WHARF_PROJECT_CREATION = env.str("WHARF_PROJECT_CREATION", default="everyone")
 # Whether the public project list is readable without logging in.
 WHARF_ANONYMOUS_PUBLIC_LIST = env.bool("WHARF_ANONYMOUS_PUBLIC_LIST", default=False)
+# Whether a project may opt out of the system-wide default retention policy.
+WHARF_RETENTION_DEFAULT_OPT_OUT = env.bool("WHARF_RETENTION_DEFAULT_OPT_OUT", default=False)
 # Take the client address from X-Forwarded-For (only behind a proxy you trust).
 WHARF_TRUST_X_FORWARDED_FOR = env.bool("WHARF_TRUST_X_FORWARDED_FOR", default=False)
 

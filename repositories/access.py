@@ -9,9 +9,16 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.permissions import Perm, project_permissions, standing
+from accounts.permissions import (
+    LABEL_ATTACH_PERMISSION,
+    Perm,
+    may_manage_default_retention,
+    may_manage_global_labels,
+    project_permissions,
+    standing,
+)
 
-from .models import Project, Repository
+from .models import Label, Project, Repository
 
 
 def permissions_for(user: Any, project: Project) -> frozenset[Perm]:
@@ -86,3 +93,50 @@ def get_repository_in(project: Project, repo: str) -> Repository:
             found[name].project = project  # keeps `project.perms` for the templates
             return found[name]
     raise Http404(NO_SUCH_REPOSITORY)
+
+
+NO_SUCH_LABEL = "No such label."
+
+
+def require_label_manager(user: Any, label: Label) -> None:
+    """Raise PermissionDenied unless `user` may change or remove `label`: system admins
+    for a global label, `Perm.MANAGE_LABELS` in its project for a project's label.
+    The caller has already checked that the user may see the label."""
+    if label.project is None:
+        if not may_manage_global_labels(user):
+            raise PermissionDenied("Only system admins may change global labels.")
+        return
+    require(user, label.project, Perm.MANAGE_LABELS)
+
+
+def require_global_label_manager(user: Any) -> None:
+    """Raise PermissionDenied unless `user` may create global labels (system admins)."""
+    if not may_manage_global_labels(user):
+        raise PermissionDenied("Only system admins may change global labels.")
+
+
+def get_label_in(project: Project, pk: int | str) -> Label:
+    """A label of `project` itself (not a global one), or 404."""
+    label = Label.objects.filter(project=project, pk=pk).first() if str(pk).isdigit() else None
+    if label is None:
+        raise Http404(NO_SUCH_LABEL)
+    label.project = project  # keeps `project.perms`
+    return label
+
+
+def usable_label(project: Project, pk: int | str) -> Label | None:
+    """A label that may go on artifacts of `project` (global, or the project's own), or None."""
+    if not str(pk).isdigit():
+        return None
+    return Label.objects.usable_in(project).filter(pk=pk).first()
+
+
+def require_label_attach(user: Any, project: Project) -> None:
+    """Raise PermissionDenied unless `user` may put labels on artifacts of `project`."""
+    require(user, project, LABEL_ATTACH_PERMISSION)
+
+
+def require_default_retention_manager(user: Any) -> None:
+    """Raise PermissionDenied unless `user` may set the system-wide default retention policy."""
+    if not may_manage_default_retention(user):
+        raise PermissionDenied("Only system admins may change the default retention policy.")

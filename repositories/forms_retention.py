@@ -31,6 +31,8 @@ _FIELD_OF_PATH = {
     "tags.include": "tag_include",
     "tags.exclude": "tag_exclude",
     "tags.untagged": "untagged",
+    "labels.with": "label_with",
+    "labels.without": "label_without",
     "template": "template",
     "n": "n",
 }
@@ -43,6 +45,15 @@ def split_patterns(text: str) -> list[str]:
 
 def join_patterns(patterns: list[str]) -> str:
     return " ".join(patterns)
+
+
+def split_labels(text: str) -> list[str]:
+    """Label names as typed: separated by commas (a name may contain spaces, never a comma)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def join_labels(names: list[str]) -> str:
+    return ", ".join(names)
 
 
 PATTERN_HELP = "Globs separated by spaces: `**` all, `team-*/**`, `v{1,2}.*`."
@@ -103,6 +114,8 @@ class RuleForm(RawRuleForm):
     tag_include = _pattern_field("Tags", "**")
     tag_exclude = _pattern_field("except tags")
     untagged = forms.BooleanField(label="and untagged artifacts", required=False)
+    label_with = _pattern_field("labelled", "release")
+    label_without = _pattern_field("not labelled")
     template = forms.ChoiceField(label="Template", choices=RuleTemplate.choices)
     # Text, not IntegerField: the service checks N (range depends on the template), and one
     # message per problem is enough.
@@ -126,19 +139,22 @@ class RuleForm(RawRuleForm):
                 "exclude": split_patterns(raw["tag_exclude"]),
                 "untagged": raw["untagged"],
             },
+            "labels": {"with": split_labels(raw["label_with"]), "without": split_labels(raw["label_without"])},
             "template": raw["template"],
             "n": raw["n"],
         }
 
     @staticmethod
     def initial_from_service(rule: dict[str, Any]) -> dict[str, Any]:
-        repos, tags = rule.get("repositories", {}), rule.get("tags", {})
+        repos, tags, labels = rule.get("repositories", {}), rule.get("tags", {}), rule.get("labels") or {}
         return {
             "repository_include": join_patterns(repos.get("include", [])),
             "repository_exclude": join_patterns(repos.get("exclude", [])),
             "tag_include": join_patterns(tags.get("include", [])),
             "tag_exclude": join_patterns(tags.get("exclude", [])),
             "untagged": bool(tags.get("untagged")),
+            "label_with": join_labels(labels.get("with", [])),
+            "label_without": join_labels(labels.get("without", [])),
             "template": rule.get("template", ""),
             "n": "" if rule.get("n") is None else str(rule["n"]),
         }
@@ -150,6 +166,8 @@ NEW_RULE: dict[str, Any] = {
     "tag_include": "**",
     "tag_exclude": "",
     "untagged": False,
+    "label_with": "",
+    "label_without": "",
     "template": RuleTemplate.LATEST_PUSHED_N.value,
     "n": "10",
 }
@@ -306,7 +324,8 @@ class RuleList:
                 form.add_error(None, messages)
                 continue
             if len(parts) > 4 and parts[4].isdigit():
-                typed = split_patterns(str(form[field].value() or ""))
+                value = str(form[field].value() or "")
+                typed = split_labels(value) if field.startswith("label_") else split_patterns(value)
                 position = int(parts[4])
                 if position < len(typed):
                     messages = [f"`{typed[position]}`: {m}" for m in messages]

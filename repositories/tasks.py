@@ -13,7 +13,16 @@ from audit.context import Actor
 
 from .models import Artifact, RetentionRun, ScannerAdapter, ScanReport, SyncRun
 from .registry import RegistryUnavailable
-from .services import content, recycle, retention, retention_runs, scanner_adapters, scanning, sync
+from .services import (
+    content,
+    recycle,
+    retention,
+    retention_defaults,
+    retention_runs,
+    scanner_adapters,
+    scanning,
+    sync,
+)
 from .services.registry import registry_client
 
 
@@ -76,6 +85,8 @@ def enqueue_retention(run: RetentionRun) -> None:
 def scheduled_retention() -> None:
     """Beat, every minute: queue the runs whose cron schedule is due now."""
     for run in retention_runs.due_runs():
+        enqueue_retention(run)
+    for run in retention_defaults.due_default_runs():  # projects the system default governs
         enqueue_retention(run)
 
 

@@ -13,6 +13,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
+from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.project_teams import ProjectTeamViewSet
 from repositories.api.projects import ProjectViewSet
@@ -25,6 +26,7 @@ from repositories.api.retention import (
     RetentionRunItemViewSet,
     RetentionRunViewSet,
 )
+from repositories.api.retention_default import DefaultRetentionViewSet, EffectiveRetentionViewSet
 from repositories.api.scanner_adapters import ScannerAdapterViewSet
 from repositories.api.scanning import (
     ARTIFACT_PREFIX_PATTERN,
@@ -65,6 +67,7 @@ router.register(rf"{_PROJECT}/sync-runs", ProjectSyncRunViewSet, basename="proje
 # One policy and one set of immutable rules per project: actions at the project's own prefix.
 router.register(_PROJECT, RetentionPolicyViewSet, basename="project-retention-policy")
 router.register(_PROJECT, ImmutableRulesViewSet, basename="project-immutable-rules")
+router.register(_PROJECT, EffectiveRetentionViewSet, basename="project-effective-retention")
 router.register(rf"{_PROJECT}/retention-runs", RetentionRunViewSet, basename="project-retention-run")
 router.register(
     rf"{_PROJECT}/retention-runs/(?P<run_id>\d+)/items", RetentionRunItemViewSet, basename="project-retention-run-item"
@@ -75,6 +78,7 @@ router.register(rf"{REPOSITORY_PREFIX}/-/tags", TagViewSet, basename="tag")
 router.register(rf"{REPOSITORY_PREFIX}/-/artifacts", ArtifactViewSet, basename="artifact")
 # Scanning: an artifact's reports, findings, SBOM and Trivy uploads; compare; allowlists.
 _ARTIFACT = rf"{REPOSITORY_PREFIX}/-/artifacts/{ARTIFACT_PREFIX_PATTERN}"
+router.register(rf"{_ARTIFACT}/labels", ArtifactLabelViewSet, basename="artifact-label")
 router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-scan")
 router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
@@ -82,10 +86,13 @@ router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-
 router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="project-allowlist")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
+router.register("labels", GlobalLabelViewSet, basename="label")
+router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
+router.register("", DefaultRetentionViewSet, basename="retention-default")
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")

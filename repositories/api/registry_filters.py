@@ -65,11 +65,19 @@ class TagFilter(django_filters.FilterSet):
             "subject's `accessories` (orphans, whose subject has no ordinary tag here, stay); `only` lists them alone."
         ),
     )
+    label = django_filters.NumberFilter(
+        method="filter_label",
+        min_value=1,
+        label="Only tags whose artifact carries this label (its id: global, or the project's own)",
+    )
     ordering = StableOrderingFilter(fields=("name", "pushed_at", "last_pull_at"), tiebreak="name")
 
     class Meta:
         model = Tag
-        fields = ["pattern", "accessories"]
+        fields = ["pattern", "accessories", "label"]
+
+    def filter_label(self, queryset: QuerySet[Tag], name: str, value: Any) -> QuerySet[Tag]:
+        return queryset.filter(artifact__label_links__label_id=int(value))
 
     def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         return filter_accessories(queryset, value or AccessoryMode.INCLUDE)

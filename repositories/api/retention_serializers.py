@@ -37,9 +37,27 @@ class TagSelectorSerializer(ImmutableTagSelectorSerializer):
     )
 
 
+class LabelSelectorSerializer(serializers.Serializer[Any]):
+    with_ = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Label names the artifact must all carry (global or the project's own labels).",
+    )
+    without = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Label names it must carry none of."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        # `with` is a Python keyword: the field is declared as `with_` and named `with` on the wire.
+        fields = super().get_fields()
+        fields["with"] = fields.pop("with_")
+        return fields
+
+
 class RetentionRuleSerializer(serializers.Serializer[Any]):
     repositories = RepositorySelectorSerializer()
     tags = TagSelectorSerializer()
+    labels = LabelSelectorSerializer(required=False, help_text="Optional; empty lists: labels do not matter.")
     template = serializers.ChoiceField(choices=RuleTemplate.choices)
     n = serializers.IntegerField(
         allow_null=True,
@@ -261,3 +279,26 @@ class RecycleBinEntrySerializer(serializers.ModelSerializer[RecycleBinEntry]):
     def get_tags(self, entry: RecycleBinEntry) -> list[str]:
         """The tags a restore puts back, by name."""
         return sorted(entry.tags)
+
+
+class AdviceWarningSerializer(serializers.Serializer[Any]):
+    repository = serializers.CharField(help_text="The repository's path inside the project.")
+    digest = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    pulled_at = serializers.DateTimeField()
+    deployed = serializers.BooleanField(help_text="Last pull newer than the repository's last push.")
+    message = serializers.CharField()
+
+
+class AdviceSerializer(serializers.Serializer[Any]):
+    """The advisor's figures for a preview (`?advice=true`)."""
+
+    bytes_freed = serializers.IntegerField(help_text="Blobs no kept artifact of the project references, each once.")
+    blobs_freed = serializers.IntegerField()
+    deleted_artifacts = serializers.IntegerField()
+    pulled_within_days = serializers.DictField(
+        child=serializers.IntegerField(), help_text="`7`, `30`, `90`: deleted artifacts pulled within that many days."
+    )
+    last_pull_at = serializers.DateTimeField(allow_null=True, help_text="The most recent pull of a deleted artifact.")
+    warnings = AdviceWarningSerializer(many=True)
+    more_warnings = serializers.IntegerField()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
 from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
 from .retention import (
+    DefaultRetentionPolicy,
     ImmutableRule,
     RecycleBinEntry,
+    RetentionDefaultOptOut,
     RetentionPolicy,
     RetentionRule,
     RetentionRun,
@@ -33,10 +36,14 @@ __all__ = [
     "AdvisoryPackage",
     "AllowlistEntry",
     "Artifact",
+    "ArtifactLabel",
+    "DefaultRetentionPolicy",
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
     "ImmutableRule",
+    "Label",
+    "LabelQuerySet",
     "Membership",
     "OsvImport",
     "Project",
@@ -48,6 +55,7 @@ __all__ = [
     "RegistryEvent",
     "Repository",
     "RepositoryQuerySet",
+    "RetentionDefaultOptOut",
     "RetentionPolicy",
     "RetentionRule",
     "RetentionRun",

@@ -66,6 +66,8 @@ class RetentionRule(models.Model):
     tag_include = models.JSONField(default=list, blank=True)
     tag_exclude = models.JSONField(default=list, blank=True)
     untagged = models.BooleanField(default=False)
+    label_with = models.JSONField(default=list, blank=True, help_text="Label names the artifact must all carry.")
+    label_without = models.JSONField(default=list, blank=True, help_text="Label names it must carry none of.")
     template = models.CharField(max_length=24, choices=RuleTemplate.choices)
     n = models.PositiveIntegerField(null=True, blank=True, help_text="Count or days; empty for `always`.")
 
@@ -298,3 +300,44 @@ class RecycleBinEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository_name}@{self.digest} ({self.kind}, {self.source})"
+
+
+class DefaultRetentionPolicy(models.Model):
+    """The system-wide default retention policy (one row, pk 1), set by system admins.
+
+    It governs every project without its own policy (one with rules), as
+    `repositories.retention.defaults.policy_origin` decides; `rules` are policy data in
+    the services' shape (`services.retention.parse_policy` validates them). Its schedule
+    queues a run per governed project (`services.retention_defaults.due_default_runs`).
+    """
+
+    enabled = models.BooleanField(default=False)
+    schedule = models.CharField(max_length=100, blank=True)
+    allow_empty_repository = models.BooleanField(default=False)
+    rules = models.JSONField(default=list, blank=True)
+    last_scheduled_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "default retention policy"
+        verbose_name_plural = "default retention policy"
+
+    def __str__(self) -> str:
+        return "system default retention policy"
+
+
+class RetentionDefaultOptOut(models.Model):
+    """A project that opted out of the system default policy; honoured only while the
+    site allows opting out (`WHARF_RETENTION_DEFAULT_OPT_OUT`)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="retention_default_opt_out")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.project} opted out of the default retention policy"

@@ -40,6 +40,10 @@ Per repository, in repository order:
    tag include patterns and none of its tag exclude patterns (the matching tags are named
    in the reason), or -- with ``untagged`` set -- when it has no ordinary tag at all. A
    tagged candidate none of whose tags match is not selected, even with ``untagged``.
+   A rule with a label selector also needs the candidate to carry every label of
+   ``labels.with_all`` and none of ``labels.without_any`` (label names, on the artifact
+   itself: ``Artifact.labels``); the reason says so ("kept by rule 1: always matching
+   `**`, labelled `release`").
 5. Times as a rule sees them: an artifact's *push time* is the latest of its own push
    time and the push times of its matching tags (a tag moved onto an old image counts as
    a recent push); its *pull time* is the latest of its own last pull (by tag or digest)
@@ -99,6 +103,7 @@ from repositories.retention.policy import (
     MAX_DAYS,
     MAX_RULES,
     ImmutableRule,
+    LabelSelector,
     Policy,
     PolicyError,
     Problem,
@@ -120,6 +125,7 @@ __all__ = [
     "ArtifactDecision",
     "Evaluation",
     "ImmutableRule",
+    "LabelSelector",
     "PatternError",
     "PatternKind",
     "Policy",

@@ -58,6 +58,7 @@ class Artifact:
     `push_time_known`: False when no push of it was seen (it was found by a sync), so
     `pushed_at` is an estimate (the image's created time, or when it was first seen);
     rules use it all the same, and the reasons say so.
+    `labels`: the names of the labels on the artifact (rules may select on them).
     """
 
     repository: str
@@ -68,3 +69,4 @@ class Artifact:
     parents: tuple[str, ...] = ()
     subject: str | None = None
     push_time_known: bool = True
+    labels: frozenset[str] = frozenset()

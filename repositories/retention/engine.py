@@ -66,6 +66,8 @@ class _CompiledRule:
     tag_include: re.Pattern[str] | None
     tag_exclude: re.Pattern[str] | None
     untagged: bool
+    with_labels: frozenset[str] = frozenset()
+    without_labels: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=256)
@@ -84,6 +86,8 @@ def _compile_policy(policy: Policy) -> tuple[_CompiledRule, ...]:
             tag_include=compile_patterns(tuple(rule.tags.include), PatternKind.TAG),
             tag_exclude=compile_patterns(tuple(rule.tags.exclude), PatternKind.TAG),
             untagged=rule.tags.untagged,
+            with_labels=frozenset(rule.labels.with_all),
+            without_labels=frozenset(rule.labels.without_any),
         )
         for number, rule in enumerate(policy.rules, start=1)
     )
@@ -379,6 +383,8 @@ def _apply_rules(
         by_pull = template is Template.LATEST_PULLED_N or template is Template.PULLED_WITHIN_DAYS
         ranked = template is Template.LATEST_PUSHED_N or template is Template.LATEST_PULLED_N
         untagged = rule.untagged
+        need, avoid = rule.with_labels, rule.without_labels
+        by_label = bool(need or avoid)
         # For the "latest N" templates: ranking keys and the candidates they belong to, in
         # parallel lists (no per-candidate tuple), plus the rare names/time overrides.
         keys: list[Any] = []
@@ -386,6 +392,10 @@ def _apply_rules(
         hits: list[tuple[Artifact, tuple[str, ...]]] = []
         for candidate in candidates:
             artifact, ordinary, names, pushed, pulled = candidate
+            if by_label:
+                labels = artifact.labels
+                if (need and not need <= labels) or (avoid and not avoid.isdisjoint(labels)):
+                    continue
             if ordinary:
                 if len(ordinary) == 1:
                     hit = memo.get(names[0])

@@ -52,6 +52,18 @@ class TagSelector:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """Artifacts a rule looks at, by their labels (names): those carrying every label in
+    `with_all` and none in `without_any`. Empty (the default): labels do not matter."""
+
+    with_all: tuple[str, ...] = ()
+    without_any: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.with_all or self.without_any)
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One retention rule. `n` is the count or the number of days; None for `always`."""
 
@@ -59,6 +71,7 @@ class Rule:
     n: int | None = None
     repositories: RepositorySelector = field(default_factory=RepositorySelector)
     tags: TagSelector = field(default_factory=TagSelector)
+    labels: LabelSelector = field(default_factory=LabelSelector)
 
     def describe(self) -> str:
         """The rule in words, as used in decision reasons:
@@ -75,7 +88,16 @@ class Rule:
             head = f"pulled within the last {_days(n)}"
         else:
             head = "always"
-        return f"{head} {selection}"
+        return f"{head} {selection}{_describe_labels(self.labels)}"
+
+
+def _describe_labels(labels: LabelSelector) -> str:
+    text = ""
+    if labels.with_all:
+        text += ", labelled " + " and ".join(f"`{name}`" for name in labels.with_all)
+    if labels.without_any:
+        text += ", not labelled " + " or ".join(f"`{name}`" for name in labels.without_any)
+    return text
 
 
 def _days(n: int | None) -> str:
@@ -159,6 +181,28 @@ def validate_selector_patterns(
     return problems
 
 
+MAX_LABEL_NAME = 128
+
+
+def validate_labels(labels: LabelSelector, prefix: str) -> list[Problem]:
+    """Problems with a rule's label selector: names are the labels' names, as typed."""
+    problems: list[Problem] = []
+    for name, values in (("with", labels.with_all), ("without", labels.without_any)):
+        if len(values) > MAX_PATTERNS:
+            problems.append(Problem(f"{prefix}.{name}", f"Use at most {MAX_PATTERNS} labels."))
+        for index, value in enumerate(values):
+            if not isinstance(value, str) or not value.strip():
+                problems.append(Problem(f"{prefix}.{name}.{index}", "Enter a label name."))
+            elif len(value) > MAX_LABEL_NAME or "," in value:
+                problems.append(Problem(f"{prefix}.{name}.{index}", "Not a label name."))
+    both = sorted(set(labels.with_all) & set(labels.without_any))
+    if both:
+        problems.append(
+            Problem(f"{prefix}.without", f"A label cannot be both required and excluded: {', '.join(both)}.")
+        )
+    return problems
+
+
 def validate_rule(rule: Rule, prefix: str = "rule") -> list[Problem]:
     """Problems with one rule (empty list when it is valid)."""
     problems: list[Problem] = []
@@ -183,6 +227,7 @@ def validate_rule(rule: Rule, prefix: str = "rule") -> list[Problem]:
     problems += validate_selector_patterns(
         f"{prefix}.tags", rule.tags.include, rule.tags.exclude, PatternKind.TAG
     )
+    problems += validate_labels(rule.labels, f"{prefix}.labels")
     return problems
 
 

@@ -42,6 +42,7 @@ from .. import retention as engine
 from ..globs import PatternKind, compile_patterns
 from ..models import (
     Artifact,
+    ArtifactLabel,
     ImmutableRule,
     Project,
     PushedAtSource,
@@ -88,7 +89,7 @@ def _rule_from_data(data: Any, prefix: str, problems: list[engine.Problem]) -> e
     if not isinstance(data, dict):
         problems.append(engine.Problem(prefix, "Each rule must be an object."))
         return None
-    repos, tags = _section(data, "repositories"), _section(data, "tags")
+    repos, tags, labels = _section(data, "repositories"), _section(data, "tags"), _section(data, "labels")
     try:
         template = engine.Template(str(data.get("template") or ""))
     except ValueError:
@@ -110,6 +111,10 @@ def _rule_from_data(data: Any, prefix: str, problems: list[engine.Problem]) -> e
             include=_patterns(tags.get("include"), f"{prefix}.tags.include", problems),
             exclude=_patterns(tags.get("exclude"), f"{prefix}.tags.exclude", problems),
             untagged=bool(tags.get("untagged", False)),
+        ),
+        labels=engine.LabelSelector(
+            with_all=_patterns(labels.get("with"), f"{prefix}.labels.with", problems),
+            without_any=_patterns(labels.get("without"), f"{prefix}.labels.without", problems),
         ),
     )
 
@@ -216,12 +221,17 @@ def _raise(problems: list[engine.Problem]) -> None:
 
 
 def rule_data(rule: RetentionRule) -> dict[str, Any]:
-    return {
+    """A rule as data; `labels` only when the rule selects on labels, so a policy that
+    does not is answered (and audited) exactly as before labels existed."""
+    data: dict[str, Any] = {
         "repositories": {"include": list(rule.repository_include), "exclude": list(rule.repository_exclude)},
         "tags": {"include": list(rule.tag_include), "exclude": list(rule.tag_exclude), "untagged": rule.untagged},
         "template": rule.template,
         "n": rule.n,
     }
+    if rule.label_with or rule.label_without:
+        data["labels"] = {"with": list(rule.label_with), "without": list(rule.label_without)}
+    return data
 
 
 def policy_data(policy: RetentionPolicy | None) -> dict[str, Any]:
@@ -293,6 +303,8 @@ def save_policy(
                 tag_include=list(rule.tags.include),
                 tag_exclude=list(rule.tags.exclude),
                 untagged=rule.tags.untagged,
+                label_with=list(rule.labels.with_all),
+                label_without=list(rule.labels.without_any),
                 template=rule.template.value,
                 n=rule.n,
             )
@@ -387,8 +399,24 @@ def immutable_rules_for(project: Project) -> tuple[engine.ImmutableRule, ...]:
     return tuple(rules)
 
 
-def candidates_for(project: Project) -> list[engine.Artifact]:
-    """Every artifact of the project as engine input: two queries, whatever the size."""
+def artifact_label_names(project: Project) -> dict[int, frozenset[str]]:
+    """The label names on each labelled artifact of the project (one query), for rules
+    that select on labels."""
+    names: dict[int, set[str]] = defaultdict(set)
+    rows = ArtifactLabel.objects.filter(artifact__repository__project=project).values_list("artifact_id", "label__name")
+    for artifact_id, name in rows.iterator(chunk_size=5000):
+        names[artifact_id].add(name)
+    return {pk: frozenset(found) for pk, found in names.items()}
+
+
+def uses_labels(policy: engine.Policy) -> bool:
+    """Whether any rule of `policy` selects on labels (so candidates need them)."""
+    return any(rule.labels for rule in policy.rules)
+
+
+def candidates_for(project: Project, *, with_labels: bool = False) -> list[engine.Artifact]:
+    """Every artifact of the project as engine input: two queries, whatever the size, and
+    a third for the artifacts' label names when `with_labels` (rules select on labels)."""
     tags_of: dict[int, list[engine.Tag]] = defaultdict(list)
     push_seen: set[int] = set()  # artifacts with a tag whose push was seen
     tag_rows = Tag.objects.filter(repository__project=project).values_list(
@@ -408,6 +436,7 @@ def candidates_for(project: Project) -> list[engine.Artifact]:
         "subject_digest",
         "pushed_at_source",
     )
+    labels_of = artifact_label_names(project) if with_labels else {}
     paths: dict[str, str] = {}
     candidates = []
     for pk, repository, digest, pushed_at, pulled_at, parent, subject, source in rows.iterator(chunk_size=5000):
@@ -424,6 +453,7 @@ def candidates_for(project: Project) -> list[engine.Artifact]:
                 parents=(parent,) if parent else (),
                 subject=subject or None,
                 push_time_known=source == PushedAtSource.PUSH or pk in push_seen,
+                labels=labels_of.get(pk, frozenset()),
             )
         )
     return candidates
@@ -434,7 +464,10 @@ def preview(project: Project, data: dict[str, Any], *, now: datetime | None = No
     policy, problems = parse_policy(data)
     _raise(problems)
     return engine.evaluate(
-        policy, candidates_for(project), now=now or timezone.now(), immutable_rules=immutable_rules_for(project)
+        policy,
+        candidates_for(project, with_labels=uses_labels(policy)),
+        now=now or timezone.now(),
+        immutable_rules=immutable_rules_for(project),
     )
 
 

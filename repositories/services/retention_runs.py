@@ -68,10 +68,11 @@ from .retention import (
     immutable_data,
     immutable_rules_for,
     parse_policy,
-    policy_data,
     repository_path,
     schedule_matches,
+    uses_labels,
 )
+from .retention_defaults import run_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,9 @@ def request_run(
     existing = RetentionRun.objects.filter(project=project, status__in=RetentionRun.ACTIVE).first()
     if existing is not None:
         return existing, False
-    policy = RetentionPolicy.objects.filter(project=project).first()
-    if policy is None:
+    snapshot = run_snapshot(project)  # its own policy, else the system default (with its origin)
+    if snapshot is None:
         raise ValidationError("This project has no retention policy to run.", code="no_policy")
-    snapshot = policy_data(policy)
     run = RetentionRun.objects.create(
         project=project,
         policy=snapshot,
@@ -180,7 +180,10 @@ def evaluate_for_run(run: RetentionRun) -> engine.Evaluation:
     run.policy = {**run.policy, "immutable": immutable_data(run.project)}
     RetentionRun.objects.filter(pk=run.pk).update(policy=run.policy)
     return engine.evaluate(
-        policy, candidates_for(run.project), now=timezone.now(), immutable_rules=immutable_rules_for(run.project)
+        policy,
+        candidates_for(run.project, with_labels=uses_labels(policy)),
+        now=timezone.now(),
+        immutable_rules=immutable_rules_for(run.project),
     )
 
 

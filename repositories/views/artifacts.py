@@ -22,6 +22,7 @@ from audit.context import Actor
 from ..access import get_project, get_repository_in
 from ..models import Artifact, Repository
 from ..services.artifacts import RegistryActionFailed, delete_artifact
+from .labels import artifact_labels_context
 from .repositories import repository_url
 from .tabs import project_context
 
@@ -114,7 +115,7 @@ def artifact_detail(request: HtmxHttpRequest, name: str, repo: str, digest: str)
         "pull_host": settings.REGISTRY_PUBLIC_HOST,
         "can_delete": Perm.DELETE_ARTIFACT in project.perms,  # type: ignore[attr-defined]
         "delete_url": artifact_url(repository, artifact.digest, "delete/"),
-    }
+    } | artifact_labels_context(project, repository, artifact)
     return render_page(request, "repositories/artifact.html", "content", context)
 
 

@@ -35,6 +35,7 @@ from ..forms import validate_tag_filter
 from ..freshness import last_synced
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
 from ..models import Artifact, Project, Repository, SyncRun, Tag
+from .labels import attach_row_labels, filter_by_label, tag_list_label_context
 from .tabs import project_context
 
 REPOSITORIES_PER_PAGE = 25
@@ -84,6 +85,7 @@ class TagListForm(forms.Form):
     )
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TAG_SORTS.items()])
     accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
+    label = forms.IntegerField(required=False, min_value=1, label="Label")
     page = forms.IntegerField(required=False, min_value=1)
 
 
@@ -166,6 +168,7 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
     # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
     tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
     tags = with_subject_state(filter_accessories(tags, cleaned.get("accessories") or AccessoryMode.EXCLUDE))
+    tags = filter_by_label(tags, cleaned.get("label"))
     tags = (
         tags.select_related("artifact")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
@@ -174,6 +177,7 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
     )
     page = Paginator(tags, TAGS_PER_PAGE).get_page(cleaned.get("page"))
     found = accessories_for(repository, (tag.artifact.digest for tag in page.object_list))
+    attach_row_labels(page.object_list)
     for tag in page.object_list:
         tag.accessories = found.get(tag.artifact.digest, [])  # type: ignore[attr-defined]
         tag.accessory_counts = count_by_kind(tag.accessories)  # type: ignore[attr-defined]
@@ -201,7 +205,8 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "pull_host": settings.REGISTRY_PUBLIC_HOST,
         "can_delete": Perm.DELETE_ARTIFACT in perms,
         "bulk_delete_url": base + "-/tags/delete/",
-    }
+        "label_filter": form.cleaned_data.get("label"),
+    } | tag_list_label_context(project, repository)
 
 
 def current_query(request: HtmxHttpRequest) -> QueryDict:

@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
-from accounts.views.http import HtmxHttpRequest, render_page
+from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 from audit.context import Actor
 
 from .. import retention as engine
@@ -126,6 +126,10 @@ def _page(
         refresh_preview=refresh_preview,
         editable=Perm.MANAGE_RETENTION in project.perms,  # type: ignore[attr-defined]
     )
+    if not wants_partial(request):  # the default's box is outside the editor an htmx edit swaps
+        from .retention_default import default_context
+
+        context.update(default_context(project))
     return render_page(request, "retention/policy.html", partial, context)
 
 
@@ -137,6 +141,13 @@ def retention_policy(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_RETENTION)
     if request.method == "GET":
         form, rules = _policy_forms(project)
+        proposed = request.GET.get("propose", "")
+        if proposed.isdigit() and Perm.MANAGE_RETENTION in project.perms:  # type: ignore[attr-defined]
+            # The advisor's proposal loaded into the editor, unsaved.
+            rules = RuleList.from_initial(
+                RuleForm, [NEW_RULE | {"n": str(min(int(proposed), engine.MAX_COUNT))}], prefix="rules",
+                limit=engine.MAX_RULES, new=NEW_RULE,
+            )
         return _page(request, project, form, rules)
     require(request.user, project, Perm.MANAGE_RETENTION)
     form, rules = _posted_policy(request)
@@ -184,7 +195,9 @@ def _preview_context(project: Project, form: PolicyForm, rules: RuleList) -> dic
             f"{_where(key)}: {message}" for key, errors in exc.message_dict.items() for message in errors
         ]
         return {"project": project, "problems": problems}
-    return {"project": project, **preview_rows(project, evaluation)}
+    from ..services.retention_advisor import advice_body, advice_for
+
+    return {"project": project, **preview_rows(project, evaluation), "advice": advice_body(advice_for(project, evaluation))}
 
 
 def _where(key: str) -> str:

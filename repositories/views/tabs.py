@@ -26,6 +26,7 @@ class ProjectTab:
 PROJECT_TABS: list[ProjectTab] = [
     ProjectTab("summary", "Summary", "projects:detail", Perm.VIEW_PROJECT, "info-circle"),
     ProjectTab("repositories", "Repositories", "projects:repositories", Perm.VIEW_REPOSITORIES, "boxes"),
+    ProjectTab("labels", "Labels", "projects:labels", Perm.VIEW_REPOSITORIES, "tags"),
     ProjectTab("security", "Security", "projects:security", Perm.VIEW_SCANS, "shield-check"),
     ProjectTab("members", "Members", "projects:members", Perm.VIEW_MEMBERS, "people"),
     ProjectTab("retention", "Retention", "projects:retention", Perm.VIEW_RETENTION, "recycle"),

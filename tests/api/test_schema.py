@@ -94,6 +94,18 @@ PATHS += [
     "/api/v1/webhooks/{webhook_id}/deliveries/{id}/redeliver/",
 ]
 
+# Labels: global, per project, and on artifacts.
+PATHS += [
+    "/api/v1/labels/",
+    "/api/v1/labels/{id}/",
+    "/api/v1/projects/{project_name}/labels/",
+    "/api/v1/projects/{project_name}/labels/{id}/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/labels/",
+    "/api/v1/repositories/{repository_name}/-/artifacts/{digest}/labels/{id}/",
+    "/api/v1/retention-default/",
+    "/api/v1/projects/{project_name}/effective-retention-policy/",
+]
+
 @pytest.mark.django_db
 def test_schema_is_served_with_every_api_path(client: Any) -> None:
     response = client.get("/api/schema/")

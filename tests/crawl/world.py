@@ -31,6 +31,7 @@ from audit.context import Actor
 from repositories.models import (
     AllowlistEntry,
     Artifact,
+    Label,
     Membership,
     OsvImport,
     Project,
@@ -44,6 +45,7 @@ from repositories.models import (
 )
 from repositories.services import retention, retention_runs, scanner_adapters, scanning
 from repositories.services.allowlists import add_entry
+from repositories.services.labels import add_label, create_label
 from repositories.services.project_teams import add_project_team
 from repositories.services.projects import add_member, create_project
 from repositories.services.sync import sync_now
@@ -147,6 +149,7 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     add_entry(project=acme, vulnerability_id="WHARF-TEST-0002", reason="No fix; not reachable.", actor=ACTOR)
     add_entry(project=None, vulnerability_id="CVE-2099-1001", reason="Accepted everywhere.", actor=ACTOR)
     scanner_adapters.register("fake", ADAPTER, "", ACTOR)  # answered by the fake adapter
+    _labels(acme, demo)
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
     _webhooks(acme)
     return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
@@ -170,6 +173,14 @@ def _webhook_bindings(base: Binding, project: Project | None) -> list[Binding]:
         out.append(w)
         out += [w | {"pk@deliveries": str(pk)} for pk in Delivery.objects.filter(webhook=hook).values_list("pk", flat=True)]
     return out
+def _labels(acme: Project, demo: Project) -> None:
+    """A global label and one per project, on the scanned repository's first tag."""
+    release = create_label(project=None, name="release", color="#1f883d", description="Shipped.", actor=ACTOR)
+    qa = create_label(project=acme, name="qa-passed", color="#0969da", actor=ACTOR)
+    create_label(project=demo, name="demo-only", color="#bf3989", actor=ACTOR)
+    tagged = Tag.objects.select_related("artifact__repository").get(repository__name=SCANNED_REPOSITORY, name=COMPARE[0])
+    for label in (release, qa):
+        add_label(label, [tagged.artifact], project=acme, actor=ACTOR)
 
 
 def _project(project: Project) -> Binding:
@@ -186,6 +197,7 @@ def bindings() -> list[Binding]:
         out += [p | {"pk@robots": str(pk)} for pk in project.robots.values_list("pk", flat=True)]
         out += [p | {"pk@teams": str(pk)} for pk in ProjectTeam.objects.filter(project=project).values_list("pk", flat=True)]
         out += [p | {"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=project).values_list("pk", flat=True)]
+        out += [p | {"pk@labels": str(pk)} for pk in Label.objects.filter(project=project).values_list("pk", flat=True)]
         for pk in RetentionRun.objects.filter(project=project).values_list("pk", flat=True):
             out.append(p | {"pk@runs": str(pk), "pk@retention-runs": str(pk), "run_id": str(pk)})
         for pk in RecycleBinEntry.objects.filter(project=project).values_list("pk", flat=True):
@@ -200,6 +212,7 @@ def bindings() -> list[Binding]:
             for artifact in repository.artifacts.order_by("pk"):
                 a = r | {"digest": artifact.digest}
                 out.append(a)
+                out += [a | {"pk@labels": str(pk)} for pk in artifact.label_links.values_list("label_id", flat=True)]
                 for report in artifact.scan_reports.order_by("pk"):
                     out.append(a | {"pk@scans": str(report.pk), "report_id": str(report.pk)})
     out += [{"pk@users": str(pk)} for pk in User.objects.values_list("pk", flat=True)]
@@ -210,6 +223,7 @@ def bindings() -> list[Binding]:
     out += [{"pk@tokens": str(pk)} for pk in ApiToken.objects.values_list("pk", flat=True)]
     out += [{"pk@robots": str(pk)} for pk in RobotAccount.objects.values_list("pk", flat=True)]
     out += [{"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=None).values_list("pk", flat=True)]
+    out += [{"pk@labels": str(pk)} for pk in Label.objects.filter(project=None).values_list("pk", flat=True)]
     out += [{"pk@scanner-adapters": str(pk)} for pk in ScannerAdapter.objects.values_list("pk", flat=True)]
     out += [{"pk@osv-imports": str(pk)} for pk in OsvImport.objects.values_list("pk", flat=True)]
     out += [{"pk@sync": str(pk), "pk@sync-runs": str(pk)} for pk in SyncRun.objects.values_list("pk", flat=True)]

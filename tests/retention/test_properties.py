@@ -18,6 +18,7 @@ from repositories.retention import (
     Artifact,
     Evaluation,
     ImmutableRule,
+    LabelSelector,
     PatternKind,
     Policy,
     RepositorySelector,
@@ -36,6 +37,7 @@ REPOS = ["app", "team-a/api", "team-b/db"]
 TAG_NAMES = ["latest", "v1", "v2", "release-1", "release-2", "dev", "rc-1"]
 TAG_PATTERNS = ["**", "v*", "release-*", "latest", "{dev,rc-*}", "*-1"]
 REPO_PATTERNS = ["**", "app", "team-*/**", "**/db"]
+LABEL_NAMES = ["release", "qa", "dev"]
 SETTINGS = settings(max_examples=200, deadline=None)
 
 _maybe_day = st.one_of(st.none(), st.integers(0, 20))
@@ -90,6 +92,7 @@ def worlds(draw: st.DrawFn) -> list[Artifact]:
                     tuple(tags[i]),
                     parents,
                     subject,
+                    labels=frozenset(draw(st.sets(st.sampled_from(LABEL_NAMES), max_size=2))),
                 )
             )
     return artifacts
@@ -114,7 +117,19 @@ def rules(draw: st.DrawFn) -> Rule:
             tuple(draw(st.sets(st.sampled_from(REPO_PATTERNS[1:]), max_size=1))),
         ),
         TagSelector(include, tuple(draw(st.sets(st.sampled_from(TAG_PATTERNS[1:]), max_size=1))), untagged),
+        draw(label_selectors),
     )
+
+
+@st.composite
+def _label_selector(draw: st.DrawFn) -> LabelSelector:
+    with_all = draw(st.sets(st.sampled_from(LABEL_NAMES), max_size=2))
+    without_any = draw(st.sets(st.sampled_from([n for n in LABEL_NAMES if n not in with_all]), max_size=1))
+    return LabelSelector(tuple(sorted(with_all)), tuple(sorted(without_any)))
+
+
+# Most rules ignore labels, as most saved policies will.
+label_selectors = st.one_of(st.just(LabelSelector()), st.just(LabelSelector()), _label_selector())
 
 
 policies = st.builds(Policy, st.lists(rules(), max_size=4).map(tuple), st.booleans())
@@ -165,6 +180,8 @@ def _retained_by_rules(policy: Policy, repo_artifacts: list[Artifact]) -> set[st
                 t for t in ordinary if _selects(rule.tags.include, rule.tags.exclude, t.name, PatternKind.TAG)
             ]
             if (ordinary and not matched) or (not ordinary and not rule.tags.untagged):
+                continue
+            if not set(rule.labels.with_all) <= a.labels or set(rule.labels.without_any) & a.labels:
                 continue
             pushed = max([a.pushed_at] + [t.pushed_at for t in matched if t.pushed_at])
             pulls = [x for x in [a.pulled_at] + [t.pulled_at for t in matched] if x]
@@ -273,6 +290,8 @@ def test_evaluation_does_not_depend_on_input_order(
             tuple(rnd.sample(a.tags, len(a.tags))),
             a.parents,
             a.subject,
+            a.push_time_known,
+            a.labels,
         )
         for a in shuffled
     ]
@@ -336,3 +355,25 @@ def test_the_engine_agrees_with_a_naive_oracle(
     assert {(d.repository, d.digest) for d in result.artifacts if d.kept} == _oracle_kept(
         policy, artifacts, immutables
     )
+
+
+@SETTINGS
+@given(worlds(), policies, immutable_rule_sets, st.sampled_from(LABEL_NAMES))
+def test_a_rule_keeping_label_l_never_lets_an_artifact_labelled_l_be_deleted(
+    artifacts: list[Artifact], policy: Policy, immutables: tuple[ImmutableRule, ...], label: str
+) -> None:
+    """Whatever else the policy says, adding "always keep what is labelled L" keeps every
+    candidate labelled L (and what hangs off it: its children and signatures)."""
+    keep_label = Rule(Template.ALWAYS, None, RepositorySelector(("**",)), TagSelector(("**",), (), True),
+                      LabelSelector((label,)))
+    with_rule = Policy((*policy.rules[:3], keep_label), policy.allow_empty_repository)
+
+    result = _evaluate(with_rule, artifacts, immutables)
+
+    decided = {(d.repository, d.digest): d for d in result.artifacts}
+    for a in artifacts:
+        present = {b.digest for b in artifacts if b.repository == a.repository}
+        if label in a.labels and (_ordinary(a) or not _owners(a, present)):
+            decision = decided[(a.repository, a.digest)]
+            assert decision.kept, (a, decision.reason)
+            assert len(with_rule.rules) in decision.retained_by or decision.protected_by is not None

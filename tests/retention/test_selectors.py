@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from repositories.retention import ReasonCode, Template
+import dataclasses
 
-from .builders import art, decision, deleted, digest, kept, rule, run
+from repositories.retention import (
+    Artifact,
+    LabelSelector,
+    Policy,
+    ReasonCode,
+    RepositorySelector,
+    Rule,
+    TagSelector,
+    Template,
+    evaluate,
+    validate_policy,
+)
+
+from .builders import NOW, art, decision, deleted, digest, kept, rule, run
 
 
 def test_a_rule_applies_to_repositories_matching_include_and_not_exclude() -> None:
@@ -126,3 +139,51 @@ def test_a_rule_for_other_repositories_does_not_protect_this_one() -> None:
     )
     assert kept(result) == {"b"}
     assert deleted(result) == {"a"}
+
+
+# --- label selectors -------------------------------------------------------------------
+
+
+def _labelled(name: str, *tags: str, labels: tuple[str, ...] = (), pushed: float = 10) -> Artifact:
+    return dataclasses.replace(art(name, *tags, pushed=pushed), labels=frozenset(labels))
+
+
+def test_a_rule_with_a_label_keeps_only_artifacts_carrying_it_and_says_so() -> None:
+    release = _labelled("r", "v1", labels=("release",))
+    other = _labelled("o", "v2", labels=("qa",))
+    keep = Rule(Template.ALWAYS, None, RepositorySelector(), TagSelector(), LabelSelector(("release",)))
+
+    result = evaluate(Policy((keep,), allow_empty_repository=True), [release, other], now=NOW)
+
+    by_digest = {d.digest: d for d in result.artifacts}
+    assert by_digest[release.digest].kept and not by_digest[other.digest].kept
+    assert "labelled `release`" in by_digest[release.digest].reason
+
+
+def test_without_a_label_selects_the_others() -> None:
+    release = _labelled("r", "v1", labels=("release",), pushed=1)
+    old = _labelled("o", "v2", pushed=5)
+    recent = Rule(Template.LATEST_PUSHED_N, 1, RepositorySelector(), TagSelector(), LabelSelector((), ("release",)))
+
+    result = evaluate(Policy((recent,), allow_empty_repository=True), [release, old], now=NOW)
+
+    assert {d.digest for d in result.artifacts if d.kept} == {old.digest}
+    assert "not labelled `release`" in next(d.reason for d in result.artifacts if d.kept)
+
+
+def test_with_several_labels_needs_all_of_them() -> None:
+    both = _labelled("b", "v1", labels=("release", "qa"))
+    one = _labelled("o", "v2", labels=("release",))
+    keep = Rule(Template.ALWAYS, None, RepositorySelector(), TagSelector(), LabelSelector(("qa", "release")))
+
+    result = evaluate(Policy((keep,), allow_empty_repository=True), [both, one], now=NOW)
+
+    assert {d.digest for d in result.artifacts if d.kept} == {both.digest}
+
+
+def test_a_label_both_required_and_excluded_is_a_problem() -> None:
+    bad = Rule(Template.ALWAYS, None, RepositorySelector(), TagSelector(), LabelSelector(("x",), ("x",)))
+
+    problems = validate_policy(Policy((bad,)))
+
+    assert [p.field for p in problems] == ["rules.1.labels.without"]

@@ -169,3 +169,52 @@ def test_schedule_matching_follows_cron(expression: str, at: datetime, due: bool
 def test_schedule_matching_uses_local_minutes_not_seconds() -> None:
     at = timezone.make_aware(datetime(2026, 11, 29, 3, 0)) + timedelta(seconds=59)
     assert retention.schedule_matches("0 3 * * *", at)
+
+
+def test_label_names_are_read_in_one_more_query_only_when_rules_use_labels(
+    django_assert_num_queries: Any,
+) -> None:
+    from repositories.services import labels as label_service
+
+    project = ProjectFactory(name="acme")
+    rows(project, "app", {f"v{i}": i for i in range(30)})
+    release = label_service.create_label(project=None, name="release", color="#00aa00", actor=ACTOR)
+    first = Tag.objects.select_related("artifact__repository").get(name="v1").artifact
+    label_service.add_label(release, [first], project=project, actor=ACTOR)
+
+    with django_assert_num_queries(3):
+        candidates = retention.candidates_for(project, with_labels=True)
+
+    assert {c.digest: c.labels for c in candidates if c.labels} == {first.digest: frozenset({"release"})}
+    assert not any(c.labels for c in retention.candidates_for(project))
+
+
+def test_a_saved_policy_keeps_what_carries_its_label() -> None:
+    from repositories.services import labels as label_service
+
+    project = ProjectFactory(name="acme")
+    rows(project, "app", {"v1": 9, "v2": 5, "v3": 1})
+    release = label_service.create_label(project=project, name="release", color="#00aa00", actor=ACTOR)
+    oldest = Tag.objects.select_related("artifact__repository").get(name="v1").artifact
+    label_service.add_label(release, [oldest], project=project, actor=ACTOR)
+    labelled = {
+        **rule(n=1, repos=["**"]),
+        "labels": {"with": ["release"], "without": []},
+        "template": "always",
+        "n": None,
+    }
+    saved = retention.save_policy(
+        project,
+        ACTOR,
+        enabled=False,
+        schedule="",
+        allow_empty_repository=False,
+        rules=[rule(n=1, repos=["**"]), labelled],
+    )
+
+    result = retention.preview(project, retention.policy_data(saved))
+
+    kept = {d.digest: d for d in result.artifacts if d.kept}
+    assert set(kept) == {oldest.digest, Tag.objects.get(name="v3").artifact.digest}
+    assert "labelled `release`" in kept[oldest.digest].reason
+    assert retention.policy_data(saved)["rules"][1]["labels"] == {"with": ["release"], "without": []}

@@ -31,7 +31,9 @@ from ...services.retention import (
     save_immutable_rules,
     save_policy,
 )
+from ...services.retention_advisor import advice_body, advice_for
 from ..retention_serializers import (
+    AdviceSerializer,
     ImmutableRulesInputSerializer,
     ImmutableRulesSerializer,
     PreviewSerializer,
@@ -45,6 +47,17 @@ DETAIL_PARAMETER = OpenApiParameter(
     OpenApiTypes.BOOL,
     OpenApiParameter.QUERY,
     description="Also list every artifact of each repository, its tags, decision and reason.",
+)
+
+
+ADVICE_PARAMETER = OpenApiParameter(
+    "advice",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    description=(
+        "Also answer `advice`: dedup-aware bytes freed, deleted artifacts pulled in the last 7/30/90 days "
+        "and warnings for recent pulls and deployed images (`AdviceSerializer`)."
+    ),
 )
 
 
@@ -86,7 +99,7 @@ class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
     @extend_schema(
         request=RetentionPolicyInputSerializer,
         responses={200: PreviewSerializer},
-        parameters=[DETAIL_PARAMETER],
+        parameters=[DETAIL_PARAMETER, ADVICE_PARAMETER],
     )
     @action(detail=False, methods=["post"], url_path="retention-policy/preview")
     def preview(self, request: Request, project_name: str) -> Response:
@@ -98,7 +111,10 @@ class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
         body = preview_body(
             evaluation, self._full_names(), detail=bool(query_bool(request.query_params, "detail"))
         )
-        return Response(PreviewSerializer(body).data)
+        data = PreviewSerializer(body).data
+        if query_bool(request.query_params, "advice"):
+            data["advice"] = AdviceSerializer(advice_body(advice_for(self.project, evaluation))).data
+        return Response(data)
 
     def _full_names(self) -> dict[str, str]:
         names = Repository.objects.filter(project=self.project).values_list("name", flat=True)
