@@ -52,11 +52,15 @@ def test_tag_list_queries_are_bounded_with_5000_tags(world, django_assert_max_nu
     client.get("/projects/acme/repositories/big/")  # warm the session
 
     with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get("/projects/acme/repositories/big/", {"sort": "-size", "page": 3})
+        first = client.get("/projects/acme/repositories/big/", {"sort": "-size"})
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get("/projects/acme/repositories/big/" + dict(first.context["page_links"])["Next"])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        last = client.get("/projects/acme/repositories/big/" + dict(first.context["page_links"])["Last"])
 
     page = response.context["page"]
-    assert page.paginator.count == TAGS
-    assert len(page.object_list) == 50
+    assert response.context["total"].count == TAGS
+    assert len(page.rows) == 50 and len(last.context["page"].rows) == 50
     html = response.content.decode()
     assert html.count("platform-chip") >= 25 * 2  # the indexes' children were shown
 
@@ -69,7 +73,7 @@ def test_tag_list_filtered_by_glob_queries_are_bounded(world, django_assert_max_
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get("/projects/acme/repositories/big/", {"tag": "t0*9", "sort": "-pushed"})
 
-    assert response.context["page"].paginator.count == 500
+    assert response.context["total"].count == 500
 
 
 def test_repositories_tab_queries_are_bounded(world, django_assert_max_num_queries):
