@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -164,7 +165,7 @@ def tag_cases(kind: str) -> dict[str, dict[str, str]]:
     return cases | filters
 
 
-def bench_tags(client: Any, repository: Any, rounds: int) -> None:
+def bench_tags(client: Any, repository: Any, rounds: int, only: re.Pattern[str] | None) -> None:
     from django.http import QueryDict
 
     from repositories.views.repositories import TAGS_PER_PAGE, tags_page
@@ -173,6 +174,8 @@ def bench_tags(client: Any, repository: Any, rounds: int) -> None:
     api_path = f"/api/v1/repositories/{repository.name}/-/tags/"
     for kind, base in (("page", page_path), ("api", api_path)):
         for label, params in tag_cases(kind).items():
+            if only is not None and not only.search(f"{kind} {label}"):
+                continue
             positions = keyset_positions(kind, repository, params)
             if positions is None:
                 if kind == "page":
@@ -198,6 +201,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--audit", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", help="a regex: measure only the tag cases whose 'page|api label' it finds")
     parser.add_argument("--database-url", default=os.environ.get("LISTBENCH_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
@@ -225,7 +229,7 @@ def main() -> None:
         client = Client(HTTP_HOST="localhost")
         client.force_login(admin)
         for repository in repositories:
-            bench_tags(client, repository, args.rounds)
+            bench_tags(client, repository, args.rounds, re.compile(args.only) if args.only else None)
         for who, user in (("admin", admin), ("member", member)):
             other = Client(HTTP_HOST="localhost")
             other.force_login(user)

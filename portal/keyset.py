@@ -172,17 +172,22 @@ def paginate(queryset: QuerySet[M], ordering: Ordering, position: Position, size
     )
 
 
-def count(queryset: QuerySet[Any], limit: int = EXACT_COUNT_LIMIT) -> Total:
+def count(queryset: QuerySet[Any], limit: int = EXACT_COUNT_LIMIT, *, coarse: QuerySet[Any] | None = None) -> Total:
     """How many rows `queryset` has: exact up to `limit` (a count that stops there),
-    beyond it PostgreSQL's estimate; SQLite always counts exactly."""
+    beyond it PostgreSQL's estimate; SQLite always counts exactly.
+
+    `coarse`, if given, is a superset of `queryset` that is cheaper to count (without a
+    filter that costs a subquery per row, which rarely removes many): it decides whether
+    the list is past `limit`, and gives the estimate (its statistics are the better ones)."""
     queryset = queryset.order_by()
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return Total(queryset.count(), True)
-    bounded = queryset[: limit + 1].count()
+    probe = queryset if coarse is None else coarse.order_by()
+    bounded = probe[: limit + 1].count()
     if bounded <= limit:
-        return Total(bounded, True)
-    sql, params = queryset.values("pk").query.sql_with_params()
+        return Total(bounded if coarse is None else queryset.count(), True)
+    sql, params = probe.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         (plan,) = cursor.fetchone()

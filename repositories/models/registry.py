@@ -136,6 +136,8 @@ class Artifact(models.Model):
             # The tag list's sorts by size and pulls walk these and join each artifact's tags.
             models.Index(fields=["repository", "size"], name="artifact_repo_size"),
             models.Index(fields=["repository", "pull_count"], name="artifact_repo_pulls"),
+            # The accessories of a page of tags: the referrers of its artifacts.
+            models.Index(fields=["repository", "subject_digest"], name="artifact_repo_subject"),
         ]
 
     def __str__(self) -> str:

@@ -154,20 +154,29 @@ def tag_queryset(repository: Repository, data: QueryDict) -> tuple[QuerySet[Tag]
 
 
 def _tag_queryset(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], Ordering]:
+    tags, _ = _tag_querysets(repository, form)
+    return tags, ordering_for_sort(form.cleaned_data.get("sort") or "name")
+
+
+def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], QuerySet[Tag] | None]:
+    """The filtered tags, and a superset cheaper to count (`keyset.count`'s `coarse`) when
+    only nested accessories stand between them."""
     cleaned = form.cleaned_data
     ordering = ordering_for_sort(cleaned.get("sort") or "name")
     tags = Tag.objects.filter(repository=repository)
     # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
     tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
-    tags = with_subject_state(filter_accessories(tags, cleaned.get("accessories") or AccessoryMode.EXCLUDE))
-    return ordered_tags(repository, tags, ordering), ordering
+    mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
+    coarse = None if mode == AccessoryMode.ONLY else tags
+    return ordered_tags(repository, filter_accessories(tags, mode), ordering), coarse
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
     """One page of `repository`'s tags as `data` (a query string) asks, by cursor
     (`portal.keyset`), in five queries whatever the page size and depth: a bounded
     count (or PostgreSQL's estimate), tags with artifacts, index children, and the
-    accessories of the page's artifacts (`repositories.accessories`). A cursor that is
+    accessories of the page's artifacts (`repositories.accessories`); one more where
+    the page has accessory rows, or crosses from pulled to never-pulled tags. A cursor that is
     not one of this list's starts the first page.
 
     Accessory tags (signatures, SBOMs, ...) are nested under their subject's rows
@@ -177,6 +186,7 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     form = TagListForm(data)
     form.is_valid()
     tags, ordering = _tag_queryset(repository, form)
+    _, coarse = _tag_querysets(repository, form)
     children = Artifact.objects.only("id", "parent_id", "os", "architecture", "variant").order_by(
         "os", "architecture", "variant"
     )
@@ -190,7 +200,8 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     except keyset.InvalidCursor:
         position = Position()
     page = keyset.paginate(rows, ordering, position, TAGS_PER_PAGE)
-    total = keyset.count(tags)
+    total = keyset.count(tags, coarse=coarse)
+    _add_subject_state(page.rows)
     found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
     for tag in page.rows:
         tag.accessories = found.get(tag.artifact.digest, [])  # type: ignore[attr-defined]
@@ -198,6 +209,19 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
         if tag.accessory_subject:  # type: ignore[attr-defined]
             tag.accessory_kind = kind_of(tag.name, tag.artifact.artifact_type, tag.artifact.media_type)  # type: ignore[attr-defined]
     return form, page, total
+
+
+def _add_subject_state(rows: list[Tag]) -> None:
+    """`accessory_home` of the page's accessory rows (`with_subject_state`), in one more query
+    only when the page has any. Annotated on the whole list instead, its subqueries would be
+    planned for every row of the repository (hashed: a scan of every tag and artifact)."""
+    accessory_rows = [tag.pk for tag in rows if tag.accessory_subject]  # type: ignore[attr-defined]
+    homes: dict[int, str] = {}
+    if accessory_rows:
+        found = filter_accessories(Tag.objects.filter(pk__in=accessory_rows), AccessoryMode.INCLUDE)
+        homes = dict(with_subject_state(found).values_list("pk", "accessory_home"))  # type: ignore[misc]
+    for tag in rows:
+        tag.accessory_home = homes.get(tag.pk)  # type: ignore[attr-defined]
 
 
 def tags_context(project: Project, repository: Repository, data: QueryDict) -> dict[str, Any]:
