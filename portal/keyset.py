@@ -172,13 +172,21 @@ def paginate(queryset: QuerySet[M], ordering: Ordering, position: Position, size
     )
 
 
-def count(queryset: QuerySet[Any], limit: int = EXACT_COUNT_LIMIT, *, coarse: QuerySet[Any] | None = None) -> Total:
+def count(
+    queryset: QuerySet[Any],
+    limit: int = EXACT_COUNT_LIMIT,
+    *,
+    coarse: QuerySet[Any] | None = None,
+    left_out: QuerySet[Any] | None = None,
+) -> Total:
     """How many rows `queryset` has: exact up to `limit` (a count that stops there),
     beyond it PostgreSQL's estimate; SQLite always counts exactly.
 
     `coarse`, if given, is a superset of `queryset` that is cheaper to count (without a
     filter that costs a subquery per row, which rarely removes many): it decides whether
-    the list is past `limit`, and gives the estimate (its statistics are the better ones)."""
+    the list is past `limit`, and gives the estimate (its statistics are the better ones).
+    `left_out`, with it, are the rows of `coarse` that `queryset` leaves out, found without
+    reading the others: the exact total is then the one count minus the other."""
     queryset = queryset.order_by()
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
@@ -186,7 +194,9 @@ def count(queryset: QuerySet[Any], limit: int = EXACT_COUNT_LIMIT, *, coarse: Qu
     probe = queryset if coarse is None else coarse.order_by()
     bounded = probe[: limit + 1].count()
     if bounded <= limit:
-        return Total(bounded if coarse is None else queryset.count(), True)
+        if coarse is None:
+            return Total(bounded, True)
+        return Total(bounded - left_out.count() if left_out is not None else queryset.count(), True)
     sql, params = probe.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)

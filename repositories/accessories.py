@@ -136,6 +136,14 @@ def filter_accessories(tags: QuerySet[Tag], mode: str) -> QuerySet[Tag]:
     return tags
 
 
+def nested_accessories(tags: QuerySet[Tag]) -> QuerySet[Tag]:
+    """The accessory tags of `tags` that `AccessoryMode.EXCLUDE` leaves out (their subject has
+    an ordinary tag here): the accessory names and subjects narrow the rows first, so the
+    subquery runs for those few rows only."""
+    accessories = tags.filter(ACCESSORY_TAG).annotate(accessory_subject=subject_expression())
+    return accessories.filter(_subject_has_ordinary_tag())
+
+
 def with_subject_state(tags: QuerySet[Tag]) -> QuerySet[Tag]:
     """Adds `accessory_home` to rows of `filter_accessories`: `nested` (the subject has
     an ordinary tag, so it is shown under that row), `untagged` (the subject is here

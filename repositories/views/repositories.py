@@ -32,6 +32,7 @@ from ..accessories import (
     count_by_kind,
     filter_accessories,
     kind_of,
+    nested_accessories,
     with_subject_state,
 )
 from ..forms import validate_tag_filter
@@ -160,7 +161,7 @@ def _tag_queryset(repository: Repository, form: TagListForm) -> tuple[QuerySet[T
 
 def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], QuerySet[Tag] | None]:
     """The filtered tags, and a superset cheaper to count (`keyset.count`'s `coarse`) when
-    only nested accessories stand between them."""
+    only nested accessories stand between them (`nested_accessories`)."""
     cleaned = form.cleaned_data
     ordering = ordering_for_sort(cleaned.get("sort") or "name")
     tags = Tag.objects.filter(repository=repository)
@@ -200,7 +201,9 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     except keyset.InvalidCursor:
         position = Position()
     page = keyset.paginate(rows, ordering, position, TAGS_PER_PAGE)
-    total = keyset.count(tags, coarse=coarse)
+    mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
+    left_out = nested_accessories(coarse) if coarse is not None and mode == AccessoryMode.EXCLUDE else None
+    total = keyset.count(tags, coarse=coarse, left_out=left_out)
     _add_subject_state(page.rows)
     found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
     for tag in page.rows:
