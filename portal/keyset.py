@@ -153,9 +153,9 @@ def paginate(queryset: QuerySet[M], ordering: Ordering, position: Position, size
     """The page of `queryset` at `position` in `ordering`, `size` rows at most: one query
     per segment it reads (one, unless the page crosses from values to NULLs)."""
     if position.before:
+        # Near the start this page may be short: it ends where the page after it begins, so
+        # a client walking backwards sees every row once.
         rows, more = _read(queryset, ordering, position, size, reverse=True)
-        if not more and position.values is not None and len(rows) < size:
-            return paginate(queryset, ordering, Position(), size)  # the start is near: show a full first page
         rows.reverse()
         has_previous, has_next = more, position.values is not None
     else:
