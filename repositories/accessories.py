@@ -136,6 +136,14 @@ def filter_accessories(tags: QuerySet[Tag], mode: str) -> QuerySet[Tag]:
     return tags
 
 
+def nested_accessories(tags: QuerySet[Tag]) -> QuerySet[Tag]:
+    """The accessory tags of `tags` that `AccessoryMode.EXCLUDE` leaves out (their subject has
+    an ordinary tag here): the accessory names and subjects narrow the rows first, so the
+    subquery runs for those few rows only."""
+    accessories = tags.filter(ACCESSORY_TAG).annotate(accessory_subject=subject_expression())
+    return accessories.filter(_subject_has_ordinary_tag())
+
+
 def with_subject_state(tags: QuerySet[Tag]) -> QuerySet[Tag]:
     """Adds `accessory_home` to rows of `filter_accessories`: `nested` (the subject has
     an ordinary tag, so it is shown under that row), `untagged` (the subject is here
@@ -197,13 +205,20 @@ def accessories_for(repository: Repository, digests: Iterable[str]) -> dict[str,
     if not wanted:
         return {}
     names = [name for digest in wanted for name in reference_tag_names(digest)]
-    # `tags__name` in values_list reuses the filter's join, so each row is one
-    # (artifact, tag) pair that matched, or (artifact, NULL) for an untagged referrer.
-    rows = (
-        Artifact.objects.filter(repository=repository)
-        .filter(Q(subject_digest__in=wanted) | Q(tags__name__in=names))
-        .values_list("digest", "subject_digest", "artifact_type", "media_type", "tags__name")
+    # Two index lookups in one statement (an OR of the two would read every artifact of the
+    # repository): referrers by their `subject` (with each of their tags, or NULL when
+    # untagged), and artifacts under a reference tag, where `tags__name` in values_list
+    # reuses the filter's join so each row is the (artifact, tag) pair that matched.
+    columns = ("digest", "subject_digest", "artifact_type", "media_type", "tags__name")
+    by_subject = (
+        Artifact.objects.filter(repository=repository, subject_digest__in=wanted).order_by().values_list(*columns)
     )
+    by_tag = (
+        Artifact.objects.filter(repository=repository, tags__repository=repository, tags__name__in=names)
+        .order_by()
+        .values_list(*columns)
+    )
+    rows = by_subject.union(by_tag, all=True)
     found: dict[str, dict[tuple[str, str | None], Accessory]] = defaultdict(dict)
     for digest, subject_digest, artifact_type, media_type, tag_name in rows:
         subject = (reference_subject(tag_name) if tag_name else None) or subject_digest

@@ -92,15 +92,20 @@ class Glob:
     def matches(self, name: str) -> bool:
         return self._compiled.search(name) is not None
 
-    def lookups(self, field_name: str) -> dict[str, str]:
+    def lookups(self, field_name: str, *, bytewise: bool = False) -> dict[str, str]:
         """Django lookups selecting the rows whose `field_name` matches, for `filter(**...)`.
 
-        The literal prefix becomes `startswith` (``LIKE 'prefix%'``, which an index on a
-        C-collated column serves as a range and which, unlike a hand-made ``>=``/``<``
-        range, is right under every collation); the regex then decides exactly.
+        The literal prefix narrows the rows first; the regex then decides exactly. Where
+        the column compares bytewise (`bytewise`: SQLite, PostgreSQL's C collations) the
+        prefix is the range ``prefix <= name < next(prefix)``, which an ordinary b-tree
+        index serves; elsewhere it is `startswith` (``LIKE 'prefix%'``), which is right
+        under every collation, where a hand-made range is not.
         """
         found = {f"{field_name}__regex": self.regex}
-        if self.prefix:
+        if self.prefix and bytewise:
+            found[f"{field_name}__gte"] = self.prefix
+            found[f"{field_name}__lt"] = self.prefix[:-1] + chr(ord(self.prefix[-1]) + 1)
+        elif self.prefix:
             found[f"{field_name}__startswith"] = self.prefix
         return found
 

@@ -1,12 +1,17 @@
-"""API pagination: page numbers with a client-chosen size up to a cap."""
+"""API pagination: page numbers with a client-chosen size up to a cap, and cursors
+(`KeysetPagination`) for the long lists."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from portal import keyset
 
 
 def positive_int(request: Request, name: str, *, cap: int | None = None) -> int | None:
@@ -37,3 +42,87 @@ class StandardPagination(PageNumberPagination):
         if request.query_params.get(self.page_query_param) not in self.last_page_strings:
             positive_int(request, self.page_query_param)
         return super().paginate_queryset(queryset, request, view)
+
+
+class KeysetPagination(BasePagination):
+    """Cursor pagination (`portal.keyset`) for long lists: `{count, count_exact, next,
+    previous, first, last, results}`, where `count` is exact when `count_exact` and
+    PostgreSQL's estimate otherwise. The view names the order (`keyset_ordering(request)`);
+    `cursor` comes from a previous answer's links; `page` numbers are refused (400) so a
+    client counting pages stops rather than reading the first page forever."""
+
+    page_size = 50
+    max_page_size = 500
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        if request.query_params.get("page") not in (None, ""):
+            raise ValidationError({"page": ["This list pages by cursor: follow `next`, `previous`, `first` and `last`."]})
+        ordering: keyset.Ordering = view.keyset_ordering(request)
+        size = positive_int(request, self.page_size_query_param, cap=self.max_page_size) or self.page_size
+        raw = request.query_params.get(self.cursor_query_param)
+        try:
+            position = keyset.decode(queryset.model, ordering, raw) if raw else keyset.Position()
+        except keyset.InvalidCursor as exc:
+            raise ValidationError({self.cursor_query_param: [str(exc)]}) from exc
+        self.request = request
+        self.page = keyset.paginate(queryset, ordering, position, size)
+        self.total = keyset.count(queryset)
+        return self.page.rows
+
+    def _link(self, cursor: str | None, *, first: bool = False) -> str | None:
+        url = self.request.build_absolute_uri()
+        if first:
+            return remove_query_param(url, self.cursor_query_param) if cursor else None
+        return replace_query_param(url, self.cursor_query_param, cursor) if cursor else None
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "count": self.total.count,
+                "count_exact": self.total.exact,
+                "next": self._link(self.page.next),
+                "previous": self._link(self.page.previous),
+                "first": self._link(self.page.first, first=True),
+                "last": self._link(self.page.last),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["count", "count_exact", "next", "previous", "first", "last", "results"],
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "description": f"The number of rows; exact when `count_exact`, else an estimate above {keyset.EXACT_COUNT_LIMIT}.",
+                },
+                "count_exact": {"type": "boolean"},
+                "next": link | {"description": "The next page, null on the last."},
+                "previous": link | {"description": "The previous page, null on the first."},
+                "first": link | {"description": "The first page, null on the first."},
+                "last": link | {"description": "The last page, null on the last."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page's position, from the `next`, `previous` or `last` link of an answer (opaque).",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}, at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]

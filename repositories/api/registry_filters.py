@@ -11,8 +11,9 @@ from portal.api.filters import BooleanFilter
 
 from ..accessories import AccessoryMode, filter_accessories
 from ..forms import validate_tag_filter
-from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
+from ..globs import MAX_PATTERN_LENGTH
 from ..models import Artifact, Repository, SyncRun, Tag
+from ..tag_lists import TAG_ORDERINGS, filter_tags
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -70,7 +71,14 @@ class TagFilter(django_filters.FilterSet):
         min_value=1,
         label="Only tags whose artifact carries this label (its id: global, or the project's own)",
     )
-    ordering = StableOrderingFilter(fields=("name", "pushed_at", "last_pull_at"), tiebreak="name")
+    ordering = django_filters.ChoiceFilter(
+        method="filter_ordering",
+        choices=[(key, key) for key in TAG_ORDERINGS],
+        label=(
+            "Order of the rows, each with the name as tie-breaker; tags never pulled count as the "
+            "oldest pulls (first for `last_pull_at`, last for `-last_pull_at`). Paged by cursor."
+        ),
+    )
 
     class Meta:
         model = Tag
@@ -79,12 +87,14 @@ class TagFilter(django_filters.FilterSet):
     def filter_label(self, queryset: QuerySet[Tag], name: str, value: Any) -> QuerySet[Tag]:
         return queryset.filter(artifact__label_links__label_id=int(value))
 
+    def filter_ordering(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
+        return queryset  # the pagination orders the page (`TagViewSet.keyset_ordering`)
+
     def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         return filter_accessories(queryset, value or AccessoryMode.INCLUDE)
 
     def filter_pattern(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
-        glob = compile_filter(value, PatternKind.TAG)  # validated (and cached) above
-        return queryset if glob is None else queryset.filter(**glob.lookups("name"))
+        return filter_tags(queryset, value)  # validated (and cached) above
 
 
 class ArtifactFilter(django_filters.FilterSet):

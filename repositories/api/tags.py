@@ -17,10 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.actors import request_actor
+from portal.api.pagination import KeysetPagination
+from portal.keyset import Ordering
 
 from ..accessories import Accessory, accessories_for
 from ..models import Artifact, Tag
 from ..services.artifacts import RegistryActionFailed, delete_tag
+from ..tag_lists import TAG_ORDERINGS, ordered_tags
 from .registry_base import (
     REGISTRY_ERROR_RESPONSES,
     REPOSITORY_NAME_PARAMETER,
@@ -58,8 +61,8 @@ class TagViewSet(
     mixins.RetrieveModelMixin,
     RepositoryScopedViewSet[Tag],
 ):
-    """The tags of a repository, by name unless `ordering` says otherwise. Reading
-    needs `Perm.VIEW_REPOSITORIES`; deleting, `Perm.DELETE_ARTIFACT`."""
+    """The tags of a repository, by name unless `ordering` says otherwise, paged by
+    cursor. Reading needs `Perm.VIEW_REPOSITORIES`; deleting, `Perm.DELETE_ARTIFACT`."""
 
     serializer_class = TagSerializer
     queryset = Tag.objects.none()
@@ -69,15 +72,23 @@ class TagViewSet(
     lookup_value_regex = TAG_REGEX
     http_method_names = ["get", "post", "delete", "head", "options"]
 
+    pagination_class = KeysetPagination
+
+    def keyset_ordering(self, request: Request) -> Ordering:
+        """The order `?ordering=` asks (validated by `TagFilter`), by name if none."""
+        return TAG_ORDERINGS.get(request.query_params.get("ordering") or "name", TAG_ORDERINGS["name"])
+
     def get_queryset(self) -> QuerySet[Tag]:
         if getattr(self, "swagger_fake_view", False):
             return Tag.objects.none()
-        return (
+        tags = (
             self.repository.tags.select_related("artifact")
             .defer(*(f"artifact__{name}" for name in _ARTIFACT_HEAVY))
             .prefetch_related(_children())
-            .order_by("name")
         )
+        if self.action != "list":
+            return tags
+        return ordered_tags(self.repository, tags, self.keyset_ordering(self.request))
 
     # The accessories of the artifacts being answered, fetched once per response.
     _accessories: dict[str, list[Accessory]] | None = None

@@ -133,6 +133,11 @@ class Artifact(models.Model):
         indexes = [
             models.Index(fields=["repository", "-pushed_at"], name="artifact_repo_push"),
             models.Index(fields=["digest"], name="artifact_digest"),
+            # The tag list's sorts by size and pulls walk these and join each artifact's tags.
+            models.Index(fields=["repository", "size"], name="artifact_repo_size"),
+            models.Index(fields=["repository", "pull_count"], name="artifact_repo_pulls"),
+            # The accessories of a page of tags: the referrers of its artifacts.
+            models.Index(fields=["repository", "subject_digest"], name="artifact_repo_subject"),
         ]
 
     def __str__(self) -> str:
@@ -178,7 +183,12 @@ class Tag(models.Model):
                 violation_error_message="This tag already exists in this repository.",
             )
         ]
-        indexes = [models.Index(fields=["repository", "-pushed_at"], name="tag_repo_push")]
+        # One index per sort of the tag list, with the name as tie-breaker, read in either
+        # direction (`repositories.tag_lists`); (repository, name) is `tag_unique_name`.
+        indexes = [
+            models.Index(fields=["repository", "pushed_at", "name"], name="tag_repo_pushed_name"),
+            models.Index(fields=["repository", "last_pull_at", "name"], name="tag_repo_pulled_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.repository.name}:{self.name}"

@@ -13,14 +13,17 @@ from urllib.parse import parse_qs, urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
-from django.db.models import F, Prefetch, Q
+from django.core.paginator import Paginator
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.permissions import Perm, is_system_admin
 from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
+from portal import keyset
+from portal.keyset import KeysetPage, Ordering, Position, Total
 
 from ..access import get_project, get_repository_in
 from ..accessories import (
@@ -29,12 +32,15 @@ from ..accessories import (
     count_by_kind,
     filter_accessories,
     kind_of,
+    nested_accessories,
     with_subject_state,
 )
 from ..forms import validate_tag_filter
 from ..freshness import last_synced
-from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
+from ..globs import MAX_PATTERN_LENGTH
 from ..models import Artifact, Project, Repository, SyncRun, Tag
+from ..tag_lists import filter_tags, ordered_tags, ordering_for_sort
+from ..templatetags.row_urls import row_url_template
 from .labels import attach_row_labels, filter_by_label, tag_list_label_context
 from .tabs import project_context
 
@@ -54,17 +60,18 @@ REPOSITORY_SORTS: dict[str, tuple[str, list[OrderBy | str]]] = {
     "-tags": ("Tags (most)", ["-tag_count", "name"]),
     "tags": ("Tags (fewest)", ["tag_count", "name"]),
 }
-TAG_SORTS: dict[str, tuple[str, list[OrderBy | str]]] = {
-    "name": ("Tag (A–Z)", ["name"]),
-    "-name": ("Tag (Z–A)", ["-name"]),
-    "-pushed": ("Pushed (newest)", ["-pushed_at", "name"]),
-    "pushed": ("Pushed (oldest)", ["pushed_at", "name"]),
-    "-size": ("Size (largest)", ["-artifact__size", "name"]),
-    "size": ("Size (smallest)", ["artifact__size", "name"]),
-    "-pulled": ("Last pulled (recent)", [F("last_pull_at").desc(nulls_last=True), "name"]),
-    "pulled": ("Last pulled (longest ago)", [F("last_pull_at").asc(nulls_first=True), "name"]),
-    "-pulls": ("Pulls (most)", ["-artifact__pull_count", "name"]),
-    "pulls": ("Pulls (fewest)", ["artifact__pull_count", "name"]),
+# The page's sort keys; each is one of `tag_lists.TAG_ORDERINGS`, paged by cursor.
+TAG_SORTS: dict[str, str] = {
+    "name": "Tag (A–Z)",
+    "-name": "Tag (Z–A)",
+    "-pushed": "Pushed (newest)",
+    "pushed": "Pushed (oldest)",
+    "-size": "Size (largest)",
+    "size": "Size (smallest)",
+    "-pulled": "Last pulled (recent)",
+    "pulled": "Last pulled (longest ago)",
+    "-pulls": "Pulls (most)",
+    "pulls": "Pulls (fewest)",
 }
 
 
@@ -83,17 +90,10 @@ class TagListForm(forms.Form):
     tag = forms.CharField(
         required=False, max_length=MAX_PATTERN_LENGTH, label="Filter tags", validators=[validate_tag_filter]
     )
-    sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TAG_SORTS.items()])
+    sort = forms.ChoiceField(required=False, choices=list(TAG_SORTS.items()))
     accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
     label = forms.IntegerField(required=False, min_value=1, label="Label")
-    page = forms.IntegerField(required=False, min_value=1)
-
-
-def filter_tags(tags: Any, text: str) -> Any:
-    """Tags matching the filter `text` (`repositories.globs.compile_filter`: plain
-    text is a substring, anything with a glob character a whole-name glob)."""
-    glob = compile_filter(text, PatternKind.TAG)
-    return tags if glob is None else tags.filter(**glob.lookups("name"))
+    cursor = forms.CharField(required=False, max_length=1000)
 
 
 def repository_url(repository: Repository, *, suffix: str = "") -> str:
@@ -103,6 +103,7 @@ def repository_url(repository: Repository, *, suffix: str = "") -> str:
 def _query_without_page(data: QueryDict) -> str:
     query = data.copy()
     query.pop("page", None)
+    query.pop("cursor", None)
     return query.urlencode()
 
 
@@ -148,10 +149,39 @@ def repository_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
 # --- a repository's page: its tags --------------------------------------------------
 
 
-def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Page[Tag]]:
-    """One page of `repository`'s tags as `data` (a query string) asks, in four
-    queries whatever the page size: count, tags with artifacts, index children, and
-    the accessories of the page's artifacts (`repositories.accessories`).
+def tag_queryset(repository: Repository, data: QueryDict) -> tuple[QuerySet[Tag], Ordering]:
+    """`repository`'s tags as the query string `data` filters them, and the ordering it asks."""
+    form = TagListForm(data)
+    form.is_valid()
+    return _tag_queryset(repository, form)
+
+
+def _tag_queryset(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], Ordering]:
+    tags, _ = _tag_querysets(repository, form)
+    return tags, ordering_for_sort(form.cleaned_data.get("sort") or "name")
+
+
+def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], QuerySet[Tag] | None]:
+    """The filtered tags, and a superset cheaper to count (`keyset.count`'s `coarse`) when
+    only nested accessories stand between them (`nested_accessories`)."""
+    cleaned = form.cleaned_data
+    ordering = ordering_for_sort(cleaned.get("sort") or "name")
+    tags = Tag.objects.filter(repository=repository)
+    # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
+    tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
+    tags = filter_by_label(tags, cleaned.get("label"))
+    mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
+    coarse = None if mode == AccessoryMode.ONLY else tags
+    return ordered_tags(repository, filter_accessories(tags, mode), ordering), coarse
+
+
+def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
+    """One page of `repository`'s tags as `data` (a query string) asks, by cursor
+    (`portal.keyset`), in five queries whatever the page size and depth: a bounded
+    count (or PostgreSQL's estimate), tags with artifacts, index children, and the
+    accessories of the page's artifacts (`repositories.accessories`); one more where
+    the page has accessory rows, or crosses from pulled to never-pulled tags. A cursor that is
+    not one of this list's starts the first page.
 
     Accessory tags (signatures, SBOMs, ...) are nested under their subject's rows
     unless `accessories` asks for them as rows; each row gets `accessories` (its
@@ -159,52 +189,75 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
     accessory row `accessory_kind`."""
     form = TagListForm(data)
     form.is_valid()
-    cleaned = form.cleaned_data
-    sort = cleaned.get("sort") or "name"
+    tags, ordering = _tag_queryset(repository, form)
+    _, coarse = _tag_querysets(repository, form)
     children = Artifact.objects.only("id", "parent_id", "os", "architecture", "variant").order_by(
         "os", "architecture", "variant"
     )
-    tags = Tag.objects.filter(repository=repository)
-    # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
-    tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
-    tags = with_subject_state(filter_accessories(tags, cleaned.get("accessories") or AccessoryMode.EXCLUDE))
-    tags = filter_by_label(tags, cleaned.get("label"))
-    tags = (
+    rows = (
         tags.select_related("artifact")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
         .prefetch_related(Prefetch("artifact__children", queryset=children))
-        .order_by(*TAG_SORTS[sort][1])
     )
-    page = Paginator(tags, TAGS_PER_PAGE).get_page(cleaned.get("page"))
-    found = accessories_for(repository, (tag.artifact.digest for tag in page.object_list))
-    attach_row_labels(page.object_list)
-    for tag in page.object_list:
+    try:
+        position = keyset.decode(Tag, ordering, form.cleaned_data.get("cursor") or "") if form.cleaned_data.get("cursor") else Position()
+    except keyset.InvalidCursor:
+        position = Position()
+    page = keyset.paginate(rows, ordering, position, TAGS_PER_PAGE)
+    mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
+    left_out = nested_accessories(coarse) if coarse is not None and mode == AccessoryMode.EXCLUDE else None
+    total = keyset.count(tags, coarse=coarse, left_out=left_out)
+    _add_subject_state(page.rows)
+    found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
+    attach_row_labels(page.rows)
+    for tag in page.rows:
         tag.accessories = found.get(tag.artifact.digest, [])  # type: ignore[attr-defined]
         tag.accessory_counts = count_by_kind(tag.accessories)  # type: ignore[attr-defined]
         if tag.accessory_subject:  # type: ignore[attr-defined]
             tag.accessory_kind = kind_of(tag.name, tag.artifact.artifact_type, tag.artifact.media_type)  # type: ignore[attr-defined]
-    return form, page
+    return form, page, total
+
+
+def _add_subject_state(rows: list[Tag]) -> None:
+    """`accessory_home` of the page's accessory rows (`with_subject_state`), in one more query
+    only when the page has any. Annotated on the whole list instead, its subqueries would be
+    planned for every row of the repository (hashed: a scan of every tag and artifact)."""
+    accessory_rows = [tag.pk for tag in rows if tag.accessory_subject]  # type: ignore[attr-defined]
+    homes: dict[int, str] = {}
+    if accessory_rows:
+        found = filter_accessories(Tag.objects.filter(pk__in=accessory_rows), AccessoryMode.INCLUDE)
+        homes = dict(with_subject_state(found).values_list("pk", "accessory_home"))  # type: ignore[misc]
+    for tag in rows:
+        tag.accessory_home = homes.get(tag.pk)  # type: ignore[attr-defined]
 
 
 def tags_context(project: Project, repository: Repository, data: QueryDict) -> dict[str, Any]:
-    form, page = tags_page(repository, data)
+    form, page, total = tags_page(repository, data)
     perms = project.perms  # type: ignore[attr-defined]
     base = repository_url(repository)
+    short = repository.short_name
+    query = _query_without_page(data)
     return project_context(project, "repositories") | {
         "repository": repository,
         "form": form,
         "page": page,
+        "total": total,
         "glob": str(data.get("tag") or "").strip()[:MAX_PATTERN_LENGTH],  # as typed, even when unusable
         "glob_errors": form.errors.get("tag"),
         "sort": form.cleaned_data.get("sort") or "name",
-        "sorts": [(k, v[0]) for k, v in TAG_SORTS.items()],
+        "sorts": list(TAG_SORTS.items()),
         "accessory_mode": form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE,
         "accessory_modes": AccessoryMode.choices,
-        "query": _query_without_page(data),
+        "query": query,
+        "page_links": keyset.page_links(page, query),
         "list_url": base,
         "pull_host": settings.REGISTRY_PUBLIC_HOST,
         "can_delete": Perm.DELETE_ARTIFACT in perms,
         "bulk_delete_url": base + "-/tags/delete/",
+        # One reverse() per page, not per row: the rows fill these in (`row_url`).
+        "artifact_url": row_url_template("projects:artifact", project.name, short),
+        "vulnerabilities_url": row_url_template("projects:vulnerabilities", project.name, short),
+        "tag_delete_url": row_url_template("projects:tag_delete", project.name, short),
         "label_filter": form.cleaned_data.get("label"),
     } | tag_list_label_context(project, repository)
 
@@ -221,6 +274,11 @@ def current_query(request: HtmxHttpRequest) -> QueryDict:
 
 @login_required
 def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
+    if "page" in request.GET:  # page numbers are gone: a bookmarked one starts at the first page
+        query = request.GET.copy()
+        query.pop("page")
+        query.pop("cursor", None)
+        return redirect(request.path + (f"?{query.urlencode()}" if query else ""))
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
     repository = get_repository_in(project, repo)
     context = tags_context(project, repository, request.GET)

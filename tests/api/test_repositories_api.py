@@ -188,15 +188,15 @@ def test_glob_with_characters_no_tag_has_is_a_400(pattern: str, content: Any, ap
         ("name", ["latest", "multi", "v1"]),
         ("-name", ["v1", "multi", "latest"]),
         ("pushed_at", ["latest", "v1", "multi"]),
-        ("-pushed_at", ["multi", "latest", "v1"]),
-        ("last_pull_at", ["v1", "multi", "latest"]),
+        ("-pushed_at", ["multi", "v1", "latest"]),  # ties by name, in the same direction
+        ("last_pull_at", ["latest", "v1", "multi"]),
         ("-last_pull_at", ["multi", "v1", "latest"]),
     ],
 )
 def test_tag_list_sorts(ordering: str, expected: list[str], content: dict[str, RepoRows], api: Any) -> None:
     now = timezone.now()
     Tag.objects.filter(name="v1").update(last_pull_at=now - timedelta(hours=1))
-    Tag.objects.filter(name="multi").update(last_pull_at=now)  # `latest` never pulled: last both ways
+    Tag.objects.filter(name="multi").update(last_pull_at=now)  # `latest` never pulled: the oldest pull
 
     assert _names(api("guest").get(f"{APP}/-/tags/", {"ordering": ordering})) == expected
 

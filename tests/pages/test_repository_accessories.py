@@ -26,7 +26,7 @@ def accessories(content):
 
 
 def _names(response) -> list[str]:
-    return [t.name for t in response.context["page"].object_list]
+    return [t.name for t in response.context["page"].rows]
 
 
 def _row(html: str, tag: str) -> str:
@@ -38,7 +38,7 @@ def test_accessory_tags_are_not_rows_of_the_tag_list(world, content, accessories
 
     orphans = [reference_tag(accessories.missing_subject, ".sig"), reference_tag(accessories.lonely.digest, ".att")]
     assert _names(response) == sorted(ORDINARY + orphans)
-    assert response.context["page"].paginator.count == len(ORDINARY) + 2
+    assert response.context["total"].count == len(ORDINARY) + 2
     html = response.content.decode()
     for hidden in (".sig", ".sbom", ".att"):
         assert f'data-tag="{reference_tag(content.image.digest, hidden)}"' not in html
@@ -178,11 +178,11 @@ def test_accessories_of_a_full_page_cost_one_query(world, django_assert_max_num_
         + [Tag(repository=repository, name=reference_tag(image.digest, ".sig"), artifact=sig) for image, sig in zip(images, signatures)]
     )
     client = world.client("maintainer")
-    client.get("/projects/acme/repositories/signed/")
+    first = client.get("/projects/acme/repositories/signed/")
 
     with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get("/projects/acme/repositories/signed/", {"page": 2})
+        response = client.get("/projects/acme/repositories/signed/" + dict(first.context["page_links"])["Next"])
 
-    assert response.context["page"].paginator.count == 120
-    rows = response.context["page"].object_list
+    assert response.context["total"].count == 120
+    rows = response.context["page"].rows
     assert all([a.kind.value for a in row.accessories] == ["signature", "sbom"] for row in rows)

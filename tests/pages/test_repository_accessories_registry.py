@@ -30,7 +30,7 @@ def test_a_synced_cosign_signature_is_nested_under_its_image(world, wharf_regist
 
     response = world.client("guest").get("/projects/acme/repositories/app/")
 
-    assert [t.name for t in response.context["page"].object_list] == ["v1"]
+    assert [t.name for t in response.context["page"].rows] == ["v1"]
     html = response.content.decode()
     row = html.split('<tr data-tag="v1">', 1)[1].split("</tr>", 1)[0]
     assert 'data-accessory-kind="signature"' in row and f'data-accessory="{sig_tag}"' in row

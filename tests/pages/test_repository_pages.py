@@ -30,7 +30,7 @@ def _text(response) -> str:
 
 
 def _tag_names(response) -> list[str]:
-    return [t.name for t in response.context["page"].object_list]
+    return [t.name for t in response.context["page"].rows]
 
 
 # --- the Repositories tab -------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_an_unusable_tag_filter_shows_why_and_no_rows(world, content, glob, mess
     [
         ("-pushed", ["latest", "v1.1", "v1.0", "broken", "v1x0", "v2.0"]),
         ("pushed", ["v2.0", "v1x0", "broken", "v1.0", "v1.1", "latest"]),
-        ("-size", ["latest", "v1.0", "v1.1", "v1x0", "v2.0", "broken"]),
+        ("-size", ["latest", "v1.1", "v1.0", "v2.0", "v1x0", "broken"]),  # ties by name, same direction
         ("-name", ["v2.0", "v1x0", "v1.1", "v1.0", "latest", "broken"]),
     ],
 )
@@ -256,15 +256,39 @@ def test_tag_filter_with_htmx_answers_with_the_tag_section_alone(world, content)
     assert _tag_names(response) == ["v2.0"]
 
 
-def test_tags_are_paged_keeping_the_filter(world, content):
+def test_tags_are_paged_by_cursor_keeping_the_filter(world, content):
     Tag.objects.bulk_create(
         [Tag(repository=content.repository, name=f"build-{i:03}", artifact=content.other) for i in range(60)]
     )
+    client = world.client("guest")
 
-    response = world.client("guest").get("/projects/acme/repositories/app/", {"tag": "build-*", "page": 2})
+    first = client.get("/projects/acme/repositories/app/", {"tag": "build-*"})
+    links = dict(first.context["page_links"])
+    second = client.get("/projects/acme/repositories/app/" + links["Next"])
+    back = client.get("/projects/acme/repositories/app/" + dict(second.context["page_links"])["Previous"])
+    last = client.get("/projects/acme/repositories/app/" + links["Last"])
 
-    assert _tag_names(response) == [f"build-{i:03}" for i in range(50, 60)]
-    assert "tag=build-%2A&page=1" in _text(response)
+    assert _tag_names(first) == [f"build-{i:03}" for i in range(50)]
+    assert links["First"] is None and links["Previous"] is None and links["Next"].startswith("?tag=build-%2A&cursor=")
+    assert _tag_names(second) == [f"build-{i:03}" for i in range(50, 60)]
+    assert dict(second.context["page_links"])["Next"] is None
+    assert _tag_names(back) == _tag_names(first)
+    assert _tag_names(last) == [f"build-{i:03}" for i in range(10, 60)]
+    assert "60 tags matching" in _text(first) and 'data-page="next"' in _text(first)
+
+
+def test_an_old_page_number_redirects_to_the_first_page(world, content):
+    response = world.client("guest").get("/projects/acme/repositories/app/", {"tag": "v1*", "page": 7})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/projects/acme/repositories/app/?tag=v1%2A"
+
+
+def test_a_cursor_that_is_not_one_starts_the_first_page(world, content):
+    response = world.client("guest").get("/projects/acme/repositories/app/", {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 200
+    assert _tag_names(response)[0] == "broken"
 
 
 # --- deleting tags through the pages (registry calls stubbed; see the registry module) --

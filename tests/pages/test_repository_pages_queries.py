@@ -9,9 +9,11 @@ from tests.pages.repository_content import digest
 TAGS = 5_000
 # Measured 13 for a maintainer: session, user, project, repository, count, page, index
 # children, accessories of the page, last covering sync run, last notification, the
-# sync status box's run, and two for the scan summaries; plus two for labels (the page's
-# artifacts' labels, and the labels usable in the project for the filter and bulk action).
-MAX_QUERIES = 15
+# sync status box's run, and two for the scan summaries. On PostgreSQL the count is two
+# (portal.keyset.count: a probe bounded at 10,000 rows without the accessory check, then the
+# exact count, or the planner's estimate past the bound); plus two for labels (the page's
+# artifacts' labels, and the labels usable in the project for the filter and bulk action), so 16.
+MAX_QUERIES = 16
 
 
 def _fill(world) -> Repository:
@@ -53,11 +55,15 @@ def test_tag_list_queries_are_bounded_with_5000_tags(world, django_assert_max_nu
     client.get("/projects/acme/repositories/big/")  # warm the session
 
     with django_assert_max_num_queries(MAX_QUERIES):
-        response = client.get("/projects/acme/repositories/big/", {"sort": "-size", "page": 3})
+        first = client.get("/projects/acme/repositories/big/", {"sort": "-size"})
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get("/projects/acme/repositories/big/" + dict(first.context["page_links"])["Next"])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        last = client.get("/projects/acme/repositories/big/" + dict(first.context["page_links"])["Last"])
 
     page = response.context["page"]
-    assert page.paginator.count == TAGS
-    assert len(page.object_list) == 50
+    assert response.context["total"].count == TAGS
+    assert len(page.rows) == 50 and len(last.context["page"].rows) == 50
     html = response.content.decode()
     assert html.count("platform-chip") >= 25 * 2  # the indexes' children were shown
 
@@ -70,7 +76,7 @@ def test_tag_list_filtered_by_glob_queries_are_bounded(world, django_assert_max_
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get("/projects/acme/repositories/big/", {"tag": "t0*9", "sort": "-pushed"})
 
-    assert response.context["page"].paginator.count == 500
+    assert response.context["total"].count == 500
 
 
 def test_repositories_tab_queries_are_bounded(world, django_assert_max_num_queries):

@@ -51,7 +51,7 @@ def test_bulk_delete_with_htmx_removes_the_rows_from_the_table(world, pushed):
     )
 
     html = response.content.decode()
-    assert [t.name for t in response.context["page"].object_list] == ["multi", "v1"]
+    assert [t.name for t in response.context["page"].rows] == ["multi", "v1"]
     assert 'data-tag="v2"' not in html and 'data-tag="v3"' not in html
     assert pushed["client"].tags("acme/app") == ["multi", "v1"]
 
