@@ -41,7 +41,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -311,6 +311,7 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
         return _finish(run, RetentionRun.Status.FAILED, f"The policy is invalid: {exc}")
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
         log.exception("retention run %s crashed", run.pk)
+        _leave_rest(run, "Not attempted: the run stopped on an internal error.")
         return _finish(run, RetentionRun.Status.FAILED, f"The run stopped on an internal error: {exc!r}")
 
 
@@ -529,13 +530,18 @@ def _delete_chunk(
     stored = [entry for entry in entries.values() if entry is not None]
     with transaction.atomic():
         RecycleBinEntry.objects.bulk_create(stored)
-    if pool is None:
-        for item in todo:
-            _attempt(item, client, sleep, abort, reasons)
-    else:
-        for future in [pool.submit(_attempt, item, client, sleep, abort, reasons) for item in todo]:
-            future.result()
-    _record_chunk(run, repository, chunk, entries)
+    try:
+        if pool is None:
+            for item in todo:
+                _attempt(item, client, sleep, abort, reasons)
+        else:
+            futures = [pool.submit(_attempt, item, client, sleep, abort, reasons) for item in todo]
+            wait(futures)
+            for future in futures:
+                future.result()  # a bug in a worker surfaces here, after every worker is done
+    finally:
+        # Whatever happened, what the registry confirmed is recorded.
+        _record_chunk(run, repository, chunk, entries)
     for item in chunk:
         outcomes[(repository, item.digest)] = item.outcome
     if reasons:
@@ -549,13 +555,10 @@ def _record_chunk(
     the item rows, the run's counts, one audit event per deletion; entries of what was not
     deleted are dropped."""
     deleted = [item for item in chunk if item.outcome == Item.Outcome.DELETED]
+    gone = {item.digest for item in deleted}
     counts = Counter(item.outcome for item in chunk)
     skipped = counts[Item.Outcome.SKIPPED_MOVED] + counts[Item.Outcome.SKIPPED_OWNER_KEPT]
-    unused = [
-        entry.pk
-        for digest, entry in entries.items()
-        if entry is not None and entry.pk and digest not in {item.digest for item in deleted}
-    ]
+    unused = [entry.pk for digest, entry in entries.items() if entry is not None and entry.pk and digest not in gone]
     with transaction.atomic():
         if unused:
             RecycleBinEntry.objects.filter(pk__in=unused).delete()
