@@ -224,8 +224,8 @@ def _load_rows(big_tags: int, small_repos: int, small_tags: int) -> tuple[Any, i
         wanted = big_tags if repo.name.endswith("/big") else small_tags
         artifacts: list[Any] = []
         names: list[list[str]] = []
-        i = 0
-        while sum(len(n) for n in names) < wanted:
+        i = made_tags = 0
+        while made_tags < wanted:
             pushed = now - timedelta(days=rng.uniform(0, 400), seconds=i)
             pulled = now - timedelta(days=rng.uniform(0, 60)) if rng.random() < 0.33 else None
             artifacts.append(
@@ -240,9 +240,10 @@ def _load_rows(big_tags: int, small_repos: int, small_tags: int) -> tuple[Any, i
                 )
             )
             own = [f"release-{i // 100}.{i % 100}" if i % 10 == 0 else f"build-{i}"]
-            if i % 50 == 7 and sum(len(n) for n in names) + 2 <= wanted:
+            if i % 50 == 7 and made_tags + 2 <= wanted:
                 own.append(f"alias-{i}")
             names.append(own)
+            made_tags += len(own)
             i += 1
         made = Artifact.objects.bulk_create(artifacts, batch_size=2000)
         tags = [

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from celery.schedules import crontab
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.context import Actor
@@ -414,17 +416,42 @@ def uses_labels(policy: engine.Policy) -> bool:
     return any(rule.labels for rule in policy.rules)
 
 
+def _raw_rows(query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a `values_list` queryset straight from the cursor, in batches: no per-row
+    ORM conversion. Datetimes come back naive (UTC) where the database has no time zones."""
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(5000):
+            yield from batch
+
+
+def _aware() -> Callable[[Any], Any]:
+    if connection.features.supports_timezones or not settings.USE_TZ:
+        return lambda value: value
+    zone = connection.timezone
+
+    def aware(value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=zone) if value is not None and value.tzinfo is None else value
+
+    return aware
+
+
 def candidates_for(project: Project, *, with_labels: bool = False) -> list[engine.Artifact]:
-    """Every artifact of the project as engine input: two queries, whatever the size, and
-    a third for the artifacts' label names when `with_labels` (rules select on labels)."""
+    """Every artifact of the project as engine input: two queries read straight from the cursor
+    into the engine's plain data (no model instances, no per-row ORM conversion), whatever the size,
+    and a third for the artifacts' label names when `with_labels` (rules select on labels)."""
+    aware = _aware()
+    push = PushedAtSource.PUSH.value
     tags_of: dict[int, list[engine.Tag]] = defaultdict(list)
     push_seen: set[int] = set()  # artifacts with a tag whose push was seen
     tag_rows = Tag.objects.filter(repository__project=project).values_list(
         "artifact_id", "name", "pushed_at", "last_pull_at", "pushed_at_source"
     )
-    for artifact_id, name, pushed_at, pulled_at, source in tag_rows.iterator(chunk_size=5000):
-        tags_of[artifact_id].append(engine.Tag(name=name, pushed_at=pushed_at, pulled_at=pulled_at))
-        if source == PushedAtSource.PUSH:
+    make_tag = engine.Tag
+    for artifact_id, name, pushed_at, pulled_at, source in _raw_rows(tag_rows):
+        tags_of[artifact_id].append(make_tag(name, aware(pushed_at), aware(pulled_at)))
+        if source == push:
             push_seen.add(artifact_id)
     rows = Artifact.objects.filter(repository__project=project).values_list(
         "id",
@@ -439,21 +466,22 @@ def candidates_for(project: Project, *, with_labels: bool = False) -> list[engin
     labels_of = artifact_label_names(project) if with_labels else {}
     paths: dict[str, str] = {}
     candidates = []
-    for pk, repository, digest, pushed_at, pulled_at, parent, subject, source in rows.iterator(chunk_size=5000):
+    make_artifact = engine.Artifact
+    for pk, repository, digest, pushed_at, pulled_at, parent, subject, source in _raw_rows(rows):
         path = paths.get(repository)
         if path is None:
             path = paths[repository] = repository_path(project, repository)
         candidates.append(
-            engine.Artifact(
-                repository=path,
-                digest=digest,
-                pushed_at=pushed_at,
-                pulled_at=pulled_at,
-                tags=tuple(tags_of.get(pk, ())),
-                parents=(parent,) if parent else (),
-                subject=subject or None,
-                push_time_known=source == PushedAtSource.PUSH or pk in push_seen,
-                labels=labels_of.get(pk, frozenset()),
+            make_artifact(
+                path,
+                digest,
+                aware(pushed_at),
+                aware(pulled_at),
+                tuple(tags_of.get(pk, ())),
+                (parent,) if parent else (),
+                subject or None,
+                source == push or pk in push_seen,
+                labels_of.get(pk, frozenset()),
             )
         )
     return candidates

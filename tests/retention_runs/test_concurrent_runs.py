@@ -174,3 +174,33 @@ def test_an_entry_of_a_concurrent_run_restores(acme: Project, wharf_registry: An
     assert client.head_manifest("acme/app", "v03") == entry.digest
     assert sorted(client.tags("acme/app")) == ["v03", *KEPT]
     assert Tag.objects.get(repository__name="acme/app", name="v03").artifact.digest == entry.digest
+
+
+def test_a_crash_in_a_worker_still_records_what_was_deleted(
+    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = registry_client()
+    delete = client.delete_manifest
+    calls = 0
+    lock = threading.Lock()
+
+    def delete_then_crash(*args: Any, **kwargs: Any) -> bool:
+        nonlocal calls
+        with lock:
+            calls += 1
+            crash = calls == 5
+        if crash:
+            raise RuntimeError("a bug")
+        return delete(*args, **kwargs)
+
+    monkeypatch.setattr(client, "delete_manifest", delete_then_crash)
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.FAILED and "internal error" in run.message
+    assert not run.items.filter(outcome=Item.Outcome.PENDING).exists()
+    gone = set(run.items.filter(outcome=Item.Outcome.DELETED).values_list("digest", flat=True))
+    assert len(gone) >= 4
+    assert set(RecycleBinEntry.objects.values_list("digest", flat=True)) >= gone
+    assert not Artifact.objects.filter(digest__in=gone).exists()
+    assert {t for i in run.items.filter(digest__in=gone) for t in i.tags}.isdisjoint(
+        wharf_registry.client().tags("acme/app")
+    )
