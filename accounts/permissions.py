@@ -55,6 +55,7 @@ class Perm(enum.StrEnum):
     RUN_SCANS = "run_scans"
     MANAGE_ALLOWLIST = "manage_allowlist"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    MANAGE_SIGNING_KEYS = "manage_signing_keys"
 
 
 _LIMITED_GUEST = frozenset(
@@ -78,6 +79,7 @@ _PROJECT_ADMIN = _MAINTAINER | {
     Perm.MANAGE_ROBOTS,
     Perm.MANAGE_ALLOWLIST,
     Perm.MANAGE_WEBHOOKS,
+    Perm.MANAGE_SIGNING_KEYS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

@@ -78,6 +78,8 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
     WEBHOOK_TEST = "webhook.test", "Webhook test event sent"
     WEBHOOK_REDELIVER = "webhook.redeliver", "Webhook delivery resent"
+    SIGNING_KEY_ADD = "signing_key.add", "Trusted signing key added"
+    SIGNING_KEY_REMOVE = "signing_key.remove", "Trusted signing key removed"
 
 
 class ActorKind(models.TextChoices):

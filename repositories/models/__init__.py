@@ -27,12 +27,14 @@ from .scanning import (
     ScanReport,
     Severity,
 )
+from .signatures import ArtifactSignature, SignatureReason, SignatureStatus, TrustedKey
 
 __all__ = [
     "Advisory",
     "AdvisoryPackage",
     "AllowlistEntry",
     "Artifact",
+    "ArtifactSignature",
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
@@ -56,7 +58,10 @@ __all__ = [
     "ScanReport",
     "ScannerAdapter",
     "Severity",
+    "SignatureReason",
+    "SignatureStatus",
     "SyncRun",
     "Tag",
     "TagProtectionSettings",
+    "TrustedKey",
 ]

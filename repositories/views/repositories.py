@@ -34,7 +34,8 @@ from ..accessories import (
 from ..forms import validate_tag_filter
 from ..freshness import last_synced
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
-from ..models import Artifact, Project, Repository, SyncRun, Tag
+from ..models import Artifact, Project, Repository, SignatureStatus, SyncRun, Tag
+from ..services.signatures import filter_by_signature
 from .tabs import project_context
 
 REPOSITORIES_PER_PAGE = 25
@@ -84,6 +85,7 @@ class TagListForm(forms.Form):
     )
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TAG_SORTS.items()])
     accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
+    signature = forms.ChoiceField(required=False, choices=[("", "Any signature"), *SignatureStatus.choices])
     page = forms.IntegerField(required=False, min_value=1)
 
 
@@ -166,8 +168,9 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Pag
     # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
     tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
     tags = with_subject_state(filter_accessories(tags, cleaned.get("accessories") or AccessoryMode.EXCLUDE))
+    tags = filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
     tags = (
-        tags.select_related("artifact")
+        tags.select_related("artifact", "artifact__signature")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
         .prefetch_related(Prefetch("artifact__children", queryset=children))
         .order_by(*TAG_SORTS[sort][1])
@@ -196,6 +199,8 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "sorts": [(k, v[0]) for k, v in TAG_SORTS.items()],
         "accessory_mode": form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE,
         "accessory_modes": AccessoryMode.choices,
+        "signature_filter": form.cleaned_data.get("signature") or "",
+        "signature_choices": SignatureStatus.choices,
         "query": _query_without_page(data),
         "list_url": base,
         "pull_host": settings.REGISTRY_PUBLIC_HOST,
