@@ -12,7 +12,8 @@ from portal.api.filters import BooleanFilter
 from ..accessories import AccessoryMode, filter_accessories
 from ..forms import validate_tag_filter
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
-from ..models import Artifact, Repository, SyncRun, Tag
+from ..models import Artifact, Repository, SignatureStatus, SyncRun, Tag
+from ..services.signatures import filter_by_signature
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -31,7 +32,9 @@ class StableOrderingFilter(django_filters.OrderingFilter):
             descending = param.startswith("-")
             field = self.param_map[param.lstrip("-")]
             expression = F(field)
-            ordering.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+            ordering.append(
+                expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+            )
         return qs.order_by(*ordering, self.tiebreak)
 
 
@@ -65,11 +68,19 @@ class TagFilter(django_filters.FilterSet):
             "subject's `accessories` (orphans, whose subject has no ordinary tag here, stay); `only` lists them alone."
         ),
     )
+    signature = django_filters.ChoiceFilter(
+        method="filter_signature",
+        choices=SignatureStatus.choices,
+        label="Cosign signature verdict of the tag's artifact: signed, invalid or unsigned.",
+    )
     ordering = StableOrderingFilter(fields=("name", "pushed_at", "last_pull_at"), tiebreak="name")
 
     class Meta:
         model = Tag
-        fields = ["pattern", "accessories"]
+        fields = ["pattern", "accessories", "signature"]
+
+    def filter_signature(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
+        return filter_by_signature(queryset, value, prefix="artifact__")
 
     def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         return filter_accessories(queryset, value or AccessoryMode.INCLUDE)
@@ -85,18 +96,30 @@ class ArtifactFilter(django_filters.FilterSet):
         method="filter_include_children",
         label="Also list the per-platform children of indexes (top-level artifacts only by default)",
     )
-    ordering = StableOrderingFilter(fields=("pushed_at", "size", "pull_count", "last_pull_at"), tiebreak="digest")
+    signature = django_filters.ChoiceFilter(
+        method="filter_signature",
+        choices=SignatureStatus.choices,
+        label="Cosign signature verdict: signed, invalid or unsigned.",
+    )
+    ordering = StableOrderingFilter(
+        fields=("pushed_at", "size", "pull_count", "last_pull_at"), tiebreak="digest"
+    )
 
     class Meta:
         model = Artifact
-        fields = ["kind", "include_children"]
+        fields = ["kind", "include_children", "signature"]
+
+    def filter_signature(self, queryset: QuerySet[Artifact], name: str, value: str) -> QuerySet[Artifact]:
+        return filter_by_signature(queryset, value)
 
     def filter_queryset(self, queryset: QuerySet[Artifact]) -> QuerySet[Artifact]:
         if not self.form.cleaned_data.get("include_children"):
             queryset = queryset.filter(parent__isnull=True)
         return super().filter_queryset(queryset)
 
-    def filter_include_children(self, queryset: QuerySet[Artifact], name: str, value: bool) -> QuerySet[Artifact]:
+    def filter_include_children(
+        self, queryset: QuerySet[Artifact], name: str, value: bool
+    ) -> QuerySet[Artifact]:
         return queryset  # applied in `filter_queryset`, which also sees it absent
 
 

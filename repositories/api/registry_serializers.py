@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from ..accessories import Accessory, AccessoryKind, accessory_subject_of, kind_of
 from ..freshness import LastSynced
-from ..models import Artifact, Repository, SyncRun, Tag
+from ..models import Artifact, ArtifactSignature, Repository, SignatureStatus, SyncRun, Tag
 from .registry_base import REPOSITORY_NAME_REGEX, TAG_REGEX
 
 BULK_DELETE_MAX = 500
@@ -75,7 +75,12 @@ class RepositoryDetailSerializer(RepositorySerializer):
     )
 
     class Meta(RepositorySerializer.Meta):
-        fields = [*RepositorySerializer.Meta.fields, "last_synced_at", "last_sync_run", "last_notification_at"]
+        fields = [
+            *RepositorySerializer.Meta.fields,
+            "last_synced_at",
+            "last_sync_run",
+            "last_notification_at",
+        ]
         read_only_fields = fields
 
     def _freshness(self) -> LastSynced:
@@ -110,6 +115,41 @@ class AccessorySerializer(serializers.Serializer[Accessory]):
 class AccessoryOfSerializer(serializers.Serializer[dict[str, str]]):
     kind = serializers.ChoiceField(choices=AccessoryKind.choices)
     subject_digest = serializers.CharField()
+
+
+class SignatureSerializer(serializers.Serializer[Any]):
+    """An artifact's cosign signature verdict against its project's trusted keys."""
+
+    status = serializers.ChoiceField(choices=SignatureStatus.choices)
+    key = serializers.CharField(help_text="The trusted key that verified it (signed); else empty.")
+    reason = serializers.CharField(
+        help_text="Why it is invalid: other_digest, tampered, wrong_key, no_keys, malformed, unreadable; else empty."
+    )
+    detail = serializers.CharField()
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+def signature_of(artifact: Artifact) -> dict[str, Any]:
+    """The verdict (`artifact.signature`, selected with the artifact), unsigned if none."""
+    try:
+        row: ArtifactSignature | None = artifact.signature
+    except ArtifactSignature.DoesNotExist:
+        row = None
+    if row is None:
+        return {
+            "status": SignatureStatus.UNSIGNED.value,
+            "key": "",
+            "reason": "",
+            "detail": "",
+            "checked_at": None,
+        }
+    return {
+        "status": row.status,
+        "key": row.key_name,
+        "reason": row.reason,
+        "detail": row.detail,
+        "checked_at": serializers.DateTimeField().to_representation(row.checked_at),
+    }
 
 
 class PlatformSerializer(serializers.Serializer[Artifact]):
@@ -150,6 +190,7 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
     accessory_of = serializers.SerializerMethodField(
         help_text="If this tag is itself an accessory: its kind and its subject's digest; else null."
     )
+    signature = serializers.SerializerMethodField(help_text="Cosign signature verdict of the tag's artifact.")
 
     class Meta:
         model = Tag
@@ -169,8 +210,13 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
             "pull_command",
             "accessories",
             "accessory_of",
+            "signature",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SignatureSerializer())
+    def get_signature(self, tag: Tag) -> dict[str, Any]:
+        return signature_of(tag.artifact)
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, tag: Tag) -> list[dict[str, Any]]:
@@ -241,6 +287,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     platform = serializers.CharField(read_only=True, help_text="os/architecture[/variant], if any.")
     platforms = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
+    signature = serializers.SerializerMethodField(help_text="Cosign signature verdict.")
 
     class Meta:
         model = Artifact
@@ -259,9 +306,14 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
             "last_pull_at",
             "pull_count",
             "subject_digest",
+            "signature",
             "error",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SignatureSerializer())
+    def get_signature(self, artifact: Artifact) -> dict[str, Any]:
+        return signature_of(artifact)
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, artifact: Artifact) -> list[dict[str, Any]]:
@@ -292,7 +344,9 @@ class ArtifactDetailSerializer(ArtifactSerializer):
     layers = serializers.SerializerMethodField()
     children = ArtifactChildSerializer(many=True, read_only=True)
     tags = serializers.SerializerMethodField()  # type: ignore[assignment]
-    parent_digest = serializers.CharField(source="parent.digest", read_only=True, allow_null=True, default=None)
+    parent_digest = serializers.CharField(
+        source="parent.digest", read_only=True, allow_null=True, default=None
+    )
     pull_command = serializers.SerializerMethodField()
 
     class Meta(ArtifactSerializer.Meta):
@@ -491,9 +545,13 @@ class SyncRunCreateSerializer(serializers.Serializer[SyncRun]):
         if scope == SyncRun.Scope.PROJECT and not attrs.get("project"):
             raise serializers.ValidationError({"project": "A project sync needs the project's name."})
         if scope == SyncRun.Scope.REPOSITORY and not attrs.get("repository"):
-            raise serializers.ValidationError({"repository": "A repository sync needs the repository's name."})
+            raise serializers.ValidationError(
+                {"repository": "A repository sync needs the repository's name."}
+            )
         if scope != SyncRun.Scope.REPOSITORY and attrs.get("repository"):
             raise serializers.ValidationError({"repository": "Only a repository sync names a repository."})
         if scope == SyncRun.Scope.REGISTRY and attrs.get("project"):
-            raise serializers.ValidationError({"project": "A registry sync covers every project; leave this out."})
+            raise serializers.ValidationError(
+                {"project": "A registry sync covers every project; leave this out."}
+            )
         return attrs
