@@ -31,7 +31,8 @@ def run_sync(run_id: int) -> None:
     """Run a queued sync; another worker holding it makes this a no-op."""
     run = sync.claim(run_id)
     if run is not None:
-        sync.execute_sync(run)
+        finished = sync.execute_sync(run)
+        signatures.verify_after_sync(finished, registry_client())
 
 
 @shared_task(ignore_result=True)

@@ -25,7 +25,16 @@ from audit.models import AuditAction
 from audit.services import record
 
 from ..accessories import AccessoryKind, accessories_for, kind_of_type
-from ..models import Artifact, ArtifactSignature, Project, SignatureReason, SignatureStatus, Tag, TrustedKey
+from ..models import (
+    Artifact,
+    ArtifactSignature,
+    Project,
+    SignatureReason,
+    SignatureStatus,
+    SyncRun,
+    Tag,
+    TrustedKey,
+)
 from ..registry import RegistryClient, RegistryError, RegistryUnavailable
 from ..registry.manifests import parse_manifest
 from ..retention.candidates import reference_subject
@@ -228,6 +237,21 @@ def verify_project(project: Project, client: RegistryClient) -> int:
         verify_artifact(artifact, client)
         count += 1
     return count
+
+
+def verify_after_sync(run: SyncRun, client: RegistryClient) -> None:
+    """A sync may have found signatures no notification announced: re-verify the
+    projects it covered. A registry failure here is logged; the next push or key
+    change verifies again."""
+    if run.status != SyncRun.Status.SUCCEEDED:
+        return
+    projects = [run.project] if run.project is not None else list(Project.objects.all())
+    for project in projects:
+        try:
+            verify_project(project, client)
+        except RegistryError as exc:
+            log.warning("Signature verification after sync %s stopped in %s: %s", run.pk, project.name, exc)
+            return
 
 
 def after_push(artifact: Artifact, tag_names: Iterable[str], client: RegistryClient) -> None:

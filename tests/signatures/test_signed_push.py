@@ -126,3 +126,20 @@ def test_a_bundle_referrer_signs_its_subject(
     _notify(django_capture_on_commit_callbacks, "acme/web", "", referrer.digest)
     verdict = ArtifactSignature.objects.get(artifact=Artifact.objects.get(digest=digest))
     assert (verdict.status, verdict.key_name) == ("signed", "release")
+
+
+def test_a_sync_that_finds_a_signature_verifies_it(wharf_registry: Any) -> None:
+    from repositories.models import SyncRun
+    from repositories.services.sync import request_sync
+    from repositories.tasks import run_sync
+
+    project = Project.objects.create(name="acme")
+    key = cosign.new_key("rsa")
+    signatures.add_key(project=project, name="release", public_key=cosign.public_pem(key), actor=ACTOR)
+    image = build_image()
+    digest = push(wharf_registry.client(), "acme/web", image, "v1")
+    push(wharf_registry.client(), "acme/web", cosign.legacy_signature(key, digest), _sig_tag(digest))
+    run, _ = request_sync(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=project)
+    run_sync(run.pk)  # the task, as the worker runs it: sync, then verification
+    verdict = ArtifactSignature.objects.get(artifact__digest=digest)
+    assert (verdict.status, verdict.key_name) == ("signed", "release")
