@@ -101,35 +101,19 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/security/scan-on-push/", allowlists.scan_on_push, name="scan_on_push"),
     path("projects/<str:name>/security/allowlist/", allowlists.allowlist_add, name="allowlist_add"),
     path(
-        "projects/<str:name>/security/allowlist/<int:pk>/remove/",
-        allowlists.allowlist_remove,
-        name="allowlist_remove",
+        "projects/<str:name>/security/allowlist/<int:pk>/remove/", allowlists.allowlist_remove, name="allowlist_remove"
     ),
     path("projects/<str:name>/signing/", signing_keys.signing_keys, name="signing_keys"),
     path("projects/<str:name>/signing/keys/", signing_keys.signing_key_add, name="signing_key_add"),
     path(
-        "projects/<str:name>/signing/keys/<int:pk>/remove/",
-        signing_keys.signing_key_remove,
-        name="signing_key_remove",
+        "projects/<str:name>/signing/keys/<int:pk>/remove/", signing_keys.signing_key_remove, name="signing_key_remove"
     ),
     path("security/", security.system_security, name="system_security"),
     path("security/allowlist/", allowlists.system_allowlist_add, name="system_allowlist_add"),
-    path(
-        "security/allowlist/<int:pk>/remove/",
-        allowlists.system_allowlist_remove,
-        name="system_allowlist_remove",
-    ),
+    path("security/allowlist/<int:pk>/remove/", allowlists.system_allowlist_remove, name="system_allowlist_remove"),
     path("security/scanner-adapters/", scanner_adapters.adapter_add, name="scanner_adapter_add"),
-    path(
-        "security/scanner-adapters/<int:pk>/enabled/",
-        scanner_adapters.adapter_enable,
-        name="scanner_adapter_enable",
-    ),
-    path(
-        "security/scanner-adapters/<int:pk>/remove/",
-        scanner_adapters.adapter_remove,
-        name="scanner_adapter_remove",
-    ),
+    path("security/scanner-adapters/<int:pk>/enabled/", scanner_adapters.adapter_enable, name="scanner_adapter_enable"),
+    path("security/scanner-adapters/<int:pk>/remove/", scanner_adapters.adapter_remove, name="scanner_adapter_remove"),
     # --- end of vulnerability scanning ---
     path("sync/", sync.sync_run_list, name="sync_runs"),
     path("sync/run/", sync.sync_registry, name="sync_registry"),

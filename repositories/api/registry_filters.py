@@ -32,9 +32,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
             descending = param.startswith("-")
             field = self.param_map[param.lstrip("-")]
             expression = F(field)
-            ordering.append(
-                expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
-            )
+            ordering.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
         return qs.order_by(*ordering, self.tiebreak)
 
 
@@ -101,9 +99,7 @@ class ArtifactFilter(django_filters.FilterSet):
         choices=SignatureStatus.choices,
         label="Cosign signature verdict: signed, invalid or unsigned.",
     )
-    ordering = StableOrderingFilter(
-        fields=("pushed_at", "size", "pull_count", "last_pull_at"), tiebreak="digest"
-    )
+    ordering = StableOrderingFilter(fields=("pushed_at", "size", "pull_count", "last_pull_at"), tiebreak="digest")
 
     class Meta:
         model = Artifact
@@ -117,9 +113,7 @@ class ArtifactFilter(django_filters.FilterSet):
             queryset = queryset.filter(parent__isnull=True)
         return super().filter_queryset(queryset)
 
-    def filter_include_children(
-        self, queryset: QuerySet[Artifact], name: str, value: bool
-    ) -> QuerySet[Artifact]:
+    def filter_include_children(self, queryset: QuerySet[Artifact], name: str, value: bool) -> QuerySet[Artifact]:
         return queryset  # applied in `filter_queryset`, which also sees it absent
 
 

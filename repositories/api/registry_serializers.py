@@ -75,12 +75,7 @@ class RepositoryDetailSerializer(RepositorySerializer):
     )
 
     class Meta(RepositorySerializer.Meta):
-        fields = [
-            *RepositorySerializer.Meta.fields,
-            "last_synced_at",
-            "last_sync_run",
-            "last_notification_at",
-        ]
+        fields = [*RepositorySerializer.Meta.fields, "last_synced_at", "last_sync_run", "last_notification_at"]
         read_only_fields = fields
 
     def _freshness(self) -> LastSynced:
@@ -136,13 +131,7 @@ def signature_of(artifact: Artifact) -> dict[str, Any]:
     except ArtifactSignature.DoesNotExist:
         row = None
     if row is None:
-        return {
-            "status": SignatureStatus.UNSIGNED.value,
-            "key": "",
-            "reason": "",
-            "detail": "",
-            "checked_at": None,
-        }
+        return {"status": SignatureStatus.UNSIGNED.value, "key": "", "reason": "", "detail": "", "checked_at": None}
     return {
         "status": row.status,
         "key": row.key_name,
@@ -344,9 +333,7 @@ class ArtifactDetailSerializer(ArtifactSerializer):
     layers = serializers.SerializerMethodField()
     children = ArtifactChildSerializer(many=True, read_only=True)
     tags = serializers.SerializerMethodField()  # type: ignore[assignment]
-    parent_digest = serializers.CharField(
-        source="parent.digest", read_only=True, allow_null=True, default=None
-    )
+    parent_digest = serializers.CharField(source="parent.digest", read_only=True, allow_null=True, default=None)
     pull_command = serializers.SerializerMethodField()
 
     class Meta(ArtifactSerializer.Meta):
@@ -545,13 +532,9 @@ class SyncRunCreateSerializer(serializers.Serializer[SyncRun]):
         if scope == SyncRun.Scope.PROJECT and not attrs.get("project"):
             raise serializers.ValidationError({"project": "A project sync needs the project's name."})
         if scope == SyncRun.Scope.REPOSITORY and not attrs.get("repository"):
-            raise serializers.ValidationError(
-                {"repository": "A repository sync needs the repository's name."}
-            )
+            raise serializers.ValidationError({"repository": "A repository sync needs the repository's name."})
         if scope != SyncRun.Scope.REPOSITORY and attrs.get("repository"):
             raise serializers.ValidationError({"repository": "Only a repository sync names a repository."})
         if scope == SyncRun.Scope.REGISTRY and attrs.get("project"):
-            raise serializers.ValidationError(
-                {"project": "A registry sync covers every project; leave this out."}
-            )
+            raise serializers.ValidationError({"project": "A registry sync covers every project; leave this out."})
         return attrs
