@@ -56,6 +56,7 @@ class Perm(enum.StrEnum):
     MANAGE_ALLOWLIST = "manage_allowlist"
     MANAGE_WEBHOOKS = "manage_webhooks"
     MANAGE_LABELS = "manage_labels"  # the project's own labels; putting one on an artifact is PUSH
+    MANAGE_SIGNING_KEYS = "manage_signing_keys"
 
 
 _LIMITED_GUEST = frozenset(
@@ -80,6 +81,7 @@ _PROJECT_ADMIN = _MAINTAINER | {
     Perm.MANAGE_ALLOWLIST,
     Perm.MANAGE_WEBHOOKS,
     Perm.MANAGE_LABELS,
+    Perm.MANAGE_SIGNING_KEYS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

@@ -85,6 +85,8 @@ class AuditAction(models.TextChoices):
     LABEL_REMOVE = "label.remove", "Label taken off artifacts"
     RETENTION_DEFAULT_UPDATE = "retention.default_update", "Default retention policy changed"
     RETENTION_DEFAULT_OPT_OUT = "retention.default_opt_out", "Opted out of (or back into) the default retention policy"
+    SIGNING_KEY_ADD = "signing_key.add", "Trusted signing key added"
+    SIGNING_KEY_REMOVE = "signing_key.remove", "Trusted signing key removed"
 
 
 class ActorKind(models.TextChoices):

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from audit.context import Actor
 
-from .models import Artifact, RetentionRun, ScannerAdapter, ScanReport, SyncRun
+from .models import Artifact, Project, RetentionRun, ScannerAdapter, ScanReport, SyncRun
 from .registry import RegistryUnavailable
 from .services import (
     content,
@@ -21,6 +21,7 @@ from .services import (
     retention_runs,
     scanner_adapters,
     scanning,
+    signatures,
     sync,
 )
 from .services.registry import registry_client
@@ -31,7 +32,8 @@ def run_sync(run_id: int) -> None:
     """Run a queued sync; another worker holding it makes this a no-op."""
     run = sync.claim(run_id)
     if run is not None:
-        sync.execute_sync(run)
+        finished = sync.execute_sync(run)
+        signatures.verify_after_sync(finished, registry_client())
 
 
 @shared_task(ignore_result=True)
@@ -61,11 +63,48 @@ def fill_artifact_details(artifact_id: int) -> None:
         report = scanning.scan_after_push(artifact.pk)
         if report is not None:
             enqueue_scan(report)
+        verify_after_push(artifact.pk)
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(RegistryUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=8,
+)
+def verify_project_signatures(project_id: int) -> None:
+    """Re-verify a project's signed artifacts after its trusted keys changed."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        signatures.verify_project(project, registry_client())
 
 
 def enqueue_details(artifact_ids: list[int]) -> None:
     for artifact_id in artifact_ids:
         transaction.on_commit(partial(fill_artifact_details.delay, artifact_id))
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(RegistryUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=8,
+)
+def verify_after_push(artifact_id: int) -> None:
+    """Verify the signatures a pushed artifact is (or has): see `signatures.after_push`."""
+    artifact = Artifact.objects.select_related("repository__project").filter(pk=artifact_id).first()
+    if artifact is not None:
+        tags = list(artifact.tags.values_list("name", flat=True))
+        signatures.after_push(artifact, tags, registry_client())
+
+
+def enqueue_signature_checks(artifact_ids: list[int]) -> None:
+    for artifact_id in artifact_ids:
+        transaction.on_commit(partial(verify_after_push.delay, artifact_id))
 
 
 @shared_task(ignore_result=True)

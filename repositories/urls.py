@@ -21,6 +21,7 @@ from .views import (
     scanner_adapters,
     scans,
     security,
+    signing_keys,
     sync,
     tags,
 )
@@ -109,6 +110,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/security/allowlist/", allowlists.allowlist_add, name="allowlist_add"),
     path(
         "projects/<str:name>/security/allowlist/<int:pk>/remove/", allowlists.allowlist_remove, name="allowlist_remove"
+    ),
+    path("projects/<str:name>/signing/", signing_keys.signing_keys, name="signing_keys"),
+    path("projects/<str:name>/signing/keys/", signing_keys.signing_key_add, name="signing_key_add"),
+    path(
+        "projects/<str:name>/signing/keys/<int:pk>/remove/", signing_keys.signing_key_remove, name="signing_key_remove"
     ),
     path("security/", security.system_security, name="system_security"),
     path("security/allowlist/", allowlists.system_allowlist_add, name="system_allowlist_add"),

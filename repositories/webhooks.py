@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .services.events import NOTIFICATION_CONTENT_TYPES, BadNotification, handle_notification
-from .tasks import enqueue_details
+from .tasks import enqueue_details, enqueue_signature_checks
 
 MAX_BODY_BYTES = 8 << 20
 
@@ -44,6 +44,7 @@ def notifications(request: HttpRequest) -> JsonResponse:
     except (ValueError, BadNotification) as exc:
         return JsonResponse({"detail": f"Not a registry notification: {exc}"}, status=400)
     enqueue_details(outcome.details_wanted)
+    enqueue_signature_checks(outcome.signatures_wanted)
     return JsonResponse(
         {"handled": outcome.handled, "duplicates": outcome.duplicates, "ignored": outcome.ignored}
     )

@@ -42,6 +42,7 @@ from repositories.api.scanning_admin import (
     SystemAllowlistViewSet,
     VulnerabilityDatabaseViewSet,
 )
+from repositories.api.signing_keys import TrustedKeyViewSet
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
 from webhooks.api import (
@@ -84,6 +85,7 @@ router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSe
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
 router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-compare")
 router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="project-allowlist")
+router.register(rf"{_PROJECT}/signing-keys", TrustedKeyViewSet, basename="project-signing-key")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("labels", GlobalLabelViewSet, basename="label")

@@ -71,7 +71,7 @@ class ArtifactViewSet(
             return artifacts
         if self.action == "list":
             artifacts = artifacts.defer(*_LIST_HEAVY)
-        return artifacts.select_related("parent").prefetch_related(
+        return artifacts.select_related("parent", "signature").prefetch_related(
             Prefetch("children", queryset=Artifact.objects.defer(*_LIST_HEAVY)),
             Prefetch("tags", queryset=Tag.objects.order_by("name")),
         )

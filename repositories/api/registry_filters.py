@@ -12,7 +12,8 @@ from portal.api.filters import BooleanFilter
 from ..accessories import AccessoryMode, filter_accessories
 from ..forms import validate_tag_filter
 from ..globs import MAX_PATTERN_LENGTH
-from ..models import Artifact, Repository, SyncRun, Tag
+from ..models import Artifact, Repository, SignatureStatus, SyncRun, Tag
+from ..services.signatures import filter_by_signature
 from ..tag_lists import TAG_ORDERINGS, filter_tags
 
 
@@ -71,6 +72,11 @@ class TagFilter(django_filters.FilterSet):
         min_value=1,
         label="Only tags whose artifact carries this label (its id: global, or the project's own)",
     )
+    signature = django_filters.ChoiceFilter(
+        method="filter_signature",
+        choices=SignatureStatus.choices,
+        label="Cosign signature verdict of the tag's artifact: signed, invalid or unsigned.",
+    )
     ordering = django_filters.ChoiceFilter(
         method="filter_ordering",
         choices=[(key, key) for key in TAG_ORDERINGS],
@@ -82,13 +88,16 @@ class TagFilter(django_filters.FilterSet):
 
     class Meta:
         model = Tag
-        fields = ["pattern", "accessories", "label"]
+        fields = ["pattern", "accessories", "label", "signature"]
 
     def filter_label(self, queryset: QuerySet[Tag], name: str, value: Any) -> QuerySet[Tag]:
         return queryset.filter(artifact__label_links__label_id=int(value))
 
     def filter_ordering(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         return queryset  # the pagination orders the page (`TagViewSet.keyset_ordering`)
+
+    def filter_signature(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
+        return filter_by_signature(queryset, value, prefix="artifact__")
 
     def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         return filter_accessories(queryset, value or AccessoryMode.INCLUDE)
@@ -103,11 +112,19 @@ class ArtifactFilter(django_filters.FilterSet):
         method="filter_include_children",
         label="Also list the per-platform children of indexes (top-level artifacts only by default)",
     )
+    signature = django_filters.ChoiceFilter(
+        method="filter_signature",
+        choices=SignatureStatus.choices,
+        label="Cosign signature verdict: signed, invalid or unsigned.",
+    )
     ordering = StableOrderingFilter(fields=("pushed_at", "size", "pull_count", "last_pull_at"), tiebreak="digest")
 
     class Meta:
         model = Artifact
-        fields = ["kind", "include_children"]
+        fields = ["kind", "include_children", "signature"]
+
+    def filter_signature(self, queryset: QuerySet[Artifact], name: str, value: str) -> QuerySet[Artifact]:
+        return filter_by_signature(queryset, value)
 
     def filter_queryset(self, queryset: QuerySet[Artifact]) -> QuerySet[Artifact]:
         if not self.form.cleaned_data.get("include_children"):

@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from ..accessories import Accessory, AccessoryKind, accessory_subject_of, kind_of
 from ..freshness import LastSynced
-from ..models import Artifact, Repository, SyncRun, Tag
+from ..models import Artifact, ArtifactSignature, Repository, SignatureStatus, SyncRun, Tag
 from .registry_base import REPOSITORY_NAME_REGEX, TAG_REGEX
 
 BULK_DELETE_MAX = 500
@@ -112,6 +112,35 @@ class AccessoryOfSerializer(serializers.Serializer[dict[str, str]]):
     subject_digest = serializers.CharField()
 
 
+class SignatureSerializer(serializers.Serializer[Any]):
+    """An artifact's cosign signature verdict against its project's trusted keys."""
+
+    status = serializers.ChoiceField(choices=SignatureStatus.choices)
+    key = serializers.CharField(help_text="The trusted key that verified it (signed); else empty.")
+    reason = serializers.CharField(
+        help_text="Why it is invalid: other_digest, tampered, wrong_key, no_keys, malformed, unreadable; else empty."
+    )
+    detail = serializers.CharField()
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+def signature_of(artifact: Artifact) -> dict[str, Any]:
+    """The verdict (`artifact.signature`, selected with the artifact), unsigned if none."""
+    try:
+        row: ArtifactSignature | None = artifact.signature
+    except ArtifactSignature.DoesNotExist:
+        row = None
+    if row is None:
+        return {"status": SignatureStatus.UNSIGNED.value, "key": "", "reason": "", "detail": "", "checked_at": None}
+    return {
+        "status": row.status,
+        "key": row.key_name,
+        "reason": row.reason,
+        "detail": row.detail,
+        "checked_at": serializers.DateTimeField().to_representation(row.checked_at),
+    }
+
+
 class PlatformSerializer(serializers.Serializer[Artifact]):
     """One platform of an artifact: an index's child, or a single-platform image itself."""
 
@@ -150,6 +179,7 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
     accessory_of = serializers.SerializerMethodField(
         help_text="If this tag is itself an accessory: its kind and its subject's digest; else null."
     )
+    signature = serializers.SerializerMethodField(help_text="Cosign signature verdict of the tag's artifact.")
 
     class Meta:
         model = Tag
@@ -169,8 +199,13 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
             "pull_command",
             "accessories",
             "accessory_of",
+            "signature",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SignatureSerializer())
+    def get_signature(self, tag: Tag) -> dict[str, Any]:
+        return signature_of(tag.artifact)
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, tag: Tag) -> list[dict[str, Any]]:
@@ -241,6 +276,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     platform = serializers.CharField(read_only=True, help_text="os/architecture[/variant], if any.")
     platforms = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
+    signature = serializers.SerializerMethodField(help_text="Cosign signature verdict.")
 
     class Meta:
         model = Artifact
@@ -259,9 +295,14 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
             "last_pull_at",
             "pull_count",
             "subject_digest",
+            "signature",
             "error",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SignatureSerializer())
+    def get_signature(self, artifact: Artifact) -> dict[str, Any]:
+        return signature_of(artifact)
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, artifact: Artifact) -> list[dict[str, Any]]:

@@ -82,7 +82,7 @@ class TagViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Tag.objects.none()
         tags = (
-            self.repository.tags.select_related("artifact")
+            self.repository.tags.select_related("artifact", "artifact__signature")
             .defer(*(f"artifact__{name}" for name in _ARTIFACT_HEAVY))
             .prefetch_related(_children())
         )

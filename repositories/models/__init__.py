@@ -30,6 +30,7 @@ from .scanning import (
     ScanReport,
     Severity,
 )
+from .signatures import ArtifactSignature, SignatureReason, SignatureStatus, TrustedKey
 
 __all__ = [
     "Advisory",
@@ -37,6 +38,7 @@ __all__ = [
     "AllowlistEntry",
     "Artifact",
     "ArtifactLabel",
+    "ArtifactSignature",
     "DefaultRetentionPolicy",
     "Finding",
     "FindingIdentifier",
@@ -64,7 +66,10 @@ __all__ = [
     "ScanReport",
     "ScannerAdapter",
     "Severity",
+    "SignatureReason",
+    "SignatureStatus",
     "SyncRun",
     "Tag",
     "TagProtectionSettings",
+    "TrustedKey",
 ]

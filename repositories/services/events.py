@@ -62,6 +62,7 @@ class Outcome:
     duplicates: int = 0
     ignored: int = 0
     details_wanted: list[int] = field(default_factory=list)
+    signatures_wanted: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,9 @@ def _on_push(event: Event, outcome: Outcome) -> None:
     )
     _notify_webhooks("push", repository, event)
     if not artifact.details_synced:
-        outcome.details_wanted.append(artifact.pk)
+        outcome.details_wanted.append(artifact.pk)  # its task verifies signatures once read
+    elif event.tag.endswith(".sig"):
+        outcome.signatures_wanted.append(artifact.pk)  # a known signature under a new .sig tag
 
 
 def _on_pull(event: Event, outcome: Outcome) -> None:

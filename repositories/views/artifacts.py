@@ -20,7 +20,7 @@ from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
 
 from ..access import get_project, get_repository_in
-from ..models import Artifact, Repository
+from ..models import Artifact, ArtifactSignature, Repository
 from ..services.artifacts import RegistryActionFailed, delete_artifact
 from .labels import artifact_labels_context
 from .repositories import repository_url
@@ -96,6 +96,7 @@ def artifact_detail(request: HtmxHttpRequest, name: str, repo: str, digest: str)
             .order_by("-pushed_at")
         ),
         "subject": subject,
+        "signature": ArtifactSignature.objects.filter(artifact=artifact).first(),
         "layers": artifact.layers if isinstance(artifact.layers, list) else [],
         "config": {
             "env": _strings(config.get("env")),

@@ -38,7 +38,8 @@ from ..accessories import (
 from ..forms import validate_tag_filter
 from ..freshness import last_synced
 from ..globs import MAX_PATTERN_LENGTH
-from ..models import Artifact, Project, Repository, SyncRun, Tag
+from ..models import Artifact, Project, Repository, SignatureStatus, SyncRun, Tag
+from ..services.signatures import filter_by_signature
 from ..tag_lists import filter_tags, ordered_tags, ordering_for_sort
 from ..templatetags.row_urls import row_url_template
 from .labels import attach_row_labels, filter_by_label, tag_list_label_context
@@ -94,6 +95,7 @@ class TagListForm(forms.Form):
     accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
     label = forms.IntegerField(required=False, min_value=1, label="Label")
     cursor = forms.CharField(required=False, max_length=1000)
+    signature = forms.ChoiceField(required=False, choices=[("", "Any signature"), *SignatureStatus.choices])
 
 
 def repository_url(repository: Repository, *, suffix: str = "") -> str:
@@ -170,6 +172,7 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
     # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
     tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
     tags = filter_by_label(tags, cleaned.get("label"))
+    tags = filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
     mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
     coarse = None if mode == AccessoryMode.ONLY else tags
     return ordered_tags(repository, filter_accessories(tags, mode), ordering), coarse
@@ -195,7 +198,7 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
         "os", "architecture", "variant"
     )
     rows = (
-        tags.select_related("artifact")
+        tags.select_related("artifact", "artifact__signature")
         .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
         .prefetch_related(Prefetch("artifact__children", queryset=children))
     )
@@ -248,6 +251,8 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "sorts": list(TAG_SORTS.items()),
         "accessory_mode": form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE,
         "accessory_modes": AccessoryMode.choices,
+        "signature_filter": form.cleaned_data.get("signature") or "",
+        "signature_choices": SignatureStatus.choices,
         "query": query,
         "page_links": keyset.page_links(page, query),
         "list_url": base,

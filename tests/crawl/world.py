@@ -42,17 +42,21 @@ from repositories.models import (
     ScanReport,
     SyncRun,
     Tag,
+    TrustedKey,
 )
-from repositories.services import retention, retention_runs, scanner_adapters, scanning
+from repositories.registry.builder import push as push_manifest
+from repositories.services import retention, retention_runs, scanner_adapters, scanning, signatures
 from repositories.services.allowlists import add_entry
 from repositories.services.labels import add_label, create_label
 from repositories.services.project_teams import add_project_team
 from repositories.services.projects import add_member, create_project
+from repositories.services.registry import registry_client
 from repositories.services.sync import sync_now
 from tests.factories import UserFactory
 from tests.retention_runs.helpers import rule, seed
 from tests.scanning.support import image_of, load_fixture_database, push_image
 from tests.scanning.test_harbor_adapter import ADAPTER
+from tests.support import cosign
 from tests.support.registry import RegistryServer
 from tests.vulns import images
 from webhooks import services as webhooks
@@ -117,6 +121,17 @@ def _retention(server: RegistryServer, acme: Project) -> None:
     retention_runs.run_now(acme, ACTOR, dry_run=True)
 
 
+def _signed(server: RegistryServer, acme: Project) -> None:
+    """A trusted key in `acme` and `acme/app:v2` signed by it (a cosign `.sig` tag)."""
+    key = cosign.new_key()
+    signatures.add_key(project=acme, name="release", public_key=cosign.public_pem(key), actor=ACTOR)
+    digest = Tag.objects.select_related("artifact").get(repository__name="acme/app", name="v2").artifact.digest
+    push_manifest(server.client(), "acme/app", cosign.legacy_signature(key, digest), digest.replace(":", "-") + ".sig")
+    sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=acme)
+    signatures.verify_project(acme, registry_client())
+    assert acme.repositories.get(name="acme/app").artifacts.filter(signature__status="signed").exists()
+
+
 def _teams(*projects: Project) -> None:
     """A team of the Project Admin and the Developer, Developer in every project: its
     pages are crawled and nobody's role changes (each already holds Developer or more)."""
@@ -140,6 +155,7 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     _teams(acme, demo)
     _scanned_images(server, tmp_path)
     _retention(server, acme)
+    _signed(server, acme)
     create_robot(actor=ACTOR, created_by=users["sysadmin"], name="ci", actions=["pull", "push"], project=acme)
     create_robot(
         actor=ACTOR, created_by=users["sysadmin"], name="mirror", actions=["pull"], project_names=["acme", "demo"]
@@ -198,6 +214,8 @@ def bindings() -> list[Binding]:
         out += [p | {"pk@teams": str(pk)} for pk in ProjectTeam.objects.filter(project=project).values_list("pk", flat=True)]
         out += [p | {"pk@allowlist": str(pk)} for pk in AllowlistEntry.objects.filter(project=project).values_list("pk", flat=True)]
         out += [p | {"pk@labels": str(pk)} for pk in Label.objects.filter(project=project).values_list("pk", flat=True)]
+        for pk in TrustedKey.objects.filter(project=project).values_list("pk", flat=True):
+            out.append(p | {"pk@keys": str(pk), "pk@signing-keys": str(pk)})
         for pk in RetentionRun.objects.filter(project=project).values_list("pk", flat=True):
             out.append(p | {"pk@runs": str(pk), "pk@retention-runs": str(pk), "run_id": str(pk)})
         for pk in RecycleBinEntry.objects.filter(project=project).values_list("pk", flat=True):
