@@ -42,6 +42,7 @@ from repositories.api.scanning_admin import (
 )
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
+from repositories.api.usage import ProjectUsageViewSet, RepositoryUsageViewSet
 from webhooks.api import (
     ProjectDeliveryViewSet,
     ProjectWebhookViewSet,
@@ -79,8 +80,10 @@ router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-sca
 router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
 router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-compare")
+router.register(rf"{REPOSITORY_PREFIX}/-", RepositoryUsageViewSet, basename="repository-usage")
 router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="project-allowlist")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
+router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
-from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
+from .registry import (
+    Artifact,
+    ArtifactBlob,
+    PushedAtSource,
+    RegistryEvent,
+    Repository,
+    RepositoryQuerySet,
+    SyncRun,
+    Tag,
+)
 from .retention import (
     ImmutableRule,
     RecycleBinEntry,
@@ -33,6 +42,7 @@ __all__ = [
     "AdvisoryPackage",
     "AllowlistEntry",
     "Artifact",
+    "ArtifactBlob",
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
