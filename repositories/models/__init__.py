@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .gc import GcRun
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
 from .registry import (
     Artifact,
@@ -46,6 +47,7 @@ __all__ = [
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
+    "GcRun",
     "ImmutableRule",
     "Membership",
     "OsvImport",
