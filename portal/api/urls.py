@@ -13,6 +13,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
+from repositories.api.gc import GcRunViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.project_teams import ProjectTeamViewSet
 from repositories.api.projects import ProjectViewSet
@@ -86,6 +87,7 @@ router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
+router.register("gc-runs", GcRunViewSet, basename="gc-run")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")

@@ -63,6 +63,8 @@ PATHS += [
     # Storage usage.
     "/api/v1/projects/{project_name}/usage/",
     "/api/v1/repositories/{repository_name}/-/usage/",
+    "/api/v1/gc-runs/",
+    "/api/v1/gc-runs/{id}/",
     "/api/v1/allowlist/",
     "/api/v1/allowlist/{id}/",
     "/api/v1/osv-imports/",
