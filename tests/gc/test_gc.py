@@ -10,7 +10,7 @@ from accounts.registry_auth.grants import Principal, compute_grants
 from accounts.registry_auth.scopes import parse_scopes
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent
-from repositories.models import GcRun, RetentionRun
+from repositories.models import GcRun, Project, RetentionRun, Tag
 from repositories.services import gc
 from tests.support.images import BuiltManifest, build_image, make_layer, push
 from tests.support.skopeo import pull_to_dir
@@ -111,3 +111,16 @@ def test_no_push_or_delete_is_granted_while_gc_sweeps(world) -> None:
         assert compute_grants(developer, parse_scopes(["repository:acme/app:pull"]))[0].access.actions == ("pull",)
     finally:
         gc.cache.delete(gc.PUSH_FREEZE_KEY)
+
+
+def test_a_retention_run_deletes_nothing_while_a_gc_is_active(wharf_registry) -> None:
+    from repositories.services import retention, retention_runs
+    from tests.retention_runs.helpers import ACTOR, rule, seed
+
+    seed(wharf_registry, "acme/app", {"v1": 5, "v2": 1})
+    acme = Project.objects.get(name="acme")
+    retention.save_policy(acme, ACTOR, enabled=True, schedule="", allow_empty_repository=False, rules=[rule(n=1)])
+    GcRun.objects.create(status=GcRun.Status.RUNNING, dry_run=False)
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.FAILED and "garbage collection" in run.message
+    assert run.artifacts_deleted == 0 and Tag.objects.filter(repository__name="acme/app").count() == 2
