@@ -228,3 +228,26 @@ def repository_would_free(repository: Repository) -> Freed:
         cursor.execute(sql, [repository.pk, repository.pk])
         size, count = cursor.fetchone()
     return Freed(size=int(size), blob_count=int(count), artifact_count=repository.artifacts.count())
+
+
+def repository_summary(repository: Repository) -> tuple[Usage, Freed]:
+    """`repository_usage` and `repository_would_free` in one query, for the repository page."""
+    blob, artifact = _table(ArtifactBlob), _table(Artifact)
+    distinct = (
+        f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b JOIN {artifact} a ON a.id = b.artifact_id "  # noqa: S608  (quoted table names, values as parameters)
+        f"WHERE a.repository_id = %s GROUP BY b.digest"
+    )
+    flagged = (
+        f"SELECT u.size, CASE WHEN EXISTS (SELECT 1 FROM {blob} o JOIN {artifact} oa ON oa.id = o.artifact_id "  # noqa: S608
+        f"WHERE o.digest = u.digest AND oa.repository_id <> %s) THEN 0 ELSE 1 END AS only_here FROM ({distinct}) u"
+    )
+    sql = (
+        f"SELECT (SELECT COALESCE(SUM(b.size), 0) FROM {blob} b JOIN {artifact} a ON a.id = b.artifact_id "  # noqa: S608
+        f"WHERE a.repository_id = %s), COALESCE(SUM(f.size), 0), COUNT(*), "
+        f"COALESCE(SUM(f.size * f.only_here), 0), COALESCE(SUM(f.only_here), 0) FROM ({flagged}) f"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [repository.pk, repository.pk, repository.pk])
+        logical, unique, count, freed, freed_count = cursor.fetchone()
+    usage = Usage(logical_size=int(logical), unique_size=int(unique), blob_count=int(count))
+    return usage, Freed(size=int(freed), blob_count=int(freed_count), artifact_count=repository.artifact_count)

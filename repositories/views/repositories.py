@@ -35,7 +35,7 @@ from ..forms import validate_tag_filter
 from ..freshness import last_synced
 from ..globs import MAX_PATTERN_LENGTH, PatternKind, compile_filter
 from ..models import Artifact, Project, Repository, SyncRun, Tag
-from ..services.usage import repository_usage, repository_would_free
+from ..services.usage import repository_summary
 from .tabs import project_context
 
 REPOSITORIES_PER_PAGE = 25
@@ -222,8 +222,7 @@ def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpRes
     context = tags_context(project, repository, request.GET)
     if not wants_partial(request):  # the header is not in the table an htmx request re-renders
         context["last_synced"] = found = last_synced(repository)
-        context["usage"] = repository_usage(repository)
-        context["freed"] = repository_would_free(repository)
+        context["usage"], context["freed"] = repository_summary(repository)
         if found.run is not None and is_system_admin(request.user):  # only they may open a run's page
             context["last_synced_url"] = reverse("projects:sync_run", args=[found.run.pk])
     if Perm.SYNC in project.perms:  # type: ignore[attr-defined]

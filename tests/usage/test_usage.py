@@ -11,6 +11,7 @@ from repositories.services.usage import (
     Freed,
     backfill_blobs,
     project_usage,
+    repository_summary,
     repository_usage,
     repository_would_free,
     would_free,
@@ -78,7 +79,10 @@ def test_would_free_counts_only_blobs_nothing_else_references(shared) -> None:
     own2 = len(m2.raw) + m2.config.size  # a2 is still other/c's
     assert would_free([_artifact(m2)]) == Freed(size=own2, blob_count=2, artifact_count=1)
     assert would_free([_artifact(m1), _artifact(m2)]).size == own1 + own2  # team/b keeps base
-    assert repository_would_free(Repository.objects.get(name="team/a")).size == own1 + own2
+    repo_a = Repository.objects.get(name="team/a")
+    assert repository_would_free(repo_a).size == own1 + own2
+    usage, freed = repository_summary(repo_a)
+    assert usage == repository_usage(repo_a) and (freed.size, freed.blob_count) == (own1 + own2, 5)
     everything = [_artifact(image) for image in images.values()]
     assert would_free(everything).size == sum(
         size for image in images.values() for size in _blobs(image).values()
