@@ -61,6 +61,8 @@ class AuditAction(models.TextChoices):
     RETENTION_RUN_START = "retention.run_start", "Retention run started"
     RETENTION_RUN_END = "retention.run_end", "Retention run ended"
     RETENTION_DELETE = "retention.delete", "Deleted by retention"
+    GC_REQUEST = "gc.request", "Garbage collection requested"
+    GC_END = "gc.end", "Garbage collection ended"
     RECYCLE_RESTORE = "recycle.restore", "Restored from the recycle bin"
     RECYCLE_PURGE = "recycle.purge", "Recycle bin entries expired"
     SCAN_REQUEST = "scan.request", "Scan requested"

@@ -273,6 +273,11 @@ REGISTRY_PASSWORD = env.str("REGISTRY_PASSWORD", default="")
 REGISTRY_TIMEOUT = env.float("REGISTRY_TIMEOUT", default=10.0)
 # Where `make run`'s own registry keeps its data and config.
 REGISTRY_STORAGE_DIR = Path(env.str("REGISTRY_STORAGE_DIR", default=str(VAR_DIR / "registry")))
+# The config `registry_config` writes and `make run` serves: garbage collection runs
+# only against it (a registry Wharf does not run is not Wharf's to collect).
+WHARF_REGISTRY_CONFIG = Path(env.str("WHARF_REGISTRY_CONFIG", default=str(REGISTRY_STORAGE_DIR / "config.yml")))
+WHARF_REGISTRY_BINARY = env.str("WHARF_REGISTRY_BINARY", default="docker-registry")
+WHARF_GC_TIMEOUT = env.int("WHARF_GC_TIMEOUT", default=3600)
 # The shared secret the registry sends with each notification (header Authorization: Bearer ...).
 WHARF_NOTIFY_SECRET = env.str("WHARF_NOTIFY_SECRET", default="") or _kept_secret("notify_secret", 32)
 # Where the registry reaches Wharf for notifications.

@@ -11,10 +11,11 @@ from django.db import transaction
 
 from audit.context import Actor
 
-from .models import Artifact, Project, RetentionRun, ScannerAdapter, ScanReport, SyncRun
+from .models import Artifact, GcRun, Project, RetentionRun, ScannerAdapter, ScanReport, SyncRun
 from .registry import RegistryUnavailable
 from .services import (
     content,
+    gc,
     recycle,
     retention,
     retention_defaults,
@@ -195,3 +196,16 @@ def run_adapter_scan(artifact_id: int, adapter_id: int, actor_name: str) -> None
 def enqueue_adapter_scan(artifact: Artifact, adapter: ScannerAdapter, actor: Actor) -> None:
     """Start the adapter scan once the request's transaction is committed."""
     transaction.on_commit(partial(run_adapter_scan.delay, artifact.pk, adapter.pk, actor.name))
+
+
+@shared_task(ignore_result=True)
+def run_gc(run_id: int) -> None:
+    """Run a queued garbage collection; another worker holding it makes this a no-op."""
+    run = gc.claim_gc(run_id)
+    if run is not None:
+        gc.execute_gc(run)
+
+
+def enqueue_gc(run: GcRun) -> None:
+    """Start the run's task once its row is committed (workers must see it)."""
+    transaction.on_commit(lambda: run_gc.delay(run.pk))

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from .views import (
     allowlists,
     artifacts,
+    gc,
     labels,
     logs,
     members,
@@ -131,4 +132,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sync/run/", sync.sync_registry, name="sync_registry"),
     path("sync/<int:pk>/", sync.sync_run_detail, name="sync_run"),
     path("sync/<int:pk>/status/", sync.sync_status, name="sync_status"),
+    path("gc/", gc.gc_run_list, name="gc_runs"),
+    path("gc/run/", gc.gc_start, name="gc_start"),
 ]

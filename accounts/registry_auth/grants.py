@@ -100,6 +100,15 @@ def _projects(principal: Principal, names: Sequence[str]) -> Projects:
     return {name: ProjectFacts(pk, is_public) for name, pk, is_public in queryset.values_list("name", "pk", "is_public")}
 
 
+WRITE_ACTIONS = frozenset({PUSH, DELETE})
+
+
+def _push_frozen() -> bool:
+    from repositories.services.gc import push_frozen  # the app registry is ready by the time tokens are asked
+
+    return push_frozen()
+
+
 def _is_system_admin(principal: Principal) -> bool:
     return principal.kind == "user" and is_system_admin(principal.user)
 
@@ -119,6 +128,9 @@ def compute_grants(
     repository_scopes = [s for s in scopes if s.type == REPOSITORY]
     if projects is None:
         projects = _projects(principal, project_names(repository_scopes))
+    # While a garbage collection sweeps, nobody pushes or deletes (an upload could lose
+    # blobs the sweep thinks unreferenced). Only a request asking to write pays the lookup.
+    frozen = any(s.actions & WRITE_ACTIONS for s in repository_scopes) and _push_frozen()
     for scope in scopes:
         if scope.type == REGISTRY and scope.name == CATALOG:
             if _is_system_admin(principal):
@@ -142,6 +154,8 @@ def compute_grants(
                 # A personal access token never does more than its scopes, nor than its user.
                 allowed &= principal.token_actions
         actions = scope.actions & allowed
+        if frozen:
+            actions -= WRITE_ACTIONS
         if actions:
             granted.append(GrantedAccess(Access(scope.type, scope.name, tuple(sorted(actions))), pk, project_name))
     return granted

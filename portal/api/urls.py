@@ -13,6 +13,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
+from repositories.api.gc import GcRunViewSet
 from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.project_teams import ProjectTeamViewSet
@@ -45,6 +46,7 @@ from repositories.api.scanning_admin import (
 from repositories.api.signing_keys import TrustedKeyViewSet
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
+from repositories.api.usage import ProjectUsageViewSet, RepositoryUsageViewSet
 from webhooks.api import (
     ProjectDeliveryViewSet,
     ProjectWebhookViewSet,
@@ -84,13 +86,16 @@ router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-sca
 router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
 router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-compare")
+router.register(rf"{REPOSITORY_PREFIX}/-", RepositoryUsageViewSet, basename="repository-usage")
 router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="project-allowlist")
 router.register(rf"{_PROJECT}/signing-keys", TrustedKeyViewSet, basename="project-signing-key")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
+router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
+router.register("gc-runs", GcRunViewSet, basename="gc-run")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")

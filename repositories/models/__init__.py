@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from .gc import GcRun
 from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
-from .registry import Artifact, PushedAtSource, RegistryEvent, Repository, RepositoryQuerySet, SyncRun, Tag
+from .registry import (
+    Artifact,
+    ArtifactBlob,
+    PushedAtSource,
+    RegistryEvent,
+    Repository,
+    RepositoryQuerySet,
+    SyncRun,
+    Tag,
+)
 from .retention import (
     DefaultRetentionPolicy,
     ImmutableRule,
@@ -37,12 +47,14 @@ __all__ = [
     "AdvisoryPackage",
     "AllowlistEntry",
     "Artifact",
+    "ArtifactBlob",
     "ArtifactLabel",
     "ArtifactSignature",
     "DefaultRetentionPolicy",
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
+    "GcRun",
     "ImmutableRule",
     "Label",
     "LabelQuerySet",

@@ -157,6 +157,40 @@ class Artifact(models.Model):
         return self.pushed_at_source == PushedAtSource.PUSH
 
 
+class ArtifactBlob(models.Model):
+    """One blob an artifact references in the registry's storage: its manifest, its
+    config, or one of its layers, normalised out of `Artifact.manifest` and
+    `Artifact.layers` so storage usage can be summed in SQL (see `services.usage`).
+
+    Blobs are shared between artifacts and repositories (the registry stores each
+    digest once), so the same digest appears on many rows; a digest listed twice by
+    one manifest is stored once. Rewritten whenever an artifact's details are stored.
+    """
+
+    class Kind(models.TextChoices):
+        MANIFEST = "manifest", "Manifest"
+        CONFIG = "config", "Config"
+        LAYER = "layer", "Layer"
+
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="blobs")
+    digest = models.CharField(max_length=100)
+    size = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LAYER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["artifact", "digest"],
+                name="artifactblob_unique_digest",
+                violation_error_message="This blob is already listed for this artifact.",
+            )
+        ]
+        indexes = [models.Index(fields=["digest", "artifact"], name="artifactblob_digest")]
+
+    def __str__(self) -> str:
+        return f"{self.artifact_id} {self.digest}"
+
+
 class Tag(models.Model):
     """A tag name in a repository, pointing at one artifact."""
 

@@ -24,6 +24,7 @@ from audit.services import record
 from ..models import Artifact, Project, Repository
 from ..registry import ImageConfig, Manifest, RegistryClient, RegistryError, RegistryUnavailable
 from ..registry.manifests import IMAGE_CONFIG_MEDIA_TYPES, parse_image_config
+from .usage import store_blobs
 
 # Shown in the UI; longer values are cut there too, this only bounds what is stored.
 MAX_STORED_TEXT = 4096
@@ -140,6 +141,7 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
     existing = {a.digest: a for a in Artifact.objects.filter(repository=parent.repository, digest__in=platforms)}
     created = 0
     total = fetched.manifest.size
+    described: list[Artifact] = []
     for child in fetched.children:
         artifact = existing.get(child.digest)
         is_new = artifact is None
@@ -153,6 +155,7 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
         artifact.parent = parent
         if child.manifest is not None or child.error:
             describe(artifact, child)
+            described.append(artifact)
         platform = platforms.get(child.digest)
         if platform is not None:
             artifact.os = platform.os[:32]
@@ -161,6 +164,7 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
         artifact.save()
         created += int(is_new)
         total += artifact.size
+    store_blobs(described)
     # Children already known were not re-read, so their sizes come from their rows.
     if parent.size != total:
         parent.size = total
@@ -248,6 +252,7 @@ def fill_artifact_details(artifact_id: int, client: RegistryClient) -> Artifact 
             return None
         describe(artifact, fetched)
         artifact.save()
+        store_blobs([artifact])
         store_children(artifact, fetched)
         refresh_repository_counts(artifact.repository)
     return artifact

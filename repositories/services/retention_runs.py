@@ -60,7 +60,7 @@ from portal import metrics
 from webhooks import hooks as webhook_hooks
 
 from .. import retention as engine
-from ..models import Artifact, Project, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun, Tag
+from ..models import Artifact, GcRun, Project, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun, Tag
 from ..models import RetentionRunItem as Item
 from ..registry import RegistryClient, RegistryError
 from . import recycle
@@ -308,6 +308,11 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
         run.save(update_fields=["artifacts_evaluated", "artifacts_kept", "artifacts_planned", "artifacts_skipped"])
         if run.dry_run:
             return _finish(run, RetentionRun.Status.SUCCEEDED, f"Dry run: {run.artifacts_planned} artifact(s) would be deleted.")
+        if GcRun.objects.filter(status__in=GcRun.ACTIVE).exists():
+            # Deleting beside a sweep could leave the recycle bin promising blobs the sweep removes.
+            return _finish(
+                run, RetentionRun.Status.FAILED, "A garbage collection is queued or running: nothing was deleted."
+            )
         # The plan in its order (ids follow it), as model rows for the per-chunk updates.
         items = list(Item.objects.filter(run=run, action=Item.Action.DELETE).order_by("id"))
         status, message = _delete_all(run, items, client, sleep)

@@ -57,6 +57,7 @@ from .content import (
     store_children,
 )
 from .registry import registry_client
+from .usage import store_blobs
 
 log = logging.getLogger(__name__)
 
@@ -412,6 +413,7 @@ def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> C
     counts.artifacts_added += len(new)
     for artifact in new:
         rows[artifact.digest] = (artifact.pk, artifact.pushed_at, artifact.pushed_at_source)
+    store_blobs(instances.values())
     for digest, fetched in listing.fetched.items():
         if fetched.manifest is not None and fetched.manifest.kind == "index":
             counts.artifacts_added += store_children(instances[digest], fetched)

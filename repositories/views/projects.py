@@ -26,6 +26,7 @@ from ..forms import PROJECTS_PER_PAGE, ProjectCreateForm, ProjectListForm, Proje
 from ..models import Membership, Project
 from ..models.projects import role_sort_key
 from ..services.projects import create_project, delete_project, update_project
+from ..services.usage import project_usage
 from .tabs import project_context
 
 _ORDERINGS: dict[str, list[str]] = {
@@ -120,6 +121,7 @@ def _render_summary(request: HtmxHttpRequest, project: Project, form: ProjectUpd
     context = project_context(project, "summary") | {
         "form": form,
         "member_count": _member_count(project),
+        "usage": project_usage(project),
     }
     return render(request, "projects/detail.html", context)
 

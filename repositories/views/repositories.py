@@ -40,6 +40,7 @@ from ..freshness import last_synced
 from ..globs import MAX_PATTERN_LENGTH
 from ..models import Artifact, Project, Repository, SignatureStatus, SyncRun, Tag
 from ..services.signatures import filter_by_signature
+from ..services.usage import repository_summary
 from ..tag_lists import filter_tags, ordered_tags, ordering_for_sort
 from ..templatetags.row_urls import row_url_template
 from .labels import attach_row_labels, filter_by_label, tag_list_label_context
@@ -289,6 +290,7 @@ def repository_detail(request: HtmxHttpRequest, name: str, repo: str) -> HttpRes
     context = tags_context(project, repository, request.GET)
     if not wants_partial(request):  # the header is not in the table an htmx request re-renders
         context["last_synced"] = found = last_synced(repository)
+        context["usage"], context["freed"] = repository_summary(repository)
         if found.run is not None and is_system_admin(request.user):  # only they may open a run's page
             context["last_synced_url"] = reverse("projects:sync_run", args=[found.run.pk])
     if Perm.SYNC in project.perms:  # type: ignore[attr-defined]

@@ -60,6 +60,11 @@ PATHS += [
     "/api/v1/projects/{project_name}/allowlist/",
     "/api/v1/projects/{project_name}/allowlist/{id}/",
     "/api/v1/projects/{project_name}/scan-settings/",
+    # Storage usage.
+    "/api/v1/projects/{project_name}/usage/",
+    "/api/v1/repositories/{repository_name}/-/usage/",
+    "/api/v1/gc-runs/",
+    "/api/v1/gc-runs/{id}/",
     "/api/v1/allowlist/",
     "/api/v1/allowlist/{id}/",
     "/api/v1/osv-imports/",

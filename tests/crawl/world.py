@@ -31,6 +31,7 @@ from audit.context import Actor
 from repositories.models import (
     AllowlistEntry,
     Artifact,
+    GcRun,
     Label,
     Membership,
     OsvImport,
@@ -45,7 +46,7 @@ from repositories.models import (
     TrustedKey,
 )
 from repositories.registry.builder import push as push_manifest
-from repositories.services import retention, retention_runs, scanner_adapters, scanning, signatures
+from repositories.services import gc, retention, retention_runs, scanner_adapters, scanning, signatures
 from repositories.services.allowlists import add_entry
 from repositories.services.labels import add_label, create_label
 from repositories.services.project_teams import add_project_team
@@ -168,6 +169,7 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     _labels(acme, demo)
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
     _webhooks(acme)
+    _gc(server, users["sysadmin"])
     return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
 
 
@@ -180,6 +182,15 @@ def _webhooks(acme: Project) -> None:
                 events=["artifact.pushed", "scan.completed"], format=fmt, secret="s3cret",
             )
             webhooks.send_test(hook, actor=ACTOR)
+
+
+def _gc(server: RegistryServer, admin: Any) -> None:
+    """A dry run and a real garbage collection of the registry (after retention deleted into the bin)."""
+    with override_settings(WHARF_REGISTRY_CONFIG=str(server.config_path)):
+        for dry_run in (True, False):
+            run = gc.claim_gc(gc.request_gc(actor=ACTOR, user=admin, dry_run=dry_run).pk)
+            assert run is not None
+            assert gc.execute_gc(run).status == GcRun.Status.SUCCEEDED, run.message
 
 
 def _webhook_bindings(base: Binding, project: Project | None) -> list[Binding]:
@@ -245,6 +256,7 @@ def bindings() -> list[Binding]:
     out += [{"pk@scanner-adapters": str(pk)} for pk in ScannerAdapter.objects.values_list("pk", flat=True)]
     out += [{"pk@osv-imports": str(pk)} for pk in OsvImport.objects.values_list("pk", flat=True)]
     out += [{"pk@sync": str(pk), "pk@sync-runs": str(pk)} for pk in SyncRun.objects.values_list("pk", flat=True)]
+    out += [{"pk@gc-runs": str(pk)} for pk in GcRun.objects.values_list("pk", flat=True)]
     out += _webhook_bindings({}, None)
     return out
 

@@ -12,8 +12,8 @@ TAGS = 5_000
 # sync status box's run, and two for the scan summaries. On PostgreSQL the count is two
 # (portal.keyset.count: a probe bounded at 10,000 rows without the accessory check, then the
 # exact count, or the planner's estimate past the bound); plus two for labels (the page's
-# artifacts' labels, and the labels usable in the project for the filter and bulk action), so 16.
-MAX_QUERIES = 16
+# artifacts' labels, and the labels usable in the project for the filter and bulk action), so 16; one more for storage usage.
+MAX_QUERIES = 17
 
 
 def _fill(world) -> Repository:

@@ -1,0 +1,231 @@
+"""Garbage collection of Wharf's own registry: `docker-registry garbage-collect`.
+
+Deleting a manifest frees no disk: its blobs stay until the collector runs. A
+system admin asks for a run (`request_gc`, audited in the same transaction); a
+worker claims it (`claim_gc`) and `execute_gc` runs the collector twice at most:
+first with `--dry-run`, whose "blob eligible for deletion" lines name what would go
+(their sizes are read from the storage directory before anything is removed), then,
+for a real run, without it, parsing its "Deleting blob" lines. While it runs, the
+token service grants no push or delete (`push_frozen()`), so no upload races the
+sweep.
+
+Refused, with nothing recorded: a config that is not Wharf's own (not the file
+`registry_config` writes, not filesystem storage, or serving another address than
+REGISTRY_URL), a GC already queued or running, a retention run queued or running.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import record
+
+from ..models import GcRun, RetentionRun
+
+MAX_OUTPUT = 64 * 1024
+PUSH_FREEZE_KEY = "wharf:gc:push-frozen"
+
+_ELIGIBLE = re.compile(r"^blob eligible for deletion: (sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
+_DELETING = re.compile(r"Deleting blob: \S*/blobs/sha256/[0-9a-f]{2}/([0-9a-f]{64})\b")
+_SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
+
+
+class GcRefused(Exception):
+    """A GC that must not start; `message` says why, for the page and the API."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RegistryStorage:
+    """Wharf's own registry as its config describes it."""
+
+    config: Path
+    root: Path
+
+    def blob_path(self, digest: str) -> Path:
+        hex_digest = digest.split(":", 1)[-1]
+        return self.root / "docker" / "registry" / "v2" / "blobs" / "sha256" / hex_digest[:2] / hex_digest / "data"
+
+
+def wharf_registry() -> RegistryStorage:
+    """The config of the registry Wharf runs, or `GcRefused` saying why it is not Wharf's own."""
+    path = Path(settings.WHARF_REGISTRY_CONFIG)
+    if not path.is_file():
+        raise GcRefused(
+            f"No registry config at {path}: Wharf collects garbage only in the registry it runs itself "
+            "(`manage.py registry_config`, started by `make run`). Run the collector where your registry runs."
+        )
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise GcRefused(f"The registry config {path} cannot be read: {exc}") from exc
+    storage = config.get("storage") if isinstance(config, dict) else None
+    filesystem = storage.get("filesystem") if isinstance(storage, dict) else None
+    root = filesystem.get("rootdirectory") if isinstance(filesystem, dict) else None
+    if not isinstance(root, str) or not Path(root).is_dir():
+        raise GcRefused(f"The registry config {path} has no filesystem storage directory: it is not Wharf's own.")
+    http = config.get("http") if isinstance(config, dict) else None
+    addr = http.get("addr") if isinstance(http, dict) else None
+    parts = urlsplit(settings.REGISTRY_URL)
+    expected = f"{parts.hostname}:{parts.port or 80}"
+    if addr != expected:
+        raise GcRefused(
+            f"The registry config {path} serves {addr!r}, but Wharf talks to {expected!r} (REGISTRY_URL): "
+            "it is not the config of Wharf's registry."
+        )
+    return RegistryStorage(config=path, root=Path(root))
+
+
+def push_frozen() -> bool:
+    """Whether a garbage collection is sweeping now: the token service grants no push or delete."""
+    return bool(cache.get(PUSH_FREEZE_KEY))
+
+
+def active_gc() -> GcRun | None:
+    return GcRun.objects.filter(status__in=GcRun.ACTIVE).first()
+
+
+def _refuse_if_busy() -> None:
+    if active_gc() is not None:
+        raise GcRefused("A garbage collection is already queued or running.")
+    if RetentionRun.objects.filter(status__in=RetentionRun.ACTIVE).exists():
+        raise GcRefused("A retention run is queued or running: start the garbage collection when it has finished.")
+
+
+def request_gc(*, actor: Actor, user: Any = None, dry_run: bool = True, delete_untagged: bool = False) -> GcRun:
+    """Record a queued GC and its audit event, or raise `GcRefused`."""
+    wharf_registry()
+    try:
+        with transaction.atomic():
+            _refuse_if_busy()
+            run = GcRun.objects.create(
+                dry_run=dry_run, delete_untagged=delete_untagged, requested_by=user if user and user.pk else None
+            )
+            record(
+                AuditAction.GC_REQUEST,
+                actor=actor,
+                target_type="gc_run",
+                target_name=str(run.pk),
+                details={"dry_run": dry_run, "delete_untagged": delete_untagged},
+            )
+    except IntegrityError as exc:  # another request won the race for the one active run
+        raise GcRefused("A garbage collection is already queued or running.") from exc
+    return run
+
+
+def claim_gc(run_id: int) -> GcRun | None:
+    """queued → running, for one worker only."""
+    if not GcRun.objects.filter(pk=run_id, status=GcRun.Status.QUEUED).update(
+        status=GcRun.Status.RUNNING, started_at=timezone.now()
+    ):
+        return None
+    return GcRun.objects.get(pk=run_id)
+
+
+@dataclass
+class Collected:
+    """What one run of the collector printed, parsed."""
+
+    output: str
+    marked: int = 0
+    manifests: int = 0
+    eligible: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def parse_output(output: str) -> Collected:
+    """Parse `garbage-collect` output (stdout and stderr together)."""
+    collected = Collected(output=output)
+    summary = _SUMMARY.search(output)
+    if summary:
+        collected.marked, collected.manifests = int(summary.group(1)), int(summary.group(3))
+    collected.eligible = _ELIGIBLE.findall(output)
+    collected.deleted = [f"sha256:{hex_digest}" for hex_digest in _DELETING.findall(output)]
+    return collected
+
+
+def _collect(storage: RegistryStorage, *, dry_run: bool, delete_untagged: bool) -> Collected:
+    args = [settings.WHARF_REGISTRY_BINARY, "garbage-collect", str(storage.config)]
+    if dry_run:
+        args.append("--dry-run")
+    if delete_untagged:
+        args.append("--delete-untagged")
+    done = subprocess.run(  # noqa: S603  (fixed program, arguments from settings and booleans)
+        args, capture_output=True, text=True, timeout=settings.WHARF_GC_TIMEOUT, check=False
+    )
+    collected = parse_output(done.stdout + "\n" + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"garbage-collect exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return collected
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def execute_gc(run: GcRun) -> GcRun:
+    """Run a claimed GC and record its result; never raises for a collector failure."""
+    output = ""
+    try:
+        storage = wharf_registry()
+        if RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).exists():
+            raise GcRefused("A retention run started meanwhile: not collecting while it deletes.")
+        cache.set(PUSH_FREEZE_KEY, run.pk, timeout=settings.WHARF_GC_TIMEOUT * 2 + 60)
+        try:
+            plan = _collect(storage, dry_run=True, delete_untagged=run.delete_untagged)
+            sizes = {digest: _size(storage.blob_path(digest)) for digest in plan.eligible}
+            output = plan.output
+            run.blobs_marked, run.manifests_removed = plan.marked, plan.manifests
+            if run.dry_run:
+                run.blobs_removed, run.bytes_removed = len(plan.eligible), sum(sizes.values())
+            else:
+                done = _collect(storage, dry_run=False, delete_untagged=run.delete_untagged)
+                output = done.output
+                gone = [d for d in done.deleted if not storage.blob_path(d).exists()]
+                run.blobs_removed = len(gone)
+                run.bytes_removed = sum(sizes.get(d, 0) for d in gone)
+                run.blobs_marked, run.manifests_removed = done.marked, done.manifests
+        finally:
+            cache.delete(PUSH_FREEZE_KEY)
+        run.status = GcRun.Status.SUCCEEDED
+        run.message = ""
+    except GcRefused as exc:
+        run.status, run.message = GcRun.Status.FAILED, exc.message
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        run.status, run.message = GcRun.Status.FAILED, str(exc)[:4000]
+    run.output = output[-MAX_OUTPUT:]
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+        record(
+            AuditAction.GC_END,
+            actor=Actor.system(),
+            target_type="gc_run",
+            target_name=str(run.pk),
+            details={
+                "status": run.status,
+                "dry_run": run.dry_run,
+                "blobs_removed": run.blobs_removed,
+                "bytes_removed": run.bytes_removed,
+            },
+        )
+    return run

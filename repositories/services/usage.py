@@ -1,0 +1,253 @@
+"""Storage usage that knows blobs are shared: logical size, unique size, and what a
+deletion would free.
+
+The registry stores each blob (manifest, config, layer) once, however many
+artifacts and repositories reference it. So three figures answer different
+questions:
+
+- *logical*: the sum over artifacts of the blobs each references (what the artifact
+  sizes add up to; a layer shared by two images counts twice);
+- *unique*: the distinct blobs of the scope, each counted once (the disk the scope
+  would need on its own);
+- *would free*: the distinct blobs of a set of artifacts that no artifact outside the
+  set references, anywhere in the registry (what a garbage collection reclaims after
+  the set is deleted).
+
+All three are sums over `ArtifactBlob` rows in plain SQL (GROUP BY, NOT EXISTS) that
+PostgreSQL and SQLite run alike. `store_blobs()` keeps those rows in step with the
+artifacts' stored details; sync and the push path call it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from ..models import Artifact, ArtifactBlob, Project, Repository
+
+# SQLite's default limit on bound parameters is 32766; stay well below it.
+_MAX_PARAMS = 10_000
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Bytes and blob counts of one scope (a repository or a project)."""
+
+    logical_size: int
+    unique_size: int
+    blob_count: int
+
+    @property
+    def shared_size(self) -> int:
+        """Bytes counted more than once in `logical_size`."""
+        return self.logical_size - self.unique_size
+
+
+@dataclass(frozen=True)
+class Freed:
+    """What deleting a set of artifacts would give back at the next garbage collection."""
+
+    size: int
+    blob_count: int
+    artifact_count: int
+
+
+def blob_rows(digest: str, manifest: bytes, layers: Any) -> list[tuple[str, int, str]]:
+    """`(digest, size, kind)` of the blobs a stored artifact references: its manifest,
+    the config its manifest names, and its layers; each digest once, first kind wins."""
+    rows: list[tuple[str, int, str]] = []
+    seen: set[str] = set()
+
+    def add(blob_digest: Any, size: Any, kind: str) -> None:
+        if isinstance(blob_digest, str) and blob_digest and blob_digest not in seen and isinstance(size, int):
+            seen.add(blob_digest)
+            rows.append((blob_digest[:100], max(size, 0), kind))
+
+    if not manifest:
+        return rows
+    add(digest, len(manifest), ArtifactBlob.Kind.MANIFEST)
+    try:
+        payload = json.loads(manifest)
+    except ValueError:
+        payload = None
+    config = payload.get("config") if isinstance(payload, dict) else None
+    if isinstance(config, dict):
+        add(config.get("digest"), config.get("size"), ArtifactBlob.Kind.CONFIG)
+    for layer in layers if isinstance(layers, list) else []:
+        if isinstance(layer, dict):
+            add(layer.get("digest"), layer.get("size"), ArtifactBlob.Kind.LAYER)
+    return rows
+
+
+def store_blobs(artifacts: Iterable[Artifact]) -> None:
+    """Rewrite the blob rows of saved `artifacts` from their manifest and layers.
+
+    Two statements whatever the number of artifacts (per batch of ids); call it in
+    the transaction that stored the artifacts' details.
+    """
+    items = [a for a in artifacts if a.pk is not None]
+    for start in range(0, len(items), _MAX_PARAMS):
+        batch = items[start : start + _MAX_PARAMS]
+        ArtifactBlob.objects.filter(artifact_id__in=[a.pk for a in batch]).delete()
+        ArtifactBlob.objects.bulk_create(
+            ArtifactBlob(artifact_id=a.pk, digest=d, size=size, kind=kind)
+            for a in batch
+            for d, size, kind in blob_rows(a.digest, bytes(a.manifest or b""), a.layers)
+        )
+
+
+def backfill_blobs(batch_size: int = 500) -> int:
+    """Fill the blob rows of every artifact that has details but no blob rows
+    (artifacts stored before blob rows existed); returns how many artifacts it filled."""
+    filled = 0
+    last = 0
+    while True:
+        batch = list(
+            Artifact.objects.filter(pk__gt=last, blobs__isnull=True)
+            .exclude(manifest=b"")
+            .only("pk", "digest", "manifest", "layers")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return filled
+        store_blobs(batch)
+        filled += len(batch)
+        last = batch[-1].pk
+
+
+def _table(model: type[Any]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _usage(where: str, params: Sequence[Any]) -> Usage:
+    """Usage of the blob rows whose artifact matches `where` (SQL over `a`, the artifact table)."""
+    blob, artifact = _table(ArtifactBlob), _table(Artifact)
+    scoped = f"SELECT b.digest, b.size FROM {blob} b JOIN {artifact} a ON a.id = b.artifact_id WHERE {where}"  # noqa: S608  (quoted table names, values as parameters)
+    sql = (
+        f"SELECT (SELECT COALESCE(SUM(s.size), 0) FROM ({scoped}) s), "  # noqa: S608  (as above)
+        f"COALESCE(SUM(u.size), 0), COUNT(*) "
+        f"FROM (SELECT d.digest, MAX(d.size) AS size FROM ({scoped}) d GROUP BY d.digest) u"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *params])
+        logical, unique, count = cursor.fetchone()
+    return Usage(logical_size=int(logical), unique_size=int(unique), blob_count=int(count))
+
+
+def repository_usage(repository: Repository) -> Usage:
+    """Logical and unique size of one repository's artifacts (index children included)."""
+    return _usage("a.repository_id = %s", [repository.pk])
+
+
+def project_usage(project: Project) -> Usage:
+    """Logical and unique size over every repository of a project; a blob two of its
+    repositories share counts once in `unique_size`."""
+    repositories = _table(Repository)
+    return _usage(f"a.repository_id IN (SELECT r.id FROM {repositories} r WHERE r.project_id = %s)", [project.pk])  # noqa: S608
+
+
+def _with_children(artifact_ids: Iterable[int]) -> set[int]:
+    """The artifacts plus, transitively, the children of those that are indexes:
+    deleting an index deletes its per-platform manifests too."""
+    chosen = set(artifact_ids)
+    frontier = set(chosen)
+    while frontier:
+        ids = list(frontier)
+        children: set[int] = set()
+        for start in range(0, len(ids), _MAX_PARAMS):
+            children.update(
+                Artifact.objects.filter(parent_id__in=ids[start : start + _MAX_PARAMS]).values_list("pk", flat=True)
+            )
+        frontier = children - chosen
+        chosen |= frontier
+    return chosen
+
+
+def would_free(artifact_ids: Iterable[int]) -> Freed:
+    """What deleting these artifacts (and their index children) would free: their
+    distinct blobs that no other artifact in any repository references.
+
+    Exact for what Wharf knows; the registry may hold blobs no stored artifact
+    names (left by an earlier deletion and not yet collected), which this does not count.
+    """
+    chosen = sorted(_with_children(artifact_ids))
+    if not chosen:
+        return Freed(size=0, blob_count=0, artifact_count=0)
+    if len(chosen) > _MAX_PARAMS:
+        # Too many ids to bind: compare in Python over the chosen blobs' digests.
+        return _would_free_large(chosen)
+    blob = _table(ArtifactBlob)
+    marks = ", ".join(["%s"] * len(chosen))
+    sql = (
+        f"SELECT COALESCE(SUM(u.size), 0), COUNT(*) FROM ("  # noqa: S608  (quoted table names, values as parameters)
+        f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b WHERE b.artifact_id IN ({marks}) GROUP BY b.digest"
+        f") u WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {blob} o WHERE o.digest = u.digest AND o.artifact_id NOT IN ({marks}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*chosen, *chosen])
+        size, count = cursor.fetchone()
+    return Freed(size=int(size), blob_count=int(count), artifact_count=len(chosen))
+
+
+def _would_free_large(chosen: list[int]) -> Freed:
+    ids = set(chosen)
+    sizes: dict[str, int] = {}
+    for start in range(0, len(chosen), _MAX_PARAMS):
+        for digest, size in ArtifactBlob.objects.filter(
+            artifact_id__in=chosen[start : start + _MAX_PARAMS]
+        ).values_list("digest", "size"):
+            sizes[digest] = max(size, sizes.get(digest, 0))
+    digests = list(sizes)
+    for start in range(0, len(digests), _MAX_PARAMS):
+        for digest, artifact_id in ArtifactBlob.objects.filter(
+            digest__in=digests[start : start + _MAX_PARAMS]
+        ).values_list("digest", "artifact_id"):
+            if artifact_id not in ids:
+                sizes.pop(digest, None)
+    return Freed(size=sum(sizes.values()), blob_count=len(sizes), artifact_count=len(chosen))
+
+
+def repository_would_free(repository: Repository) -> Freed:
+    """What deleting the whole repository would free: its distinct blobs that no
+    artifact of another repository references (one query, whatever its size)."""
+    blob, artifact = _table(ArtifactBlob), _table(Artifact)
+    sql = (
+        f"SELECT COALESCE(SUM(u.size), 0), COUNT(*) FROM ("  # noqa: S608  (quoted table names, values as parameters)
+        f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b JOIN {artifact} a ON a.id = b.artifact_id "
+        f"WHERE a.repository_id = %s GROUP BY b.digest"
+        f") u WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {blob} o JOIN {artifact} oa ON oa.id = o.artifact_id "
+        f"WHERE o.digest = u.digest AND oa.repository_id <> %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [repository.pk, repository.pk])
+        size, count = cursor.fetchone()
+    return Freed(size=int(size), blob_count=int(count), artifact_count=repository.artifacts.count())
+
+
+def repository_summary(repository: Repository) -> tuple[Usage, Freed]:
+    """`repository_usage` and `repository_would_free` in one query, for the repository page."""
+    blob, artifact = _table(ArtifactBlob), _table(Artifact)
+    distinct = (
+        f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b JOIN {artifact} a ON a.id = b.artifact_id "  # noqa: S608  (quoted table names, values as parameters)
+        f"WHERE a.repository_id = %s GROUP BY b.digest"
+    )
+    flagged = (
+        f"SELECT u.size, CASE WHEN EXISTS (SELECT 1 FROM {blob} o JOIN {artifact} oa ON oa.id = o.artifact_id "  # noqa: S608
+        f"WHERE o.digest = u.digest AND oa.repository_id <> %s) THEN 0 ELSE 1 END AS only_here FROM ({distinct}) u"
+    )
+    sql = (
+        f"SELECT (SELECT COALESCE(SUM(b.size), 0) FROM {blob} b JOIN {artifact} a ON a.id = b.artifact_id "  # noqa: S608
+        f"WHERE a.repository_id = %s), COALESCE(SUM(f.size), 0), COUNT(*), "
+        f"COALESCE(SUM(f.size * f.only_here), 0), COALESCE(SUM(f.only_here), 0) FROM ({flagged}) f"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [repository.pk, repository.pk, repository.pk])
+        logical, unique, count, freed, freed_count = cursor.fetchone()
+    usage = Usage(logical_size=int(logical), unique_size=int(unique), blob_count=int(count))
+    return usage, Freed(size=int(freed), blob_count=int(freed_count), artifact_count=repository.artifact_count)

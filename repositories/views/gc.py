@@ -1,0 +1,63 @@
+"""Garbage collection from the pages (system admins): the list of runs and "Run GC now".
+
+A refusal (not Wharf's own registry config, a GC or retention run active) is a form
+error on the same page, never a 500; the task is enqueued after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from accounts.forms import BootstrapForm
+from accounts.views.http import HtmxHttpRequest, render_page, system_admin_required
+from audit.context import Actor
+
+from ..models import GcRun
+from ..services.gc import GcRefused, request_gc
+from ..tasks import enqueue_gc
+
+RUNS_PER_PAGE = 25
+
+
+class GcForm(BootstrapForm):
+    dry_run = forms.BooleanField(
+        required=False, initial=True, label="Dry run", help_text="Only list what would be removed."
+    )
+    delete_untagged = forms.BooleanField(
+        required=False, label="Delete untagged manifests", help_text="Also remove manifests no tag points at."
+    )
+
+
+def _render(request: HtmxHttpRequest, form: GcForm) -> HttpResponse:
+    runs = GcRun.objects.select_related("requested_by")
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {"nav": "gc", "form": form, "page": page}
+    return render_page(request, "repositories/gc_runs.html", "runs", context)
+
+
+@system_admin_required
+def gc_run_list(request: HtmxHttpRequest) -> HttpResponse:
+    return _render(request, GcForm())
+
+
+@system_admin_required
+@require_POST
+def gc_start(request: HtmxHttpRequest) -> HttpResponse:
+    form = GcForm(request.POST)
+    if form.is_valid():
+        try:
+            run = request_gc(actor=Actor.from_request(request), user=request.user, **form.cleaned_data)
+        except GcRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            enqueue_gc(run)
+            messages.success(request, f"Garbage collection #{run.pk} queued{' (dry run)' if run.dry_run else ''}.")
+            return redirect("projects:gc_runs")
+    return _render(request, form)
