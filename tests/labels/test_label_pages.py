@@ -214,8 +214,8 @@ def test_tag_list_filters_by_label_and_shows_chips(world, rows, labels):
     everything = client.get("/projects/acme/repositories/app/")
     filtered = client.get(f"/projects/acme/repositories/app/?label={labels['acme'].pk}")
 
-    assert {t.name for t in everything.context["page"].object_list} == {"v1", "latest", "multi"}
-    assert [t.name for t in filtered.context["page"].object_list] == ["multi"]
+    assert {t.name for t in everything.context["page"].rows} == {"v1", "latest", "multi"}
+    assert [t.name for t in filtered.context["page"].rows] == ["multi"]
     assert 'class="tag-labels"' in filtered.content.decode()
     # A guest may not label: no selection boxes unless they may delete.
     assert 'id="label-selected"' not in everything.content.decode()
