@@ -4,6 +4,14 @@ Personas (same names everywhere): `sysadmin` (superuser), and for the project
 `acme` (private) and `pub` (public): `padmin` (Project Admin), `maintainer`,
 `developer`, `guest`, `limited` (Limited Guest); `outsider` has no membership;
 `anonymous` is not logged in. All passwords are `factories.PASSWORD`.
+
+Team personas (`TEAM_PERSONAS`) hold no role of their own: their access comes only through
+teams that are members of both projects. `team_<persona>` is in the team holding that
+persona's role; `two_teams` is in a Guest team and a Maintainer team (so a Maintainer);
+`left_team` was in the Project Admin team and was removed from it (so an outsider). Each
+must get exactly what the persona it maps to gets, on every page and endpoint: the
+matrices run them with `MATRIX_PERSONAS` and read their expected row with `row_of`. They
+are made on first use by `World.client`, so tests that do not ask for them pay nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +41,29 @@ ROLE_OF = {
     "guest": Role.GUEST,
     "limited": Role.LIMITED_GUEST,
 }
+
+# team persona: the persona whose row of every matrix it must match
+TEAM_PERSONAS = {
+    "team_padmin": "padmin",
+    "team_maintainer": "maintainer",
+    "team_developer": "developer",
+    "team_guest": "guest",
+    "team_limited": "limited",
+    "two_teams": "maintainer",
+    "left_team": "outsider",
+}
+MATRIX_PERSONAS = [*PERSONAS, *TEAM_PERSONAS]
+# the teams each team persona is in (by the role the team holds in `acme` and `pub`)
+TEAMS_OF: dict[str, list[Role]] = {
+    **{persona: [ROLE_OF[row]] for persona, row in TEAM_PERSONAS.items() if persona.startswith("team_")},
+    "two_teams": [Role.GUEST, Role.MAINTAINER],
+    "left_team": [],
+}
+
+
+def row_of(persona: str) -> str:
+    """The persona whose expected statuses a (team) persona must get."""
+    return TEAM_PERSONAS.get(persona, persona)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -91,8 +122,39 @@ class World:
     def client(self, persona: str) -> Client:
         client = Client()
         if persona != "anonymous":
-            client.force_login(self.users[persona])
+            client.force_login(self.user(persona))
         return client
+
+    def user(self, persona: str) -> Any:
+        """The persona's user; a team persona is made (with its teams) on first use."""
+        if persona not in self.users and persona in TEAM_PERSONAS:
+            self.users[persona] = self._team_persona(persona)
+        return self.users[persona]
+
+    def _team_persona(self, persona: str) -> Any:
+        from accounts.models import Team
+        from accounts.services import teams as team_services
+        from audit.context import Actor
+        from repositories.services.project_teams import add_project_team
+
+        actor = Actor.system("tests")
+
+        def team(role: Role) -> Any:
+            name = f"matrix-{role.value}".replace("_", "-")
+            found = Team.objects.filter(name=name).first()
+            if found is None:
+                found = team_services.create_team(actor=actor, name=name)
+                for project in (self.private, self.public):
+                    add_project_team(project, actor=actor, team=name, role=role)
+            return found
+
+        user = UserFactory(username=persona)
+        for role in TEAMS_OF[persona]:
+            team_services.add_team_member(team(role), actor=actor, username=user.username)
+        if persona == "left_team":
+            joined = team_services.add_team_member(team(Role.PROJECT_ADMIN), actor=actor, username=user.username)
+            team_services.remove_team_member(joined, actor=actor)
+        return user
 
 
 @pytest.fixture

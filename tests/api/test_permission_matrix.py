@@ -1,5 +1,7 @@
 """The permission matrix of every API endpoint: each persona against the private
-project `acme` and the public project `pub`.
+project `acme` and the public project `pub`. The team personas of tests/conftest.py
+(access only through teams: each role, two teams, removed from a team) must get exactly
+the row of the persona they map to (`row_of`).
 
 The expected statuses are written out by hand from the role table in
 `accounts/permissions.py` (Harbor's roles), not computed from it, so a change to
@@ -14,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from accounts.models import TeamMember
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 from repositories.models import Membership
 from tests.api.conftest import body_without_request_id
-from tests.conftest import PERSONAS, World
+from tests.conftest import MATRIX_PERSONAS, PERSONAS, TEAM_PERSONAS, World, row_of
 from tests.factories import UserFactory
 
 # persona: (status on private `acme`, status on public `pub`)
@@ -154,8 +157,16 @@ def test_every_table_covers_every_persona() -> None:
         assert set(endpoint.table) == set(PERSONAS), endpoint.name
 
 
+@pytest.mark.parametrize("persona", sorted(TEAM_PERSONAS))
+def test_team_personas_hold_no_role_of_their_own_only_through_teams(persona: str, world: World) -> None:
+    user = world.user(persona)
+    assert not Membership.objects.filter(user=user).exists()
+    in_teams = set(TeamMember.objects.filter(user=user).values_list("team__name", flat=True))
+    assert len(in_teams) == {"two_teams": 2, "left_team": 0}.get(persona, 1)
+
+
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("endpoint", PROJECT_ENDPOINTS, ids=lambda e: e.name.replace(" ", "_"))
 def test_project_endpoint_status(
     endpoint: Endpoint, persona: str, project: str, world: World, api: Any
@@ -164,7 +175,7 @@ def test_project_endpoint_status(
         endpoint.setup(world)
     record(AuditAction.PROJECT_UPDATE, actor=Actor.system(), project=world.private)
     record(AuditAction.PROJECT_UPDATE, actor=Actor.system(), project=world.public)
-    expected = endpoint.table[persona][0 if project == "acme" else 1]
+    expected = endpoint.table[row_of(persona)][0 if project == "acme" else 1]
 
     response = api(persona).request(endpoint.method, endpoint.path(world, project), endpoint.body or None)
 
@@ -198,7 +209,7 @@ SYSADMIN_ONLY: dict[str, int] = {
 
 
 def _status(table: dict[str, int], persona: str, success: int) -> int:
-    expected = table[persona]
+    expected = table[row_of(persona)]
     return success if expected == 200 else expected
 
 
@@ -226,7 +237,7 @@ GLOBAL_ENDPOINTS: list[
 ]
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize(
     ("method", "path", "body", "table", "success"),
     [pytest.param(*case[1:], id=case[0].replace(" ", "_")) for case in GLOBAL_ENDPOINTS],
@@ -276,7 +287,7 @@ CREATE_PROJECT: dict[str, dict[str, int]] = {
 
 
 @pytest.mark.parametrize("policy", ["everyone", "admins"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_create_project_status_follows_the_creation_policy(
     policy: str, persona: str, world: World, api: Any, settings: Any
 ) -> None:
@@ -284,7 +295,7 @@ def test_create_project_status_follows_the_creation_policy(
 
     response = api(persona).post("/api/v1/projects/", {"name": "fresh"})
 
-    assert response.status_code == CREATE_PROJECT[policy][persona], response.content
+    assert response.status_code == CREATE_PROJECT[policy][row_of(persona)], response.content
 
 
 def test_anonymous_gets_json_401_not_a_login_redirect(world: World, api: Any) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from repositories.models import Artifact, SyncRun, Tag
 from tests.api.conftest import RepoRows, body_without_request_id
-from tests.conftest import PERSONAS, World
+from tests.conftest import MATRIX_PERSONAS, PERSONAS, World, row_of
 
 # persona: (status on private `acme`, status on public `pub`)
 Table = dict[str, tuple[int, int]]
@@ -169,12 +169,12 @@ def _call(endpoint: Endpoint, persona: str, project: str, world: World, content:
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS, ids=lambda e: e.name.replace(" ", "_"))
 def test_read_and_sync_endpoint_status(
     endpoint: Endpoint, persona: str, project: str, world: World, content: Any, api: Any
 ) -> None:
-    expected = endpoint.table[persona][0 if project == "acme" else 1]
+    expected = endpoint.table[row_of(persona)][0 if project == "acme" else 1]
 
     response = _call(endpoint, persona, project, world, content, api)
 
@@ -186,7 +186,7 @@ def test_read_and_sync_endpoint_status(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("endpoint", DELETE_ENDPOINTS, ids=lambda e: e.name.replace(" ", "_"))
 def test_delete_endpoint_status(
     endpoint: Endpoint,
@@ -197,7 +197,7 @@ def test_delete_endpoint_status(
     api: Any,
     wharf_shared_registry: Any,
 ) -> None:
-    expected = endpoint.table[persona][0 if project == "acme" else 1]
+    expected = endpoint.table[row_of(persona)][0 if project == "acme" else 1]
     rows: RepoRows = content[project]
 
     response = _call(endpoint, persona, project, world, content, api)
@@ -237,18 +237,18 @@ SYSADMIN_ONLY_TRIGGER: dict[str, int] = {
 }
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_anyone_signed_in_may_list_sync_runs(persona: str, world: World, api: Any) -> None:
     response = api(persona).get("/api/v1/sync-runs/")
 
-    assert response.status_code == ANY_USER[persona], response.content
+    assert response.status_code == ANY_USER[row_of(persona)], response.content
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_system_admins_may_sync_the_whole_registry(persona: str, world: World, api: Any) -> None:
     response = api(persona).post("/api/v1/sync-runs/", {"scope": "registry"})
 
-    assert response.status_code == SYSADMIN_ONLY_TRIGGER[persona], response.content
+    assert response.status_code == SYSADMIN_ONLY_TRIGGER[row_of(persona)], response.content
     assert SyncRun.objects.filter(scope=SyncRun.Scope.REGISTRY).exists() == (persona == "sysadmin")
 
 

@@ -19,7 +19,7 @@ from repositories.models import AllowlistEntry, OsvImport, ScanReport
 from repositories.vulns.inventory.packages import DEB
 from tests.api.conftest import RepoRows, body_without_request_id
 from tests.api.scanning_rows import finding, make_report, sbom_for
-from tests.conftest import PERSONAS, World
+from tests.conftest import MATRIX_PERSONAS, PERSONAS, World, row_of
 
 Table = dict[str, tuple[int, int]]  # persona: (status on private `acme`, on public `pub`)
 
@@ -187,12 +187,12 @@ def test_every_table_covers_every_persona() -> None:
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name.replace(" ", "_"))
 def test_scanning_endpoint_status(
     endpoint: Endpoint, persona: str, project: str, scanned: dict[str, Scanned], api: Any
 ) -> None:
-    expected = endpoint.table[persona][0 if project == "acme" else 1]
+    expected = endpoint.table[row_of(persona)][0 if project == "acme" else 1]
 
     response = api(persona).request(endpoint.method, endpoint.path(scanned[project], project), endpoint.body or None)
 
@@ -223,24 +223,24 @@ SYSADMIN_ONLY = {p: 403 for p in PERSONAS} | {"sysadmin": 200, "anonymous": 401}
 SYSADMIN_ONLY_201 = {p: 403 for p in PERSONAS} | {"sysadmin": 201, "anonymous": 401}
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_anyone_signed_in_may_read_the_system_allowlist(persona: str, world: World, api: Any) -> None:
     AllowlistEntry.objects.create(vulnerability_id="CVE-2099-0042", reason="everywhere")
 
     response = api(persona).get("/api/v1/allowlist/")
 
-    assert response.status_code == ANY_USER[persona], response.content
+    assert response.status_code == ANY_USER[row_of(persona)], response.content
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_system_admins_may_add_to_the_system_allowlist(persona: str, world: World, api: Any) -> None:
     response = api(persona).post("/api/v1/allowlist/", {"vulnerability_id": "CVE-2099-0042", "reason": "x"})
 
-    assert response.status_code == SYSADMIN_ONLY_201[persona], response.content
+    assert response.status_code == SYSADMIN_ONLY_201[row_of(persona)], response.content
     assert AllowlistEntry.objects.filter(project=None).exists() == (persona == "sysadmin")
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_system_admins_may_change_or_remove_system_allowlist_entries(
     persona: str, world: World, api: Any
 ) -> None:
@@ -250,26 +250,26 @@ def test_only_system_admins_may_change_or_remove_system_allowlist_entries(
     changed = client.patch(f"/api/v1/allowlist/{entry.pk}/", {"reason": "changed"})
     removed = client.delete(f"/api/v1/allowlist/{entry.pk}/")
 
-    assert changed.status_code == SYSADMIN_ONLY[persona], changed.content
-    assert removed.status_code == (204 if persona == "sysadmin" else SYSADMIN_ONLY[persona])
+    assert changed.status_code == SYSADMIN_ONLY[row_of(persona)], changed.content
+    assert removed.status_code == (204 if persona == "sysadmin" else SYSADMIN_ONLY[row_of(persona)])
     assert AllowlistEntry.objects.filter(pk=entry.pk).exists() == (persona != "sysadmin")
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_system_admins_may_list_osv_imports(persona: str, world: World, api: Any) -> None:
     run = OsvImport.objects.create(source="/srv/osv/all.zip", status=OsvImport.Status.SUCCEEDED)
 
     listed = api(persona).get("/api/v1/osv-imports/")
     read = api(persona).get(f"/api/v1/osv-imports/{run.pk}/")
 
-    assert listed.status_code == read.status_code == SYSADMIN_ONLY[persona], listed.content
+    assert listed.status_code == read.status_code == SYSADMIN_ONLY[row_of(persona)], listed.content
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_anyone_signed_in_may_read_the_vulnerability_database_status(persona: str, world: World, api: Any) -> None:
     response = api(persona).get("/api/v1/vulnerability-database/")
 
-    assert response.status_code == ANY_USER[persona], response.content
+    assert response.status_code == ANY_USER[row_of(persona)], response.content
 
 
 def test_report_of_a_hidden_project_is_the_same_404_as_a_missing_one(scanned: dict[str, Scanned], api: Any) -> None:

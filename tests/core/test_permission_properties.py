@@ -1,6 +1,12 @@
 """The database queries that list projects, and the token service, answer exactly what
 `accounts.permissions.project_permissions` answers: for random users (anonymous,
-inactive, superuser or not), random memberships (their own and through teams) and random public/private projects.
+inactive, superuser or not), random memberships (their own and through teams, two teams
+with different roles, and a team the user was removed from) and random public/private projects.
+
+The token service is checked twice: `compute_grants` reading the roles itself, and the way
+the token endpoint does it, `authenticate()` with a password and with a personal access
+token, whose one hand-written query (`registry_auth.lookup`) reads the own and team roles,
+then `compute_grants` on what that query read. Granted must equal allowed: 0 over-grants.
 
 The last tests change the role table and the public grants in `accounts.permissions`
 and check that the queries and the token service follow: a copy of a rule kept
@@ -22,14 +28,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts import permissions
-from accounts.models import Team, TeamMember, User
+from accounts.models import Team, TeamMember, TokenScope, User
 from accounts.permissions import Perm, Role, highest_role, project_permissions
-from accounts.registry_auth.grants import Principal, allowed_actions, compute_grants
+from accounts.registry_auth import lookup
+from accounts.registry_auth.authentication import Credentials, authenticate
+from accounts.registry_auth.grants import Principal, allowed_actions, compute_grants, project_names
 from accounts.registry_auth.scopes import parse_scopes
+from accounts.services import teams as team_services
 from accounts.services.robots import create_robot
+from accounts.services.tokens import create_token
 from audit.context import Actor
 from repositories.access import permissions_for
 from repositories.models import Membership, Project, ProjectTeam, Repository
+from tests.factories import PASSWORD
 
 ACTIONS = ("pull", "push", "delete")
 BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -47,6 +58,7 @@ class Setup:
     user: Any
     projects: list[Project]
     roles: dict[int, str | None]  # project pk -> the asker's role
+    token: str = ""  # the secret of the asker's personal access token (write_registry)
 
     def expected(self, project: Project) -> frozenset[Perm]:
         return project_permissions(self.user, role=self.roles[project.pk], is_public=project.is_public)
@@ -63,10 +75,11 @@ def rolled_back() -> Iterator[None]:
         transaction.set_rollback(True)
 
 
-def build(who: Any, projects: list[Any]) -> Setup:
+def build(who: Any, projects: list[Any], *, left: bool = False) -> Setup:
     """The asker, the projects, a repository in each, both users' memberships, and three
     teams (two with the asker, one with the other user) with their project roles. A case
-    of three values has no team roles."""
+    of three values has no team roles. `left`: the asker was in the third team too, and
+    was removed from it (by the service, as the pages do) before anything is asked."""
     projects = [(*case, None, None, None)[:6] for case in projects]
     if who == "none":
         user = None
@@ -75,6 +88,8 @@ def build(who: Any, projects: list[Any]) -> Setup:
     else:
         superuser, active = who
         user = User.objects.create(username="asker", is_superuser=superuser, is_active=active)
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
     other = User.objects.create(username="other")
     rows = Project.objects.bulk_create(
         Project(name=f"p{i}", is_public=public) for i, (public, *_) in enumerate(projects)
@@ -99,11 +114,18 @@ def build(who: Any, projects: list[Any]) -> Setup:
         for team, role in zip(teams, case[3:], strict=True)
         if role is not None
     )
+    token = ""
+    if signed_in:
+        if left:
+            actor = Actor.system("tests")
+            joined = team_services.add_team_member(teams[2], actor=actor, username="asker")
+            team_services.remove_team_member(joined, actor=actor)
+        _, token = create_token(user, actor=Actor.system("tests"), name="cli", scopes=[TokenScope.WRITE_REGISTRY])
     roles = {
         p.pk: (highest_role([mine, t0, t1]) if signed_in else None)
         for p, (_, mine, _, t0, t1, _) in zip(rows, projects, strict=True)
     }
-    return Setup(user=user, projects=rows, roles=roles)
+    return Setup(user=user, projects=rows, roles=roles, token=token)
 
 
 def principal_of(user: Any) -> Principal:
@@ -135,15 +157,46 @@ def assert_queries_agree(setup: Setup, *, anonymous_list: bool = True) -> None:
     granted = {g.project_id: set(g.access.actions) for g in compute_grants(principal_of(user), scopes)}
     expected = {p.pk: set(allowed_actions(setup.expected(p))) for p in setup.projects}
     assert granted == {pk: actions for pk, actions in expected.items() if actions}
+    assert_token_endpoint_path_agrees(setup)
+
+
+def assert_token_endpoint_path_agrees(setup: Setup) -> None:
+    """What the token endpoint grants, read the way it reads it: `authenticate()` (one
+    query through `lookup`, own and team roles) then `compute_grants` on those facts.
+    With the user's password and with their write_registry token: each grants exactly
+    the actions `project_permissions` allows for the highest role, so 0 over-grants."""
+    user = setup.user
+    scopes = parse_scopes([f"repository:{p.name}/app:{','.join(ACTIONS)}" for p in setup.projects])
+    names = project_names(scopes)
+    expected = {pk: actions for pk, actions in
+                ((p.pk, set(allowed_actions(setup.expected(p)))) for p in setup.projects) if actions}
+    if user is None or not user.is_authenticated:
+        grants = compute_grants(Principal.anonymous(), scopes, lookup.anonymous_projects(names))
+        assert {g.project_id: set(g.access.actions) for g in grants} == expected
+        return
+    for secret in (PASSWORD, setup.token):
+        outcome = authenticate(Credentials(user.username, secret), names)
+        if not user.is_active:
+            assert outcome.principal is None  # refused: a disabled account gets no token at all
+            continue
+        assert outcome.principal is not None, outcome.reason
+        assert {name: f.role for name, f in outcome.projects.items()} == {
+            p.name: setup.roles[p.pk] for p in setup.projects
+        }
+        grants = compute_grants(outcome.principal, scopes, outcome.projects)
+        granted = {g.project_id: set(g.access.actions) for g in grants}
+        over = {pk: actions - expected.get(pk, set()) for pk, actions in granted.items()}
+        assert not any(over.values()), f"over-granted: {over}"
+        assert granted == expected
 
 
 @BOUNDED
-@given(who=WHO, projects=PROJECTS, anonymous_list=st.booleans())
+@given(who=WHO, projects=PROJECTS, anonymous_list=st.booleans(), left=st.booleans())
 def test_query_helpers_and_token_grants_answer_what_project_permissions_answers(
-    db: Any, who: Any, projects: list[Any], anonymous_list: bool
+    db: Any, who: Any, projects: list[Any], anonymous_list: bool, left: bool
 ) -> None:
     with rolled_back():
-        assert_queries_agree(build(who, projects), anonymous_list=anonymous_list)
+        assert_queries_agree(build(who, projects, left=left), anonymous_list=anonymous_list)
 
 
 def robot_grants(public: list[bool], covered: set[int], actions: set[str]) -> tuple[list[Project], dict[int, set[str]]]:
@@ -195,7 +248,7 @@ def _assert_everyone_agrees() -> None:
         with rolled_back():
             assert_queries_agree(build(who, EVERY_CASE))
         with rolled_back():
-            assert_queries_agree(build(who, TEAM_CASES))
+            assert_queries_agree(build(who, TEAM_CASES, left=True))
 
 
 def test_taking_view_from_guests_in_the_role_table_hides_their_private_projects(

@@ -44,8 +44,9 @@ from tests.scanning.test_harbor_adapter import FakeAdapter
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 # Who crawls. Later issues may add any persona of tests/conftest.py
-# (`developer`, `maintainer`, `limited` exist in the world already).
-CRAWL_PERSONAS = ("sysadmin", "padmin", "guest", "outsider", "anonymous")
+# (`developer`, `maintainer`, `limited` exist in the world already). `teamdev` holds
+# no role of their own: everything they reach comes through a team (world.py).
+CRAWL_PERSONAS = ("sysadmin", "padmin", "guest", "outsider", "anonymous", "teamdev")
 
 # Where every crawl starts, besides the filled patterns.
 START = ("/", "/projects/", "/api/v1/")
@@ -154,6 +155,12 @@ def test_every_persona_crawls_wharf_without_errors_slow_pages_or_dead_links(
         print(f"  known failures seen: {len(known)}")
         for line in sorted({f"[{f.kind}] {f.url} -> {f.status}" for f in known})[:20]:
             print(f"    {line}")
+    # The team persona really crawled the private project as a Developer (not as the
+    # outsider they would be without the team): its page answered, its deletion did not.
+    by_persona = {crawl.persona: crawl for crawl in crawls}
+    reached = [by_persona[p].fetched.get(("/projects/acme/", False)) for p in ("teamdev", "outsider")]
+    assert [f.status if f else None for f in reached] == [200, 404], reached
+    assert persona_client(world, "teamdev").get("/projects/acme/delete/").status_code == 403
     assert not uncovered, "URL patterns no crawl fetched:\n" + "\n".join(_route_text(r) for r in uncovered)
     assert not unknown, f"{len(unknown)} crawl failures:\n" + "\n".join(str(f) for f in unknown)
 

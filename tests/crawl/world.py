@@ -67,7 +67,8 @@ ACTOR = Actor.system("crawl")
 Binding = dict[str, str]
 
 # Who is what. `padmin`, `maintainer`, `developer`, `guest` and `limited` hold their
-# role in the private `acme` and the public `demo`; `outsider` holds none.
+# role in the private `acme` and the public `demo`; `outsider` holds none; `teamdev`
+# holds none of their own, only Developer through the team `crawl builders`.
 ROLES = {
     "padmin": Role.PROJECT_ADMIN,
     "maintainer": Role.MAINTAINER,
@@ -89,7 +90,7 @@ class LivingWharf:
 
 def _users() -> dict[str, Any]:
     users = {"sysadmin": UserFactory(username="sysadmin", is_superuser=True, is_staff=True)}
-    for persona in [*ROLES, "outsider"]:
+    for persona in [*ROLES, "outsider", "teamdev"]:
         users[persona] = UserFactory(username=persona)
     return users
 
@@ -134,10 +135,11 @@ def _signed(server: RegistryServer, acme: Project) -> None:
 
 
 def _teams(*projects: Project) -> None:
-    """A team of the Project Admin and the Developer, Developer in every project: its
-    pages are crawled and nobody's role changes (each already holds Developer or more)."""
+    """A team of the Project Admin, the Developer and `teamdev`, Developer in every project:
+    its pages are crawled, the roles of the first two do not change (each already holds
+    Developer or more), and `teamdev`'s only access is through it."""
     team = team_services.create_team(actor=ACTOR, name="crawl builders", description="Crawled")
-    for persona in ("padmin", "developer"):
+    for persona in ("padmin", "developer", "teamdev"):
         team_services.add_team_member(team, actor=ACTOR, username=persona)
     for project in projects:
         add_project_team(project, actor=ACTOR, team=team.name, role=Role.DEVELOPER)

@@ -1,12 +1,14 @@
 """Every page × every persona × (private `acme`, public `pub`): the status code
 follows accounts/permissions.py. Outsiders get 404 for what they may not see,
-members 403 for what their role does not allow, anonymous visitors the login page."""
+members 403 for what their role does not allow, anonymous visitors the login page.
+The team personas (tests/conftest.py: access only through teams) get the row of the
+persona they map to."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PERSONAS
+from tests.conftest import MATRIX_PERSONAS, row_of
 
 # Expected status per persona for a page needing one project permission.
 # `outsider` is listed per project: 404 on the private one; on the public one they
@@ -61,12 +63,12 @@ PROJECT_PAGES = [
 def _expected(table: dict, persona: str, project: str) -> int:
     if persona == "anonymous":
         return 302
-    value = table[persona]
+    value = table[row_of(persona)]
     return value[project] if isinstance(value, dict) else value
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize(("url", "table"), PROJECT_PAGES, ids=[url for url, _ in PROJECT_PAGES])
 def test_project_page_status_follows_the_role_table(world, persona, project, url, table):
     response = world.client(persona).get(url.format(name=project))
@@ -78,7 +80,7 @@ def test_project_page_status_follows_the_role_table(world, persona, project, url
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_project_admins_may_post_project_settings(world, persona, project):
     response = world.client(persona).post(
         f"/projects/{project}/edit/",
@@ -90,7 +92,7 @@ def test_only_project_admins_may_post_project_settings(world, persona, project):
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_project_admins_may_add_members(world, persona, project, django_user_model):
     django_user_model.objects.create_user("newcomer", password="x-unused-x")
 
@@ -108,14 +110,14 @@ def test_only_project_admins_may_add_members(world, persona, project, django_use
     assert added == (expected == 200)
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_project_list_is_for_logged_in_users(world, persona):
     response = world.client(persona).get("/projects/")
 
     assert response.status_code == (302 if persona == "anonymous" else 200)
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_project_list_shows_private_projects_to_their_members_only(world, persona):
     response = world.client(persona).get("/projects/")
     if persona == "anonymous":
@@ -123,7 +125,7 @@ def test_project_list_shows_private_projects_to_their_members_only(world, person
     names = {project.name for project in response.context["page"].object_list}
 
     assert "pub" in names
-    assert ("acme" in names) == (persona != "outsider")
+    assert ("acme" in names) == (row_of(persona) != "outsider")
 
 
 def test_anonymous_visitors_see_the_public_list_when_the_site_allows_it(world, settings):
@@ -141,7 +143,7 @@ def test_anonymous_visitors_still_need_to_log_in_for_a_public_project_page(world
     assert world.client("anonymous").get("/projects/pub/").status_code == 302
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("url", ["/audit/", "/audit/export.csv", "/users/", "/users/new/"])
 def test_system_pages_are_for_system_admins_only(world, persona, url):
     response = world.client(persona).get(url)
@@ -150,21 +152,21 @@ def test_system_pages_are_for_system_admins_only(world, persona, url):
     assert response.status_code == expected
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_user_detail_is_for_system_admins_only(world, persona):
     response = world.client(persona).get(f"/users/{world.users['developer'].pk}/")
 
     assert response.status_code == {"sysadmin": 200, "anonymous": 302}.get(persona, 403)
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_every_user_has_a_token_page(world, persona):
     response = world.client(persona).get("/account/tokens/")
 
     assert response.status_code == (302 if persona == "anonymous" else 200)
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_new_project_page_follows_the_creation_policy(world, persona, settings):
     settings.WHARF_PROJECT_CREATION = "admins"
     admins_only = world.client(persona).get("/projects/new/").status_code

@@ -12,7 +12,7 @@ import pytest
 from repositories.models import Artifact, SyncRun, Tag
 from repositories.views import artifacts as artifact_views
 from repositories.views import tags as tag_views
-from tests.conftest import PERSONAS
+from tests.conftest import MATRIX_PERSONAS, row_of
 from tests.pages.repository_content import make_content
 
 VIEW_REPOSITORIES = {
@@ -47,7 +47,7 @@ SYSTEM_ADMINS = {
 def _expected(table: dict, persona: str, project: str = "") -> int:
     if persona == "anonymous":
         return 302
-    value = table[persona]
+    value = table[row_of(persona)]
     return value[project] if isinstance(value, dict) else value
 
 
@@ -76,7 +76,7 @@ PAGE_IDS = ["tab", "repository", "filtered", "artifact", "index", "broken", "tag
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("which", range(len(PAGE_IDS)), ids=PAGE_IDS)
 def test_repository_page_status_follows_the_role_table(world, content, persona, project, which):
     url, table = _pages(content, project)[which]
@@ -118,7 +118,7 @@ def fake_registry(monkeypatch):
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_delete_a_tag(world, content, fake_registry, persona, project):
     response = world.client(persona).post(f"/projects/{project}/repositories/app/-/tags/v1.0/delete/")
 
@@ -130,7 +130,7 @@ def test_only_maintainers_and_up_may_delete_a_tag(world, content, fake_registry,
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_bulk_delete_tags(world, content, fake_registry, persona, project):
     response = world.client(persona).post(
         f"/projects/{project}/repositories/app/-/tags/delete/", {"tag": ["v1.0", "latest"]}
@@ -143,7 +143,7 @@ def test_only_maintainers_and_up_may_bulk_delete_tags(world, content, fake_regis
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_delete_an_artifact(world, content, fake_registry, persona, project):
     image = content[project].image
 
@@ -155,7 +155,7 @@ def test_only_maintainers_and_up_may_delete_an_artifact(world, content, fake_reg
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_sync_a_project(world, content, persona, project):
     response = world.client(persona).post(f"/projects/{project}/repositories/-/sync/")
 
@@ -166,7 +166,7 @@ def test_only_maintainers_and_up_may_sync_a_project(world, content, persona, pro
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_sync_a_repository(world, content, persona, project):
     response = world.client(persona).post(f"/projects/{project}/repositories/app/-/sync/")
 
@@ -177,7 +177,7 @@ def test_only_maintainers_and_up_may_sync_a_repository(world, content, persona, 
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_a_projects_sync_status_is_for_those_who_may_sync_there(world, persona, project):
     run = SyncRun.objects.create(scope=SyncRun.Scope.PROJECT, project=world.private if project == "acme" else world.public)
 
@@ -186,7 +186,7 @@ def test_a_projects_sync_status_is_for_those_who_may_sync_there(world, persona, 
     assert response.status_code == _expected(MAINTAINERS, persona, project)
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_sync_run_pages_are_for_system_admins(world, persona):
     run = SyncRun.objects.create(scope=SyncRun.Scope.REGISTRY)
     client = world.client(persona)
@@ -196,7 +196,7 @@ def test_sync_run_pages_are_for_system_admins(world, persona):
         assert client.get(url).status_code == expected, url
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_system_admins_may_sync_the_whole_registry(world, persona):
     response = world.client(persona).post("/sync/run/")
 

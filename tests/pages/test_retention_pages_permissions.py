@@ -16,7 +16,7 @@ from audit.context import Actor
 from repositories.models import ImmutableRule, RecycleBinEntry, RetentionPolicy, RetentionRun
 from repositories.services.retention import save_policy
 from repositories.views import recycle as recycle_views
-from tests.conftest import PERSONAS
+from tests.conftest import MATRIX_PERSONAS, row_of
 from tests.retention_runs.helpers import rows, rule
 
 VIEWERS = {  # Perm.VIEW_RETENTION
@@ -51,7 +51,7 @@ MANAGERS = {  # Perm.MANAGE_RETENTION and Perm.MANAGE_IMMUTABLE
 def _expected(table: dict, persona: str, project: str) -> int:
     if persona == "anonymous":
         return 302
-    value = table[persona]
+    value = table[row_of(persona)]
     return value[project] if isinstance(value, dict) else value
 
 
@@ -129,7 +129,7 @@ PAGE_IDS = [
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize("which", range(len(PAGE_IDS)), ids=PAGE_IDS)
 def test_retention_page_status_follows_the_role_table(world, retention, persona, project, which):
     url, table = _pages(retention, project)[which]
@@ -143,7 +143,7 @@ def test_retention_page_status_follows_the_role_table(world, retention, persona,
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_the_retention_tab_is_shown_to_those_who_may_view_retention(world, retention, persona, project):
     response = world.client(persona).get(f"/projects/{project}/")
 
@@ -154,7 +154,7 @@ def test_the_retention_tab_is_shown_to_those_who_may_view_retention(world, reten
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_project_admins_may_save_the_policy(world, retention, persona, project):
     response = world.client(persona).post(f"/projects/{project}/retention/", _policy_post(n=7))
 
@@ -165,7 +165,7 @@ def test_only_project_admins_may_save_the_policy(world, retention, persona, proj
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_project_admins_may_preview_an_unsaved_policy(world, retention, persona, project):
     response = world.client(persona).post(f"/projects/{project}/retention/preview/", _policy_post(n=1))
 
@@ -176,7 +176,7 @@ def test_only_project_admins_may_preview_an_unsaved_policy(world, retention, per
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_project_admins_may_save_immutable_rules(world, retention, persona, project):
     data = {
         "immutable-count": "1",
@@ -193,7 +193,7 @@ def test_only_project_admins_may_save_immutable_rules(world, retention, persona,
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_start_a_dry_run(world, retention, persona, project):
     response = world.client(persona).post(f"/projects/{project}/retention/runs/start/", {"dry_run": "1"})
 
@@ -204,7 +204,7 @@ def test_only_maintainers_and_up_may_start_a_dry_run(world, retention, persona, 
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_stop_a_run(world, retention, persona, project):
     queued = RetentionRun.objects.create(
         project=world.private if project == "acme" else world.public, policy={}
@@ -219,7 +219,7 @@ def test_only_maintainers_and_up_may_stop_a_run(world, retention, persona, proje
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_only_maintainers_and_up_may_restore(world, retention, persona, project, monkeypatch):
     restored = []
     monkeypatch.setattr(recycle_views, "restore", lambda entry, actor: restored.append(entry.pk))

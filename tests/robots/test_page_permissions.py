@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from accounts.models import RobotAccount
-from tests.conftest import PERSONAS, World
+from tests.conftest import MATRIX_PERSONAS, World, row_of
 from tests.robots.helpers import make_robot, make_system_robot
 
 VIEW_ROBOTS = {
@@ -43,7 +43,7 @@ def _manage(ok: int) -> dict[str, Any]:
 
 
 def _expected(table: dict[str, Any], persona: str, project: str) -> int:
-    value = table[persona]
+    value = table[row_of(persona)]
     return value[project] if isinstance(value, dict) else value
 
 
@@ -52,7 +52,7 @@ def _robot_of(world: World, project: str) -> RobotAccount:
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 def test_robots_tab_is_for_developers_and_up(world: World, persona: str, project: str) -> None:
     response = world.client(persona).get(f"/projects/{project}/robots/")
     expected = _expected(VIEW_ROBOTS, persona, project)
@@ -73,7 +73,7 @@ MANAGE_REQUESTS = [
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize(
     ("method", "url", "data", "ok"), MANAGE_REQUESTS, ids=[f"{m} {u}" for m, u, _, _ in MANAGE_REQUESTS]
 )
@@ -110,7 +110,7 @@ SYSTEM = {
 }
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
 @pytest.mark.parametrize(
     ("method", "url", "data", "ok"),
     [
@@ -135,7 +135,7 @@ def test_system_robots_page_is_for_system_admins_only(
     client = world.client(persona)
     target = url.format(pk=robot.pk)
     response = client.post(target, data) if method == "post" else client.get(target)
-    expected = ok if SYSTEM[persona] == 200 else SYSTEM[persona]
+    expected = ok if SYSTEM[row_of(persona)] == 200 else SYSTEM[row_of(persona)]
     assert response.status_code == expected
     if expected != ok:
         robot.refresh_from_db()
@@ -159,7 +159,7 @@ def test_summary_shows_push_help_to_pushers_and_pull_help_to_the_rest(
     world: World, persona: str, project: str
 ) -> None:
     response = world.client(persona).get(f"/projects/{project}/")
-    panel = PUSH_PANEL[persona][0 if project == "acme" else 1]
+    panel = PUSH_PANEL[row_of(persona)][0 if project == "acme" else 1]
     if panel is None:
         assert response.status_code == 404
         return
