@@ -169,3 +169,14 @@ def test_an_oidc_user_docker_logins_with_a_token_where_their_team_may_push(
     assert (
         ask("repository:acme/app:pull", auth=basic("pete", "pete-pw-1234")).status_code == 401
     )  # no password
+
+
+def test_a_sign_in_writes_the_same_login_event_as_a_local_login(oidc_on: OidcProvider) -> None:
+    UserFactory(username="dave")
+    assert Client().post("/login/", {"username": "dave", "password": PASSWORD}).status_code == 302
+    sign_in(oidc_on, "pete")
+    shapes = {
+        (e.actor_kind, e.actor_name, e.target_type, e.target_name, tuple(e.details))
+        for e in AuditEvent.objects.filter(action=AuditAction.LOGIN)
+    }
+    assert shapes == {("user", "dave", "user", "dave", ()), ("user", "pete", "user", "pete", ())}
