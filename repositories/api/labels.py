@@ -29,6 +29,7 @@ from rest_framework.serializers import BaseSerializer
 
 from accounts.permissions import Perm
 from portal.api.actors import request_actor
+from portal.api.filters import query_bool
 from portal.api.schema import PROJECT_NAME_PARAMETER
 
 from ..access import (
@@ -148,11 +149,13 @@ class ProjectLabelViewSet(_LabelViewSet):
     `Perm.MANAGE_LABELS` (project admins) change them."""
 
     project: Project
+    include_global = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         perm = Perm.VIEW_REPOSITORIES if request.method in SAFE_METHODS else Perm.MANAGE_LABELS
         self.project = get_project(request.user, kwargs["project_name"], perm)
+        self.include_global = bool(query_bool(request.query_params, "include_global"))  # a 400 if unreadable
 
     def _project(self) -> Project | None:
         return self.project
@@ -160,7 +163,7 @@ class ProjectLabelViewSet(_LabelViewSet):
     def get_queryset(self) -> QuerySet[Label]:
         if getattr(self, "swagger_fake_view", False):
             return Label.objects.none()
-        if self.action == "list" and self.request.query_params.get("include_global") in ("true", "1"):
+        if self.action == "list" and self.include_global:
             labels = Label.objects.usable_in(self.project)
         else:
             labels = Label.objects.filter(project=self.project)

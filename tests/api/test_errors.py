@@ -14,11 +14,13 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.throttling import UserRateThrottle
 
-from repositories.models import RecycleBinEntry, RetentionRun
+from accounts.models import Team
+from repositories.models import Label, RecycleBinEntry, RetentionRun
 from repositories.services.errors import RegistryActionFailed
 from tests.api.conftest import RepoRows
 from tests.api.scanning_rows import make_report
 from tests.conftest import World
+from webhooks.models import Webhook
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -194,13 +196,29 @@ def path_values(world: World, content: dict[str, RepoRows]) -> dict[str, str]:
     run = RetentionRun.objects.create(
         project=world.private, status=RetentionRun.Status.SUCCEEDED, finished_at=timezone.now()
     )
+    label = Label.objects.create(project=world.private, name="qa")
+    project_hook = Webhook.objects.create(project=world.private, name="ci", url="https://ci.example.com/hook")
+    system_hook = Webhook.objects.create(project=None, name="ops", url="https://ops.example.com/hook")
+    team = Team.objects.create(name="platform")
     return {
         "project_name": world.private.name,
         "repository_name": rows.app.name,
         "digest": rows.image.digest,
         "report_id": str(report.pk),
         "run_id": str(run.pk),
+        "id": str(label.pk),  # the only swept `{id}`: a project's label
+        "project:webhook_id": str(project_hook.pk),
+        "webhook_id": str(system_hook.pk),
+        "team_id": str(team.pk),
     }
+
+
+def fill_path(path: str, values: dict[str, str]) -> str:
+    """`path` with its parameters filled; a project's own object where it differs (`project:`)."""
+    in_project = path.startswith("/api/v1/projects/")
+    return re.sub(
+        r"\{(\w+)\}", lambda m: values.get(f"project:{m.group(1)}" if in_project else "", values[m.group(1)]), path
+    )
 
 
 def test_the_sweep_covers_the_filters_it_was_written_for() -> None:
@@ -222,7 +240,7 @@ def test_the_sweep_covers_the_filters_it_was_written_for() -> None:
 def test_unreadable_query_value_is_a_400_naming_the_parameter(
     sysadmin: Client, path_values: dict[str, str], operation: str, path: str, parameter: str
 ) -> None:
-    url = re.sub(r"\{(\w+)\}", lambda m: path_values[m.group(1)], path)
+    url = fill_path(path, path_values)
     response = sysadmin.get(url, {parameter: GARBAGE})
     assert response.status_code == 400, (url, response.content[:300])
     body = response.json()

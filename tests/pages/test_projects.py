@@ -147,8 +147,11 @@ def test_project_tabs_follow_permissions(world):
     limited = world.client("limited").get("/projects/acme/").context["tabs"]
     guest = world.client("guest").get("/projects/acme/").context["tabs"]
 
-    assert [tab["key"] for tab in limited] == ["summary", "repositories", "security"]
-    assert [tab["key"] for tab in guest] == ["summary", "repositories", "security", "members", "retention", "logs"]
+    # Labels and signing keys are read by whoever reads the repositories.
+    assert [tab["key"] for tab in limited] == ["summary", "repositories", "labels", "security", "signing"]
+    assert [tab["key"] for tab in guest] == [
+        "summary", "repositories", "labels", "security", "signing", "members", "retention", "logs"
+    ]
 
 
 def test_updating_a_project_saves_and_audits(world):
