@@ -37,6 +37,17 @@ def run_sync(run_id: int) -> None:
         signatures.verify_after_sync(finished, registry_client())
 
 
+# Tasks that read the registry: a registry that does not answer is retried with backoff.
+REGISTRY_READ_RETRY: dict[str, Any] = {
+    "ignore_result": True,
+    "autoretry_for": (RegistryUnavailable,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
 @shared_task(ignore_result=True)
 def scheduled_sync() -> None:
     run, created = sync.request_sync(actor=Actor.system("schedule"), trigger=SyncRun.Trigger.SCHEDULE)
@@ -49,14 +60,7 @@ def enqueue_sync(run: SyncRun) -> None:
     transaction.on_commit(lambda: run_sync.delay(run.pk))
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(RegistryUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**REGISTRY_READ_RETRY)
 def fill_artifact_details(artifact_id: int) -> None:
     """Read the manifest and config of an artifact a push notification created."""
     artifact = content.fill_artifact_details(artifact_id, registry_client())
@@ -67,14 +71,7 @@ def fill_artifact_details(artifact_id: int) -> None:
         verify_after_push(artifact.pk)
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(RegistryUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**REGISTRY_READ_RETRY)
 def verify_project_signatures(project_id: int) -> None:
     """Re-verify a project's signed artifacts after its trusted keys changed."""
     project = Project.objects.filter(pk=project_id).first()
@@ -87,14 +84,7 @@ def enqueue_details(artifact_ids: list[int]) -> None:
         transaction.on_commit(partial(fill_artifact_details.delay, artifact_id))
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(RegistryUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**REGISTRY_READ_RETRY)
 def verify_after_push(artifact_id: int) -> None:
     """Verify the signatures a pushed artifact is (or has): see `signatures.after_push`."""
     artifact = Artifact.objects.select_related("repository__project").filter(pk=artifact_id).first()
