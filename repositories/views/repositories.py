@@ -160,16 +160,13 @@ def tag_queryset(repository: Repository, data: QueryDict) -> tuple[QuerySet[Tag]
 
 
 def _tag_queryset(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], Ordering]:
-    tags, ordering, _ = _tag_querysets(repository, form)
-    return tags, ordering
+    tags, _ = _tag_querysets(repository, form)
+    return tags, ordering_for_sort(form.cleaned_data.get("sort") or "name")
 
 
-def _tag_querysets(
-    repository: Repository, form: TagListForm
-) -> tuple[QuerySet[Tag], Ordering, QuerySet[Tag] | None]:
-    """The filtered tags in the ordering the form asks, that ordering, and a superset cheaper
-    to count (`keyset.count`'s `coarse`) when only nested accessories stand between them
-    (`nested_accessories`)."""
+def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], QuerySet[Tag] | None]:
+    """The filtered tags, and a superset cheaper to count (`keyset.count`'s `coarse`) when
+    only nested accessories stand between them (`nested_accessories`)."""
     cleaned = form.cleaned_data
     ordering = ordering_for_sort(cleaned.get("sort") or "name")
     tags = Tag.objects.filter(repository=repository)
@@ -179,7 +176,7 @@ def _tag_querysets(
     tags = filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
     mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
     coarse = None if mode == AccessoryMode.ONLY else tags
-    return ordered_tags(repository, filter_accessories(tags, mode), ordering), ordering, coarse
+    return ordered_tags(repository, filter_accessories(tags, mode), ordering), coarse
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
@@ -196,7 +193,8 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     accessory row `accessory_kind`."""
     form = TagListForm(data)
     form.is_valid()
-    tags, ordering, coarse = _tag_querysets(repository, form)
+    tags, ordering = _tag_queryset(repository, form)
+    _, coarse = _tag_querysets(repository, form)
     children = Artifact.objects.only("id", "parent_id", "os", "architecture", "variant").order_by(
         "os", "architecture", "variant"
     )
