@@ -26,7 +26,8 @@ dependents), each chunk so:
 
 `stop_requested` is checked between chunks (run `stopped`). If the registry stays
 unreachable, the worker that saw it fails its item and the others start no new request;
-the chunk is recorded as it stands (what was deleted keeps its entry), the run ends
+the chunk is recorded as it stands (what was deleted keeps its entry, and so does an item
+whose DELETE was sent but got no answer: the registry may have done it), the run ends
 `failed` with the registry's error, and the rest are `not_attempted`. A crash between
 steps 1 and 3 can leave an entry for an item that was not deleted; never the reverse.
 """
@@ -477,13 +478,16 @@ def _recycle_entries(
     return entries
 
 
-def _attempt(item: Item, client: RegistryClient, sleep: Sleep, abort: threading.Event, reasons: list[str]) -> None:
+def _attempt(
+    item: Item, client: RegistryClient, sleep: Sleep, abort: threading.Event, reasons: list[str], uncertain: set[str]
+) -> None:
     """Re-check the item's tags and delete it: runs in a worker thread, touches no database.
 
     Sets `item`'s outcome; leaves it pending when the run is aborting (a fault elsewhere)."""
     if abort.is_set():
         return
     repository = item.repository_name
+    deleting = False
     try:
         moved = []
         for tag in item.tags:
@@ -495,16 +499,30 @@ def _attempt(item: Item, client: RegistryClient, sleep: Sleep, abort: threading.
             return
         if abort.is_set():
             return
+        deleting = True
         _retrying(partial(client.delete_manifest, repository, item.digest, missing_ok=True), item, sleep)
     except RunAborted as exc:
         abort.set()
         reasons.append(str(exc))
-        _finished(item, Item.Outcome.FAILED, str(exc))
+        _failed_attempt(item, str(exc), uncertain if deleting else None)
         return
     except RegistryError as exc:
-        _finished(item, Item.Outcome.FAILED, str(exc))
+        _failed_attempt(item, str(exc), uncertain if deleting and exc.transient else None)
         return
     _finished(item, Item.Outcome.DELETED)
+
+
+def _failed_attempt(item: Item, error: str, uncertain: set[str] | None) -> None:
+    """Fail an item. `uncertain` is given when its DELETE was sent and no answer came back (the
+    connection broke, the registry stopped mid-request): the registry may have deleted it after
+    all, so its digest joins `uncertain` and its recycle-bin entry is kept for a restore."""
+    if uncertain is not None:
+        uncertain.add(item.digest)  # set.add is atomic under the GIL: workers share it
+        error += (
+            " The DELETE got no answer, so the registry may have deleted it: its recycle-bin entry"
+            " is kept (restoring an artifact the registry still has changes nothing)."
+        )
+    _finished(item, Item.Outcome.FAILED, error)
 
 
 def _delete_chunk(
@@ -530,6 +548,7 @@ def _delete_chunk(
             todo.append(item)
     abort = threading.Event()
     reasons: list[str] = []
+    uncertain: set[str] = set()
     try:
         entries = _recycle_entries(run, repository, todo, client, sleep) if todo else {}
     except RunAborted as exc:  # the registry failed while reading a manifest Wharf had not stored
@@ -543,15 +562,15 @@ def _delete_chunk(
     try:
         if pool is None:
             for item in todo:
-                _attempt(item, client, sleep, abort, reasons)
+                _attempt(item, client, sleep, abort, reasons, uncertain)
         else:
-            futures = [pool.submit(_attempt, item, client, sleep, abort, reasons) for item in todo]
+            futures = [pool.submit(_attempt, item, client, sleep, abort, reasons, uncertain) for item in todo]
             wait(futures)
             for future in futures:
                 future.result()  # a bug in a worker surfaces here, after every worker is done
     finally:
         # Whatever happened, what the registry confirmed is recorded.
-        _record_chunk(run, repository, chunk, entries)
+        _record_chunk(run, repository, chunk, entries, uncertain)
     for item in chunk:
         outcomes[(repository, item.digest)] = item.outcome
     if reasons:
@@ -559,16 +578,24 @@ def _delete_chunk(
 
 
 def _record_chunk(
-    run: RetentionRun, repository: str, chunk: list[Item], entries: dict[str, RecycleBinEntry | None]
+    run: RetentionRun,
+    repository: str,
+    chunk: list[Item],
+    entries: dict[str, RecycleBinEntry | None],
+    uncertain: set[str],
 ) -> None:
     """Every outcome of a chunk in one transaction: Wharf's rows of what the registry deleted,
-    the item rows, the run's counts, one audit event per deletion; entries of what was not
-    deleted are dropped."""
+    the item rows, the run's counts, one audit event per deletion; entries of what was surely
+    not deleted are dropped (an `uncertain` DELETE keeps its entry)."""
     deleted = [item for item in chunk if item.outcome == Item.Outcome.DELETED]
     gone = {item.digest for item in deleted}
     counts = Counter(item.outcome for item in chunk)
     skipped = counts[Item.Outcome.SKIPPED_MOVED] + counts[Item.Outcome.SKIPPED_OWNER_KEPT]
-    unused = [entry.pk for digest, entry in entries.items() if entry is not None and entry.pk and digest not in gone]
+    unused = [
+        entry.pk
+        for digest, entry in entries.items()
+        if entry is not None and entry.pk and digest not in gone and digest not in uncertain
+    ]
     with transaction.atomic():
         if unused:
             RecycleBinEntry.objects.filter(pk__in=unused).delete()
