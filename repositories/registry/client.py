@@ -272,6 +272,7 @@ class RegistryClient:
         """
         attempt = 0
         challenged = False
+        sent = False  # some attempt reached the registry and got no answer
         authorization = self.auth.authorization(scopes, self._http)
         while True:
             request_headers = dict(headers or {})
@@ -284,11 +285,14 @@ class RegistryClient:
             try:
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
+                sent = sent or not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
                 if attempt < self.max_retries:
                     self._sleep(self._backoff(attempt, None))
                     attempt += 1
                     continue
-                raise error_from_transport(exc, what) from exc
+                error = error_from_transport(exc, what)
+                error.unsent = error.unsent and not sent  # an earlier attempt may have been carried out
+                raise error from exc
             if response.status_code == 401 and not challenged:
                 challenged = True
                 challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))

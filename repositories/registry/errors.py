@@ -18,7 +18,11 @@ class RegistryError(Exception):
 
     `status` is the HTTP status (None when no response came back), `code` the
     registry's own error code from the body (e.g. ``MANIFEST_UNKNOWN``) when it gave one.
+    `unsent`: the request never reached the registry (connection refused or not made in
+    time), so it certainly did nothing; see `may_have_happened`.
     """
+
+    unsent = False
 
     def __init__(
         self,
@@ -41,6 +45,12 @@ class RegistryError(Exception):
         if self.code:
             parts.append(self.code)
         return " · ".join(parts)
+
+    @property
+    def may_have_happened(self) -> bool:
+        """A request that got no answer after it was sent (a dropped connection, a read
+        timeout): the registry may have carried it out. Callers that delete keep their undo."""
+        return self.status is None and not self.unsent
 
     def __repr__(self) -> str:
         return (
@@ -124,4 +134,6 @@ def error_from_response(response: httpx.Response, what: str) -> RegistryError:
 def error_from_transport(exc: httpx.TransportError, what: str) -> RegistryUnavailable:
     """Connect errors, timeouts and broken connections: always transient."""
     kind = type(exc).__name__
-    return RegistryUnavailable(f"{what}: registry unreachable ({kind}: {exc})")
+    error = RegistryUnavailable(f"{what}: registry unreachable ({kind}: {exc})")
+    error.unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+    return error

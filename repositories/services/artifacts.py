@@ -30,6 +30,22 @@ from .retention import refuse_if_protected
 
 __all__ = ["RegistryActionFailed", "ValidationError", "delete_artifact", "delete_tag"]
 
+UNANSWERED = (
+    " The registry gave no answer, so it may have deleted it: the recycle-bin entry is kept,"
+    " and restoring it is safe either way."
+)
+
+
+def _failed(entry: RecycleBinEntry, what: str, exc: RegistryError) -> RegistryActionFailed:
+    """The error for a failed DELETE. The entry goes only when the registry answered: a request
+    that got no answer (connection dropped, registry stopped) may have been carried out."""
+    message = f"The registry did not delete {what}: {exc}"
+    if exc.may_have_happened:
+        message += UNANSWERED
+    else:
+        recycle.discard(entry)
+    return RegistryActionFailed(message, transient=exc.transient)
+
 
 def _keep(artifact: Artifact, tags: list[Tag], kind: str, actor: Actor, what: str) -> RecycleBinEntry:
     try:
@@ -52,9 +68,7 @@ def delete_tag(tag: Tag, *, actor: Actor) -> None:
         registry_client().delete_tag(repository.name, tag.name)
     except RegistryError as exc:
         if exc.status != 404:
-            recycle.discard(entry)
-            raise RegistryActionFailed(f"The registry did not delete {repository.name}:{tag.name}: {exc}",
-                                       transient=exc.transient) from exc
+            raise _failed(entry, f"{repository.name}:{tag.name}", exc) from exc
     with transaction.atomic():
         Tag.objects.filter(pk=tag.pk).delete()
         refresh_repository_counts(repository)
@@ -80,10 +94,7 @@ def delete_artifact(artifact: Artifact, *, actor: Actor) -> None:
     try:
         registry_client().delete_manifest(repository.name, artifact.digest, missing_ok=True)
     except RegistryError as exc:
-        recycle.discard(entry)
-        raise RegistryActionFailed(
-            f"The registry did not delete {repository.name}@{artifact.digest}: {exc}", transient=exc.transient
-        ) from exc
+        raise _failed(entry, f"{repository.name}@{artifact.digest}", exc) from exc
     with transaction.atomic():
         Artifact.objects.filter(pk=artifact.pk).delete()
         refresh_repository_counts(repository)

@@ -487,7 +487,16 @@ def _attempt(
     if abort.is_set():
         return
     repository = item.repository_name
-    deleting = False
+    deleting = unanswered = False
+
+    def delete() -> bool:
+        nonlocal unanswered
+        try:
+            return client.delete_manifest(repository, item.digest, missing_ok=True)
+        except RegistryError as exc:
+            unanswered = unanswered or exc.may_have_happened  # any attempt, not only the last
+            raise
+
     try:
         moved = []
         for tag in item.tags:
@@ -500,14 +509,14 @@ def _attempt(
         if abort.is_set():
             return
         deleting = True
-        _retrying(partial(client.delete_manifest, repository, item.digest, missing_ok=True), item, sleep)
+        _retrying(delete, item, sleep)
     except RunAborted as exc:
         abort.set()
         reasons.append(str(exc))
-        _failed_attempt(item, str(exc), uncertain if deleting else None)
+        _failed_attempt(item, str(exc), uncertain if deleting and unanswered else None)
         return
     except RegistryError as exc:
-        _failed_attempt(item, str(exc), uncertain if deleting and exc.transient else None)
+        _failed_attempt(item, str(exc), uncertain if deleting and unanswered else None)
         return
     _finished(item, Item.Outcome.DELETED)
 

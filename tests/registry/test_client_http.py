@@ -105,6 +105,30 @@ def test_timeouts_and_broken_connections_are_transient(failure: type[httpx.Trans
     assert failure.__name__ in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("failures", "may_have_happened"),
+    [
+        ([httpx.ConnectError], False),
+        ([httpx.ConnectTimeout, httpx.ConnectError], False),
+        ([httpx.ReadTimeout], True),
+        ([httpx.RemoteProtocolError], True),
+        # A retry that cannot connect does not undo what the first, unanswered attempt may have done.
+        ([httpx.ReadError, httpx.ConnectError], True),
+    ],
+)
+def test_an_unanswered_request_may_have_happened_a_refused_one_did_not(
+    failures: list[type[httpx.TransportError]], may_have_happened: bool
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise failures[len(fake.requests) - 1]("gone", request=request)
+
+    fake = FakeRegistry(handler)
+    with pytest.raises(RegistryUnavailable) as caught:
+        fake.client(max_retries=len(failures) - 1).delete_manifest("team/app", IMAGE.digest)
+    assert len(fake.requests) == len(failures)
+    assert caught.value.may_have_happened is may_have_happened
+
+
 def test_manifest_fetched_by_digest_must_hash_to_that_digest() -> None:
     other = digest_of(b"something else")
     fake = serve_manifest(IMAGE.raw, announced=other)

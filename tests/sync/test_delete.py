@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent
-from repositories.models import Artifact, Repository, Tag
+from repositories.models import Artifact, RecycleBinEntry, Repository, Tag
+from repositories.services import recycle
 from repositories.services.artifacts import RegistryActionFailed, delete_artifact, delete_tag
 from repositories.services.sync import sync_now
 from tests.support import skopeo
@@ -62,3 +64,32 @@ def test_registry_down_leaves_rows_untouched_with_a_clear_error(wharf_registry) 
         delete_artifact(Artifact.objects.get(), actor=ACTOR)
     assert Tag.objects.count() == 1 and Artifact.objects.count() == 1
     assert not AuditEvent.objects.filter(action__in=[AuditAction.TAG_DELETE, AuditAction.ARTIFACT_DELETE]).exists()
+    assert not RecycleBinEntry.objects.exists(), "a refused connection did nothing: no entry to undo"
+
+
+def test_a_delete_the_registry_did_but_never_answered_keeps_its_undo(wharf_registry, monkeypatch) -> None:
+    """The DELETE reaches the registry, which carries it out; the answer is lost (the connection
+    drops). Wharf cannot tell, so it keeps the recycle-bin entry, says so, and the undo works.
+    (A tag delete on Distribution 2.8 goes by a tombstone whose failed DELETE the client
+    rolls back, so the artifact delete is the one to show.)"""
+    image = build_image()
+    push(wharf_registry.client(), "proj/app", image, tag="v1")
+    sync_now()
+    real_send = httpx.Client.send
+
+    def send_then_drop(self: httpx.Client, request: httpx.Request, **kwargs):
+        response = real_send(self, request, **kwargs)
+        if request.method == "DELETE":
+            response.close()
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+    monkeypatch.setattr(httpx.Client, "send", send_then_drop)
+    with pytest.raises(RegistryActionFailed) as exc:
+        delete_artifact(Artifact.objects.get(), actor=ACTOR)
+    monkeypatch.undo()
+    assert "may have deleted it" in exc.value.message
+    assert wharf_registry.client().head_manifest("proj/app", "v1") is None, "the registry did delete it"
+    entry = RecycleBinEntry.objects.get()
+    recycle.restore(entry, actor=ACTOR)
+    assert wharf_registry.client().head_manifest("proj/app", "v1") == image.digest
