@@ -4,7 +4,9 @@ that is still in use.
 - Bytes freed are dedup-aware: a blob (layer, config, or the manifest itself) counts
   once, and only when no kept artifact of the evaluation references it. The scope is
   the artifacts evaluated (one project); a blob another project shares is counted as
-  freed here although the registry keeps it, so the figure is an upper bound.
+  freed here although the registry keeps it, so the figure is an upper bound. Wharf's
+  service (`services.retention_advisor`) passes no blobs and takes the bytes freed from
+  the storage-usage rows instead, registry-wide and exact.
 - Recent pulls: how many deleted artifacts were pulled in the last 7, 30 and 90 days
   (by tag or digest: `Artifact.pulled_at`), and the most recent such pull.
 - Warnings: each deleted artifact pulled within `warn_days` (7), and each deleted

@@ -59,6 +59,8 @@ class Artifact:
     `pushed_at` is an estimate (the image's created time, or when it was first seen);
     rules use it all the same, and the reasons say so.
     `labels`: the names of the labels on the artifact (rules may select on them).
+    `ref`: opaque to the engine; the service puts the database id there so that what an
+    evaluation deletes can be looked up without matching (repository, digest) pairs.
     """
 
     repository: str
@@ -70,3 +72,5 @@ class Artifact:
     subject: str | None = None
     push_time_known: bool = True
     labels: frozenset[str] = frozenset()
+    # The caller's own id of the row (Wharf's artifact pk): carried through, never read here.
+    ref: int | None = None

@@ -482,6 +482,7 @@ def candidates_for(project: Project, *, with_labels: bool = False) -> list[engin
                 subject or None,
                 source == push or pk in push_seen,
                 labels_of.get(pk, frozenset()),
+                pk,
             )
         )
     return candidates

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from ..models import Artifact, ArtifactBlob, Project, Repository
 
@@ -150,66 +151,56 @@ def project_usage(project: Project) -> Usage:
     return _usage(f"a.repository_id IN (SELECT r.id FROM {repositories} r WHERE r.project_id = %s)", [project.pk])  # noqa: S608
 
 
+def _id_set(ids: Sequence[int]) -> tuple[str, Any]:
+    """`(subquery, parameter)` naming a set of ids as ONE bound parameter, so a set of any
+    size is a single statement: `x IN (subquery)` / `x NOT IN (subquery)`.
+
+    PostgreSQL unnests an array (the planner hashes it); SQLite reads a JSON array with
+    `json_each` (built in since 3.38). Both answer the same rows."""
+    if connection.vendor == "postgresql":
+        return "SELECT unnest(%s::bigint[])", list(ids)
+    return "SELECT value FROM json_each(%s)", json.dumps(list(ids))
+
+
 def _with_children(artifact_ids: Iterable[int]) -> set[int]:
     """The artifacts plus, transitively, the children of those that are indexes:
-    deleting an index deletes its per-platform manifests too."""
+    deleting an index deletes its per-platform manifests too (one query per level)."""
     chosen = set(artifact_ids)
     frontier = set(chosen)
     while frontier:
-        ids = list(frontier)
-        children: set[int] = set()
-        for start in range(0, len(ids), _MAX_PARAMS):
-            children.update(
-                Artifact.objects.filter(parent_id__in=ids[start : start + _MAX_PARAMS]).values_list("pk", flat=True)
-            )
+        subquery, param = _id_set(sorted(frontier))
+        ids = RawSQL(subquery, [param])  # noqa: S611  (a constant subquery; the ids are bound)
+        children = set(Artifact.objects.filter(parent_id__in=ids).values_list("pk", flat=True))
         frontier = children - chosen
         chosen |= frontier
     return chosen
 
 
-def would_free(artifact_ids: Iterable[int]) -> Freed:
+def would_free(artifact_ids: Iterable[int], *, with_children: bool = True) -> Freed:
     """What deleting these artifacts (and their index children) would free: their
-    distinct blobs that no other artifact in any repository references.
+    distinct blobs that no other artifact in any repository references. One statement
+    for the set, whatever its size (the retention advisor passes every artifact a
+    policy deletes, with `with_children=False`: its evaluation lists the children it
+    deletes itself, and may keep one whose index goes).
 
     Exact for what Wharf knows; the registry may hold blobs no stored artifact
     names (left by an earlier deletion and not yet collected), which this does not count.
     """
-    chosen = sorted(_with_children(artifact_ids))
+    chosen = sorted(_with_children(artifact_ids) if with_children else set(artifact_ids))
     if not chosen:
         return Freed(size=0, blob_count=0, artifact_count=0)
-    if len(chosen) > _MAX_PARAMS:
-        # Too many ids to bind: compare in Python over the chosen blobs' digests.
-        return _would_free_large(chosen)
     blob = _table(ArtifactBlob)
-    marks = ", ".join(["%s"] * len(chosen))
+    subquery, param = _id_set(chosen)
     sql = (
         f"SELECT COALESCE(SUM(u.size), 0), COUNT(*) FROM ("  # noqa: S608  (quoted table names, values as parameters)
-        f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b WHERE b.artifact_id IN ({marks}) GROUP BY b.digest"
+        f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b WHERE b.artifact_id IN ({subquery}) GROUP BY b.digest"
         f") u WHERE NOT EXISTS ("
-        f"SELECT 1 FROM {blob} o WHERE o.digest = u.digest AND o.artifact_id NOT IN ({marks}))"
+        f"SELECT 1 FROM {blob} o WHERE o.digest = u.digest AND o.artifact_id NOT IN ({subquery}))"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*chosen, *chosen])
+        cursor.execute(sql, [param, param])
         size, count = cursor.fetchone()
     return Freed(size=int(size), blob_count=int(count), artifact_count=len(chosen))
-
-
-def _would_free_large(chosen: list[int]) -> Freed:
-    ids = set(chosen)
-    sizes: dict[str, int] = {}
-    for start in range(0, len(chosen), _MAX_PARAMS):
-        for digest, size in ArtifactBlob.objects.filter(
-            artifact_id__in=chosen[start : start + _MAX_PARAMS]
-        ).values_list("digest", "size"):
-            sizes[digest] = max(size, sizes.get(digest, 0))
-    digests = list(sizes)
-    for start in range(0, len(digests), _MAX_PARAMS):
-        for digest, artifact_id in ArtifactBlob.objects.filter(
-            digest__in=digests[start : start + _MAX_PARAMS]
-        ).values_list("digest", "artifact_id"):
-            if artifact_id not in ids:
-                sizes.pop(digest, None)
-    return Freed(size=sum(sizes.values()), blob_count=len(sizes), artifact_count=len(chosen))
 
 
 def repository_would_free(repository: Repository) -> Freed:

@@ -92,12 +92,14 @@ def test_the_preview_api_answers_the_advice_from_stored_layers(world, api):
     from django.utils import timezone
 
     from repositories.models import Artifact
+    from repositories.services.usage import store_blobs
 
     made = rows(world.private, "app", {"v1": 3, "v2": 2, "v3": 1})
     shared = {"digest": "sha256:" + "a" * 64, "size": 1000}
     for name, artifact in made.items():
         own = {"digest": "sha256:" + name.encode().hex().ljust(64, "0"), "size": 7}
         Artifact.objects.filter(pk=artifact.pk).update(layers=[shared, own], manifest=b"{}")
+    store_blobs(Artifact.objects.filter(pk__in=[a.pk for a in made.values()]))  # as sync does
     Artifact.objects.filter(pk=made["v1"].pk).update(last_pull_at=timezone.now() - timedelta(days=1))
     body = {"enabled": False, "schedule": "", "allow_empty_repository": False,
             "rules": [{"repositories": {"include": ["**"]}, "tags": {"include": ["**"]},

@@ -106,3 +106,41 @@ def test_backfill_fills_artifacts_stored_before_blob_rows(shared) -> None:
     ArtifactBlob.objects.all().delete()
     assert backfill_blobs(batch_size=2) == Artifact.objects.count()
     assert sorted(ArtifactBlob.objects.values_list("artifact_id", "digest", "size", "kind")) == before
+
+
+def test_the_retention_advisor_frees_what_the_registry_would(shared) -> None:
+    """The preview's advisor counts a blob as freed only when nothing kept anywhere uses it:
+    `a2` stays with team/a although other/c's only image goes, `base` with team/b and img2."""
+    from repositories.services import retention
+    from repositories.services.retention_advisor import advice_for
+    from tests.retention_runs.helpers import rule
+
+    images, layers = shared
+
+    def advice(project: str, rules: list[dict]) -> tuple[int, int, int]:
+        data = {"enabled": False, "schedule": "", "allow_empty_repository": True, "rules": rules}
+        evaluation = retention.preview(Project.objects.get(name=project), data)
+        found = advice_for(Project.objects.get(name=project), evaluation)
+        return found.bytes_freed, found.blobs_freed, found.deleted_artifacts
+
+    m1, m4 = images["img1"], images["img4"]
+    # team keeps the most recently pushed image of each repository: img1 goes (pushed first).
+    from datetime import timedelta
+
+    from repositories.models import Tag
+
+    day_before = Artifact.objects.get(digest=images["img2"].digest).pushed_at - timedelta(days=1)
+    Artifact.objects.filter(digest=m1.digest).update(pushed_at=day_before)
+    Tag.objects.filter(artifact__digest=m1.digest).update(pushed_at=day_before)
+    own1 = len(m1.raw) + m1.config.size + layers["a1"].size
+    assert advice("team", [rule(n=1)]) == (own1, 3, 1)
+    # other keeps nothing: img4 goes, but its only layer is img2's too.
+    assert advice("other", [rule(n=1, tags=["nothing-*"])]) == (len(m4.raw) + m4.config.size, 2, 1)
+    # team keeps nothing: everything of team goes; a2 is still other/c's.
+    team = [images[name] for name in ("img1", "img2", "img3")]
+    everything = sum(size for image in team for size in _blobs(image).values())
+    assert advice("team", [rule(n=1, tags=["nothing-*"])]) == (
+        everything - 2 * layers["base"].size - layers["a2"].size,
+        len(set().union(*(_blobs(image) for image in team))) - 1,
+        3,
+    )
