@@ -7,6 +7,7 @@ manifest with every tag on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -20,7 +21,9 @@ from rest_framework.serializers import BaseSerializer
 from portal.api.actors import request_actor
 
 from ..models import Artifact, Tag
+from ..models.labels import Label
 from ..services.artifacts import RegistryActionFailed, delete_artifact
+from ..services.labels import labels_by_artifact
 from .registry_base import (
     DIGEST_REGEX,
     REGISTRY_ERROR_RESPONSES,
@@ -75,6 +78,18 @@ class ArtifactViewSet(
             Prefetch("children", queryset=Artifact.objects.defer(*_LIST_HEAVY)),
             Prefetch("tags", queryset=Tag.objects.order_by("name")),
         )
+
+    # The Wharf labels of the artifacts being answered, one query per response.
+    _labels: dict[int, list[Label]] | None = None
+
+    def paginate_queryset(self, queryset: QuerySet[Artifact]) -> Sequence[Artifact] | None:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self._labels = labels_by_artifact({artifact.pk for artifact in page})
+        return page
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return super().get_serializer_context() | {"wharf_labels": self._labels}
 
     @extend_schema(
         operation_id="repositories_artifacts_destroy",

@@ -18,6 +18,8 @@ from rest_framework import serializers
 from ..accessories import Accessory, AccessoryKind, accessory_subject_of, kind_of
 from ..freshness import LastSynced
 from ..models import Artifact, ArtifactSignature, Repository, SignatureStatus, SyncRun, Tag
+from ..models.labels import Label
+from ..services.labels import labels_by_artifact
 from .registry_base import REPOSITORY_NAME_REGEX, TAG_REGEX
 
 BULK_DELETE_MAX = 500
@@ -159,6 +161,30 @@ def platforms_of(artifact: Artifact) -> list[Artifact]:
     return [artifact] if artifact.os or artifact.architecture else []
 
 
+class LabelBriefSerializer(serializers.Serializer[Label]):
+    """A Wharf label on an artifact (not the image's own OCI labels)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    scope = serializers.CharField(help_text="`global` or `project`.")
+
+
+WHARF_LABELS_HELP = (
+    "The Wharf labels on the artifact (see /api/v1/labels/), by name; `labels` on an artifact's "
+    "detail are the image's own OCI config labels."
+)
+
+
+def wharf_labels(context: dict[str, Any], artifact_id: int) -> list[dict[str, Any]]:
+    """The artifact's Wharf labels from the view's one query for the page (`context["wharf_labels"]`),
+    or, for a serializer used without it, from a query of its own."""
+    found = context.get("wharf_labels")
+    if found is None:
+        found = labels_by_artifact([artifact_id])
+    return LabelBriefSerializer(found.get(artifact_id, []), many=True).data  # type: ignore[return-value]
+
+
 class TagSerializer(serializers.ModelSerializer[Tag]):
     digest = serializers.CharField(source="artifact.digest", read_only=True)
     short_digest = serializers.CharField(source="artifact.short_digest", read_only=True)
@@ -180,6 +206,7 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
         help_text="If this tag is itself an accessory: its kind and its subject's digest; else null."
     )
     signature = serializers.SerializerMethodField(help_text="Cosign signature verdict of the tag's artifact.")
+    wharf_labels = serializers.SerializerMethodField(help_text=WHARF_LABELS_HELP)
 
     class Meta:
         model = Tag
@@ -200,12 +227,17 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
             "accessories",
             "accessory_of",
             "signature",
+            "wharf_labels",
         ]
         read_only_fields = fields
 
     @extend_schema_field(SignatureSerializer())
     def get_signature(self, tag: Tag) -> dict[str, Any]:
         return signature_of(tag.artifact)
+
+    @extend_schema_field(LabelBriefSerializer(many=True))
+    def get_wharf_labels(self, tag: Tag) -> list[dict[str, Any]]:
+        return wharf_labels(self.context, tag.artifact_id)
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, tag: Tag) -> list[dict[str, Any]]:
@@ -277,6 +309,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     platforms = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
     signature = serializers.SerializerMethodField(help_text="Cosign signature verdict.")
+    wharf_labels = serializers.SerializerMethodField(help_text=WHARF_LABELS_HELP)
 
     class Meta:
         model = Artifact
@@ -296,6 +329,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
             "pull_count",
             "subject_digest",
             "signature",
+            "wharf_labels",
             "error",
         ]
         read_only_fields = fields
@@ -303,6 +337,10 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     @extend_schema_field(SignatureSerializer())
     def get_signature(self, artifact: Artifact) -> dict[str, Any]:
         return signature_of(artifact)
+
+    @extend_schema_field(LabelBriefSerializer(many=True))
+    def get_wharf_labels(self, artifact: Artifact) -> list[dict[str, Any]]:
+        return wharf_labels(self.context, artifact.pk)
 
     @extend_schema_field(PlatformSerializer(many=True))
     def get_platforms(self, artifact: Artifact) -> list[dict[str, Any]]:

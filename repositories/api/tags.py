@@ -22,7 +22,9 @@ from portal.keyset import Ordering
 
 from ..accessories import Accessory, accessories_for
 from ..models import Artifact, Tag
+from ..models.labels import Label
 from ..services.artifacts import RegistryActionFailed, delete_tag
+from ..services.labels import labels_by_artifact
 from ..tag_lists import TAG_ORDERINGS, ordered_tags
 from .registry_base import (
     REGISTRY_ERROR_RESPONSES,
@@ -90,22 +92,25 @@ class TagViewSet(
             return tags
         return ordered_tags(self.repository, tags, self.keyset_ordering(self.request))
 
-    # The accessories of the artifacts being answered, fetched once per response.
+    # The accessories and Wharf labels of the artifacts being answered, one query each per response.
     _accessories: dict[str, list[Accessory]] | None = None
+    _labels: dict[int, list[Label]] | None = None
 
     def paginate_queryset(self, queryset: QuerySet[Tag]) -> Sequence[Tag] | None:
         page = super().paginate_queryset(queryset)  # the API always paginates (portal.api.pagination)
         if page is not None:
             self._accessories = accessories_for(self.repository, (tag.artifact.digest for tag in page))
+            self._labels = labels_by_artifact({tag.artifact_id for tag in page})
         return page
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
         self._accessories = accessories_for(self.repository, [instance.artifact.digest])
+        self._labels = labels_by_artifact([instance.artifact_id])
         return Response(self.get_serializer(instance).data)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return super().get_serializer_context() | {"accessories": self._accessories}
+        return super().get_serializer_context() | {"accessories": self._accessories, "wharf_labels": self._labels}
 
     @extend_schema(
         operation_id="repositories_tags_destroy",

@@ -220,3 +220,30 @@ def test_tag_list_filters_by_label_and_shows_chips(world, rows, labels):
     # A guest may not label: no selection boxes unless they may delete.
     assert 'id="label-selected"' not in everything.content.decode()
     assert 'id="label-selected"' in world.client("developer").get("/projects/acme/repositories/app/").content.decode()
+
+
+def test_tag_and_artifact_api_rows_carry_their_wharf_labels_in_one_query(world, rows, labels, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    service.add_label(labels["acme"], [rows["acme"].index], project=world.private, actor=ACTOR)
+    service.add_label(labels["global"], [rows["acme"].index, rows["acme"].image], project=world.private, actor=ACTOR)
+    client = api("guest")
+    base = "/api/v1/repositories/acme/app/-"
+
+    with CaptureQueriesContext(connection) as queries:
+        tags = client.get(f"{base}/tags/").json()["results"]
+    label_queries = [q for q in queries.captured_queries if "artifactlabel" in q["sql"].lower()]
+    artifacts = client.get(f"{base}/artifacts/").json()["results"]
+    one = client.get(f"{base}/tags/multi/").json()
+
+    def names(row):
+        return [(label["name"], label["scope"]) for label in row["wharf_labels"]]
+
+    by_tag = {row["name"]: names(row) for row in tags}
+    assert by_tag == {"multi": [("qa", "project"), ("release", "global")], "v1": [("release", "global")],
+                      "latest": [("release", "global")]}
+    assert len(label_queries) == 1, "one query for the page's labels, not one per row"
+    assert {row["digest"]: names(row) for row in artifacts}[rows["acme"].index.digest] == by_tag["multi"]
+    assert names(one) == by_tag["multi"]
+    assert tags[0]["wharf_labels"][0].keys() == {"id", "name", "color", "scope"}
