@@ -1,4 +1,4 @@
-"""Alpine version order: apk-tools' own comparison cases and the suffix ladder."""
+"""Alpine version order of apk-tools 3 (Alpine edge, 3.23 on): its comparison cases and the suffix ladder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from repositories.vulns.versions import APK, scheme_for
+from repositories.vulns.versions import APK3 as APK
+from repositories.vulns.versions import scheme_for
 from repositories.vulns.versions.base import cmp
 
 OPS = {"<": -1, "=": 0, ">": 1}

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 # purl types (https://github.com/package-url/purl-spec) of the packages we read.
 DEB, APK, PYPI, NPM = "deb", "apk", "pypi", "npm"
+RPM, GOLANG, CARGO, MAVEN, GEM, COMPOSER, NUGET = "rpm", "golang", "cargo", "maven", "gem", "composer", "nuget"
+
+# Packages of the distribution itself: matched in the distribution's ecosystems by
+# their source package.
+OS_KINDS = frozenset({DEB, APK, RPM})
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,12 @@ class Package:
     arch: str = ""
     layer: str = ""
     path: str = ""
+    # Extra purl parts for kinds whose purl needs more than a name (Maven's group,
+    # an RPM epoch), and a note on how the package was identified (e.g. a jar known
+    # only by its manifest, with its SHA-1).
+    namespace: str = ""
+    epoch: str = ""
+    note: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str, str, str]:

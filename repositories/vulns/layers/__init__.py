@@ -48,11 +48,12 @@ from .limits import (
     ScanLimitExceeded,
     UnsupportedLayer,
 )
-from .reader import OPAQUE_MARKER, WHITEOUT_PREFIX, Wanted, read_layers
+from .reader import OPAQUE_MARKER, WHITEOUT_PREFIX, Extract, Reducer, Wanted, read_layers
 from .streams import LayerStream
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "Extract",
     "MAX_SYMLINK_DEPTH",
     "OPAQUE_MARKER",
     "WHITEOUT_PREFIX",
@@ -66,6 +67,7 @@ __all__ = [
     "Limits",
     "Link",
     "MiB",
+    "Reducer",
     "ScanLimitExceeded",
     "UnsupportedLayer",
     "Wanted",

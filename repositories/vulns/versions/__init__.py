@@ -13,8 +13,11 @@ from __future__ import annotations
 from .base import SortKey, VersionScheme
 from .registry import (
     APK,
+    APK3,
     DPKG,
+    MAVEN,
     PEP440,
+    RPM,
     SEMVER,
     UnsupportedEcosystem,
     ecosystem_base,
@@ -24,8 +27,11 @@ from .registry import (
 
 __all__ = [
     "APK",
+    "APK3",
     "DPKG",
+    "MAVEN",
     "PEP440",
+    "RPM",
     "SEMVER",
     "SortKey",
     "UnsupportedEcosystem",
