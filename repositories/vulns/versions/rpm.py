@@ -11,7 +11,7 @@ then the version and the release each with rpm's `rpmvercmp` (rpmio/rpmvercmp.c)
   (leading zeros ignored: `10.0001 == 10.1`), letter runs by bytes;
 - a version that runs out of segments first is older (`2.0 < 2.0.1`).
 
-A missing release compares as an empty one (older than any release). Every string
+A missing release is older than any release, even `~` (rpm's `rpmverCmp`). Every string
 has a place; `is_valid` only says whether it looks like an EVR rpm would build.
 """
 
@@ -72,17 +72,20 @@ class RpmScheme(VersionScheme):
     name = "rpm"
 
     def _sort_key(self, version: str) -> tuple:  # type: ignore[type-arg]
-        # A missing release sorts as an empty one (only the END marker), which is
-        # what rpmvercmp("", x) gives; compare() matches it.
         epoch, ver, release = split_evr(version)
-        return (epoch, _segments_key(ver), _segments_key(release or ""))
+        return (epoch, _segments_key(ver), (0,) if release is None else (1, _segments_key(release)))
 
     def compare(self, a: str, b: str) -> int:
         epoch_a, version_a, release_a = split_evr(a)
         epoch_b, version_b, release_b = split_evr(b)
         if epoch_a != epoch_b:
             return sign(epoch_a - epoch_b)
-        return rpmvercmp(version_a, version_b) or rpmvercmp(release_a or "", release_b or "")
+        result = rpmvercmp(version_a, version_b)
+        if result or release_a == release_b:
+            return result
+        if release_a is None or release_b is None:
+            return -1 if release_a is None else 1
+        return rpmvercmp(release_a, release_b)
 
     def is_valid(self, version: str) -> bool:
         return bool(_VALID.match(version.strip()))
