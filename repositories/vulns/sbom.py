@@ -39,7 +39,7 @@ NOTE_PROPERTY = "wharf:package:note"
 # purl types whose names are case-insensitive, hence lowercased (purl-spec, as
 # packageurl-python applies it), and those whose namespaces are.
 _LOWERCASE_NAME = frozenset({APK, NPM, PYPI, COMPOSER, NUGET, "oci"})
-_LOWERCASE_NAMESPACE = frozenset({APK, PYPI, COMPOSER, GOLANG})
+_LOWERCASE_NAMESPACE = frozenset({APK, PYPI, COMPOSER})
 
 
 # purl-spec's rpm namespaces are vendors; os-release IDs name most of them already.
@@ -106,7 +106,7 @@ def purl_for(package: Package, distro: Distro | None = None) -> str:
             qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
         if package.source_name and package.source_name != package.name:
             qualifiers["upstream"] = package.source_name
-        version = package.version.split(":", 1)[1] if package.epoch else package.version
+        version = package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
         namespace = _RPM_NAMESPACES.get(distro.id, distro.id) if distro else ""
         return purl(RPM, package.name, version, namespace=namespace, qualifiers=qualifiers)
     if package.kind in (DEB, APK):
@@ -170,6 +170,7 @@ def _package_component(package: Package, bom_ref: str, package_url: str) -> dict
         properties.append(
             {"name": SOURCE_PROPERTY, "value": f"{package.source_name} {package.source_version}"}
         )
+    properties.sort(key=lambda p: (p["name"], p["value"]))
     component: dict[str, Any] = {
         "type": "library",
         "bom-ref": bom_ref,
