@@ -197,6 +197,26 @@ def minimal_elf(sections: dict[str, bytes]) -> bytes:
     return bytes(body)
 
 
+def go_buildinfo_elf(go_version: str, deps: list[tuple[str, str]], *, padding: int = 1 << 20) -> bytes:
+    """An ELF with a Go 1.18+ `.go.buildinfo` section (inline strings), for machines
+    without Go: the format `debug/buildinfo` reads, around `padding` bytes of code."""
+
+    def varint_string(text: str) -> bytes:
+        data, length, out = text.encode(), len(text.encode()), bytearray()
+        while True:
+            byte = length & 0x7F
+            length >>= 7
+            out.append(byte | (0x80 if length else 0))
+            if not length:
+                return bytes(out) + data
+
+    modinfo = "path\texample.com/wharfdemo\nmod\texample.com/wharfdemo\t(devel)\t\n"
+    modinfo += "".join(f"dep\t{path}\t{version}\t\n" for path, version in deps)
+    section = b"\xff Go buildinf:" + bytes([8, 2]) + bytes(16)
+    section += varint_string(go_version) + varint_string(modinfo)
+    return minimal_elf({".text": b"\x90" * padding, ".go.buildinfo": section})
+
+
 def auditable_elf(crates: list[dict[str, object]]) -> bytes:
     """An executable as `cargo auditable` leaves it: its crates in a `.dep-v0` section."""
     dep_v0 = zlib.compress(json.dumps({"packages": crates}).encode(), 9)
@@ -206,7 +226,9 @@ def auditable_elf(crates: list[dict[str, object]]) -> bytes:
 # --- rpm header blobs and an rpmdb.sqlite of many packages, for the benchmark ---------
 
 
-def rpm_header(name: str, version: str, release: str, *, epoch: int = 0, arch: str = "x86_64", files: int = 20) -> bytes:
+def rpm_header(
+    name: str, version: str, release: str, *, epoch: int = 0, arch: str = "x86_64", files: int = 20, changelog: str = ""
+) -> bytes:
     """A header blob as rpm stores it: index entries, then the data store."""
     entries: list[tuple[int, int, bytes, int]] = []  # (tag, type, data, count)
 
@@ -223,6 +245,8 @@ def rpm_header(name: str, version: str, release: str, *, epoch: int = 0, arch: s
     # Base names, as real headers carry every file: they make up most of a header's size.
     base_names = b"".join(f"{name}-file-{n}.so.{version}\0".encode() for n in range(files))
     entries.append((1117, 8, base_names, files))
+    if changelog:
+        entries.append((1082, 8, changelog.encode() + b"\0", 1))  # CHANGELOGTEXT
     index = bytearray()
     data = bytearray()
     for tag, type_, payload, count in entries:

@@ -140,6 +140,25 @@ def test_go_binary_removed_or_not_executable_is_not_listed() -> None:
     assert scan(layer(file("app/server", go))).packages == []  # 0644: not an executable
 
 
+def test_go_build_info_fixture_without_go_installed_reads_the_same() -> None:
+    binary = eco.go_buildinfo_elf("go1.22", [("github.com/gin-gonic/gin", "v1.9.0")], padding=4096)
+    found = scan(layer(executable("srv/api", binary)))
+    assert {(p.name, p.version) for p in found.of_kind(GOLANG)} == {
+        ("github.com/gin-gonic/gin", "v1.9.0"),
+        ("stdlib", "1.22.0"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("toolchain", "stdlib"),
+    [("go1.21.5", "1.21.5"), ("go1.22", "1.22.0"), ("go1.21rc2", "1.21.0-rc.2"), ("go1.22.1 X:boringcrypto", "1.22.1"), ("devel", None)],
+)
+def test_go_toolchain_versions_become_osv_stdlib_versions(toolchain: str, stdlib: str | None) -> None:
+    from repositories.vulns.inventory.binaries import stdlib_version
+
+    assert stdlib_version(toolchain) == stdlib
+
+
 def test_cargo_auditable_section_lists_crates() -> None:
     binary = eco.auditable_elf(
         [
