@@ -497,18 +497,27 @@ def write_polyglot_layer(
     writer.add("etc/os-release", ROCKY_OS_RELEASE.encode())
     changelog = _source_file(rng, 8000).decode()
     headers = [
-        eco.rpm_header(f"rpmpkg{n:04d}", f"1.{n % 40}.{n % 7}", f"{n % 9 + 1}.el9", files=600, changelog=changelog)
+        eco.rpm_header(
+            f"rpmpkg{n:04d}", f"1.{n % 40}.{n % 7}", f"{n % 9 + 1}.el9", files=600, changelog=changelog
+        )
         for n in range(rpm_packages)
     ]
     writer.add("var/lib/rpm/rpmdb.sqlite", eco.rpm_sqlite(headers))
     del headers
-    binary = eco.go_binary() if eco.have_go() else eco.go_buildinfo_elf("go1.21.5", [("example.com/greeting", "v1.4.2")])
+    binary = (
+        eco.go_binary()
+        if eco.have_go()
+        else eco.go_buildinfo_elf("go1.21.5", [("example.com/greeting", "v1.4.2")])
+    )
     for n in range(go_binaries):
         writer.add(f"usr/local/bin/gotool{n:02d}", binary, mode=0o755)
     for n in range(jars):
         if n % 10 == 0:
             nested = [
-                (f"BOOT-INF/lib/dep{n:03d}-{m}.jar", eco.maven_jar("org.bench", f"dep{n:03d}-{m}", f"1.{m}.0"))
+                (
+                    f"BOOT-INF/lib/dep{n:03d}-{m}.jar",
+                    eco.maven_jar("org.bench", f"dep{n:03d}-{m}", f"1.{m}.0"),
+                )
                 for m in range(10)
             ]
             data = eco.jar(

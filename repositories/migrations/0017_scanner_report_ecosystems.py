@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('repositories', '0016_merge_20261206_2116'),
+        ("repositories", "0016_merge_20261206_2116"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='scanreport',
-            name='ecosystems',
-            field=models.JSONField(blank=True, default=dict, help_text='{OSV ecosystem: packages found in it}; packages no advisory can name count under `unmatched`.'),
+            model_name="scanreport",
+            name="ecosystems",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="{OSV ecosystem: packages found in it}; packages no advisory can name count under `unmatched`.",
+            ),
         ),
     ]

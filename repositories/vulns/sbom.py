@@ -43,7 +43,12 @@ _LOWERCASE_NAMESPACE = frozenset({APK, PYPI, COMPOSER})
 
 
 # purl-spec's rpm namespaces are vendors; os-release IDs name most of them already.
-_RPM_NAMESPACES = {"rhel": "redhat", "sles": "suse", "opensuse-leap": "opensuse", "opensuse-tumbleweed": "opensuse"}
+_RPM_NAMESPACES = {
+    "rhel": "redhat",
+    "sles": "suse",
+    "opensuse-leap": "opensuse",
+    "opensuse-tumbleweed": "opensuse",
+}
 
 
 def _quote(text: str) -> str:
@@ -106,7 +111,9 @@ def purl_for(package: Package, distro: Distro | None = None) -> str:
             qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
         if package.source_name and package.source_name != package.name:
             qualifiers["upstream"] = package.source_name
-        version = package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
+        version = (
+            package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
+        )
         namespace = _RPM_NAMESPACES.get(distro.id, distro.id) if distro else ""
         return purl(RPM, package.name, version, namespace=namespace, qualifiers=qualifiers)
     if package.kind in (DEB, APK):

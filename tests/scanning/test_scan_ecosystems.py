@@ -28,11 +28,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db, eco.needs_rpm, eco.needs_
 RPMS = (("openssl", 1, "3.0.7", "24.el9", ("openssl-libs",)), ("bash", 0, "5.1.8", "6.el9", ()))
 
 ADVISORIES = [
-    advisory("WHARF-ROCKY-1", affects("Rocky Linux:9", "openssl", "1:3.0.7-27.el9"), aliases=["CVE-2099-3001"]),
+    advisory(
+        "WHARF-ROCKY-1", affects("Rocky Linux:9", "openssl", "1:3.0.7-27.el9"), aliases=["CVE-2099-3001"]
+    ),
     advisory("WHARF-RHEL-1", affects("Red Hat:enterprise_linux:9::appstream", "openssl", "1:3.0.7-27.el9")),
     advisory("WHARF-GO-1", affects("Go", "example.com/greeting", "1.5.0", type_="SEMVER")),
     advisory("WHARF-GO-STD", affects("Go", "stdlib", "1.19.99", type_="SEMVER")),
-    advisory("WHARF-MVN-1", affects("Maven", "org.apache.logging.log4j:log4j-core", "2.15.0"), aliases=["CVE-2021-44228"]),
+    advisory(
+        "WHARF-MVN-1",
+        affects("Maven", "org.apache.logging.log4j:log4j-core", "2.15.0"),
+        aliases=["CVE-2021-44228"],
+    ),
     advisory("WHARF-MVN-NESTED", affects("Maven", "org.example:inner", "3.0.1")),
     advisory("WHARF-CRATE-1", affects("crates.io", "smallvec", "1.6.1", type_="SEMVER")),
     advisory("WHARF-WOLFI-1", affects("Wolfi", "glibc", "2.39-r1")),
@@ -48,16 +54,24 @@ def database(tmp_path: Path) -> None:
 
 def blobs() -> list[bytes]:
     return [
-        layer(file("etc/os-release", eco.ROCKY_OS_RELEASE), file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(RPMS))),
+        layer(
+            file("etc/os-release", eco.ROCKY_OS_RELEASE),
+            file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(RPMS)),
+        ),
         layer(
             executable("usr/local/bin/demo", eco.go_binary()),
-            executable("usr/bin/wharf-tool", eco.auditable_elf([{"name": "smallvec", "version": "1.6.0", "source": "crates.io"}])),
+            executable(
+                "usr/bin/wharf-tool",
+                eco.auditable_elf([{"name": "smallvec", "version": "1.6.0", "source": "crates.io"}]),
+            ),
         ),
         layer(file("app/app.jar", eco.nested_fat_jar())),
     ]
 
 
-def test_rocky_image_with_go_rust_and_java_is_matched_in_every_ecosystem(wharf_registry, database, world: World) -> None:
+def test_rocky_image_with_go_rust_and_java_is_matched_in_every_ecosystem(
+    wharf_registry, database, world: World
+) -> None:
     layers = blobs()
     push_image(wharf_registry.client(), "acme/polyglot", image_of(layers))
     assert sync_now().status == "succeeded"
@@ -102,11 +116,19 @@ def test_rocky_image_with_go_rust_and_java_is_matched_in_every_ecosystem(wharf_r
     assert b'id="scan-ecosystems"' in page.content and b"Rocky Linux:9 3" in page.content
     outsider = Client()
     outsider.force_login(world.users["outsider"])
-    assert outsider.get(f"/api/v1/repositories/acme/polyglot/-/artifacts/{artifact.digest}/scans/{report.pk}/").status_code == 404
+    assert (
+        outsider.get(
+            f"/api/v1/repositories/acme/polyglot/-/artifacts/{artifact.digest}/scans/{report.pk}/"
+        ).status_code
+        == 404
+    )
 
 
 def test_packages_no_advisory_can_name_are_not_reported_clean(wharf_registry, database, world: World) -> None:
-    amazon = layer(file("etc/os-release", 'ID="amzn"\nVERSION_ID="2023"\n'), file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(RPMS)))
+    amazon = layer(
+        file("etc/os-release", 'ID="amzn"\nVERSION_ID="2023"\n'),
+        file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(RPMS)),
+    )
     push_image(wharf_registry.client(), "acme/amazon", image_of([amazon]))
     assert sync_now().status == "succeeded"
 
@@ -118,5 +140,7 @@ def test_packages_no_advisory_can_name_are_not_reported_clean(wharf_registry, da
     assert any("Amazon Linux" in note for note in report.notes)
     client = Client()
     client.force_login(world.users["guest"])
-    page: Any = client.get(f"/projects/acme/repositories/amazon/-/artifacts/{report.artifact.digest}/vulnerabilities/")
+    page: Any = client.get(
+        f"/projects/acme/repositories/amazon/-/artifacts/{report.artifact.digest}/vulnerabilities/"
+    )
     assert b"No package could be checked" in page.content and b"No vulnerabilities" not in page.content

@@ -44,7 +44,9 @@ def have_go() -> bool:
 
 
 needs_rpm = pytest.mark.skipif(not have_rpm(), reason="Debian's rpm is not installed (make test installs it)")
-needs_go = pytest.mark.skipif(not have_go(), reason="Debian's golang-go is not installed (make test installs it)")
+needs_go = pytest.mark.skipif(
+    not have_go(), reason="Debian's golang-go is not installed (make test installs it)"
+)
 
 
 def _spec(name: str, epoch: int, version: str, release: str, subpackages: tuple[str, ...]) -> str:
@@ -52,7 +54,7 @@ def _spec(name: str, epoch: int, version: str, release: str, subpackages: tuple[
         f"Name: {name}",
         f"Version: {version}",
         f"Release: {release}",
-        *( [f"Epoch: {epoch}"] if epoch else [] ),
+        *([f"Epoch: {epoch}"] if epoch else []),
         "Summary: wharf test package",
         "License: MIT",
         "BuildArch: noarch",
@@ -61,7 +63,13 @@ def _spec(name: str, epoch: int, version: str, release: str, subpackages: tuple[
         "%files",
     ]
     for sub in subpackages:
-        lines += [f"%package -n {sub}", f"Summary: {sub}", f"%description -n {sub}", "test", f"%files -n {sub}"]
+        lines += [
+            f"%package -n {sub}",
+            f"Summary: {sub}",
+            f"%description -n {sub}",
+            "test",
+            f"%files -n {sub}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -75,14 +83,34 @@ def rpm_database(packages: tuple[tuple[str, int, str, str, tuple[str, ...]], ...
             spec = Path(work) / f"{name}.spec"
             spec.write_text(_spec(name, epoch, version, release, subpackages))
             subprocess.run(
-                ["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {top}", "--define", "_build_id_links none", str(spec)],
+                [
+                    "rpmbuild",
+                    "-bb",
+                    "--quiet",
+                    "--define",
+                    f"_topdir {top}",
+                    "--define",
+                    "_build_id_links none",
+                    str(spec),
+                ],
                 check=True,
                 capture_output=True,
             )
         rpms = sorted(str(path) for path in (top / "RPMS").rglob("*.rpm"))
         subprocess.run(["rpm", "--dbpath", str(db), "--initdb"], check=True, capture_output=True)
         subprocess.run(
-            ["rpm", "--dbpath", str(db), "-i", "--justdb", "--nodeps", "--noscripts", "--ignorearch", "--ignoreos", *rpms],
+            [
+                "rpm",
+                "--dbpath",
+                str(db),
+                "-i",
+                "--justdb",
+                "--nodeps",
+                "--noscripts",
+                "--ignorearch",
+                "--ignoreos",
+                *rpms,
+            ],
             check=True,
             capture_output=True,
         )
@@ -118,13 +146,21 @@ def go_binary(dependency_version: str = "v1.4.2") -> bytes:
             "CGO_ENABLED": "0",
         }
         subprocess.run(
-            ["go", "build", "-trimpath", "-ldflags=-s", "-o", "demo", "."], cwd=root, env=env, check=True, capture_output=True
+            ["go", "build", "-trimpath", "-ldflags=-s", "-o", "demo", "."],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         return (root / "demo").read_bytes()
 
 
 def manifest(**fields: str) -> str:
-    return "Manifest-Version: 1.0\r\n" + "".join(f"{key.replace('_', '-')}: {value}\r\n" for key, value in fields.items()) + "\r\n"
+    return (
+        "Manifest-Version: 1.0\r\n"
+        + "".join(f"{key.replace('_', '-')}: {value}\r\n" for key, value in fields.items())
+        + "\r\n"
+    )
 
 
 def pom_properties(group: str, artifact: str, version: str) -> tuple[str, str]:
@@ -156,11 +192,20 @@ def maven_jar(group: str, artifact: str, version: str, *extra: tuple[str, str | 
 def nested_fat_jar() -> bytes:
     """`app.jar` (Spring Boot) > BOOT-INF/lib/outer.jar > lib/middle.jar > lib/inner.jar: three levels below the top."""
     inner = maven_jar("org.example", "inner", "3.0.0")
-    middle = jar(pom_properties("org.example", "middle", "2.0.0"), ("lib/inner.jar", inner), stored=("lib/inner.jar",))
-    outer = jar(pom_properties("org.example", "outer", "1.0.0"), ("lib/middle.jar", middle), stored=("lib/middle.jar",))
+    middle = jar(
+        pom_properties("org.example", "middle", "2.0.0"), ("lib/inner.jar", inner), stored=("lib/inner.jar",)
+    )
+    outer = jar(
+        pom_properties("org.example", "outer", "1.0.0"),
+        ("lib/middle.jar", middle),
+        stored=("lib/middle.jar",),
+    )
     log4j = maven_jar("org.apache.logging.log4j", "log4j-core", "2.14.1")
     return jar(
-        ("META-INF/MANIFEST.MF", manifest(Main_Class="org.springframework.boot.loader.JarLauncher", Start_Class="com.acme.App")),
+        (
+            "META-INF/MANIFEST.MF",
+            manifest(Main_Class="org.springframework.boot.loader.JarLauncher", Start_Class="com.acme.App"),
+        ),
         pom_properties("com.acme", "app", "0.1.0"),
         ("BOOT-INF/classes/com/acme/App.class", b"\xca\xfe\xba\xbe"),
         ("BOOT-INF/lib/outer.jar", outer),
@@ -227,7 +272,14 @@ def auditable_elf(crates: list[dict[str, object]]) -> bytes:
 
 
 def rpm_header(
-    name: str, version: str, release: str, *, epoch: int = 0, arch: str = "x86_64", files: int = 20, changelog: str = ""
+    name: str,
+    version: str,
+    release: str,
+    *,
+    epoch: int = 0,
+    arch: str = "x86_64",
+    files: int = 20,
+    changelog: str = "",
 ) -> bytes:
     """A header blob as rpm stores it: index entries, then the data store."""
     entries: list[tuple[int, int, bytes, int]] = []  # (tag, type, data, count)

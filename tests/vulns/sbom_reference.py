@@ -18,7 +18,19 @@ from packageurl import PackageURL
 
 from repositories.vulns.inventory import Inventory, Package
 from repositories.vulns.inventory.osrelease import Distro
-from repositories.vulns.inventory.packages import APK, CARGO, COMPOSER, DEB, GEM, GOLANG, MAVEN, NPM, NUGET, PYPI, RPM
+from repositories.vulns.inventory.packages import (
+    APK,
+    CARGO,
+    COMPOSER,
+    DEB,
+    GEM,
+    GOLANG,
+    MAVEN,
+    NPM,
+    NUGET,
+    PYPI,
+    RPM,
+)
 from repositories.vulns.sbom import LAYER_PROPERTY, NOTE_PROPERTY, PATH_PROPERTY, SOURCE_PROPERTY
 
 SCHEMA_VERSION = SchemaVersion.V1_6
@@ -32,8 +44,15 @@ def reference_purl(package: Package, distro: Distro | None = None) -> PackageURL
             qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
         if package.source_name and package.source_name != package.name:
             qualifiers["upstream"] = package.source_name
-        version = package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
-        vendors = {"rhel": "redhat", "sles": "suse", "opensuse-leap": "opensuse", "opensuse-tumbleweed": "opensuse"}
+        version = (
+            package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
+        )
+        vendors = {
+            "rhel": "redhat",
+            "sles": "suse",
+            "opensuse-leap": "opensuse",
+            "opensuse-tumbleweed": "opensuse",
+        }
         namespace = vendors.get(distro.id, distro.id) if distro else None
         return PackageURL(
             type=RPM,
@@ -66,7 +85,10 @@ def reference_purl(package: Package, distro: Distro | None = None) -> PackageURL
         return PackageURL(type=package.kind, name=package.name, version=package.version)
     if package.kind == MAVEN:
         return PackageURL(
-            type=MAVEN, namespace=package.namespace or None, name=package.name.split(":", 1)[-1], version=package.version
+            type=MAVEN,
+            namespace=package.namespace or None,
+            name=package.name.split(":", 1)[-1],
+            version=package.version,
         )
     if package.kind in (GOLANG, COMPOSER):
         namespace, _, name = package.name.rpartition("/")

@@ -74,7 +74,9 @@ def tar_bytes(*entries: Entry, format_: int = tarfile.PAX_FORMAT) -> bytes:
             info = tarfile.TarInfo(entry.name)
             info.type = entry.type
             info.linkname = entry.linkname
-            info.mode = entry.mode if entry.mode is not None else 0o755 if entry.type == tarfile.DIRTYPE else 0o644
+            info.mode = (
+                entry.mode if entry.mode is not None else 0o755 if entry.type == tarfile.DIRTYPE else 0o644
+            )
             info.size = len(entry.data) if entry.type in (tarfile.REGTYPE, tarfile.AREGTYPE) else 0
             archive.addfile(info, io.BytesIO(entry.data) if info.size else None)
     return buffer.getvalue()

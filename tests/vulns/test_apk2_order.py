@@ -93,7 +93,19 @@ def test_invalid_versions_sort_where_apk_tools_2_puts_them(a: str, op: str, b: s
 
 def test_validity_is_apk_version_validate() -> None:
     # apk-tools 2 accepts a repeated revision and an empty or letter-led version.
-    for valid in ["1", "1.2.3", "1.2a", "1.0_rc1", "1.0_alpha_pre2", "1.0_p1-r3", "6.6.2p1", "1-r", "", "a1", "1-r1-r2"]:
+    for valid in [
+        "1",
+        "1.2.3",
+        "1.2a",
+        "1.0_rc1",
+        "1.0_alpha_pre2",
+        "1.0_p1-r3",
+        "6.6.2p1",
+        "1-r",
+        "",
+        "a1",
+        "1-r1-r2",
+    ]:
         assert APK.is_valid(valid), valid
     for invalid in ["1.0bc", "1.0_foo", "1.0-1", "1.0A", "1.0~c0ffee"]:
         assert not APK.is_valid(invalid), invalid

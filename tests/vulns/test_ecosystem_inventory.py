@@ -20,7 +20,11 @@ from tests.vulns.images import advisory, affects
 from tests.vulns.tarballs import digest_of, executable, file, layer, layers, whiteout
 
 ROCKY_PACKAGES_V1 = (("openssl", 1, "3.0.7", "24.el9", ("openssl-libs",)), ("bash", 0, "5.1.8", "6.el9", ()))
-ROCKY_PACKAGES_V2 = (("openssl", 1, "3.0.7", "24.el9", ("openssl-libs",)), ("bash", 0, "5.1.8", "9.el9", ()), ("zlib", 0, "1.2.11", "40.el9", ()))
+ROCKY_PACKAGES_V2 = (
+    ("openssl", 1, "3.0.7", "24.el9", ("openssl-libs",)),
+    ("bash", 0, "5.1.8", "9.el9", ()),
+    ("zlib", 0, "1.2.11", "40.el9", ()),
+)
 
 
 def scan(*blobs: bytes) -> Inventory:
@@ -36,7 +40,10 @@ def by_name(found: Inventory, kind: str) -> dict[str, Any]:
 
 @eco.needs_rpm
 def test_rpm_sqlite_database_written_by_rpm_is_read_with_sources_epochs_and_layers() -> None:
-    base = layer(file("etc/os-release", eco.ROCKY_OS_RELEASE), file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V1)))
+    base = layer(
+        file("etc/os-release", eco.ROCKY_OS_RELEASE),
+        file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V1)),
+    )
     update = layer(file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V2)))
     found = scan(base, update)
     assert found.distro is not None and found.distro.ecosystems == ("Rocky Linux:9",)
@@ -59,14 +66,23 @@ def test_rpm_sqlite_database_written_by_rpm_is_read_with_sources_epochs_and_laye
 
 @eco.needs_rpm
 def test_rpm_database_removed_by_a_whiteout_lists_nothing() -> None:
-    base = layer(file("etc/os-release", eco.ROCKY_OS_RELEASE), file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V1)))
+    base = layer(
+        file("etc/os-release", eco.ROCKY_OS_RELEASE),
+        file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V1)),
+    )
     found = scan(base, layer(whiteout("var/lib/rpm/rpmdb.sqlite")))
     assert found.of_kind(RPM) == []
 
 
 @eco.needs_rpm
 def test_the_benchmark_header_writer_matches_what_rpm_writes() -> None:
-    from repositories.vulns.inventory.rpm import TAG_NAME, TAG_RELEASE, TAG_VERSION, parse_header, sqlite_blobs
+    from repositories.vulns.inventory.rpm import (
+        TAG_NAME,
+        TAG_RELEASE,
+        TAG_VERSION,
+        parse_header,
+        sqlite_blobs,
+    )
 
     real = [parse_header(blob) for blob in sqlite_blobs(eco.rpm_database(ROCKY_PACKAGES_V1))]
     written = parse_header(eco.rpm_header("bash", "5.1.8", "6.el9"))
@@ -84,7 +100,9 @@ def test_rpm_header_blobs_that_rpm_would_refuse_are_skipped() -> None:
     assert package_from_header(b"\xff\xff\xff\xff" + good[4:]) is None  # negative index count
     assert package_from_header(eco.rpm_header("gpg-pubkey", "fd431d51", "4ae0493b")) is None  # a key
     corrupt = eco.rpm_sqlite([good, b"garbage", eco.rpm_header("bash", "5.1.8", "6.el9")])
-    found = scan(layer(file("etc/os-release", eco.ROCKY_OS_RELEASE), file("var/lib/rpm/rpmdb.sqlite", corrupt)))
+    found = scan(
+        layer(file("etc/os-release", eco.ROCKY_OS_RELEASE), file("var/lib/rpm/rpmdb.sqlite", corrupt))
+    )
     assert set(by_name(found, RPM)) == {"zlib", "bash"}
     not_sqlite = scan(layer(file("var/lib/rpm/rpmdb.sqlite", b"not a database" * 100)))
     assert not_sqlite.packages == []
@@ -93,7 +111,11 @@ def test_rpm_header_blobs_that_rpm_would_refuse_are_skipped() -> None:
 @pytest.mark.parametrize(
     ("text", "ecosystems", "remark"),
     [
-        ('ID="rhel"\nVERSION_ID="9.4"\n', tuple(f"Red Hat:enterprise_linux:9::{r}" for r in ("baseos", "appstream", "crb")), "BaseOS"),
+        (
+            'ID="rhel"\nVERSION_ID="9.4"\n',
+            tuple(f"Red Hat:enterprise_linux:9::{r}" for r in ("baseos", "appstream", "crb")),
+            "BaseOS",
+        ),
         ('ID="almalinux"\nVERSION_ID="8.9"\n', ("AlmaLinux:8",), ""),
         (eco.ROCKY_OS_RELEASE, ("Rocky Linux:9",), ""),
         ('ID="sles"\nVERSION_ID="15.5"\n', ("SUSE:Linux Enterprise Server 15 SP5",), ""),
@@ -104,12 +126,18 @@ def test_rpm_header_blobs_that_rpm_would_refuse_are_skipped() -> None:
         ('ID="ol"\nVERSION_ID="9.3"\n', (), "Oracle Linux"),
         ("ID=wolfi\nVERSION_ID=20230201\n", ("Wolfi",), ""),
         ("ID=chainguard\n", ("Chainguard",), ""),
-        ('ID=debian\nVERSION_CODENAME=trixie\nPRETTY_NAME="Debian GNU/Linux trixie/sid"\n', ("Debian:13",), "testing"),
+        (
+            'ID=debian\nVERSION_CODENAME=trixie\nPRETTY_NAME="Debian GNU/Linux trixie/sid"\n',
+            ("Debian:13",),
+            "testing",
+        ),
         ('ID=debian\nPRETTY_NAME="Debian GNU/Linux trixie/sid"\n', (), "unstable"),
         ("ID=alpine\nVERSION_ID=3.21_alpha20240807\n", ("Alpine:v3.21",), "edge"),
     ],
 )
-def test_distributions_get_their_osv_ecosystems_or_say_why_not(text: str, ecosystems: tuple[str, ...], remark: str) -> None:
+def test_distributions_get_their_osv_ecosystems_or_say_why_not(
+    text: str, ecosystems: tuple[str, ...], remark: str
+) -> None:
     distro = distro_from_os_release(text)
     assert distro is not None
     assert distro.ecosystems == ecosystems
@@ -151,7 +179,13 @@ def test_go_build_info_fixture_without_go_installed_reads_the_same() -> None:
 
 @pytest.mark.parametrize(
     ("toolchain", "stdlib"),
-    [("go1.21.5", "1.21.5"), ("go1.22", "1.22.0"), ("go1.21rc2", "1.21.0-rc.2"), ("go1.22.1 X:boringcrypto", "1.22.1"), ("devel", None)],
+    [
+        ("go1.21.5", "1.21.5"),
+        ("go1.22", "1.22.0"),
+        ("go1.21rc2", "1.21.0-rc.2"),
+        ("go1.22.1 X:boringcrypto", "1.22.1"),
+        ("devel", None),
+    ],
 )
 def test_go_toolchain_versions_become_osv_stdlib_versions(toolchain: str, stdlib: str | None) -> None:
     from repositories.vulns.inventory.binaries import stdlib_version
@@ -199,20 +233,34 @@ def test_fat_jar_lists_nested_artifacts_three_levels_deep() -> None:
     inner = maven["org.example:inner"]
     assert inner.path == "app/app.jar!/BOOT-INF/lib/outer.jar!/lib/middle.jar!/lib/inner.jar"
     assert (inner.version, inner.ecosystem, inner.layer) == ("3.0.0", "Maven", digest_of(app))
-    assert purl_for(maven["org.apache.logging.log4j:log4j-core"]) == "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+    assert (
+        purl_for(maven["org.apache.logging.log4j:log4j-core"])
+        == "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+    )
 
 
 def test_jar_without_pom_properties_is_identified_from_its_manifest_with_its_sha1() -> None:
     bare = eco.jar(
-        ("META-INF/MANIFEST.MF", eco.manifest(Implementation_Title="commons-text", Implementation_Version="1.9", Implementation_Vendor_Id="org.apache.commons")),
+        (
+            "META-INF/MANIFEST.MF",
+            eco.manifest(
+                Implementation_Title="commons-text",
+                Implementation_Version="1.9",
+                Implementation_Vendor_Id="org.apache.commons",
+            ),
+        ),
         ("org/apache/commons/text/StringSubstitutor.class", b"\xca\xfe\xba\xbe"),
     )
     named_only = eco.jar(("META-INF/MANIFEST.MF", eco.manifest(Created_By="ant")))
-    found = scan(layer(file("opt/lib/commons-text.jar", bare), file("opt/lib/snakeyaml-1.33.jar", named_only)))
+    found = scan(
+        layer(file("opt/lib/commons-text.jar", bare), file("opt/lib/snakeyaml-1.33.jar", named_only))
+    )
     maven = by_name(found, MAVEN)
     assert maven["org.apache.commons:commons-text"].version == "1.9"
     assert "sha1 " in maven["org.apache.commons:commons-text"].note
-    assert maven["snakeyaml"].version == "1.33" and maven["snakeyaml"].ecosystem is None  # no group: unmatched
+    assert (
+        maven["snakeyaml"].version == "1.33" and maven["snakeyaml"].ecosystem is None
+    )  # no group: unmatched
 
 
 def test_jar_removed_by_a_whiteout_and_broken_archives_list_nothing() -> None:
@@ -233,8 +281,14 @@ def test_python_installed_by_dpkg_is_one_package_and_pip_installs_stay() -> None
         layer(
             file("etc/os-release", "ID=debian\nVERSION_ID=12\n"),
             file("var/lib/dpkg/status", status),
-            file("usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA", "Name: requests\nVersion: 2.28.1\n"),
-            file("usr/local/lib/python3.11/dist-packages/flask-3.0.0.dist-info/METADATA", "Name: Flask\nVersion: 3.0.0\n"),
+            file(
+                "usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
+                "Name: requests\nVersion: 2.28.1\n",
+            ),
+            file(
+                "usr/local/lib/python3.11/dist-packages/flask-3.0.0.dist-info/METADATA",
+                "Name: Flask\nVersion: 3.0.0\n",
+            ),
         )
     )
     assert [p.name for p in found.of_kind(DEB)] == ["python3-requests"]
@@ -246,18 +300,28 @@ def test_python_installed_by_dpkg_is_one_package_and_pip_installs_stay() -> None
 
 @eco.needs_rpm
 def test_new_ecosystems_are_matched_and_every_package_is_in_the_sbom_with_its_layer() -> None:
-    base = layer(file("etc/os-release", eco.ROCKY_OS_RELEASE), file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V1)))
+    base = layer(
+        file("etc/os-release", eco.ROCKY_OS_RELEASE),
+        file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(ROCKY_PACKAGES_V1)),
+    )
     apps = layer(
         file("app/app.jar", eco.nested_fat_jar()),
-        executable("usr/bin/wharf-tool", eco.auditable_elf([{"name": "smallvec", "version": "1.6.0", "source": "crates.io"}])),
+        executable(
+            "usr/bin/wharf-tool",
+            eco.auditable_elf([{"name": "smallvec", "version": "1.6.0", "source": "crates.io"}]),
+        ),
     )
     found = scan(base, apps)
     index = build_index(
         [
             advisory("WHARF-RPM-1", affects("Rocky Linux:9", "openssl", "1:3.0.7-27.el9")),
-            advisory("WHARF-RPM-2", affects("Rocky Linux:9", "bash", "5.1.8-6.el9")),  # fixed at what is installed
+            advisory(
+                "WHARF-RPM-2", affects("Rocky Linux:9", "bash", "5.1.8-6.el9")
+            ),  # fixed at what is installed
             advisory("WHARF-MVN-1", affects("Maven", "org.apache.logging.log4j:log4j-core", "2.15.0")),
-            advisory("WHARF-MVN-2", affects("Maven", "org.example:inner", "3.0.0-beta1")),  # fixed before 3.0.0
+            advisory(
+                "WHARF-MVN-2", affects("Maven", "org.example:inner", "3.0.0-beta1")
+            ),  # fixed before 3.0.0
             advisory("WHARF-CRATE-1", affects("crates.io", "smallvec", "1.6.1", type_="SEMVER")),
         ]
     )
@@ -279,7 +343,11 @@ def test_new_ecosystems_are_matched_and_every_package_is_in_the_sbom_with_its_la
 
 def test_alpine_p1_fix_released_as_a_new_revision_is_found() -> None:
     installed = "P:lsof\nV:5.7.1p1-r0\nA:x86_64\no:lsof\n\nP:neofetch\nV:0.8.21.r1-r0\nA:noarch\n"
-    found = scan(layer(file("etc/os-release", "ID=alpine\nVERSION_ID=3.20.3\n"), file("lib/apk/db/installed", installed)))
+    found = scan(
+        layer(
+            file("etc/os-release", "ID=alpine\nVERSION_ID=3.20.3\n"), file("lib/apk/db/installed", installed)
+        )
+    )
     index = build_index(
         [
             advisory("WHARF-APK-P1", affects("Alpine:v3.20", "lsof", "5.7.1p1-r1")),

@@ -83,7 +83,9 @@ def _generated(rng: random.Random) -> str:
     return version
 
 
-@pytest.mark.skipif(shutil.which("rpm") is None, reason="Debian's rpm is not installed (make test installs it)")
+@pytest.mark.skipif(
+    shutil.which("rpm") is None, reason="Debian's rpm is not installed (make test installs it)"
+)
 def test_agrees_with_rpm_itself_on_generated_versions() -> None:
     rng = random.Random(17)
     pairs = [(_generated(rng), _generated(rng)) for _ in range(3000)]
@@ -93,10 +95,20 @@ def test_agrees_with_rpm_itself_on_generated_versions() -> None:
     output = subprocess.run(["rpm", "--eval", script], capture_output=True, text=True, check=True).stdout
     answers = [int(word) for word in output.split()]
     assert len(answers) == len(pairs)
-    wrong = [(a, b, expected) for (a, b), expected in zip(pairs, answers, strict=True) if RPM.compare(a, b) != expected]
+    wrong = [
+        (a, b, expected)
+        for (a, b), expected in zip(pairs, answers, strict=True)
+        if RPM.compare(a, b) != expected
+    ]
     assert wrong == []
 
 
 def test_rpm_distributions_use_the_rpm_order() -> None:
-    for ecosystem in ["Red Hat:enterprise_linux:9::appstream", "Rocky Linux:9", "AlmaLinux:8", "SUSE:Linux Enterprise Server 15 SP5", "openSUSE:Leap 15.5"]:
+    for ecosystem in [
+        "Red Hat:enterprise_linux:9::appstream",
+        "Rocky Linux:9",
+        "AlmaLinux:8",
+        "SUSE:Linux Enterprise Server 15 SP5",
+        "openSUSE:Leap 15.5",
+    ]:
         assert scheme_for(ecosystem) is RPM

@@ -80,10 +80,10 @@ class _Elf:
         self.is64 = data[4] == 2
         self.endian = "<" if data[5] == 1 else ">"
         if self.is64:
-            shoff, = struct.unpack_from(self.endian + "Q", data, 0x28)
+            (shoff,) = struct.unpack_from(self.endian + "Q", data, 0x28)
             shentsize, shnum, shstrndx = struct.unpack_from(self.endian + "HHH", data, 0x3A)
         else:
-            shoff, = struct.unpack_from(self.endian + "I", data, 0x20)
+            (shoff,) = struct.unpack_from(self.endian + "I", data, 0x20)
             shentsize, shnum, shstrndx = struct.unpack_from(self.endian + "HHH", data, 0x2E)
         # (name offset, type, address, offset, size) per section.
         self.sections: list[tuple[int, int, int, int, int]] = []
@@ -91,9 +91,13 @@ class _Elf:
             for index in range(shnum):
                 base = shoff + index * shentsize
                 if self.is64:
-                    name, type_, _flags, addr, offset, size = struct.unpack_from(self.endian + "IIQQQQ", data, base)
+                    name, type_, _flags, addr, offset, size = struct.unpack_from(
+                        self.endian + "IIQQQQ", data, base
+                    )
                 else:
-                    name, type_, _flags, addr, offset, size = struct.unpack_from(self.endian + "IIIIII", data, base)
+                    name, type_, _flags, addr, offset, size = struct.unpack_from(
+                        self.endian + "IIIIII", data, base
+                    )
                 self.sections.append((name, type_, addr, offset, size))
         self.names: dict[str, tuple[int, int, int, int, int]] = {}
         if self.sections and shstrndx < len(self.sections):
@@ -221,7 +225,9 @@ def _crates(document: Any) -> list[dict[str, str]]:
         name, version = entry.get("name"), entry.get("version")
         if isinstance(name, str) and isinstance(version, str) and name and version:
             source = entry.get("source")
-            crates.append({"name": name, "version": version, "source": source if isinstance(source, str) else ""})
+            crates.append(
+                {"name": name, "version": version, "source": source if isinstance(source, str) else ""}
+            )
     return crates
 
 

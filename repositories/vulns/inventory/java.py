@@ -125,10 +125,16 @@ def _scan(data: bytes, path: str, artifacts: list[dict[str, str]], depth: int, f
             try:
                 if _POM_PROPERTIES.match(name) and info.file_size <= 64 * 1024:
                     values = _properties(archive.read(info).decode("utf-8", "replace"))
-                    group, artifact, version = values.get("groupId"), values.get("artifactId"), values.get("version")
+                    group, artifact, version = (
+                        values.get("groupId"),
+                        values.get("artifactId"),
+                        values.get("version"),
+                    )
                     if group and artifact and version:
                         found_pom = True
-                        artifacts.append({"group": group, "artifact": artifact, "version": version, "path": path})
+                        artifacts.append(
+                            {"group": group, "artifact": artifact, "version": version, "path": path}
+                        )
                 elif name == "META-INF/MANIFEST.MF" and info.file_size <= 1 * MiB:
                     manifest = _manifest(archive.read(info).decode("utf-8", "replace"))
                 elif name.lower().endswith(ARCHIVE_SUFFIXES) and not info.is_dir():
@@ -168,7 +174,11 @@ def packages_from(kept: KeptFile) -> list[Package]:
         return []
     found: list[Package] = []
     for artifact in artifacts if isinstance(artifacts, list) else ():
-        group, name, version = artifact.get("group", ""), artifact.get("artifact", ""), artifact.get("version", "")
+        group, name, version = (
+            artifact.get("group", ""),
+            artifact.get("artifact", ""),
+            artifact.get("version", ""),
+        )
         if not name or not version:
             continue
         full = f"{group}:{name}" if group else name

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 # purl types (https://github.com/package-url/purl-spec) of the packages we read.
 DEB, APK, PYPI, NPM = "deb", "apk", "pypi", "npm"
-RPM, GOLANG, CARGO, MAVEN, GEM, COMPOSER, NUGET = "rpm", "golang", "cargo", "maven", "gem", "composer", "nuget"
+RPM, GOLANG, CARGO, MAVEN, GEM, COMPOSER, NUGET = (
+    "rpm",
+    "golang",
+    "cargo",
+    "maven",
+    "gem",
+    "composer",
+    "nuget",
+)
 
 # Packages that live inside one file (an executable, an archive).
 PER_FILE_KINDS = frozenset({GOLANG, CARGO, MAVEN})

@@ -192,7 +192,9 @@ def bdb_blobs(data: bytes) -> Iterator[bytes]:
                 yield blob
 
 
-def _bdb_overflow(data: bytes, number: int, total: int, page_size: int, pages: int, endian: str) -> bytes | None:
+def _bdb_overflow(
+    data: bytes, number: int, total: int, page_size: int, pages: int, endian: str
+) -> bytes | None:
     parts: list[bytes] = []
     length = 0
     seen = set()

@@ -53,10 +53,10 @@ from .streams import LayerStream
 
 __all__ = [
     "DEFAULT_LIMITS",
-    "Extract",
     "MAX_SYMLINK_DEPTH",
     "OPAQUE_MARKER",
     "WHITEOUT_PREFIX",
+    "Extract",
     "GiB",
     "ImageFiles",
     "KeptFile",

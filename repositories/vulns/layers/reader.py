@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Callable, Iterable
-from typing import IO
 from dataclasses import dataclass, field
+from typing import IO
 
 from .image import ImageFiles, KeptFile, LayerSummary, Link, Node, ancestors, escapes_root, normalize
 from .limits import DEFAULT_LIMITS, LayerRejected, Limits, ScanLimitExceeded

@@ -66,10 +66,9 @@ def _next_type(state: int, text: str, pos: int) -> tuple[int, int]:
             kind = DIGIT_OR_ZERO
         elif char == "_":
             kind = SUFFIX
-        elif char == "-":
-            if pos + 1 < len(text) and text[pos + 1] == "r":
-                kind = REVISION_NO
-                pos += 1
+        elif char == "-" and pos + 1 < len(text) and text[pos + 1] == "r":
+            kind = REVISION_NO
+            pos += 1
         pos += 1
     if kind < state and not (
         (kind == DIGIT_OR_ZERO and state == DIGIT)
