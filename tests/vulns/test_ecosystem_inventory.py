@@ -10,7 +10,7 @@ import pytest
 
 from repositories.vulns.inventory import Inventory, extract, inventory, wanted
 from repositories.vulns.inventory.osrelease import distro_from_os_release
-from repositories.vulns.inventory.packages import CARGO, DEB, GOLANG, MAVEN, PYPI, RPM
+from repositories.vulns.inventory.packages import CARGO, DEB, GEM, GOLANG, MAVEN, PYPI, RPM
 from repositories.vulns.layers import read_layers
 from repositories.vulns.osv import build_index
 from repositories.vulns.sbom import LAYER_PROPERTY, build_sbom, purl_for
@@ -267,6 +267,37 @@ def test_jar_removed_by_a_whiteout_and_broken_archives_list_nothing() -> None:
     app = layer(file("app/app.jar", eco.nested_fat_jar()))
     assert scan(app, layer(whiteout("app/app.jar"))).of_kind(MAVEN) == []
     assert scan(layer(file("app/broken.jar", b"PK\x03\x04 not really a zip" * 10))).packages == []
+
+
+# --- Ruby -----------------------------------------------------------------------------
+
+GEMSPEC = """# -*- encoding: utf-8 -*-
+# stub: rack 2.2.8 ruby lib
+
+Gem::Specification.new do |s|
+  s.name = "rack".freeze
+  s.version = "2.2.8"
+
+  s.required_rubygems_version = Gem::Requirement.new(">= 0".freeze) if s.respond_to? :required_rubygems_version=
+  s.require_paths = ["lib".freeze]
+  s.authors = ["Leah Neukirchen".freeze]
+  s.summary = "A modular Ruby webserver interface".freeze
+end
+"""
+
+
+def test_installed_gem_specifications_are_read_and_whiteouts_remove_them() -> None:
+    gem_home = "usr/local/bundle/specifications"
+    base = layer(
+        file(f"{gem_home}/rack-2.2.8.gemspec", GEMSPEC),
+        file("usr/local/lib/ruby/3.2.0/specifications/default/json-2.6.3.gemspec", "# generated\n"),
+        file("usr/local/bundle/gems/rack-2.2.8/example.gemspec", GEMSPEC),  # a gem's own file: not installed metadata
+    )
+    found = scan(base)
+    gems = {(p.name, p.version, p.ecosystem) for p in found.of_kind(GEM)}
+    assert gems == {("rack", "2.2.8", "RubyGems"), ("json", "2.6.3", "RubyGems")}
+    assert purl_for(found.of_kind(GEM)[1]) == "pkg:gem/rack@2.2.8"
+    assert scan(base, layer(whiteout(f"{gem_home}/rack-2.2.8.gemspec"))).of_kind(GEM)[0].name == "json"
 
 
 # --- one package per distribution-installed Python module ------------------------------

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 from ..layers import ImageFiles, KeptFile, KiB, MiB
 from ..layers.reader import Reducer
-from . import apk, binaries, dpkg, java, npm, python, rpm
+from . import apk, binaries, dpkg, java, npm, python, rpm, ruby
 from .osrelease import OS_RELEASE_PATHS, Distro, distro_from_os_release
-from .packages import APK, CARGO, DEB, GOLANG, MAVEN, NPM, OS_KINDS, PYPI, RPM, Package
+from .packages import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, OS_KINDS, PYPI, RPM, Package
 
 # Per-file size caps. Package databases of real images reach a few MiB (apk's lists
 # every installed file); a package's metadata file is far below 1 MiB.
@@ -38,7 +38,12 @@ def wanted(path: str) -> int | None:
         return DATABASE_CAP
     if path in rpm.RPM_DATABASES:
         return RPM_DATABASE_CAP
-    if dpkg.is_status_file(path) or python.is_metadata_file(path) or npm.is_package_manifest(path):
+    if (
+        dpkg.is_status_file(path)
+        or python.is_metadata_file(path)
+        or npm.is_package_manifest(path)
+        or ruby.is_gemspec(path)
+    ):
         return MANIFEST_CAP
     return None
 
@@ -76,6 +81,8 @@ def _parser_for(path: str) -> Callable[[KeptFile], list[Package]] | None:
         return python.packages_from
     if npm.is_package_manifest(path):
         return npm.packages_from
+    if ruby.is_gemspec(path):
+        return ruby.packages_from
     return None
 
 
@@ -87,7 +94,7 @@ def _distro(image: ImageFiles) -> Distro | None:
     return None
 
 
-_KIND_ORDER = {DEB: 0, APK: 1, RPM: 2, PYPI: 3, NPM: 4, GOLANG: 5, CARGO: 6, MAVEN: 7}
+_KIND_ORDER = {DEB: 0, APK: 1, RPM: 2, PYPI: 3, NPM: 4, GEM: 5, GOLANG: 6, CARGO: 7, MAVEN: 8}
 
 
 def inventory(image: ImageFiles) -> Inventory:

@@ -11,6 +11,7 @@ from .dpkg import DpkgScheme
 from .maven import MavenScheme
 from .pep440 import Pep440Scheme
 from .rpm import RpmScheme
+from .rubygems import RubyGemsScheme
 from .semver import SemVerScheme
 
 
@@ -26,6 +27,7 @@ RPM = RpmScheme()
 PEP440 = Pep440Scheme()
 SEMVER = SemVerScheme()
 MAVEN = MavenScheme()
+RUBYGEMS = RubyGemsScheme()
 
 # Keyed by the part of the OSV ecosystem string before the first ":" (the release
 # suffix of "Debian:12", "Rocky Linux:9", "Ubuntu:22.04:LTS" does not change the order,
@@ -48,6 +50,7 @@ _BY_BASE: dict[str, VersionScheme] = {
     "Go": SEMVER,  # module versions are SemVer with a "v" the parser tolerates
     "crates.io": SEMVER,  # Cargo versions are SemVer 2.0.0
     "Maven": MAVEN,
+    "RubyGems": RUBYGEMS,
 }
 
 # Alpine releases from 3.23 on ship apk-tools 3, whose order differs (see apk.py).
