@@ -9,6 +9,7 @@ from .apk3 import Apk3Scheme
 from .base import VersionScheme
 from .dpkg import DpkgScheme
 from .maven import MavenScheme
+from .nuget import NuGetScheme
 from .pep440 import Pep440Scheme
 from .rpm import RpmScheme
 from .rubygems import RubyGemsScheme
@@ -28,6 +29,7 @@ PEP440 = Pep440Scheme()
 SEMVER = SemVerScheme()
 MAVEN = MavenScheme()
 RUBYGEMS = RubyGemsScheme()
+NUGET = NuGetScheme()
 
 # Keyed by the part of the OSV ecosystem string before the first ":" (the release
 # suffix of "Debian:12", "Rocky Linux:9", "Ubuntu:22.04:LTS" does not change the order,
@@ -51,6 +53,7 @@ _BY_BASE: dict[str, VersionScheme] = {
     "crates.io": SEMVER,  # Cargo versions are SemVer 2.0.0
     "Maven": MAVEN,
     "RubyGems": RUBYGEMS,
+    "NuGet": NUGET,
 }
 
 # Alpine releases from 3.23 on ship apk-tools 3, whose order differs (see apk.py).
