@@ -38,7 +38,7 @@ NOTE_PROPERTY = "wharf:package:note"
 
 # purl types whose names are case-insensitive, hence lowercased (purl-spec, as
 # packageurl-python applies it), and those whose namespaces are.
-_LOWERCASE_NAME = frozenset({APK, NPM, PYPI, COMPOSER, NUGET, "oci"})
+_LOWERCASE_NAME = frozenset({APK, NPM, PYPI, COMPOSER, "oci"})
 _LOWERCASE_NAMESPACE = frozenset({APK, PYPI, COMPOSER})
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from repositories.vulns.inventory import Inventory, extract, inventory, wanted
 from repositories.vulns.inventory.osrelease import distro_from_os_release
-from repositories.vulns.inventory.packages import CARGO, DEB, GEM, GOLANG, MAVEN, PYPI, RPM
+from repositories.vulns.inventory.packages import CARGO, COMPOSER, DEB, GEM, GOLANG, MAVEN, NUGET, PYPI, RPM
 from repositories.vulns.layers import read_layers
 from repositories.vulns.osv import build_index
 from repositories.vulns.sbom import LAYER_PROPERTY, build_sbom, purl_for
@@ -291,13 +291,84 @@ def test_installed_gem_specifications_are_read_and_whiteouts_remove_them() -> No
     base = layer(
         file(f"{gem_home}/rack-2.2.8.gemspec", GEMSPEC),
         file("usr/local/lib/ruby/3.2.0/specifications/default/json-2.6.3.gemspec", "# generated\n"),
-        file("usr/local/bundle/gems/rack-2.2.8/example.gemspec", GEMSPEC),  # a gem's own file: not installed metadata
+        file(
+            "usr/local/bundle/gems/rack-2.2.8/example.gemspec", GEMSPEC
+        ),  # a gem's own file: not installed metadata
     )
     found = scan(base)
     gems = {(p.name, p.version, p.ecosystem) for p in found.of_kind(GEM)}
     assert gems == {("rack", "2.2.8", "RubyGems"), ("json", "2.6.3", "RubyGems")}
     assert purl_for(found.of_kind(GEM)[1]) == "pkg:gem/rack@2.2.8"
     assert scan(base, layer(whiteout(f"{gem_home}/rack-2.2.8.gemspec"))).of_kind(GEM)[0].name == "json"
+
+
+# --- .NET and PHP ----------------------------------------------------------------------
+
+DEPS_JSON = {
+    "runtimeTarget": {"name": ".NETCoreApp,Version=v8.0", "signature": ""},
+    "targets": {
+        ".NETCoreApp,Version=v8.0": {"WebApp/1.0.0": {"dependencies": {"Newtonsoft.Json": "13.0.1"}}}
+    },
+    "libraries": {
+        "WebApp/1.0.0": {"type": "project", "serviceable": False, "sha512": ""},
+        "Newtonsoft.Json/13.0.1": {
+            "type": "package",
+            "serviceable": True,
+            "sha512": "sha512-ppPFpBcvxdsfUonNcvITKqLl3bqxWbDCZIzDWHzjpdAHRFfZe0Dw9HmA0+za13IdyrgJwpkDTDA9fHaxOrt20A==",
+            "path": "newtonsoft.json/13.0.1",
+            "hashPath": "newtonsoft.json.13.0.1.nupkg.sha512",
+        },
+        "Microsoft.NETCore.App.Runtime.linux-x64/8.0.0": {
+            "type": "runtimepack",
+            "serviceable": False,
+            "sha512": "",
+        },
+    },
+}
+INSTALLED_JSON = {
+    "packages": [
+        {
+            "name": "symfony/http-kernel",
+            "version": "v5.4.30",
+            "version_normalized": "5.4.30.0",
+            "type": "library",
+        },
+        {"name": "Monolog/Monolog", "version": "2.9.1", "version_normalized": "2.9.1.0", "type": "library"},
+    ],
+    "dev": True,
+    "dev-package-names": [],
+}
+
+
+def test_dotnet_deps_json_and_composer_installed_json_list_their_packages() -> None:
+    import json
+
+    found = scan(
+        layer(
+            file("app/WebApp.deps.json", json.dumps(DEPS_JSON)),
+            file("var/www/vendor/composer/installed.json", json.dumps(INSTALLED_JSON)),
+            file("var/www/composer.lock", json.dumps({"packages": [{"name": "x/y", "version": "1.0"}]})),
+        )
+    )
+    nuget = {(p.name, p.version, p.source_name, p.ecosystem) for p in found.of_kind(NUGET)}
+    assert nuget == {("Newtonsoft.Json", "13.0.1", "newtonsoft.json", "NuGet")}
+    composer = {(p.name, p.version, p.ecosystem) for p in found.of_kind(COMPOSER)}
+    assert composer == {
+        ("symfony/http-kernel", "v5.4.30", "Packagist"),
+        ("monolog/monolog", "2.9.1", "Packagist"),
+    }
+    index = build_index(
+        [
+            advisory("WHARF-NUGET-1", affects("NuGet", "Newtonsoft.Json", "13.0.2")),
+            advisory("WHARF-PHP-1", affects("Packagist", "symfony/http-kernel", "5.4.31")),
+        ]
+    )
+    assert {(f.vulnerability_id, f.package) for f in find_vulnerabilities(found, index)} == {
+        ("WHARF-NUGET-1", "Newtonsoft.Json"),
+        ("WHARF-PHP-1", "symfony/http-kernel"),
+    }
+    assert purl_for(found.of_kind(COMPOSER)[1]) == "pkg:composer/symfony/http-kernel@v5.4.30"
+    assert purl_for(found.of_kind(NUGET)[0]) == "pkg:nuget/Newtonsoft.Json@13.0.1"
 
 
 # --- one package per distribution-installed Python module ------------------------------

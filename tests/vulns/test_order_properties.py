@@ -11,8 +11,10 @@ from repositories.vulns.versions import (
     APK3,
     DPKG,
     MAVEN,
+    NUGET,
     PEP440,
     RPM,
+    RUBYGEMS,
     SEMVER,
     UnsupportedEcosystem,
     VersionScheme,
@@ -44,6 +46,16 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
         st.from_regex(
             r"\A[0-9]{1,2}(\.[0-9]{1,2}){0,3}([.-]?(alpha|beta|rc|cr|m|a|b|sp|ga|final|snapshot|foo)[0-9]{0,2}){0,2}"
             r"(-[0-9]{1,2})?\Z"
+        ),
+        JUNK,
+    ),
+    "rubygems": st.one_of(
+        st.from_regex(r"\A[0-9]{1,2}(\.[0-9a-c]{1,2}){0,4}(-[0-9a-z]{1,3}(\.[0-9a-z]{1,2}){0,2})?\Z"),
+        JUNK,
+    ),
+    "nuget": st.one_of(
+        st.from_regex(
+            r"\A[0-9]{1,2}(\.[0-9]{1,2}){0,3}(-[0-9A-Za-z]{1,3}(\.[0-9A-Za-z]{1,2}){0,2})?(\+[a-z0-9]{1,3})?\Z"
         ),
         JUNK,
     ),
@@ -109,6 +121,18 @@ def test_rpm_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, 
 @given(triples("maven"))
 def test_maven_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
     check_total_order(MAVEN, *versions)
+
+
+@settings(max_examples=250, deadline=None)
+@given(triples("rubygems"))
+def test_rubygems_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(RUBYGEMS, *versions)
+
+
+@settings(max_examples=250, deadline=None)
+@given(triples("nuget"))
+def test_nuget_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(NUGET, *versions)
 
 
 @settings(max_examples=250, deadline=None)

@@ -19,7 +19,20 @@ from hypothesis import strategies as st
 
 from repositories.vulns.inventory import Inventory, inventory, wanted
 from repositories.vulns.inventory.osrelease import Distro
-from repositories.vulns.inventory.packages import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, PYPI, RPM, Package
+from repositories.vulns.inventory.packages import (
+    APK,
+    CARGO,
+    COMPOSER,
+    DEB,
+    GEM,
+    GOLANG,
+    MAVEN,
+    NPM,
+    NUGET,
+    PYPI,
+    RPM,
+    Package,
+)
 from repositories.vulns.layers import read_layers
 from repositories.vulns.sbom import LAYER_PROPERTY, SPEC_VERSION, build_sbom, purl_for, sbom_json
 from tests.vulns import images
@@ -169,7 +182,7 @@ _TEXT = st.text(alphabet="abcXYZ019 .-_+~:@/%?#&=!É中", max_size=12)
 _NAMES = _TEXT.filter(lambda name: name.strip().strip("/"))
 _PACKAGES = st.builds(
     Package,
-    kind=st.sampled_from([DEB, APK, PYPI, NPM, RPM, CARGO, GEM, MAVEN, GOLANG, "hackage"]),
+    kind=st.sampled_from([DEB, APK, PYPI, NPM, RPM, CARGO, GEM, MAVEN, GOLANG, NUGET, COMPOSER, "hackage"]),
     name=st.one_of(_NAMES, _NAMES.map(lambda name: "@" + name)),
     version=_TEXT,
     source_name=_TEXT,

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 from ..layers import ImageFiles, KeptFile, KiB, MiB
 from ..layers.reader import Reducer
-from . import apk, binaries, dpkg, java, npm, python, rpm, ruby
+from . import apk, binaries, dotnet, dpkg, java, npm, php, python, rpm, ruby
 from .osrelease import OS_RELEASE_PATHS, Distro, distro_from_os_release
-from .packages import APK, CARGO, DEB, GEM, GOLANG, MAVEN, NPM, OS_KINDS, PYPI, RPM, Package
+from .packages import APK, CARGO, COMPOSER, DEB, GEM, GOLANG, MAVEN, NPM, NUGET, OS_KINDS, PYPI, RPM, Package
 
 # Per-file size caps. Package databases of real images reach a few MiB (apk's lists
 # every installed file); a package's metadata file is far below 1 MiB.
@@ -38,6 +38,8 @@ def wanted(path: str) -> int | None:
         return DATABASE_CAP
     if path in rpm.RPM_DATABASES:
         return RPM_DATABASE_CAP
+    if dotnet.is_deps_file(path) or php.is_installed_json(path):
+        return DATABASE_CAP
     if (
         dpkg.is_status_file(path)
         or python.is_metadata_file(path)
@@ -83,6 +85,10 @@ def _parser_for(path: str) -> Callable[[KeptFile], list[Package]] | None:
         return npm.packages_from
     if ruby.is_gemspec(path):
         return ruby.packages_from
+    if dotnet.is_deps_file(path):
+        return dotnet.packages_from
+    if php.is_installed_json(path):
+        return php.packages_from
     return None
 
 
@@ -94,7 +100,19 @@ def _distro(image: ImageFiles) -> Distro | None:
     return None
 
 
-_KIND_ORDER = {DEB: 0, APK: 1, RPM: 2, PYPI: 3, NPM: 4, GEM: 5, GOLANG: 6, CARGO: 7, MAVEN: 8}
+_KIND_ORDER = {
+    DEB: 0,
+    APK: 1,
+    RPM: 2,
+    PYPI: 3,
+    NPM: 4,
+    GEM: 5,
+    COMPOSER: 6,
+    NUGET: 7,
+    GOLANG: 8,
+    CARGO: 9,
+    MAVEN: 10,
+}
 
 
 def inventory(image: ImageFiles) -> Inventory:

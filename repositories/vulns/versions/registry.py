@@ -10,6 +10,7 @@ from .base import VersionScheme
 from .dpkg import DpkgScheme
 from .maven import MavenScheme
 from .nuget import NuGetScheme
+from .packagist import PackagistScheme
 from .pep440 import Pep440Scheme
 from .rpm import RpmScheme
 from .rubygems import RubyGemsScheme
@@ -30,6 +31,7 @@ SEMVER = SemVerScheme()
 MAVEN = MavenScheme()
 RUBYGEMS = RubyGemsScheme()
 NUGET = NuGetScheme()
+PACKAGIST = PackagistScheme()
 
 # Keyed by the part of the OSV ecosystem string before the first ":" (the release
 # suffix of "Debian:12", "Rocky Linux:9", "Ubuntu:22.04:LTS" does not change the order,
@@ -54,6 +56,7 @@ _BY_BASE: dict[str, VersionScheme] = {
     "Maven": MAVEN,
     "RubyGems": RUBYGEMS,
     "NuGet": NUGET,
+    "Packagist": PACKAGIST,
 }
 
 # Alpine releases from 3.23 on ship apk-tools 3, whose order differs (see apk.py).
