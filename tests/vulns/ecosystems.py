@@ -44,6 +44,9 @@ def have_go() -> bool:
 
 
 needs_rpm = pytest.mark.skipif(not have_rpm(), reason="Debian's rpm is not installed (make test installs it)")
+needs_db_load = pytest.mark.skipif(
+    shutil.which("db_load") is None, reason="Debian's db-util is not installed (make test installs it)"
+)
 needs_go = pytest.mark.skipif(
     not have_go(), reason="Debian's golang-go is not installed (make test installs it)"
 )
@@ -319,3 +322,41 @@ def rpm_sqlite(headers: list[bytes]) -> bytes:
     data = connection.serialize()
     connection.close()
     return data
+
+
+def bdb_database(headers: list[bytes]) -> bytes:
+    """rpm's BerkeleyDB `Packages`, written by BerkeleyDB itself (`db_load -t hash`):
+    keys are package numbers (native 32-bit), values header blobs, as rpm stores them."""
+    lines = []
+    for number, header in enumerate(headers, start=1):
+        lines.append("".join(f"\\{byte:02x}" for byte in struct.pack("<I", number)))
+        lines.append("".join(f"\\{byte:02x}" for byte in header))
+    with tempfile.TemporaryDirectory(prefix="wharf-bdb-") as work:
+        target = Path(work) / "Packages"
+        subprocess.run(
+            ["db_load", "-T", "-t", "hash", str(target)],
+            input="\n".join(lines) + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        return target.read_bytes()
+
+
+def ndb_database(headers: list[bytes]) -> bytes:
+    """rpm's NDB `Packages.db` laid out as rpm 4.16's `rpmpkg.c` writes it: a header and
+    16-byte slots in the first page, each blob a `BlbS` record padded to 16-byte blocks.
+    No tool here writes NDB (Debian's rpm has no NDB backend), so this is a fixture
+    written from the format."""
+    page = 4096
+    blobs = bytearray()
+    slots = bytearray()
+    first_block = page // 16  # block offsets count from the file start; page 0 holds the slots
+    for index, header in enumerate(headers, start=1):
+        record = struct.pack("<4sIII", b"BlbS", index, 0, len(header)) + header + bytes(12)
+        record += bytes(-len(record) % 16)
+        slots += struct.pack("<4sIII", b"Slot", index, first_block + len(blobs) // 16, len(record) // 16)
+        blobs += record
+    head = struct.pack("<4sIIII", b"RpmP", 0, 1, 1, len(headers) + 1) + bytes(12)
+    first_page = (head + slots).ljust(page, b"\0")
+    return bytes(first_page + blobs)

@@ -108,6 +108,40 @@ def test_rpm_header_blobs_that_rpm_would_refuse_are_skipped() -> None:
     assert not_sqlite.packages == []
 
 
+@eco.needs_db_load
+def test_berkeleydb_packages_written_by_berkeleydb_is_read_inline_and_overflow_headers() -> None:
+    headers = [
+        eco.rpm_header("bash", "4.2.46", "35.el7_9"),  # small: stored in the hash page
+        eco.rpm_header("glibc", "2.17", "326.el7_9", files=400),  # large: overflow pages
+        eco.rpm_header("gpg-pubkey", "f4a80eb5", "53a7ff4b"),
+    ]
+    os_release = 'NAME="CentOS Linux"\nID="centos"\nVERSION_ID="7"\n'
+    found = scan(
+        layer(file("etc/os-release", os_release), file("var/lib/rpm/Packages", eco.bdb_database(headers)))
+    )
+    assert {(p.name, p.version) for p in found.of_kind(RPM)} == {
+        ("bash", "4.2.46-35.el7_9"),
+        ("glibc", "2.17-326.el7_9"),
+    }
+    assert any("CentOS" in note for note in found.notes)  # no OSV ecosystem: listed, not matched
+
+
+def test_ndb_packages_db_is_read() -> None:
+    headers = [
+        eco.rpm_header("libopenssl3", "3.0.8", "150500.5.8.1"),
+        eco.rpm_header("gpg-pubkey", "39db7c82", "5f68629b"),
+    ]
+    found = scan(
+        layer(
+            file("etc/os-release", 'NAME="SLES"\nID="sles"\nVERSION_ID="15.5"\n'),
+            file("usr/lib/sysimage/rpm/Packages.db", eco.ndb_database(headers)),
+        )
+    )
+    assert [(p.name, p.ecosystem) for p in found.of_kind(RPM)] == [
+        ("libopenssl3", "SUSE:Linux Enterprise Server 15 SP5")
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "ecosystems", "remark"),
     [
@@ -300,6 +334,26 @@ def test_installed_gem_specifications_are_read_and_whiteouts_remove_them() -> No
     assert gems == {("rack", "2.2.8", "RubyGems"), ("json", "2.6.3", "RubyGems")}
     assert purl_for(found.of_kind(GEM)[1]) == "pkg:gem/rack@2.2.8"
     assert scan(base, layer(whiteout(f"{gem_home}/rack-2.2.8.gemspec"))).of_kind(GEM)[0].name == "json"
+
+
+def test_ubuntu_with_esm_packages_is_also_matched_as_ubuntu_pro() -> None:
+    os_release = 'ID=ubuntu\nVERSION="18.04.6 LTS (Bionic Beaver)"\nVERSION_ID="18.04"\n'
+    status = "Package: libssl1.1\nStatus: install ok installed\nSource: openssl\nVersion: 1.1.1-1ubuntu2.1~18.04.23+esm4\n"
+    found = scan(layer(file("etc/os-release", os_release), file("var/lib/dpkg/status", status)))
+    assert found.distro is not None
+    assert found.distro.ecosystems == ("Ubuntu:18.04", "Ubuntu:18.04:LTS", "Ubuntu:Pro:18.04:LTS")
+    index = build_index(
+        [
+            advisory(
+                "WHARF-ESM-1", affects("Ubuntu:Pro:18.04:LTS", "openssl", "1.1.1-1ubuntu2.1~18.04.23+esm5")
+            )
+        ]
+    )
+    assert [f.vulnerability_id for f in find_vulnerabilities(found, index)] == ["WHARF-ESM-1"]
+    plain = scan(
+        layer(file("etc/os-release", os_release), file("var/lib/dpkg/status", status.replace("+esm4", "")))
+    )
+    assert plain.distro is not None and "Ubuntu:Pro:18.04:LTS" not in plain.distro.ecosystems
 
 
 # --- .NET and PHP ----------------------------------------------------------------------

@@ -130,6 +130,7 @@ def inventory(image: ImageFiles) -> Inventory:
     for kept in image.files():
         parser = _parser_for(kept.path) or _reduced_parser(kept)
         found.extend(parser(kept))
+    distro = _with_ubuntu_pro(distro, found, notes)
     os_ecosystem = distro.ecosystem if distro else None
     if any(p.kind in OS_KINDS for p in found):
         if distro is None:
@@ -155,6 +156,23 @@ def inventory(image: ImageFiles) -> Inventory:
             packages[package.key] = package
     ordered = sorted(packages.values(), key=lambda p: (_KIND_ORDER.get(p.kind, 9), p.name, p.version, p.path))
     return Inventory(distro=distro, packages=ordered, notes=notes)
+
+
+def _with_ubuntu_pro(distro: Distro | None, found: list[Package], notes: list[str]) -> Distro | None:
+    """Add `Ubuntu:Pro:<release>:LTS` when the image has packages from Ubuntu Pro (ESM).
+
+    OSV publishes the fixes only Ubuntu Pro ships (`+esmN` versions) under their own
+    ecosystem; an image with such packages is attached to Pro, so its packages are
+    matched against those advisories too. Without any, Pro-only fixes would name
+    versions the image cannot install, so they are not searched.
+    """
+    if distro is None or distro.id != "ubuntu" or not distro.version_id:
+        return distro
+    if not any(p.kind == DEB and "+esm" in p.version for p in found):
+        return distro
+    pro = f"Ubuntu:Pro:{distro.version_id}:LTS"
+    notes.append(f"packages from Ubuntu Pro (ESM) found: also matched against {pro}")
+    return replace(distro, ecosystems=(*distro.ecosystems, pro))
 
 
 def _without_os_duplicates(found: list[Package]) -> list[Package]:

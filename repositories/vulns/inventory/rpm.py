@@ -181,15 +181,23 @@ def bdb_blobs(data: bytes) -> Iterator[bytes]:
         if page_type not in (_BDB_PAGE_HASH, _BDB_PAGE_HASH_UNSORTED):
             continue
         entries = struct.unpack_from(endian + "H", data, page + 20)[0]
-        # Items come in key/value pairs; offsets follow the 26-byte page header.
+        # Items come in key/value pairs; their offsets follow the 26-byte page header,
+        # and each item runs up to the start of the one before it (BerkeleyDB's
+        # LEN_HITEM). A small header is stored in the page (H_KEYDATA), a large one
+        # in a chain of overflow pages (H_OFFPAGE).
         for item in range(1, entries, 2):
             offset = struct.unpack_from(endian + "H", data, page + 26 + 2 * item)[0]
-            if offset >= page_size or data[page + offset] != _BDB_OVERFLOW_ITEM:
+            previous = struct.unpack_from(endian + "H", data, page + 26 + 2 * (item - 1))[0]
+            if offset >= page_size or previous > page_size or previous <= offset:
                 continue
-            first_page, total = struct.unpack_from(endian + "II", data, page + offset + 4)
-            blob = _bdb_overflow(data, first_page, total, page_size, pages, endian)
-            if blob is not None:
-                yield blob
+            kind = data[page + offset]
+            if kind == _BDB_KEYDATA:
+                yield data[page + offset + 1 : page + previous]
+            elif kind == _BDB_OVERFLOW_ITEM:
+                first_page, total = struct.unpack_from(endian + "II", data, page + offset + 4)
+                blob = _bdb_overflow(data, first_page, total, page_size, pages, endian)
+                if blob is not None:
+                    yield blob
 
 
 def _bdb_overflow(
