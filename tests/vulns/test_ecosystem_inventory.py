@@ -514,3 +514,33 @@ def test_alpine_p1_fix_released_as_a_new_revision_is_found() -> None:
         ("WHARF-APK-P1", "lsof"),
         ("WHARF-APK-DOT", "neofetch"),
     }
+
+
+def test_the_order_follows_the_release_advisories_were_computed_for_not_the_database_path() -> None:
+    """An apk-tools 3 database (usr/lib/apk/db/installed) on Alpine 3.22 is still
+    matched in apk-tools 2 order, the one Alpine's secdb computed v3.22's fixes with;
+    Alpine 3.23 (which ships apk-tools 3) gets apk-tools 3's. The scan says so."""
+    installed = "P:lsof\nV:5.7.1p1-r0\nA:x86_64\n"
+    index = build_index(
+        [
+            advisory("WHARF-APK2", affects("Alpine:v3.22", "lsof", "5.7.1p1-r1")),
+            advisory("WHARF-APK3", affects("Alpine:v3.23", "lsof", "5.7.1p1-r1")),
+        ]
+    )
+    on_3_22 = scan(
+        layer(
+            file("etc/os-release", "ID=alpine\nVERSION_ID=3.22.1\n"),
+            file("usr/lib/apk/db/installed", installed),
+        )
+    )
+    assert [f.vulnerability_id for f in find_vulnerabilities(on_3_22, index)] == ["WHARF-APK2"]
+    assert any("apk-tools 3 database" in note for note in on_3_22.notes)
+    on_3_23 = scan(
+        layer(
+            file("etc/os-release", "ID=alpine\nVERSION_ID=3.23.0\n"),
+            file("usr/lib/apk/db/installed", installed),
+        )
+    )
+    # apk-tools 3 cannot read `p1` followed by `-r`: both versions are invalid at the
+    # same token and compare equal, so it sees the fix as installed (what apk 3 does).
+    assert find_vulnerabilities(on_3_23, index) == []
