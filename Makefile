@@ -48,10 +48,18 @@ ldap-deps: ldap-headers | $(PY)
 	@$(PY) portal/requirements_met.py requirements-ldap.txt 2>/dev/null || $(PIP) install --quiet -r requirements-ldap.txt
 
 # Debian packages the tests drive: Chromium for the browser tests, the real
-# registry (CNCF Distribution 2.8) and skopeo as a real registry client.
+# registry (CNCF Distribution 2.8) and skopeo as a real registry client; rpm (rpmbuild
+# writes the rpm databases the scanner reads, and is the reference for rpm's version
+# order), golang-go (builds the Go binaries whose build information it reads) and
+# php-cli (PHP's version_compare is the reference for Packagist's version order) and
+# db-util (BerkeleyDB's db_load writes the rpm databases of older releases).
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v rpmbuild >/dev/null || missing="$$missing rpm"; \
+	command -v go >/dev/null || missing="$$missing golang-go"; \
+	command -v php >/dev/null || missing="$$missing php-cli"; \
+	command -v db_load >/dev/null || missing="$$missing db-util"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \

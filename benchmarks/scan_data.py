@@ -245,11 +245,17 @@ class _LayerWriter:
         self.entries += 1
 
     def add(
-        self, path: str, data: bytes | None = None, *, random_size: int = 0, rng: random.Random | None = None
+        self,
+        path: str,
+        data: bytes | None = None,
+        *,
+        random_size: int = 0,
+        rng: random.Random | None = None,
+        mode: int = 0o644,
     ) -> None:
         self._directory(path)
         info = tarfile.TarInfo(path)
-        info.mode = 0o644
+        info.mode = mode
         if data is not None:
             info.size = len(data)
             self._tar.addfile(info, io.BytesIO(data))
@@ -468,3 +474,59 @@ def _fix_for(ecosystem: str, i: int) -> str:
     if ecosystem == DEBIAN:
         return f"{1 + i % 9}.{i % 31}.{i % 7}-{1 + i % 3}+deb12u1"
     return f"{i % 9}.{i % 31}.{i % 7}"
+
+
+# --- the polyglot image: rpm, Go and Java, for the scanner's coverage -----------------------
+
+
+ROCKY_OS_RELEASE = 'NAME="Rocky Linux"\nID="rocky"\nVERSION_ID="9.3"\n'
+
+
+def write_polyglot_layer(
+    directory: Path, *, rpm_packages: int = 2000, go_binaries: int = 50, jars: int = 200, seed: int = 2026
+) -> WrittenLayer:
+    """A Rocky Linux 9 layer with an `rpmdb.sqlite` of `rpm_packages` packages (headers of
+    about 30 KiB, as real ones with their file lists are), `go_binaries` Go executables
+    (built by Debian's Go when installed, else the test suite's minimal ELF with Go build
+    information) and `jars` Java archives: one in ten a Spring Boot fat jar holding ten
+    nested jars, the rest plain Maven jars with some class files."""
+    from tests.vulns import ecosystems as eco
+
+    rng = random.Random(seed)
+    writer = _LayerWriter(directory / "polyglot.tar.gz", 6)
+    writer.add("etc/os-release", ROCKY_OS_RELEASE.encode())
+    changelog = _source_file(rng, 8000).decode()
+    headers = [
+        eco.rpm_header(
+            f"rpmpkg{n:04d}", f"1.{n % 40}.{n % 7}", f"{n % 9 + 1}.el9", files=600, changelog=changelog
+        )
+        for n in range(rpm_packages)
+    ]
+    writer.add("var/lib/rpm/rpmdb.sqlite", eco.rpm_sqlite(headers))
+    del headers
+    binary = (
+        eco.go_binary()
+        if eco.have_go()
+        else eco.go_buildinfo_elf("go1.21.5", [("example.com/greeting", "v1.4.2")])
+    )
+    for n in range(go_binaries):
+        writer.add(f"usr/local/bin/gotool{n:02d}", binary, mode=0o755)
+    for n in range(jars):
+        if n % 10 == 0:
+            nested = [
+                (
+                    f"BOOT-INF/lib/dep{n:03d}-{m}.jar",
+                    eco.maven_jar("org.bench", f"dep{n:03d}-{m}", f"1.{m}.0"),
+                )
+                for m in range(10)
+            ]
+            data = eco.jar(
+                eco.pom_properties("com.bench", f"app{n:03d}", "1.0.0"),
+                *nested,
+                stored=tuple(name for name, _ in nested),
+            )
+        else:
+            classes = [(f"org/bench/lib{n:03d}/C{c}.class", _source_file(rng, 3000)) for c in range(20)]
+            data = eco.maven_jar("org.bench", f"lib{n:03d}", f"2.{n % 10}.1", *classes)
+        writer.add(f"opt/app/lib/lib{n:03d}.jar", data)
+    return writer.close()

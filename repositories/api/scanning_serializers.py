@@ -71,6 +71,7 @@ class ScanReportSerializer(serializers.ModelSerializer[ScanReport]):
             "scanner_version",
             "distro",
             "packages",
+            "ecosystems",
             "counts",
             "fixable_counts",
             "total",

@@ -147,6 +147,10 @@ class AdvisoryPackage(models.Model):
         return f"{self.ecosystem}/{self.name} ({self.advisory_id})"
 
 
+# The `ScanReport.ecosystems` key of packages that no OSV ecosystem covers.
+UNMATCHED = "unmatched"
+
+
 class ScanReport(models.Model):
     """One scan of one artifact by one scanner.
 
@@ -195,6 +199,11 @@ class ScanReport(models.Model):
     scanner_version = models.CharField(max_length=100, blank=True)
     distro = models.CharField(max_length=100, blank=True, help_text="e.g. `Debian:12`.")
     packages = models.PositiveIntegerField(default=0, help_text="Packages found (built-in scanner).")
+    ecosystems = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{OSV ecosystem: packages found in it}; packages no advisory can name count under `unmatched`.",
+    )
     counts = models.JSONField(default=empty_counts, help_text="{band: n} of findings not allowlisted.")
     fixable_counts = models.JSONField(default=empty_counts, help_text="{band: n} of those with a fix.")
     allowlisted = models.PositiveIntegerField(default=0, help_text="Findings marked by the allowlist.")
@@ -229,7 +238,17 @@ class ScanReport(models.Model):
         about the image (a scratch image, a static binary, an unknown package manager):
         pages show "no packages found", never "clean". Only the built-in scanner counts
         packages, so a Trivy or adapter report is never taken for one of these.
+        A scan whose packages all lack an ecosystem (an unsupported distribution's OS
+        packages, a jar known by file name only) matched nothing either.
         """
+        if (
+            self.status == self.Status.SUCCEEDED
+            and self.scanner == self.Scanner.BUILTIN
+            and self.packages
+            and self.ecosystems
+            and set(self.ecosystems) == {UNMATCHED}
+        ):
+            return True
         return (
             self.status == self.Status.SUCCEEDED
             and self.scanner == self.Scanner.BUILTIN

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..models import AdvisoryPackage
 from ..vulns.inventory import Inventory
-from ..vulns.inventory.packages import APK, DEB
+from ..vulns.inventory.packages import OS_KINDS
 from ..vulns.names import normalize_name
 
 AdvisoryIndex = dict[tuple[str, str], list[dict[str, Any]]]
@@ -33,7 +33,7 @@ def match_keys(inventory: Inventory) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     distro = inventory.distro
     for package in inventory.packages:
-        if package.kind in (DEB, APK):
+        if package.kind in OS_KINDS:
             ecosystems: tuple[str, ...] = distro.ecosystems if distro else ()
         else:
             ecosystems = (package.ecosystem,) if package.ecosystem else ()

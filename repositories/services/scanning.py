@@ -48,10 +48,10 @@ from ..models import (
     ProjectScanSettings,
     ScanReport,
 )
-from ..models.scanning import SEVERITY_RANK, Severity, empty_counts
+from ..models.scanning import SEVERITY_RANK, UNMATCHED, Severity, empty_counts
 from ..registry import RegistryClient, RegistryError, RegistryUnavailable
 from ..vulns.identifiers import normalize
-from ..vulns.inventory import Inventory, inventory, wanted
+from ..vulns.inventory import Inventory, extract, inventory, wanted
 from ..vulns.layers import LayerRejected, Limits, read_layers
 from ..vulns.sbom import build_sbom
 from ..vulns.scanner import ScanFinding, find_vulnerabilities
@@ -168,7 +168,7 @@ def scan_image(artifact: Artifact, client: RegistryClient) -> ImageScan:
         notes.append(f"{len(artifact.layers) - len(layers)} non-distributable layer(s) not scanned")
     streams = _layer_streams(client, artifact.repository.name, layers)
     try:
-        image = read_layers(streams, wanted, limits())
+        image = read_layers(streams, wanted, limits(), extract)
     finally:
         streams.close()  # releases the open registry response at once when a layer is refused
     found = inventory(image)
@@ -268,12 +268,26 @@ def _store_image_scan(report: ScanReport, scan: ImageScan, allowlist: set[str]) 
     distro = scan.inventory.distro
     report.distro = (distro.ecosystem or f"{distro.id} {distro.version_id}".strip())[:100] if distro else ""
     report.packages = len(scan.inventory.packages)
+    report.ecosystems = ecosystem_counts(scan.inventory)
     report.notes = scan.notes[:MAX_NOTES]
     report.sbom = build_sbom(scan.inventory, image_name=artifact.repository.name, image_digest=artifact.digest)
     with transaction.atomic():
         report.findings.all().delete()
         store_findings(rows)
         _finish(report, ScanReport.Status.SUCCEEDED)
+
+
+def ecosystem_counts(found: Inventory) -> dict[str, int]:
+    """{OSV ecosystem: packages}, for the summary; packages without one under `unmatched`.
+
+    OS packages count under the distribution's canonical ecosystem (`Ubuntu:22.04`,
+    not also its `:LTS` twin).
+    """
+    counts: dict[str, int] = {}
+    for package in found.packages:
+        key = package.ecosystem or UNMATCHED
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _failure_message(exc: Exception) -> str:
@@ -324,6 +338,7 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
     counts, fixable = empty_counts(), empty_counts()
     failed: list[str] = []
     allowlisted = packages = 0
+    ecosystems: dict[str, int] = {}
     distros: list[str] = []
     for child in children:
         child_report = ScanReport.objects.create(
@@ -342,6 +357,8 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
             continue
         allowlisted += child_report.allowlisted
         packages += child_report.packages
+        for ecosystem, count in child_report.ecosystems.items():
+            ecosystems[ecosystem] = ecosystems.get(ecosystem, 0) + count
         distros.append(child_report.distro)
         for band in counts:
             counts[band] += child_report.counts.get(band, 0)
@@ -352,6 +369,7 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
     report.counts, report.fixable_counts, report.allowlisted = counts, fixable, allowlisted
     report.worst_severity = worst_of(counts)
     report.packages = packages
+    report.ecosystems = dict(sorted(ecosystems.items()))
     # The platforms' distributions, so the summary says what was recognised (and a
     # distribution without packages is not taken for "found nothing").
     report.distro = ", ".join(sorted({d for d in distros if d}))[:100]

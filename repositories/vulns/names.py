@@ -7,6 +7,9 @@ import re
 from .versions.registry import ecosystem_base
 
 _PEP503_SEPARATORS = re.compile(r"[-_.]+")
+# NuGet ids and Composer package names are case-insensitive: advisories and installed
+# metadata spell them differently (`Newtonsoft.Json`, `newtonsoft.json`).
+_CASE_INSENSITIVE = frozenset({"NuGet", "Packagist"})
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
@@ -18,6 +21,9 @@ def normalize_name(ecosystem: str, name: str) -> str:
     which is what their OSV records name).
     """
     name = name.strip()
-    if ecosystem_base(ecosystem) == "PyPI":
+    base = ecosystem_base(ecosystem)
+    if base == "PyPI":
         return _PEP503_SEPARATORS.sub("-", name).lower()
+    if base in _CASE_INSENSITIVE:
+        return name.lower()
     return name

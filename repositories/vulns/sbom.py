@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from .inventory import Inventory, Package
 from .inventory.osrelease import Distro
-from .inventory.packages import APK, DEB, NPM, PYPI
+from .inventory.packages import APK, CARGO, COMPOSER, DEB, GEM, GOLANG, MAVEN, NPM, NUGET, PYPI, RPM
 
 SPEC_VERSION = "1.6"
 SCHEMA_URL = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -34,11 +34,21 @@ SCHEMA_URL = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 LAYER_PROPERTY = "wharf:layer:digest"
 PATH_PROPERTY = "wharf:package:path"
 SOURCE_PROPERTY = "wharf:package:source"
+NOTE_PROPERTY = "wharf:package:note"
 
 # purl types whose names are case-insensitive, hence lowercased (purl-spec, as
 # packageurl-python applies it), and those whose namespaces are.
-_LOWERCASE_NAME = frozenset({APK, NPM, PYPI, "oci"})
-_LOWERCASE_NAMESPACE = frozenset({APK, PYPI})
+_LOWERCASE_NAME = frozenset({APK, NPM, PYPI, COMPOSER, "oci"})
+_LOWERCASE_NAMESPACE = frozenset({APK, PYPI, COMPOSER})
+
+
+# purl-spec's rpm namespaces are vendors; os-release IDs name most of them already.
+_RPM_NAMESPACES = {
+    "rhel": "redhat",
+    "sles": "suse",
+    "opensuse-leap": "opensuse",
+    "opensuse-tumbleweed": "opensuse",
+}
 
 
 def _quote(text: str) -> str:
@@ -93,7 +103,19 @@ def purl(
 
 
 def purl_for(package: Package, distro: Distro | None = None) -> str:
-    """The package URL of one inventoried package (purl-spec types deb, apk, pypi, npm)."""
+    """The package URL of one inventoried package (purl-spec types deb, apk, rpm, pypi, npm,
+    golang, cargo, maven, gem, composer, nuget)."""
+    if package.kind == RPM:
+        qualifiers = {"arch": package.arch, "epoch": package.epoch}
+        if distro is not None and distro.version_id:
+            qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
+        if package.source_name and package.source_name != package.name:
+            qualifiers["upstream"] = package.source_name
+        version = (
+            package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
+        )
+        namespace = _RPM_NAMESPACES.get(distro.id, distro.id) if distro else ""
+        return purl(RPM, package.name, version, namespace=namespace, qualifiers=qualifiers)
     if package.kind in (DEB, APK):
         qualifiers = {"arch": package.arch} if package.arch else {}
         if distro is not None and distro.version_id:
@@ -108,8 +130,15 @@ def purl_for(package: Package, distro: Distro | None = None) -> str:
     if package.kind == NPM and package.name.startswith("@") and "/" in package.name:
         scope, _, name = package.name.partition("/")
         return purl(NPM, name, package.version, namespace=scope)
-    if package.kind in (PYPI, NPM):
+    if package.kind in (PYPI, NPM, CARGO, GEM, NUGET):
         return purl(package.kind, package.name, package.version)
+    if package.kind == MAVEN:
+        artifact = package.name.split(":", 1)[-1]
+        return purl(MAVEN, artifact, package.version, namespace=package.namespace)
+    if package.kind in (GOLANG, COMPOSER):
+        # A Go module path or a Composer `vendor/package`: all but the last segment is the namespace.
+        namespace, _, name = package.name.rpartition("/")
+        return purl(package.kind, name, package.version, namespace=namespace)
     return purl("generic", package.name, package.version)
 
 
@@ -142,10 +171,13 @@ def _package_component(package: Package, bom_ref: str, package_url: str) -> dict
     properties = [{"name": LAYER_PROPERTY, "value": package.layer}] if package.layer else []
     if package.path:
         properties.append({"name": PATH_PROPERTY, "value": package.path})
-    if package.kind == DEB and package.source_name:
+    if package.note:
+        properties.append({"name": NOTE_PROPERTY, "value": package.note})
+    if package.kind in (DEB, RPM) and package.source_name:
         properties.append(
             {"name": SOURCE_PROPERTY, "value": f"{package.source_name} {package.source_version}"}
         )
+    properties.sort(key=lambda p: (p["name"], p["value"]))
     component: dict[str, Any] = {
         "type": "library",
         "bom-ref": bom_ref,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import severity as severity_
-from .inventory import Inventory, Package, inventory, wanted
+from .inventory import Inventory, Package, extract, inventory, wanted
 from .inventory.osrelease import Distro
-from .inventory.packages import APK, DEB
+from .inventory.packages import OS_KINDS
 from .layers import DEFAULT_LIMITS, LayerStream, LayerSummary, Limits, read_layers
 from .osv import AdvisoryIndex, Finding, match
 from .severity import Band
@@ -75,7 +75,7 @@ class ScanResult:
 
 
 def _match_ecosystems(package: Package, distro: Distro | None) -> tuple[str, ...]:
-    if package.kind in (DEB, APK):
+    if package.kind in OS_KINDS:
         return distro.ecosystems if distro else ()
     return (package.ecosystem,) if package.ecosystem else ()
 
@@ -165,7 +165,7 @@ def scan_layers(
 
     Raises `layers.LayerRejected` when a layer cannot be read safely.
     """
-    image = read_layers(layers, wanted, limits)
+    image = read_layers(layers, wanted, limits, extract)
     found = inventory(image)
     findings = find_vulnerabilities(found, advisories_index)
     counts, fixable = _counts(findings)

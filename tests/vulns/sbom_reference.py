@@ -18,14 +18,49 @@ from packageurl import PackageURL
 
 from repositories.vulns.inventory import Inventory, Package
 from repositories.vulns.inventory.osrelease import Distro
-from repositories.vulns.inventory.packages import APK, DEB, NPM, PYPI
-from repositories.vulns.sbom import LAYER_PROPERTY, PATH_PROPERTY, SOURCE_PROPERTY
+from repositories.vulns.inventory.packages import (
+    APK,
+    CARGO,
+    COMPOSER,
+    DEB,
+    GEM,
+    GOLANG,
+    MAVEN,
+    NPM,
+    NUGET,
+    PYPI,
+    RPM,
+)
+from repositories.vulns.sbom import LAYER_PROPERTY, NOTE_PROPERTY, PATH_PROPERTY, SOURCE_PROPERTY
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 
 
 def reference_purl(package: Package, distro: Distro | None = None) -> PackageURL:
     """The package URL as `packageurl-python` builds it from the same fields."""
+    if package.kind == RPM:
+        qualifiers = {"arch": package.arch, "epoch": package.epoch}
+        if distro is not None and distro.version_id:
+            qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
+        if package.source_name and package.source_name != package.name:
+            qualifiers["upstream"] = package.source_name
+        version = (
+            package.version.partition(":")[2] if package.epoch and ":" in package.version else package.version
+        )
+        vendors = {
+            "rhel": "redhat",
+            "sles": "suse",
+            "opensuse-leap": "opensuse",
+            "opensuse-tumbleweed": "opensuse",
+        }
+        namespace = vendors.get(distro.id, distro.id) if distro else None
+        return PackageURL(
+            type=RPM,
+            namespace=namespace or None,
+            name=package.name,
+            version=version,
+            qualifiers={k: v for k, v in qualifiers.items() if v.strip()},
+        )
     if package.kind in (DEB, APK):
         qualifiers = {"arch": package.arch} if package.arch else {}
         if distro is not None and distro.version_id:
@@ -46,8 +81,18 @@ def reference_purl(package: Package, distro: Distro | None = None) -> PackageURL
     if package.kind == NPM and package.name.startswith("@") and "/" in package.name:
         scope, _, name = package.name.partition("/")
         return PackageURL(type=NPM, namespace=scope, name=name, version=package.version)
-    if package.kind in (PYPI, NPM):
+    if package.kind in (PYPI, NPM, CARGO, GEM, NUGET):
         return PackageURL(type=package.kind, name=package.name, version=package.version)
+    if package.kind == MAVEN:
+        return PackageURL(
+            type=MAVEN,
+            namespace=package.namespace or None,
+            name=package.name.split(":", 1)[-1],
+            version=package.version,
+        )
+    if package.kind in (GOLANG, COMPOSER):
+        namespace, _, name = package.name.rpartition("/")
+        return PackageURL(type=package.kind, namespace=namespace or None, name=name, version=package.version)
     return PackageURL(type="generic", name=package.name, version=package.version)
 
 
@@ -64,7 +109,9 @@ def _package_component(package: Package, bom_ref: str, purl: PackageURL) -> Comp
     properties = [Property(name=LAYER_PROPERTY, value=package.layer)] if package.layer else []
     if package.path:
         properties.append(Property(name=PATH_PROPERTY, value=package.path))
-    if package.kind == DEB and package.source_name:
+    if package.note:
+        properties.append(Property(name=NOTE_PROPERTY, value=package.note))
+    if package.kind in (DEB, RPM) and package.source_name:
         properties.append(
             Property(name=SOURCE_PROPERTY, value=f"{package.source_name} {package.source_version}")
         )

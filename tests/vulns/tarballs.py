@@ -23,10 +23,16 @@ class Entry:
     type: bytes = tarfile.REGTYPE
     data: bytes = b""
     linkname: str = ""
+    mode: int | None = None
 
 
 def file(name: str, data: str | bytes) -> Entry:
     return Entry(name, tarfile.REGTYPE, data.encode() if isinstance(data, str) else data)
+
+
+def executable(name: str, data: bytes) -> Entry:
+    """A regular file with its `x` bits set (0755), as a binary is installed."""
+    return Entry(name, tarfile.REGTYPE, data, mode=0o755)
 
 
 def directory(name: str) -> Entry:
@@ -68,7 +74,9 @@ def tar_bytes(*entries: Entry, format_: int = tarfile.PAX_FORMAT) -> bytes:
             info = tarfile.TarInfo(entry.name)
             info.type = entry.type
             info.linkname = entry.linkname
-            info.mode = 0o755 if entry.type == tarfile.DIRTYPE else 0o644
+            info.mode = (
+                entry.mode if entry.mode is not None else 0o755 if entry.type == tarfile.DIRTYPE else 0o644
+            )
             info.size = len(entry.data) if entry.type in (tarfile.REGTYPE, tarfile.AREGTYPE) else 0
             archive.addfile(info, io.BytesIO(entry.data) if info.size else None)
     return buffer.getvalue()

@@ -1,4 +1,4 @@
-"""Alpine version order: apk-tools' own comparison cases and the suffix ladder."""
+"""Alpine version order of apk-tools 3 (Alpine edge, 3.23 on): its comparison cases and the suffix ladder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from repositories.vulns.versions import APK, scheme_for
+from repositories.vulns.versions import APK3 as APK
+from repositories.vulns.versions import scheme_for
 from repositories.vulns.versions.base import cmp
 
 OPS = {"<": -1, "=": 0, ">": 1}
@@ -152,6 +153,8 @@ def test_validity_follows_the_apk_grammar() -> None:
         assert not APK.is_valid(invalid), invalid
 
 
-def test_alpine_ecosystems_use_the_apk_order() -> None:
-    assert scheme_for("Alpine:v3.19") is APK
-    assert scheme_for("Alpine:v3.22") is APK
+def test_alpine_edge_and_3_23_on_use_the_apk_tools_3_order() -> None:
+    assert scheme_for("Alpine:v3.23") is APK
+    assert scheme_for("Alpine:v4.0") is APK
+    assert scheme_for("Alpine") is APK
+    assert scheme_for("Alpine:edge") is APK

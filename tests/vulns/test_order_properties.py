@@ -8,8 +8,13 @@ from hypothesis import strategies as st
 
 from repositories.vulns.versions import (
     APK,
+    APK3,
     DPKG,
+    MAVEN,
+    NUGET,
     PEP440,
+    RPM,
+    RUBYGEMS,
     SEMVER,
     UnsupportedEcosystem,
     VersionScheme,
@@ -31,6 +36,27 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
             r"(~[0-9a-f]{1,4})?(-r[0-9]{1,2})?\Z"
         ),
         st.from_regex(r"\A0[0-9]{0,2}(\.0?[0-9]{1,2}){0,3}\Z"),  # leading zeros
+        JUNK,
+    ),
+    "rpm": st.one_of(
+        st.from_regex(r"\A([0-9]:)?[0-9a-z]{1,3}([._+~^][0-9a-z]{1,3}){0,3}(-[0-9a-z.~^]{1,6})?\Z"),
+        JUNK,
+    ),
+    "maven": st.one_of(
+        st.from_regex(
+            r"\A[0-9]{1,2}(\.[0-9]{1,2}){0,3}([.-]?(alpha|beta|rc|cr|m|a|b|sp|ga|final|snapshot|foo)[0-9]{0,2}){0,2}"
+            r"(-[0-9]{1,2})?\Z"
+        ),
+        JUNK,
+    ),
+    "rubygems": st.one_of(
+        st.from_regex(r"\A[0-9]{1,2}(\.[0-9a-c]{1,2}){0,4}(-[0-9a-z]{1,3}(\.[0-9a-z]{1,2}){0,2})?\Z"),
+        JUNK,
+    ),
+    "nuget": st.one_of(
+        st.from_regex(
+            r"\A[0-9]{1,2}(\.[0-9]{1,2}){0,3}(-[0-9A-Za-z]{1,3}(\.[0-9A-Za-z]{1,2}){0,2})?(\+[a-z0-9]{1,3})?\Z"
+        ),
         JUNK,
     ),
     "pep440": st.one_of(
@@ -80,6 +106,36 @@ def test_apk_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, 
 
 
 @settings(max_examples=250, deadline=None)
+@given(triples("apk"))
+def test_apk3_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(APK3, *versions)
+
+
+@settings(max_examples=250, deadline=None)
+@given(triples("rpm"))
+def test_rpm_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(RPM, *versions)
+
+
+@settings(max_examples=250, deadline=None)
+@given(triples("maven"))
+def test_maven_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(MAVEN, *versions)
+
+
+@settings(max_examples=250, deadline=None)
+@given(triples("rubygems"))
+def test_rubygems_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(RUBYGEMS, *versions)
+
+
+@settings(max_examples=250, deadline=None)
+@given(triples("nuget"))
+def test_nuget_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
+    check_total_order(NUGET, *versions)
+
+
+@settings(max_examples=250, deadline=None)
 @given(triples("pep440"))
 def test_pep440_is_a_total_order_consistent_with_its_key(versions: tuple[str, str, str]) -> None:
     check_total_order(PEP440, *versions)
@@ -93,6 +149,6 @@ def test_semver_is_a_total_order_consistent_with_its_key(versions: tuple[str, st
 
 def test_unknown_ecosystems_are_refused_with_a_named_error() -> None:
     with pytest.raises(UnsupportedEcosystem):
-        scheme_for("Maven")
+        scheme_for("Hackage")
     with pytest.raises(KeyError):  # UnsupportedEcosystem is a KeyError
         scheme_for("")

@@ -151,8 +151,8 @@ def test_semver_ranges_use_semver_order_even_in_another_ecosystem() -> None:
 
 def test_unknown_ecosystem_matches_only_through_explicit_versions() -> None:
     data = entry(rng({"introduced": "0"}), versions=["1.0"])
-    assert is_affected("1.0", "Maven", data)
-    assert not is_affected("2.0", "Maven", data)
+    assert is_affected("1.0", "Hackage", data)
+    assert not is_affected("2.0", "Hackage", data)
 
 
 @pytest.mark.parametrize(

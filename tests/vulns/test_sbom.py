@@ -19,7 +19,20 @@ from hypothesis import strategies as st
 
 from repositories.vulns.inventory import Inventory, inventory, wanted
 from repositories.vulns.inventory.osrelease import Distro
-from repositories.vulns.inventory.packages import APK, DEB, NPM, PYPI, Package
+from repositories.vulns.inventory.packages import (
+    APK,
+    CARGO,
+    COMPOSER,
+    DEB,
+    GEM,
+    GOLANG,
+    MAVEN,
+    NPM,
+    NUGET,
+    PYPI,
+    RPM,
+    Package,
+)
 from repositories.vulns.layers import read_layers
 from repositories.vulns.sbom import LAYER_PROPERTY, SPEC_VERSION, build_sbom, purl_for, sbom_json
 from tests.vulns import images
@@ -169,7 +182,7 @@ _TEXT = st.text(alphabet="abcXYZ019 .-_+~:@/%?#&=!É中", max_size=12)
 _NAMES = _TEXT.filter(lambda name: name.strip().strip("/"))
 _PACKAGES = st.builds(
     Package,
-    kind=st.sampled_from([DEB, APK, PYPI, NPM, "gem"]),
+    kind=st.sampled_from([DEB, APK, PYPI, NPM, RPM, CARGO, GEM, MAVEN, GOLANG, NUGET, COMPOSER, "hackage"]),
     name=st.one_of(_NAMES, _NAMES.map(lambda name: "@" + name)),
     version=_TEXT,
     source_name=_TEXT,
@@ -177,6 +190,9 @@ _PACKAGES = st.builds(
     arch=st.sampled_from(["", "amd64", "x86_64", "all", " "]),
     layer=st.sampled_from(["", "sha256:" + "12" * 32]),
     path=_TEXT,
+    namespace=st.sampled_from(["", "org.apache.commons"]),
+    epoch=st.sampled_from(["", "1"]),
+    note=st.sampled_from(["", "identified from its manifest or file name; sha1 00ff"]),
 )
 _DISTROS = st.one_of(
     st.none(),
@@ -295,7 +311,16 @@ def test_os_packages_without_a_distribution_still_get_a_purl() -> None:
 
 
 def test_other_ecosystems_get_generic_purls_with_spaces_encoded() -> None:
-    assert_purl(package("gem", "Some Gem", "1.0"), None, "pkg:generic/Some%20Gem@1.0")
+    assert_purl(package("hackage", "Some Gem", "1.0"), None, "pkg:generic/Some%20Gem@1.0")
+
+
+def test_new_ecosystems_get_their_purl_types() -> None:
+    assert_purl(package(RPM, "openssl-libs", "1:3.0.7-24.el9", arch="x86_64", source_name="openssl", epoch="1"), Distro("rhel", "9.4"),
+                "pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rhel-9.4&epoch=1&upstream=openssl")  # fmt: skip
+    assert_purl(package(MAVEN, "org.apache.logging.log4j:log4j-core", "2.14.1", namespace="org.apache.logging.log4j"), None,
+                "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")  # fmt: skip
+    assert_purl(package(GOLANG, "github.com/Foo/bar", "v1.2.3"), None, "pkg:golang/github.com/Foo/bar@v1.2.3")
+    assert_purl(package(CARGO, "serde", "1.0.100"), None, "pkg:cargo/serde@1.0.100")
 
 
 # --- the document -------------------------------------------------------------------

@@ -3,8 +3,11 @@
 `wanted(path)` is the predicate `layers.read_layers` keeps files by (with each
 file's size cap); `inventory(image)` turns the kept files into an `Inventory`:
 the distribution from `os-release` (following `/etc/os-release` to
-`/usr/lib/os-release` inside the image) and the packages of dpkg, apk, Python and
-npm, each with the OSV ecosystem it is matched in and the layer that introduced it.
+`/usr/lib/os-release` inside the image) and the packages of dpkg, apk, rpm, Python,
+npm, Go and Rust executables and Java archives, each with the OSV ecosystem it is
+matched in and the layer that introduced it. `extract(path, mode, size)` names the
+files (executables, archives) that are reduced to a summary as they stream past
+instead of being kept (`layers.read_layers(..., extract=extract)`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..layers import ImageFiles, KeptFile, KiB, MiB
-from . import apk, dpkg, npm, python
+from ..layers.reader import Reducer
+from . import apk, binaries, dotnet, dpkg, java, npm, php, python, rpm, ruby
 from .osrelease import OS_RELEASE_PATHS, Distro, distro_from_os_release
-from .packages import APK, DEB, NPM, PYPI, Package
+from .packages import APK, CARGO, COMPOSER, DEB, GEM, GOLANG, MAVEN, NPM, NUGET, OS_KINDS, PYPI, RPM, Package
 
 # Per-file size caps. Package databases of real images reach a few MiB (apk's lists
 # every installed file); a package's metadata file is far below 1 MiB.
 OS_RELEASE_CAP = 64 * KiB
 DATABASE_CAP = 16 * MiB
+# rpm's databases hold every file name of every package: 2,000 packages reach ~100 MiB.
+RPM_DATABASE_CAP = 192 * MiB
 MANIFEST_CAP = 1 * MiB
 
 
@@ -30,9 +36,28 @@ def wanted(path: str) -> int | None:
         return OS_RELEASE_CAP
     if path == dpkg.STATUS or path in apk.APK_DATABASES:
         return DATABASE_CAP
-    if dpkg.is_status_file(path) or python.is_metadata_file(path) or npm.is_package_manifest(path):
+    if path in rpm.RPM_DATABASES:
+        return RPM_DATABASE_CAP
+    if dotnet.is_deps_file(path) or php.is_installed_json(path):
+        return DATABASE_CAP
+    if (
+        dpkg.is_status_file(path)
+        or python.is_metadata_file(path)
+        or npm.is_package_manifest(path)
+        or ruby.is_gemspec(path)
+    ):
         return MANIFEST_CAP
     return None
+
+
+def extract(path: str, mode: int, size: int) -> Reducer | None:
+    """The reducer for a file read as it streams past: a Java archive or an executable."""
+    return java.is_candidate(path, mode, size) or binaries.is_candidate(path, mode, size)
+
+
+def _reduced_parser(kept: KeptFile) -> Callable[[KeptFile], list[Package]]:
+    """Reduced files are JSON: a list (a Java archive's artifacts) or an object (an executable)."""
+    return java.packages_from if kept.data[:1] == b"[" else binaries.packages_from
 
 
 @dataclass
@@ -52,10 +77,18 @@ def _parser_for(path: str) -> Callable[[KeptFile], list[Package]] | None:
         return dpkg.packages_from
     if path in apk.APK_DATABASES:
         return apk.packages_from
+    if path in rpm.RPM_DATABASES:
+        return rpm.packages_from
     if python.is_metadata_file(path):
         return python.packages_from
     if npm.is_package_manifest(path):
         return npm.packages_from
+    if ruby.is_gemspec(path):
+        return ruby.packages_from
+    if dotnet.is_deps_file(path):
+        return dotnet.packages_from
+    if php.is_installed_json(path):
+        return php.packages_from
     return None
 
 
@@ -67,7 +100,19 @@ def _distro(image: ImageFiles) -> Distro | None:
     return None
 
 
-_KIND_ORDER = {DEB: 0, APK: 1, PYPI: 2, NPM: 3}
+_KIND_ORDER = {
+    DEB: 0,
+    APK: 1,
+    RPM: 2,
+    PYPI: 3,
+    NPM: 4,
+    GEM: 5,
+    COMPOSER: 6,
+    NUGET: 7,
+    GOLANG: 8,
+    CARGO: 9,
+    MAVEN: 10,
+}
 
 
 def inventory(image: ImageFiles) -> Inventory:
@@ -83,20 +128,28 @@ def inventory(image: ImageFiles) -> Inventory:
     layer_order = {summary.digest: index for index, summary in enumerate(image.layers)}
     found: list[Package] = []
     for kept in image.files():
-        parser = _parser_for(kept.path)
-        if parser is not None:
-            found.extend(parser(kept))
+        parser = _parser_for(kept.path) or _reduced_parser(kept)
+        found.extend(parser(kept))
+    distro = _with_ubuntu_pro(distro, found, notes)
     os_ecosystem = distro.ecosystem if distro else None
-    if any(p.kind in (DEB, APK) for p in found):
+    if any(p.kind in OS_KINDS for p in found):
         if distro is None:
             notes.append("no os-release: OS packages are listed but not matched against advisories")
+        elif distro.remark:
+            notes.append(distro.remark)
         elif os_ecosystem is None:
             notes.append(
                 f"unsupported distribution {distro.id} {distro.version_id}: OS packages are not matched"
             )
+        if any(p.path in apk.APK_DATABASES[1:] for p in found) and os_ecosystem:
+            notes.append(
+                f"apk-tools 3 database: versions are ordered as {os_ecosystem}'s advisories were computed "
+                "(apk-tools 2 up to Alpine 3.22, apk-tools 3 from 3.23 and edge)"
+            )
+    found = _without_os_duplicates(found)
     packages: dict[tuple[str, ...], Package] = {}
     for package in found:
-        if package.kind in (DEB, APK):
+        if package.kind in OS_KINDS:
             package = replace(package, ecosystem=os_ecosystem)
         known = packages.get(package.key)
         if known is None or layer_order.get(package.layer, 0) < layer_order.get(known.layer, 0):
@@ -105,4 +158,42 @@ def inventory(image: ImageFiles) -> Inventory:
     return Inventory(distro=distro, packages=ordered, notes=notes)
 
 
-__all__ = ["Distro", "Inventory", "Package", "inventory", "wanted"]
+def _with_ubuntu_pro(distro: Distro | None, found: list[Package], notes: list[str]) -> Distro | None:
+    """Add `Ubuntu:Pro:<release>:LTS` when the image has packages from Ubuntu Pro (ESM).
+
+    OSV publishes the fixes only Ubuntu Pro ships (`+esmN` versions) under their own
+    ecosystem; an image with such packages is attached to Pro, so its packages are
+    matched against those advisories too. Without any, Pro-only fixes would name
+    versions the image cannot install, so they are not searched.
+    """
+    if distro is None or distro.id != "ubuntu" or not distro.version_id:
+        return distro
+    if not any(p.kind == DEB and "+esm" in p.version for p in found):
+        return distro
+    pro = f"Ubuntu:Pro:{distro.version_id}:LTS"
+    notes.append(f"packages from Ubuntu Pro (ESM) found: also matched against {pro}")
+    return replace(distro, ecosystems=(*distro.ecosystems, pro))
+
+
+def _without_os_duplicates(found: list[Package]) -> list[Package]:
+    """Drop language packages a distribution package installed (Python by dpkg, apk or rpm).
+
+    A distribution's `python3-requests` writes `requests-2.28.1.dist-info` under
+    `/usr/lib/python3/dist-packages` (or `site-packages`); its fixes arrive as
+    distribution updates, which the OS package's advisories track, so the PyPI copy
+    would be a duplicate finding with the wrong fixed version. Python metadata under
+    a distribution's own directories is therefore not listed when the image has OS
+    packages; anything installed by pip elsewhere (`/usr/local`, a virtualenv) is.
+    """
+    if not any(p.kind in OS_KINDS for p in found):
+        return found
+    return [p for p in found if not (p.kind == PYPI and _installed_by_distribution(p.path))]
+
+
+def _installed_by_distribution(path: str) -> bool:
+    return path.startswith(("usr/lib/python3/dist-packages/", "usr/lib64/python3")) or (
+        path.startswith("usr/lib/python3.") and "/site-packages/" in path
+    )
+
+
+__all__ = ["Distro", "Inventory", "Package", "extract", "inventory", "wanted"]

@@ -48,7 +48,7 @@ from .limits import (
     ScanLimitExceeded,
     UnsupportedLayer,
 )
-from .reader import OPAQUE_MARKER, WHITEOUT_PREFIX, Wanted, read_layers
+from .reader import OPAQUE_MARKER, WHITEOUT_PREFIX, Extract, Reducer, Wanted, read_layers
 from .streams import LayerStream
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "MAX_SYMLINK_DEPTH",
     "OPAQUE_MARKER",
     "WHITEOUT_PREFIX",
+    "Extract",
     "GiB",
     "ImageFiles",
     "KeptFile",
@@ -66,6 +67,7 @@ __all__ = [
     "Limits",
     "Link",
     "MiB",
+    "Reducer",
     "ScanLimitExceeded",
     "UnsupportedLayer",
     "Wanted",

@@ -6,6 +6,7 @@ import io
 import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import IO
 
 from .image import ImageFiles, KeptFile, LayerSummary, Link, Node, ancestors, escapes_root, normalize
 from .limits import DEFAULT_LIMITS, LayerRejected, Limits, ScanLimitExceeded
@@ -17,6 +18,16 @@ OPAQUE_MARKER = ".wh..wh..opq"
 
 # `wanted(path)` returns the size cap for a path the caller needs, None otherwise.
 Wanted = Callable[[str], "int | None"]
+
+# A file that is read once and reduced to a small summary instead of being kept whole
+# (an executable's embedded build information, an archive's manifests): the reducer
+# gets the entry's stream and its size and returns the summary, or None when the file
+# holds nothing of interest. `Extract(path, mode, size)` names the reducer for an entry
+# `wanted` did not keep, or None. The summary is kept under the entry's path (so
+# whiteouts and replacements apply to it) and counts against `max_kept_bytes`; the
+# entry itself is never held by the reader.
+Reducer = Callable[[IO[bytes], int], "bytes | None"]
+Extract = Callable[[str, int, int], "Reducer | None"]
 
 
 @dataclass
@@ -33,8 +44,9 @@ class _LayerChanges:
 class _Reader:
     """Applies layers one after another to an `ImageFiles`."""
 
-    def __init__(self, wanted: Wanted, limits: Limits) -> None:
+    def __init__(self, wanted: Wanted, limits: Limits, extract: Extract | None = None) -> None:
         self.wanted = wanted
+        self.extract = extract
         self.limits = limits
         self.image = ImageFiles()
         self.kept_bytes = 0
@@ -145,7 +157,15 @@ class _Reader:
             return
         cap = self.wanted(path)
         if cap is None:
-            changes.nodes.pop(path, None)
+            reducer = (
+                self.extract(path, member.mode, member.size)
+                if self.extract is not None and member.isfile()
+                else None
+            )
+            if reducer is None:
+                changes.nodes.pop(path, None)
+            else:
+                self._reduce(archive, path, member, reducer, summary, changes)
             return
         if member.islnk():
             self._hardlink(path, member, digest, changes, lower)
@@ -206,6 +226,31 @@ class _Reader:
         summary.kept += 1
         changes.nodes[path] = KeptFile(path, data, digest)
 
+    def _reduce(
+        self,
+        archive: tarfile.TarFile,
+        path: str,
+        member: tarfile.TarInfo,
+        reducer: Reducer,
+        summary: LayerSummary,
+        changes: _LayerChanges,
+    ) -> None:
+        digest = summary.digest
+        handle = archive.extractfile(member)
+        data = reducer(handle, member.size) if handle is not None else None
+        if not data:
+            changes.nodes.pop(path, None)
+            return
+        if self.kept_bytes + len(data) > self.limits.max_kept_bytes:
+            raise ScanLimitExceeded(
+                f"the files to inventory exceed {self.limits.max_kept_bytes} bytes in total",
+                limit="max_kept_bytes",
+                layer=digest,
+            )
+        self.kept_bytes += len(data)
+        summary.kept += 1
+        changes.nodes[path] = KeptFile(path, data, digest)
+
     def _merge(self, changes: _LayerChanges) -> None:
         nodes = self.image.nodes
         if changes.delete or changes.opaque:
@@ -234,14 +279,16 @@ def read_layers(
     layers: Iterable[tuple[str, LayerStream]],
     wanted: Wanted,
     limits: Limits = DEFAULT_LIMITS,
+    extract: Extract | None = None,
 ) -> ImageFiles:
     """Apply an image's layers, lowest first, keeping the files `wanted` names.
 
-    Raises `LayerRejected` (or its `ScanLimitExceeded` / `UnsupportedLayer`) for a
+    Files `extract` names (and `wanted` does not) are reduced while they stream past
+    (see `Extract`). Raises `LayerRejected` (or its `ScanLimitExceeded` / `UnsupportedLayer`) for a
     layer that cannot be read safely; errors of the stream itself (e.g. the registry
     client's `DigestMismatch`) propagate unchanged.
     """
-    reader = _Reader(wanted, limits)
+    reader = _Reader(wanted, limits, extract)
     for digest, stream in layers:
         reader.apply(digest, stream)
     return reader.image

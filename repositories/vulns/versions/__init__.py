@@ -13,8 +13,14 @@ from __future__ import annotations
 from .base import SortKey, VersionScheme
 from .registry import (
     APK,
+    APK3,
     DPKG,
+    MAVEN,
+    NUGET,
+    PACKAGIST,
     PEP440,
+    RPM,
+    RUBYGEMS,
     SEMVER,
     UnsupportedEcosystem,
     ecosystem_base,
@@ -24,8 +30,14 @@ from .registry import (
 
 __all__ = [
     "APK",
+    "APK3",
     "DPKG",
+    "MAVEN",
+    "NUGET",
+    "PACKAGIST",
     "PEP440",
+    "RPM",
+    "RUBYGEMS",
     "SEMVER",
     "SortKey",
     "UnsupportedEcosystem",
