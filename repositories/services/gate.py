@@ -6,7 +6,7 @@ the latest scan's counts when a severity policy applies; never a registry call. 
 (`check_push`): the tag's row and, under a quota, the project's usage sums.
 
 Refusals are audited: each refused push once; refused pulls once per (minute, image,
-policy, client, principal) -- a cluster retrying a blocked image would otherwise write
+reason, client, principal) -- a cluster retrying a blocked image would otherwise write
 a chained row per attempt. Every decision counts in `wharf_gate_decisions`.
 """
 
@@ -231,7 +231,7 @@ def observe(judged: Judged, started: float) -> None:
 
 
 def record_refusal(judged: Judged, actor: Actor) -> bool:
-    """Audit a refusal; a pull refusal only once per (minute, image, policy, client, principal).
+    """Audit a refusal; a pull refusal only once per (minute, image, reason, client, principal).
     Returns whether an event was written."""
     decision = judged.decision
     project = Project.objects.filter(name=project_of(judged.repository)).first()
@@ -247,7 +247,7 @@ def record_refusal(judged: Judged, actor: Actor) -> bool:
             "gate-refusal:"
             + hashlib.sha256(
                 json.dumps(
-                    [minute, judged.repository, judged.reference, decision.policy, actor.ip, actor.name]
+                    [minute, judged.repository, judged.reference, decision.message, actor.ip, actor.name]
                 ).encode()
             ).hexdigest()
         )
@@ -255,7 +255,7 @@ def record_refusal(judged: Judged, actor: Actor) -> bool:
             return False
         details |= {
             "minute": minute,
-            "aggregated": "first refusal of this image, policy and client this minute",
+            "aggregated": "the first refusal of this image, reason and client in this minute",
         }
     with transaction.atomic():
         record(
