@@ -46,6 +46,7 @@ from repositories.api.scanning_admin import (
 from repositories.api.signing_keys import TrustedKeyViewSet
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
+from repositories.api.gate import GatePolicyViewSet
 from repositories.api.usage import ProjectUsageViewSet, RepositoryUsageViewSet
 from webhooks.api import (
     ProjectDeliveryViewSet,
@@ -91,6 +92,7 @@ router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="pro
 router.register(rf"{_PROJECT}/signing-keys", TrustedKeyViewSet, basename="project-signing-key")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
+router.register(_PROJECT, GatePolicyViewSet, basename="project-gate-policy")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")

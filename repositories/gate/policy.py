@@ -195,3 +195,29 @@ def decide_push(image: str, project: str, quota: Quota, facts: PushFacts) -> Dec
             f"(policy: storage quota)",
         )
     return ALLOW
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1024**2, "mb": 1000**2, "mib": 1024**2}
+_UNITS |= {"g": 1024**3, "gb": 1000**3, "gib": 1024**3, "t": 1024**4, "tb": 1000**4, "tib": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """`"10 GiB"`, `"500MB"`, `"1048576"` in bytes; empty is None (unlimited). ValueError if unreadable."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned:
+        return None
+    number = cleaned.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ").strip()
+    unit = (
+        cleaned[len(cleaned.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) :].strip().lower()
+    )
+    if unit not in _UNITS or not number:
+        raise ValueError(f"Write a size such as 500 MiB, 10 GiB or a number of bytes, not {text!r}.")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(
+            f"Write a size such as 500 MiB, 10 GiB or a number of bytes, not {text!r}."
+        ) from None
+    if value < 0 or value != value or value * _UNITS[unit] > 2**62:
+        raise ValueError("The size must be between 0 and 4 EiB.")
+    return int(value * _UNITS[unit])
