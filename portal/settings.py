@@ -279,6 +279,9 @@ WHARF_GATE_UPSTREAM = env.str("WHARF_GATE_UPSTREAM", default=f"127.0.0.1:{WHARF_
 # refuses all, `open` lets all through.
 WHARF_GATE_TIMEOUT = env.float("WHARF_GATE_TIMEOUT", default=2.0)
 WHARF_GATE_FAILURE = env.str("WHARF_GATE_FAILURE", default="by-project")
+# Seconds nginx keeps Wharf's answer for a manifest and credentials (0: ask every time): a
+# policy change takes up to this long to apply to repeated pulls (benchmarks/gate_bench.py).
+WHARF_GATE_DECISION_CACHE = env.int("WHARF_GATE_DECISION_CACHE", default=1)
 WHARF_GATE_STATE_DIR = Path(env.str("WHARF_GATE_STATE_DIR", default=str(VAR_DIR / "gate")))
 # host[:port] people use in `docker pull`: the gate's when there is one, else REGISTRY_URL's.
 REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or (

@@ -13,6 +13,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
+from repositories.api.gate import GatePolicyViewSet
 from repositories.api.gc import GcRunViewSet
 from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
@@ -46,7 +47,6 @@ from repositories.api.scanning_admin import (
 from repositories.api.signing_keys import TrustedKeyViewSet
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
-from repositories.api.gate import GatePolicyViewSet
 from repositories.api.usage import ProjectUsageViewSet, RepositoryUsageViewSet
 from webhooks.api import (
     ProjectDeliveryViewSet,

@@ -348,58 +348,64 @@ def save_policy(
     return policy
 
 
-# --- failure mode markers ------------------------------------------------------------------------
+# --- markers nginx reads ------------------------------------------------------------------------
 
 
 def marker_directory() -> Path:
+    """A file per project the gate guards: with Wharf down, nginx refuses its manifests."""
     return Path(settings.WHARF_GATE_STATE_DIR) / "guarded"
 
 
-def guarded_projects() -> set[str]:
-    """Projects with something the gate enforces: a pull policy, a quota or an enabled immutable rule.
-    When Wharf does not answer, nginx refuses their manifests (`by-project` failure mode)."""
-    names = set(ImmutableRule.objects.filter(enabled=True).values_list("project__name", flat=True).distinct())
-    for row in GatePolicy.objects.select_related("project"):
+def pull_marker_directory() -> Path:
+    """A file per project with pull policies: only their pulls make nginx ask Wharf."""
+    return Path(settings.WHARF_GATE_STATE_DIR) / "pull"
+
+
+def _marked(names: list[str] | None) -> tuple[set[str], set[str]]:
+    """(guarded, with pull policies) among `names` (every project when None): a pull policy,
+    a quota or an enabled immutable rule guards a project."""
+    rules = ImmutableRule.objects.filter(enabled=True)
+    policies = GatePolicy.objects.select_related("project")
+    if names is not None:
+        rules, policies = rules.filter(project__name__in=names), policies.filter(project__name__in=names)
+    guarded = set(rules.values_list("project__name", flat=True).distinct())
+    pulls: set[str] = set()
+    for row in policies:
         if row.is_active:
-            names.add(row.project.name)
-    return names
+            guarded.add(row.project.name)
+        if row.guards_pulls:
+            pulls.add(row.project.name)
+    return guarded, pulls
 
 
 def refresh_marker(project_name: str) -> None:
-    """Create or remove one project's marker file (after its policy or immutable rules changed)."""
-    directory = marker_directory()
+    """Create or remove one project's marker files (after its policy or immutable rules
+    changed). A marker that cannot be written is logged: `gate_config` rewrites them all."""
+    guarded, pulls = _marked([project_name])
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        guarded = project_name in guarded_projects_of([project_name])
-        path = directory / project_name
-        if guarded:
-            path.touch()
-        else:
-            path.unlink(missing_ok=True)
+        for directory, wanted in ((marker_directory(), guarded), (pull_marker_directory(), pulls)):
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / project_name
+            if project_name in wanted:
+                path.touch()
+            else:
+                path.unlink(missing_ok=True)
     except OSError:
-        log.warning("Could not update the gate's marker for %s", project_name, exc_info=True)
-
-
-def guarded_projects_of(names: list[str]) -> set[str]:
-    found = set(
-        ImmutableRule.objects.filter(enabled=True, project__name__in=names).values_list(
-            "project__name", flat=True
+        log.error(
+            "Could not update the gate's markers for %s: run manage.py gate_config",
+            project_name,
+            exc_info=True,
         )
-    )
-    for row in GatePolicy.objects.filter(project__name__in=names).select_related("project"):
-        if row.is_active:
-            found.add(row.project.name)
-    return found
 
 
 def write_markers() -> int:
     """Rewrite every marker (at `gate_config`); returns how many projects are guarded."""
-    directory = marker_directory()
-    directory.mkdir(parents=True, exist_ok=True)
-    wanted = guarded_projects()
-    for path in directory.iterdir():
-        if path.name not in wanted:
-            path.unlink(missing_ok=True)
-    for name in wanted:
-        (directory / name).touch()
-    return len(wanted)
+    guarded, pulls = _marked(None)
+    for directory, wanted in ((marker_directory(), guarded), (pull_marker_directory(), pulls)):
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in directory.iterdir():
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+        for name in wanted:
+            (directory / name).touch()
+    return len(guarded)

@@ -51,7 +51,7 @@ def gated(
             tmp_path / f"gate{len(gates)}",
             registry=registry,
             secret=SECRET,
-            marker_dir=settings.WHARF_GATE_STATE_DIR / "guarded",
+            marker_dir=settings.WHARF_GATE_STATE_DIR,
             **kwargs,
         )
         gates.append(server)

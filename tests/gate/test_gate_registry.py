@@ -217,16 +217,29 @@ def test_when_wharf_does_not_answer_projects_with_policies_are_refused_and_other
     _stored(gated, "acme/web", build_image(), "v1")
     _stored(gated, "open/web", build_image(), "v1")
     gate_service.save_policy(Project.objects.get(name="acme"), {"require_signed": True}, actor=ACTOR)
+    manifest = httpx.get(
+        f"{gated.registry.url}/v2/open/web/manifests/v1", headers={"Accept": OCI_MANIFEST}
+    ).content
+    put = {"content": manifest, "headers": {"Content-Type": OCI_MANIFEST}}
     blind = gated.start_gate(wharf=dead_wharf(), timeout=0.5)
 
     refused = httpx.get(f"{blind.url}/v2/acme/web/manifests/v1")
     assert refused.status_code == 503 and refused.json()["errors"][0]["code"] == "UNAVAILABLE"
+    assert httpx.put(f"{blind.url}/v2/acme/web/manifests/v9", **put).status_code == 503  # type: ignore[arg-type]
+    # A project without policies never needed Wharf's answer: pulls and pushes go through.
     assert (
         httpx.get(f"{blind.url}/v2/open/web/manifests/v1", headers={"Accept": OCI_MANIFEST}).status_code
         == 200
     )
+    assert httpx.put(f"{blind.url}/v2/open/web/manifests/v9", **put).status_code == 201  # type: ignore[arg-type]
+
     closed = gated.start_gate(wharf=dead_wharf(), timeout=0.5, failure="closed")
-    assert httpx.get(f"{closed.url}/v2/open/web/manifests/v1").status_code == 503
+    assert httpx.put(f"{closed.url}/v2/open/web/manifests/v10", **put).status_code == 503  # type: ignore[arg-type]
+    opened = gated.start_gate(wharf=dead_wharf(), timeout=0.5, failure="open")
+    assert (
+        httpx.get(f"{opened.url}/v2/acme/web/manifests/v1", headers={"Accept": OCI_MANIFEST}).status_code
+        == 200
+    )
 
 
 def test_only_nginx_may_ask_the_gate_endpoints(gated: Gated, live_server: Any) -> None:

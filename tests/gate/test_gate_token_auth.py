@@ -65,7 +65,7 @@ def token_gate(
         registry=registry,
         wharf=urlsplit(live_server.url).netloc,
         secret=SECRET,
-        marker_dir=tmp_path / "state" / "guarded",
+        marker_dir=tmp_path / "state",
     )
     gate.start()
     try:

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from repositories.gate.nginx import FAILURE_MODES, GateConfig, render_nginx_config
-from repositories.services.gate import marker_directory, write_markers
+from repositories.services.gate import marker_directory, pull_marker_directory, write_markers
 
 
 def _host_port(url: str, what: str) -> str:
@@ -49,6 +49,8 @@ class Command(BaseCommand):
             secret=settings.WHARF_GATE_SECRET,
             prefix=str(base),
             marker_dir=str(marker_directory().resolve()),
+            pull_marker_dir=str(pull_marker_directory().resolve()),
+            cache_seconds=settings.WHARF_GATE_DECISION_CACHE,
             default_project=settings.WHARF_DEFAULT_PROJECT,
             timeout=settings.WHARF_GATE_TIMEOUT,
             failure=settings.WHARF_GATE_FAILURE,
