@@ -99,6 +99,7 @@ def render_nginx_config(config: GateConfig) -> str:
         )
         # The key holds the credentials: whether a refusal is told depends on the client's grant.
         cache_use = (
+            "            proxy_buffering on;  # nginx caches only buffered answers\n"
             "            proxy_cache wharf_gate_decisions;\n"
             '            proxy_cache_key "$request_uri|$http_authorization";\n'
             f"            proxy_cache_valid 204 403 {config.cache_seconds}s;\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +249,17 @@ def test_only_nginx_may_ask_the_gate_endpoints(gated: Gated, live_server: Any) -
         httpx.put(f"{live_server.url}/service/gate/push/v2/acme/web/manifests/v1", content=b"{}").status_code
         == 404
     )
+
+
+def test_answers_kept_by_nginx_still_name_the_policy_and_expire(gated: Gated) -> None:
+    digest = _stored(gated, "acme/web", build_image(), "v1")
+    project = Project.objects.get(name="acme")
+    gate_service.save_policy(project, {"require_signed": True}, actor=ACTOR)
+    kept = gated.start_gate(cache_seconds=1)
+    for _ in range(3):  # the first asks Wharf, the others are nginx's kept answer
+        assert f"({digest}): it is not signed" in inspect(kept.host, "acme/web:v1").stderr
+    gate_service.save_policy(project, {"require_signed": False, "block_severity": "critical"}, actor=ACTOR)
+    _scanned(digest)
+    time.sleep(2.5)  # past the kept answer and the one stale use while it is asked again
+    inspect(kept.host, "acme/web:v1")
+    assert inspect(kept.host, "acme/web:v1").returncode == 0
