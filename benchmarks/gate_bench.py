@@ -16,7 +16,8 @@ nginx twice: asking Wharf on every manifest request, and keeping Wharf's answers
 connections, rounds interleaved (direct, gate..., direct, ...) so load from elsewhere hits
 all alike.
 
-Prints per case the median manifest GETs/s (min-max), p50, p99 (median/worst), non-2xx,
+Prints first the latency of single requests (one client, one at a time), then per case
+the median manifest GETs/s (min-max), p50, p99 (median/worst), non-2xx,
 the ratio to the direct registry in the same round and the p99 added. Goals (issue 12):
 ratio >= 0.8 and added p99 <= 5 ms. Needs `wrk` and `nginx` (Debian packages).
 """
@@ -279,6 +280,17 @@ def run(options: argparse.Namespace, workdir: Path, processes: list[subprocess.P
         if answer.status_code != 200:
             raise SystemExit(f"{name}: {answer.status_code} {answer.text[:300]}")
         _wrk(url, 2, options.connections)  # warm up: connections, Python's first requests
+
+    print("\n== one client, one request at a time (200 manifest GETs each): the latency the gate adds")
+    with httpx.Client(headers={"Accept": ACCEPT}, timeout=10) as client:
+        for name, url in cases:
+            times = []
+            for _ in range(200):
+                started = time.perf_counter()
+                client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            print(f"{name:52} median {statistics.median(times):6.2f} ms   p99 {times[197]:6.2f} ms")
 
     print(
         f"\n== manifest GETs, wrk -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
