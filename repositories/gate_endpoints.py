@@ -161,7 +161,10 @@ def gate_push(request: HttpRequest, path: str) -> HttpResponse:
         return _json_response(400, "NAME_INVALID", "invalid repository name or manifest reference")
     if int(request.headers.get("Content-Length") or 0) > MANIFEST_LIMIT:
         return _json_response(413, "SIZE_INVALID", f"a manifest may be at most {MANIFEST_LIMIT} bytes")
-    body = request.body
+    # Read from the stream: `request.body` would refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+    body = request.read(MANIFEST_LIMIT + 1)
+    if len(body) > MANIFEST_LIMIT:
+        return _json_response(413, "SIZE_INVALID", f"a manifest may be at most {MANIFEST_LIMIT} bytes")
     decision: Decision = check_push(match["name"], match["reference"], body)
     judged = Judged("push", match["name"], match["reference"], decision)
     observe(judged, started)

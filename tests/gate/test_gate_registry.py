@@ -263,3 +263,16 @@ def test_answers_kept_by_nginx_still_name_the_policy_and_expire(gated: Gated) ->
     time.sleep(2.5)  # past the kept answer and the one stale use while it is asked again
     inspect(kept.host, "acme/web:v1")
     assert inspect(kept.host, "acme/web:v1").returncode == 0
+
+
+def test_a_large_manifest_passes_the_gate_and_an_oversized_one_is_refused(gated: Gated) -> None:
+    image = build_image(annotations={"padding": "x" * 3_000_000})  # over Django's 2.5 MB form limit
+    for blob in image.blobs:
+        gated.registry.client().upload_blob("acme/web", blob.data)
+    url = f"{gated.gate.url}/v2/acme/web/manifests/big"
+    answer = httpx.put(url, content=image.raw, headers={"Content-Type": image.media_type})
+    assert answer.status_code == 201, answer.text
+    too_big = httpx.put(
+        url, content=b"{" + b" " * (4 * 1024 * 1024 + 10) + b"}", headers={"Content-Type": OCI_MANIFEST}
+    )
+    assert too_big.status_code == 413
