@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
+.PHONY: registry-binary gate-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
@@ -62,6 +62,7 @@ system-test-deps:
 	command -v db_load >/dev/null || missing="$$missing db-util"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapadd >/dev/null || missing="$$missing ldap-utils"; \
 	if [ -n "$$missing" ]; then \
@@ -75,6 +76,7 @@ bench-deps: dev-deps
 	@missing=""; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -111,6 +113,19 @@ registry-binary:
 	  exit 1; \
 	fi
 
+# The gate in front of Wharf's own registry (README "The gate"): Debian's nginx-light has auth_request.
+gate-binary:
+	@command -v nginx >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
+	  echo "Installing Debian's nginx-light (the gate in front of the registry)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light; \
+	else \
+	  echo "Wharf's gate runs Debian's nginx, which is not installed."; \
+	  echo "Install it as root:  sudo apt-get install nginx-light"; \
+	  echo "or run without the gate:  WHARF_GATE_URL= make run"; \
+	  exit 1; \
+	fi
+
 # `serve` creates the first admin, prints the banner (URL, login, push, seed_demo) and
 # starts the Procfile's processes with honcho; it prints the banner again once the
 # web server answers.
@@ -120,7 +135,13 @@ run: deps
 	@if [ -z "$$REGISTRY_URL" ]; then \
 	  $(MAKE) --no-print-directory registry-binary && \
 	  echo "Registry config: $$($(PY) manage.py registry_config)" && \
-	  exec $(PY) manage.py serve web worker registry; \
+	  if [ "$${WHARF_GATE_URL-unset}" != "" ]; then \
+	    $(MAKE) --no-print-directory gate-binary && \
+	    echo "Gate config: $$($(PY) manage.py gate_config)" && \
+	    exec $(PY) manage.py serve web worker registry gate; \
+	  else \
+	    exec $(PY) manage.py serve web worker registry; \
+	  fi; \
 	else \
 	  exec $(PY) manage.py serve web worker; \
 	fi

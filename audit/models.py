@@ -89,6 +89,9 @@ class AuditAction(models.TextChoices):
     RETENTION_DEFAULT_OPT_OUT = "retention.default_opt_out", "Opted out of (or back into) the default retention policy"
     SIGNING_KEY_ADD = "signing_key.add", "Trusted signing key added"
     SIGNING_KEY_REMOVE = "signing_key.remove", "Trusted signing key removed"
+    GATE_POLICY_UPDATE = "gate_policy.update", "Pull and push policies changed"
+    GATE_PULL_REFUSED = "gate.pull_refused", "Pull refused by a policy"
+    GATE_PUSH_REFUSED = "gate.push_refused", "Push refused by a policy"
 
 
 class ActorKind(models.TextChoices):

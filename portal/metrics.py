@@ -65,6 +65,14 @@ NOTIFICATION_LAG = Histogram(
     "wharf_notification_lag_seconds", "From a registry event's timestamp to Wharf having applied it, by action.",
     ["action"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+GATE_DECISIONS = Counter(
+    "wharf_gate_decisions", "Manifest requests the gate judged, by operation (pull, push), outcome and policy.",
+    ["operation", "outcome", "policy"],
+)
+GATE_LATENCY = Histogram(
+    "wharf_gate_decision_duration_seconds", "Time Wharf took to judge a manifest request, by operation.",
+    ["operation"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
 SYNC_RUNS = Counter("wharf_sync_runs", "Sync runs finished, by status.", ["status"])
 SYNC_DURATION = Histogram("wharf_sync_duration_seconds", "Duration of finished sync runs.", buckets=_LONG_BUCKETS)
 RETENTION_DELETIONS = Counter(

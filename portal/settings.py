@@ -265,8 +265,28 @@ WHARF_REGISTRY_PORT = env.int("WHARF_REGISTRY_PORT", default=5000)
 
 # The registry Wharf fronts (see README "The registry").
 REGISTRY_URL = env.str("REGISTRY_URL", default=f"http://127.0.0.1:{WHARF_REGISTRY_PORT}")
-# host[:port] people use in `docker pull`; defaults to REGISTRY_URL's.
-REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or REGISTRY_URL.split("://", 1)[-1].rstrip("/")
+# The gate in the data path (nginx from `manage.py gate_config`, `repositories/gate`): clients
+# pull and push through it and it asks Wharf about every manifest. On by default when Wharf
+# runs its own registry (no REGISTRY_URL given); WHARF_GATE_URL="" turns it off.
+WHARF_GATE_PORT = env.int("WHARF_GATE_PORT", default=WHARF_REGISTRY_PORT + 1)
+WHARF_GATE_URL = env.str(
+    "WHARF_GATE_URL", default="" if env.str("REGISTRY_URL", default="") else f"http://127.0.0.1:{WHARF_GATE_PORT}"
+).rstrip("/")
+# Where nginx reaches Wharf's gate endpoints (Wharf's own address, not its public URL).
+WHARF_GATE_UPSTREAM = env.str("WHARF_GATE_UPSTREAM", default=f"127.0.0.1:{WHARF_PORT}")
+# How long nginx waits for Wharf's answer, and what it does without one: `by-project`
+# refuses the manifests of projects with policies and lets the others through, `closed`
+# refuses all, `open` lets all through.
+WHARF_GATE_TIMEOUT = env.float("WHARF_GATE_TIMEOUT", default=2.0)
+WHARF_GATE_FAILURE = env.str("WHARF_GATE_FAILURE", default="by-project")
+# Seconds nginx keeps Wharf's answer for a manifest and credentials (0: ask every time): a
+# policy change takes up to this long to apply to repeated pulls (benchmarks/gate_bench.py).
+WHARF_GATE_DECISION_CACHE = env.int("WHARF_GATE_DECISION_CACHE", default=1)
+WHARF_GATE_STATE_DIR = Path(env.str("WHARF_GATE_STATE_DIR", default=str(VAR_DIR / "gate")))
+# host[:port] people use in `docker pull`: the gate's when there is one, else REGISTRY_URL's.
+REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or (
+    WHARF_GATE_URL or REGISTRY_URL
+).split("://", 1)[-1].rstrip("/")
 # Optional Basic credentials for a registry that is not (yet) trusting Wharf's tokens.
 REGISTRY_USERNAME = env.str("REGISTRY_USERNAME", default="")
 REGISTRY_PASSWORD = env.str("REGISTRY_PASSWORD", default="")
@@ -280,6 +300,8 @@ WHARF_REGISTRY_BINARY = env.str("WHARF_REGISTRY_BINARY", default="docker-registr
 WHARF_GC_TIMEOUT = env.int("WHARF_GC_TIMEOUT", default=3600)
 # The shared secret the registry sends with each notification (header Authorization: Bearer ...).
 WHARF_NOTIFY_SECRET = env.str("WHARF_NOTIFY_SECRET", default="") or _kept_secret("notify_secret", 32)
+# The shared secret nginx sends with each question to Wharf's gate endpoints.
+WHARF_GATE_SECRET = env.str("WHARF_GATE_SECRET", default="") or _kept_secret("gate_secret", 32)
 # Where the registry reaches Wharf for notifications.
 WHARF_NOTIFY_URL = env.str("WHARF_NOTIFY_URL", default=f"http://127.0.0.1:{WHARF_PORT}/service/notifications")
 # Project for single-component repository names such as `alpine`.

@@ -13,6 +13,7 @@ from accounts.registry_auth.views import token as registry_token
 from accounts.views import sso
 from portal.api.schema import CachedSchemaView
 from portal.metrics import metrics_view
+from repositories.gate_endpoints import gate_pull, gate_push
 from repositories.webhooks import notifications
 
 urlpatterns = [
@@ -28,6 +29,8 @@ urlpatterns = [
     path("login/sso/callback/", sso.oidc_callback, name="oidc_callback"),
     path("service/notifications", notifications, name="registry-notifications"),
     path("service/token", registry_token, name="registry-token"),
+    path("service/gate/pull", gate_pull, name="gate-pull"),
+    path("service/gate/push/<path:path>", gate_push, name="gate-push"),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),

@@ -12,6 +12,7 @@ from django.http import Http404
 from accounts.permissions import (
     LABEL_ATTACH_PERMISSION,
     Perm,
+    is_system_admin,
     may_manage_default_retention,
     may_manage_global_labels,
     project_permissions,
@@ -140,3 +141,29 @@ def require_default_retention_manager(user: Any) -> None:
     """Raise PermissionDenied unless `user` may set the system-wide default retention policy."""
     if not may_manage_default_retention(user):
         raise PermissionDenied("Only system admins may change the default retention policy.")
+
+
+GATE_PULL_FIELDS = frozenset({"require_signed", "block_severity"})
+GATE_QUOTA_FIELDS = frozenset({"quota_bytes", "quota_artifacts"})
+
+
+def gate_policy_editable(user: Any, project: Project) -> frozenset[str]:
+    """The gate policy fields `user` may change in `project`: pull policies with
+    `Perm.UPDATE_PROJECT` (Project Admins), quotas only as a system admin (as in Harbor:
+    a project does not raise its own quota)."""
+    if is_system_admin(user):
+        return GATE_PULL_FIELDS | GATE_QUOTA_FIELDS
+    perms = getattr(project, "perms", None) or permissions_for(user, project)
+    return GATE_PULL_FIELDS if Perm.UPDATE_PROJECT in perms else frozenset()
+
+
+def require_gate_policy_change(user: Any, project: Project, fields: Any) -> None:
+    """Raise PermissionDenied unless `user` may change every one of `fields` (the page and
+    the API both call this)."""
+    editable = gate_policy_editable(user, project)
+    refused = sorted(set(fields) - editable)
+    if not refused:
+        return
+    if editable:
+        raise PermissionDenied(f"Only system admins may change {', '.join(refused)}.")
+    raise PermissionDenied(f"Your role in {project.name} does not allow changing its policies.")

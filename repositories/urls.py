@@ -12,6 +12,7 @@ from .views import (
     labels,
     logs,
     members,
+    policies,
     projects,
     recycle,
     repositories,
@@ -112,6 +113,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(
         "projects/<str:name>/security/allowlist/<int:pk>/remove/", allowlists.allowlist_remove, name="allowlist_remove"
     ),
+    path("projects/<str:name>/policies/", policies.policies, name="policies"),
+    path("projects/<str:name>/policies/save/", policies.policies_save, name="policies_save"),
     path("projects/<str:name>/signing/", signing_keys.signing_keys, name="signing_keys"),
     path("projects/<str:name>/signing/keys/", signing_keys.signing_key_add, name="signing_key_add"),
     path(

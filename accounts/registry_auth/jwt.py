@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from django.conf import settings
 
 from .keys import SigningKey, signing_key
@@ -98,3 +99,50 @@ def mint_token(
     return MintedToken(
         token=f"{signing_input.decode('ascii')}.{_b64url(signature)}", issued_at=issued, expires_in=lifetime
     )
+
+
+def _unb64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def verified_claims(
+    token: str, *, key: SigningKey | None = None, now: float | None = None
+) -> dict[str, Any] | None:
+    """The claims of a token this Wharf signed that is valid now (signature, issuer,
+    audience, time window), or None. For the gate, which must not tell a client that
+    holds no valid grant anything about an image (the registry answers it instead)."""
+    try:
+        head, body, signature = token.split(".")
+        raw = _unb64url(signature)
+        if len(raw) != 64:
+            return None
+        key = key or signing_key()
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        key.private_key.public_key().verify(der, f"{head}.{body}".encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        claims = json.loads(_unb64url(body))
+    except (ValueError, TypeError, InvalidSignature, UnicodeError):
+        return None
+    moment = now if now is not None else time.time()
+    if (
+        not isinstance(claims, dict)
+        or claims.get("iss") != settings.WHARF_TOKEN_ISSUER
+        or claims.get("aud") != settings.WHARF_TOKEN_SERVICE
+        or not isinstance(claims.get("exp"), int | float)
+        or not isinstance(claims.get("nbf"), int | float)
+        or not claims["nbf"] - CLOCK_SKEW_SECONDS <= moment < claims["exp"] + CLOCK_SKEW_SECONDS
+    ):
+        return None
+    return claims
+
+
+def grants_action(claims: dict[str, Any], repository: str, action: str) -> bool:
+    """Whether verified `claims` grant `action` on `repository`."""
+    for entry in claims.get("access") or []:
+        if (
+            isinstance(entry, dict)
+            and entry.get("type") == "repository"
+            and entry.get("name") == repository
+            and action in (entry.get("actions") or [])
+        ):
+            return True
+    return False

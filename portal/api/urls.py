@@ -13,6 +13,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
+from repositories.api.gate import GatePolicyViewSet
 from repositories.api.gc import GcRunViewSet
 from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
@@ -91,6 +92,7 @@ router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="pro
 router.register(rf"{_PROJECT}/signing-keys", TrustedKeyViewSet, basename="project-signing-key")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
+router.register(_PROJECT, GatePolicyViewSet, basename="project-gate-policy")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .gate import GatePolicy
 from .gc import GcRun
 from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
@@ -54,6 +55,7 @@ __all__ = [
     "Finding",
     "FindingIdentifier",
     "FindingQuerySet",
+    "GatePolicy",
     "GcRun",
     "ImmutableRule",
     "Label",

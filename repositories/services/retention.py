@@ -370,6 +370,10 @@ def save_immutable_rules(
                 target_name=project.name,
                 details={"before": before, "after": after},
             )
+        from .gate import refresh_marker  # the gate refuses pushes by these rules (it imports this module)
+
+        name = project.name
+        transaction.on_commit(lambda: refresh_marker(name))
     return created
 
 

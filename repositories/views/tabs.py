@@ -29,6 +29,7 @@ PROJECT_TABS: list[ProjectTab] = [
     ProjectTab("labels", "Labels", "projects:labels", Perm.VIEW_REPOSITORIES, "tags"),
     ProjectTab("security", "Security", "projects:security", Perm.VIEW_SCANS, "shield-check"),
     ProjectTab("signing", "Signing", "projects:signing_keys", Perm.VIEW_REPOSITORIES, "patch-check"),
+    ProjectTab("policies", "Policies", "projects:policies", Perm.VIEW_PROJECT, "shield-lock"),
     ProjectTab("members", "Members", "projects:members", Perm.VIEW_MEMBERS, "people"),
     ProjectTab("retention", "Retention", "projects:retention", Perm.VIEW_RETENTION, "recycle"),
     ProjectTab("logs", "Logs", "projects:logs", Perm.VIEW_AUDIT, "journal-text"),

@@ -61,8 +61,10 @@ SKIP_PATTERNS = {
     # The registry's own endpoints: fetched (must not 5xx) but not filled with ids.
     "registry-notifications": "POST from the registry with a shared secret",
     "registry-token": "Basic auth from a registry client; fetched bare below",
+    "gate-pull": "asked by nginx with the gate's secret; fetched bare below (404 without it)",
+    "gate-push": "a manifest PUT handed over by nginx with the gate's secret",
 }
-UNFILLED_BUT_FETCHED = ("/service/token", "/service/notifications")
+UNFILLED_BUT_FETCHED = ("/service/token", "/service/notifications", "/service/gate/pull")
 
 # How many different fillings of one pattern are fetched per persona: enough for the
 # private and the public projects and a few repositories, not every artifact.

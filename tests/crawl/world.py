@@ -46,7 +46,7 @@ from repositories.models import (
     TrustedKey,
 )
 from repositories.registry.builder import push as push_manifest
-from repositories.services import gc, retention, retention_runs, scanner_adapters, scanning, signatures
+from repositories.services import gate, gc, retention, retention_runs, scanner_adapters, scanning, signatures
 from repositories.services.allowlists import add_entry
 from repositories.services.labels import add_label, create_label
 from repositories.services.project_teams import add_project_team
@@ -134,6 +134,14 @@ def _signed(server: RegistryServer, acme: Project) -> None:
     assert acme.repositories.get(name="acme/app").artifacts.filter(signature__status="signed").exists()
 
 
+def _gate(acme: Project) -> None:
+    """Pull policies and a quota in `acme`, and a refusal its Policies tab lists."""
+    gate.save_policy(acme, {"require_signed": True, "block_severity": "high", "quota_bytes": 1 << 30}, actor=ACTOR)
+    judged = gate.Judged("pull", "acme/app", "v1", gate.check_pull("acme/app", "v1"))
+    assert not judged.decision.allowed
+    gate.record_refusal(judged, gate.gate_actor("guest", "10.0.0.7", "crawl"))
+
+
 def _teams(*projects: Project) -> None:
     """A team of the Project Admin, the Developer and `teamdev`, Developer in every project:
     its pages are crawled, the roles of the first two do not change (each already holds
@@ -169,6 +177,7 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     add_entry(project=None, vulnerability_id="CVE-2099-1001", reason="Accepted everywhere.", actor=ACTOR)
     scanner_adapters.register("fake", ADAPTER, "", ACTOR)  # answered by the fake adapter
     _labels(acme, demo)
+    _gate(acme)
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
     _webhooks(acme)
     _gc(server, users["sysadmin"])

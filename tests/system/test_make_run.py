@@ -4,7 +4,8 @@ A fresh `git clone` of this checkout's HEAD (commit first: uncommitted changes a
 not in it) gets this interpreter's virtualenv as its `.venv`, so `make deps` finds
 every pin installed and installs nothing. `make run` then runs as a user runs it:
 embedded SQLite and the filesystem broker under a temporary WHARF_VAR_DIR, Wharf and
-its own registry on free ports (WHARF_PORT, WHARF_REGISTRY_PORT), gunicorn, the
+its own registry and the gate in front of it on free ports (WHARF_PORT, WHARF_REGISTRY_PORT,
+WHARF_GATE_PORT), gunicorn, the
 Celery worker with beat and the registry from the Procfile under honcho. Its whole
 process group, and the sessions honcho gives each process, are stopped at the end.
 
@@ -104,6 +105,7 @@ class MakeRun:
     log: Path
     web_port: int
     registry_port: int
+    gate_port: int
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -112,7 +114,8 @@ class MakeRun:
 
     @property
     def registry(self) -> str:
-        return f"127.0.0.1:{self.registry_port}"
+        """Where clients push and pull: the gate in front of the registry."""
+        return f"127.0.0.1:{self.gate_port}"
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -149,7 +152,7 @@ class MakeRun:
         self.process.wait(timeout=10)
 
 
-def _environment(var_dir: Path, web_port: int, registry_port: int) -> dict[str, str]:
+def _environment(var_dir: Path, web_port: int, registry_port: int, gate_port: int) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
@@ -159,6 +162,7 @@ def _environment(var_dir: Path, web_port: int, registry_port: int) -> dict[str, 
         WHARF_VAR_DIR=str(var_dir),
         WHARF_PORT=str(web_port),
         WHARF_REGISTRY_PORT=str(registry_port),
+        WHARF_GATE_PORT=str(gate_port),
         PYTHONUNBUFFERED="1",  # the processes' logs reach the output as they happen
     )
     return env
@@ -182,19 +186,23 @@ def _clean_clone(destination: Path) -> None:
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
-    for tool in ("make", "docker-registry", "skopeo"):
+    for tool in ("make", "docker-registry", "skopeo", "nginx"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
     base = tmp_path_factory.mktemp("make_run")
     site = MakeRun(
-        clone=base / "wharf", log=base / "make-run.log", web_port=free_port(), registry_port=free_port()
+        clone=base / "wharf",
+        log=base / "make-run.log",
+        web_port=free_port(),
+        registry_port=free_port(),
+        gate_port=free_port(),
     )
     _clean_clone(site.clone)
     with site.log.open("wb") as log:
         site.process = subprocess.Popen(
             ["make", "run"],
             cwd=site.clone,
-            env=_environment(base / "var", site.web_port, site.registry_port),
+            env=_environment(base / "var", site.web_port, site.registry_port, site.gate_port),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
