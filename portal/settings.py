@@ -328,6 +328,11 @@ CELERY_BEAT_SCHEDULE["scheduled-retention"] = {
     "task": "repositories.tasks.scheduled_retention",
     "schedule": 60.0,
 }
+# Every minute: queue the garbage collection when its schedule (set on the GC page) is due.
+CELERY_BEAT_SCHEDULE["scheduled-gc"] = {
+    "task": "repositories.tasks.scheduled_gc",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["purge-recycle-bin"] = {
     "task": "repositories.tasks.purge_recycle_bin",
     "schedule": 3600.0,

@@ -199,3 +199,11 @@ def run_gc(run_id: int) -> None:
 def enqueue_gc(run: GcRun) -> None:
     """Start the run's task once its row is committed (workers must see it)."""
     transaction.on_commit(lambda: run_gc.delay(run.pk))
+
+
+@shared_task(ignore_result=True)
+def scheduled_gc() -> None:
+    """Beat, every minute: queue the garbage collection when its cron schedule is due."""
+    run = gc.due_gc()
+    if run is not None:
+        enqueue_gc(run)

@@ -134,4 +134,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sync/<int:pk>/status/", sync.sync_status, name="sync_status"),
     path("gc/", gc.gc_run_list, name="gc_runs"),
     path("gc/run/", gc.gc_start, name="gc_start"),
+    path("gc/schedule/", gc.gc_schedule_save, name="gc_schedule"),
 ]

@@ -13,7 +13,7 @@ from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
-from repositories.api.gc import GcRunViewSet
+from repositories.api.gc import GcRunViewSet, GcScheduleViewSet
 from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.project_teams import ProjectTeamViewSet
@@ -100,6 +100,7 @@ router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-ada
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
 router.register("", DefaultRetentionViewSet, basename="retention-default")
+router.register("", GcScheduleViewSet, basename="gc-schedule")
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .gc import GcRun
+from .gc import GcRun, GcSchedule
 from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
 from .registry import (
@@ -55,6 +55,7 @@ __all__ = [
     "FindingIdentifier",
     "FindingQuerySet",
     "GcRun",
+    "GcSchedule",
     "ImmutableRule",
     "Label",
     "LabelQuerySet",
