@@ -333,6 +333,11 @@ CELERY_BEAT_SCHEDULE["scheduled-gc"] = {
     "task": "repositories.tasks.scheduled_gc",
     "schedule": 60.0,
 }
+# Hourly: today's statistics row of every project (storage, pushes/pulls, findings) for the charts.
+CELERY_BEAT_SCHEDULE["record-daily-stats"] = {
+    "task": "repositories.tasks.record_daily_stats",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["purge-recycle-bin"] = {
     "task": "repositories.tasks.purge_recycle_bin",
     "schedule": 3600.0,

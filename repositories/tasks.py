@@ -23,6 +23,7 @@ from .services import (
     scanner_adapters,
     scanning,
     signatures,
+    stats,
     sync,
 )
 from .services.registry import registry_client
@@ -207,3 +208,9 @@ def scheduled_gc() -> None:
     run = gc.due_gc()
     if run is not None:
         enqueue_gc(run)
+
+
+@shared_task(ignore_result=True)
+def record_daily_stats() -> None:
+    """Beat, hourly: today's statistics row of every project (the charts' data)."""
+    stats.record_daily()

@@ -23,6 +23,7 @@ from .views import (
     scans,
     security,
     signing_keys,
+    statistics,
     sync,
     tags,
 )
@@ -58,6 +59,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/edit/", projects.project_update, name="update"),
     path("projects/<str:name>/delete/", projects.project_delete, name="delete"),
     path("projects/<str:name>/members/", members.member_list, name="members"),
+    path("projects/<str:name>/statistics/", statistics.project_statistics, name="statistics"),
     path("projects/<str:name>/members/add/", members.member_add, name="member_add"),
     path("projects/<str:name>/members/<int:pk>/role/", members.member_role, name="member_role"),
     path("projects/<str:name>/members/<int:pk>/remove/", members.member_remove, name="member_remove"),

@@ -44,6 +44,7 @@ from repositories.api.scanning_admin import (
     VulnerabilityDatabaseViewSet,
 )
 from repositories.api.signing_keys import TrustedKeyViewSet
+from repositories.api.statistics import ProjectStatisticsViewSet
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
 from repositories.api.usage import ProjectUsageViewSet, RepositoryUsageViewSet
@@ -91,6 +92,7 @@ router.register(rf"{_PROJECT}/allowlist", ProjectAllowlistViewSet, basename="pro
 router.register(rf"{_PROJECT}/signing-keys", TrustedKeyViewSet, basename="project-signing-key")
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
+router.register(_PROJECT, ProjectStatisticsViewSet, basename="project-statistics")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")

@@ -41,6 +41,7 @@ from .scanning import (
     Severity,
 )
 from .signatures import ArtifactSignature, SignatureReason, SignatureStatus, TrustedKey
+from .stats import ProjectDailyStats
 
 __all__ = [
     "Advisory",
@@ -62,6 +63,7 @@ __all__ = [
     "Membership",
     "OsvImport",
     "Project",
+    "ProjectDailyStats",
     "ProjectQuerySet",
     "ProjectScanSettings",
     "ProjectTeam",
