@@ -9,7 +9,7 @@ them; every chart also carries its numbers as `rows` for the table beside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 WIDTH = 600
@@ -27,10 +27,13 @@ class Series:
 
 @dataclass(frozen=True)
 class Rect:
-    x: float
-    y: float
-    width: float
-    height: float
+    """A bar; the numbers are kept as text (`str` of a rounded float), so the template
+    writes them as they are, never through a localised number format."""
+
+    x: str
+    y: str
+    width: str
+    height: str
     css: str
     title: str
 
@@ -48,7 +51,7 @@ class Chart:
     labels: list[str]
     series: list[Series]
     unit: str = ""
-    bytes_values: bool = False  # the table and axis show sizes (filesizeformat)
+    fmt: Callable[[int], str] = "{:,}".format  # how the table and the peak write a value
     width: int = WIDTH
     height: int = HEIGHT
     peak: int = 0
@@ -60,9 +63,18 @@ class Chart:
         return any(v is not None for s in self.series for v in s.values)
 
     @property
-    def rows(self) -> list[tuple[str, list[int | None]]]:
-        """Per label, the series' values in order: the table fallback."""
-        return [(label, [s.values[i] for s in self.series]) for i, label in enumerate(self.labels)]
+    def rows(self) -> list[tuple[str, list[str | None]]]:
+        """Per label, the series' values in order, written with `fmt` (None: not recorded):
+        the table fallback."""
+        fmt = self.fmt
+        return [
+            (label, [None if (v := s.values[i]) is None else fmt(v) for s in self.series])
+            for i, label in enumerate(self.labels)
+        ]
+
+    @property
+    def peak_text(self) -> str:
+        return self.fmt(self.peak)
 
     @property
     def first(self) -> str:
@@ -104,7 +116,9 @@ def line_chart(title: str, labels: list[str], series: list[Series], *, unit: str
     return chart
 
 
-def bar_chart(title: str, labels: list[str], series: list[Series], *, stacked: bool = False, unit: str = "") -> Chart:
+def bar_chart(
+    title: str, labels: list[str], series: list[Series], *, stacked: bool = False, unit: str = ""
+) -> Chart:
     """Bars per day: side by side (`stacked` False) or stacked, first series at the bottom."""
     chart = Chart(title=title, labels=labels, series=series, unit=unit)
     n = len(labels)
@@ -132,5 +146,14 @@ def bar_chart(title: str, labels: list[str], series: list[Series], *, stacked: b
             else:
                 w = inner / len(series)
                 x, y = i * slot + 1 + k * w, chart.height - h
-            chart.rects.append(Rect(_r(x), _r(y), _r(w), _r(h), s.css, f"{label}: {value:,} {s.name}{chart.unit}"))
+            chart.rects.append(
+                Rect(
+                    str(_r(x)),
+                    str(_r(y)),
+                    str(_r(w)),
+                    str(_r(h)),
+                    s.css,
+                    f"{label}: {value:,} {s.name}{chart.unit}",
+                )
+            )
     return chart

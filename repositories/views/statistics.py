@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import Perm
@@ -52,7 +53,7 @@ def build_charts(days: list[DayStats]) -> dict[str, charts.Chart]:
             charts.Series("unique", "chart-s1", values("unique_bytes")),
         ],
     )
-    storage.bytes_values = True
+    storage.fmt = filesizeformat
     traffic = charts.bar_chart(
         "Pushes and pulls per day",
         labels,

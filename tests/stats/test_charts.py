@@ -12,7 +12,7 @@ def test_a_line_breaks_at_a_day_without_data_instead_of_dropping_to_zero() -> No
     [line] = chart.lines
     assert line.d.count("M") == 2 and line.d.count("L") == 1
     assert chart.peak == 20 and chart.has_data
-    assert chart.rows[1] == ("d2", [None])
+    assert chart.rows[1] == ("d2", [None]) and chart.rows[2] == ("d3", ["20"])
 
 
 def test_stacked_bars_fill_the_height_on_the_peak_day_and_keep_their_order() -> None:
@@ -28,8 +28,8 @@ def test_stacked_bars_fill_the_height_on_the_peak_day_and_keep_their_order() -> 
     assert chart.peak == 4
     day2 = [r for r in chart.rects if r.title.startswith("d2")]
     assert [r.css for r in day2] == ["sev-fill-critical", "sev-fill-high"]
-    assert round(sum(r.height for r in day2), 1) == chart.height
-    assert day2[0].y > day2[1].y  # the first series sits at the bottom
+    assert round(sum(float(r.height) for r in day2), 1) == chart.height
+    assert float(day2[0].y) > float(day2[1].y)  # the first series sits at the bottom
 
 
 def test_grouped_bars_sit_side_by_side_and_an_empty_chart_has_no_shapes() -> None:
@@ -37,6 +37,7 @@ def test_grouped_bars_sit_side_by_side_and_an_empty_chart_has_no_shapes() -> Non
         "t", ["d1"], [charts.Series("pushes", "chart-s0", [2]), charts.Series("pulls", "chart-s1", [4])]
     )
     pushes, pulls = chart.rects
-    assert pushes.x < pulls.x and pulls.height == chart.height and pushes.height == chart.height / 2
+    assert float(pushes.x) < float(pulls.x)
+    assert float(pulls.height) == chart.height and float(pushes.height) == chart.height / 2
     empty = charts.bar_chart("t", ["d1"], [charts.Series("pushes", "chart-s0", [None])])
     assert not empty.rects and not empty.has_data
