@@ -136,3 +136,8 @@ def test_a_finished_gc_is_sent_to_system_webhooks_only(own_registry: Any, world:
     assert delivery.payload["type"] == "io.wharf.gc.finished"
     data = delivery.payload["data"]["gc"]
     assert (data["run_id"], data["status"], data["dry_run"]) == (run.pk, "succeeded", True)
+
+
+def test_only_the_system_webhook_form_offers_gc_finished(world: Any) -> None:
+    assert 'value="gc.finished"' in world.client("sysadmin").get("/webhooks/").content.decode()
+    assert 'value="gc.finished"' not in world.client("padmin").get("/projects/acme/webhooks/").content.decode()
