@@ -27,14 +27,18 @@ DEFAULT_DAYS = 30
 
 class DaySerializer(serializers.Serializer[Any]):
     day = serializers.DateField()
-    recorded = serializers.BooleanField(help_text="False for a day Wharf recorded nothing: the other fields are null.")
+    recorded = serializers.BooleanField(
+        help_text="False for a day Wharf recorded nothing: the other fields are null."
+    )
     artifacts = serializers.IntegerField(allow_null=True)
     logical_bytes = serializers.IntegerField(allow_null=True, help_text="Shared blobs counted each time.")
     unique_bytes = serializers.IntegerField(allow_null=True, help_text="Distinct blobs, each once.")
     pushes = serializers.IntegerField(allow_null=True, help_text="Manifest pushes notified that day.")
     pulls = serializers.IntegerField(allow_null=True, help_text="Manifest pulls notified that day.")
     findings = serializers.DictField(
-        child=serializers.IntegerField(), allow_null=True, help_text="Severity band → open findings (latest scans)."
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="Severity band → open findings (latest scans).",
     )
 
 
@@ -70,7 +74,9 @@ class ProjectStatisticsViewSet(viewsets.GenericViewSet[Any]):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("days", OpenApiTypes.INT, description=f"How many days, today included: 1 to {MAX_DAYS}.")
+            OpenApiParameter(
+                "days", OpenApiTypes.INT, description=f"How many days, today included: 1 to {MAX_DAYS}."
+            )
         ],
         responses={200: StatisticsSerializer, 400: OpenApiResponse(description="`days` out of range.")},
     )

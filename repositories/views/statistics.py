@@ -57,7 +57,10 @@ def build_charts(days: list[DayStats]) -> dict[str, charts.Chart]:
     traffic = charts.bar_chart(
         "Pushes and pulls per day",
         labels,
-        [charts.Series("pushes", "chart-s0", values("pushes")), charts.Series("pulls", "chart-s1", values("pulls"))],
+        [
+            charts.Series("pushes", "chart-s0", values("pushes")),
+            charts.Series("pulls", "chart-s1", values("pulls")),
+        ],
     )
     findings = charts.bar_chart(
         "Open findings per day",

@@ -140,4 +140,6 @@ def test_a_finished_gc_is_sent_to_system_webhooks_only(own_registry: Any, world:
 
 def test_only_the_system_webhook_form_offers_gc_finished(world: Any) -> None:
     assert 'value="gc.finished"' in world.client("sysadmin").get("/webhooks/").content.decode()
-    assert 'value="gc.finished"' not in world.client("padmin").get("/projects/acme/webhooks/").content.decode()
+    assert (
+        'value="gc.finished"' not in world.client("padmin").get("/projects/acme/webhooks/").content.decode()
+    )
