@@ -63,6 +63,7 @@ class AuditAction(models.TextChoices):
     RETENTION_DELETE = "retention.delete", "Deleted by retention"
     GC_REQUEST = "gc.request", "Garbage collection requested"
     GC_END = "gc.end", "Garbage collection ended"
+    GC_SCHEDULE = "gc.schedule", "Garbage collection schedule changed"
     RECYCLE_RESTORE = "recycle.restore", "Restored from the recycle bin"
     RECYCLE_PURGE = "recycle.purge", "Recycle bin entries expired"
     SCAN_REQUEST = "scan.request", "Scan requested"

@@ -350,6 +350,16 @@ CELERY_BEAT_SCHEDULE["scheduled-retention"] = {
     "task": "repositories.tasks.scheduled_retention",
     "schedule": 60.0,
 }
+# Every minute: queue the garbage collection when its schedule (set on the GC page) is due.
+CELERY_BEAT_SCHEDULE["scheduled-gc"] = {
+    "task": "repositories.tasks.scheduled_gc",
+    "schedule": 60.0,
+}
+# Hourly: today's statistics row of every project (storage, pushes/pulls, findings) for the charts.
+CELERY_BEAT_SCHEDULE["record-daily-stats"] = {
+    "task": "repositories.tasks.record_daily_stats",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["purge-recycle-bin"] = {
     "task": "repositories.tasks.purge_recycle_bin",
     "schedule": 3600.0,

@@ -23,6 +23,7 @@ from .services import (
     scanner_adapters,
     scanning,
     signatures,
+    stats,
     sync,
 )
 from .services.registry import registry_client
@@ -199,3 +200,17 @@ def run_gc(run_id: int) -> None:
 def enqueue_gc(run: GcRun) -> None:
     """Start the run's task once its row is committed (workers must see it)."""
     transaction.on_commit(lambda: run_gc.delay(run.pk))
+
+
+@shared_task(ignore_result=True)
+def scheduled_gc() -> None:
+    """Beat, every minute: queue the garbage collection when its cron schedule is due."""
+    run = gc.due_gc()
+    if run is not None:
+        enqueue_gc(run)
+
+
+@shared_task(ignore_result=True)
+def record_daily_stats() -> None:
+    """Beat, hourly: today's statistics row of every project (the charts' data)."""
+    stats.record_daily()

@@ -24,6 +24,7 @@ from .views import (
     scans,
     security,
     signing_keys,
+    statistics,
     sync,
     tags,
 )
@@ -59,6 +60,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/edit/", projects.project_update, name="update"),
     path("projects/<str:name>/delete/", projects.project_delete, name="delete"),
     path("projects/<str:name>/members/", members.member_list, name="members"),
+    path("projects/<str:name>/statistics/", statistics.project_statistics, name="statistics"),
     path("projects/<str:name>/members/add/", members.member_add, name="member_add"),
     path("projects/<str:name>/members/<int:pk>/role/", members.member_role, name="member_role"),
     path("projects/<str:name>/members/<int:pk>/remove/", members.member_remove, name="member_remove"),
@@ -137,4 +139,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("sync/<int:pk>/status/", sync.sync_status, name="sync_status"),
     path("gc/", gc.gc_run_list, name="gc_runs"),
     path("gc/run/", gc.gc_start, name="gc_start"),
+    path("gc/schedule/", gc.gc_schedule_save, name="gc_schedule"),
 ]

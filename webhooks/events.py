@@ -19,6 +19,7 @@ class WebhookEvent(models.TextChoices):
     QUOTA_WARNING = "quota.warning", "Quota nearly used (not yet emitted)"
     QUOTA_EXCEEDED = "quota.exceeded", "Quota exceeded (not yet emitted)"
     REPLICATION_FINISHED = "replication.finished", "Replication finished (not yet emitted)"
+    GC_FINISHED = "gc.finished", "Garbage collection finished (system webhooks)"
 
 
 TEST_EVENT = "wharf.test"
@@ -28,6 +29,9 @@ NOT_YET_EMITTED: frozenset[str] = frozenset(
     {WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED, WebhookEvent.REPLICATION_FINISHED}
 )
 """Listed so a subscription can be made now; Wharf has no quotas or replication yet."""
+
+SYSTEM_ONLY: frozenset[str] = frozenset({WebhookEvent.GC_FINISHED})
+"""Events of the whole registry, not of a project: only system webhooks subscribe to them."""
 
 HARBOR_TYPES: dict[str, str] = {
     WebhookEvent.ARTIFACT_PUSHED: "PUSH_ARTIFACT",
@@ -40,6 +44,7 @@ HARBOR_TYPES: dict[str, str] = {
     WebhookEvent.QUOTA_WARNING: "QUOTA_WARNING",
     WebhookEvent.QUOTA_EXCEEDED: "QUOTA_EXCEED",
     WebhookEvent.REPLICATION_FINISHED: "REPLICATION",
+    WebhookEvent.GC_FINISHED: "GARBAGE_COLLECTION",  # Wharf's own: Harbor sends no GC webhook
     TEST_EVENT: "PING",
 }
 

@@ -8,7 +8,7 @@ from django import forms
 
 from accounts.forms import BootstrapForm
 
-from .events import NOT_YET_EMITTED, WebhookEvent
+from .events import NOT_YET_EMITTED, SYSTEM_ONLY, WebhookEvent
 from .models import WebhookFormat
 from .targets import MAX_URL_LENGTH
 
@@ -32,9 +32,12 @@ class WebhookForm(BootstrapForm):
     )
     enabled = forms.BooleanField(required=False, initial=True)
 
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, editing: bool = False, system: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["events"].widget.attrs["class"] = "form-check-input"
+        if not system:  # a project's webhook is offered only its project's events
+            events: Any = self.fields["events"]
+            events.choices = [(v, label) for v, label in WebhookEvent.choices if v not in SYSTEM_ONLY]
         if editing:
             self.fields["secret"].help_text = "Leave empty to keep the current secret."
             self.fields["clear_secret"] = forms.BooleanField(required=False, label="Remove the secret")

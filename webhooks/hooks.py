@@ -4,7 +4,8 @@ which does nothing more than one query when no webhook subscribes.
 
 Call sites: `repositories/services/events.py` (push, pull, delete notifications),
 `repositories/services/scanning.py` and `harbor_adapter.py` (a scan's end),
-`repositories/services/retention_runs.py` (a run's end).
+`repositories/services/retention_runs.py` (a run's end), `repositories/services/gc.py`
+(a garbage collection's end: system webhooks only, it is no project's event).
 """
 
 from __future__ import annotations
@@ -90,6 +91,30 @@ def retention_finished(run: Any) -> None:
                 "skipped": run.artifacts_skipped,
                 "failed": run.artifacts_failed,
                 "tags_deleted": run.tags_deleted,
+                "message": run.message,
+            }
+        },
+        occurred_at=run.finished_at,
+    )
+
+
+def gc_finished(run: Any) -> None:
+    """A garbage collection ended (succeeded or failed); for system webhooks."""
+    emit(
+        WebhookEvent.GC_FINISHED,
+        project=None,
+        operator=run.requested_by.get_username() if run.requested_by_id else "wharf",
+        details={
+            "gc": {
+                "run_id": run.pk,
+                "status": run.status,
+                "dry_run": run.dry_run,
+                "delete_untagged": run.delete_untagged,
+                "trigger": run.trigger,
+                "blobs_removed": run.blobs_removed,
+                "bytes_removed": run.bytes_removed,
+                "manifests_removed": run.manifests_removed,
+                "recycle_entries": run.recycle_entries,
                 "message": run.message,
             }
         },

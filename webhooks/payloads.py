@@ -116,6 +116,10 @@ def _slack(data: EventData) -> dict[str, Any]:
     retention = data.details.get("retention")
     if isinstance(retention, dict):
         text += f" · {retention.get('deleted', 0)} deleted ({retention.get('status', '')})"
+    gc = data.details.get("gc")
+    if isinstance(gc, dict):
+        kind = "dry run, would remove" if gc.get("dry_run") else "removed"
+        text += f" · {gc.get('status', '')}, {kind} {gc.get('blobs_removed', 0)} blobs ({gc.get('bytes_removed', 0)} bytes)"
     return {"text": text}
 
 

@@ -27,7 +27,7 @@ from audit.models import AuditAction
 from audit.services import record
 from portal import metrics
 
-from .events import TEST_EVENT, WebhookEvent
+from .events import SYSTEM_ONLY, TEST_EVENT, WebhookEvent
 from .models import Delivery, Webhook, WebhookFormat
 from .payloads import CONTENT_TYPES, EventData, render
 from .sender import SIGNATURE_HEADER, post, signature
@@ -58,6 +58,11 @@ def _validate(webhook: Webhook) -> None:
         errors["format"] = [f"Choose one of: {', '.join(WebhookFormat.values)}."]
     try:
         webhook.events = _clean_events(webhook.events)
+        system_only = [e for e in webhook.events if e in SYSTEM_ONLY]
+        if webhook.project_id is not None and system_only:
+            raise ValidationError(
+                {"events": [f"Only system webhooks receive {', '.join(system_only)}: it is not a project's event."]}
+            )
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:

@@ -58,7 +58,7 @@ def _with_urls(webhook: Webhook, project: Project | None) -> Webhook:
 @require_http_methods(["GET", "POST"])
 def webhook_list(request: HtmxHttpRequest, name: str | None = None) -> HttpResponse:
     project = webhook_owner(request.user, name)
-    form = WebhookForm(request.POST or None)
+    form = WebhookForm(request.POST or None, system=project is None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
@@ -86,7 +86,7 @@ def webhook_detail(request: HtmxHttpRequest, pk: int, name: str | None = None) -
     project = webhook_owner(request.user, name)
     webhook = _with_urls(get_webhook(project, pk), project)
     initial = {f: getattr(webhook, f) for f in ("name", "url", "events", "format", "enabled")}
-    form = WebhookForm(request.POST or None, initial=initial, editing=True)
+    form = WebhookForm(request.POST or None, initial=initial, editing=True, system=project is None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         secret = "" if data.pop("clear_secret", False) else (data.pop("secret") or None)

@@ -103,7 +103,8 @@ def _projects(principal: Principal, names: Sequence[str]) -> Projects:
 WRITE_ACTIONS = frozenset({PUSH, DELETE})
 
 
-def _push_frozen() -> bool:
+def push_frozen_now() -> bool:
+    """Whether a garbage collection sweeps now (read-only maintenance: no push or delete)."""
     from repositories.services.gc import push_frozen  # the app registry is ready by the time tokens are asked
 
     return push_frozen()
@@ -130,7 +131,7 @@ def compute_grants(
         projects = _projects(principal, project_names(repository_scopes))
     # While a garbage collection sweeps, nobody pushes or deletes (an upload could lose
     # blobs the sweep thinks unreferenced). Only a request asking to write pays the lookup.
-    frozen = any(s.actions & WRITE_ACTIONS for s in repository_scopes) and _push_frozen()
+    frozen = any(s.actions & WRITE_ACTIONS for s in repository_scopes) and push_frozen_now()
     for scope in scopes:
         if scope.type == REGISTRY and scope.name == CATALOG:
             if _is_system_admin(principal):

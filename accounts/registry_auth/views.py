@@ -7,6 +7,10 @@ asked and what Wharf's roles allow. Refusals are 401 with a message and audited 
 by one; repeated failures are throttled (429). Grants are audited in aggregate (one
 event per principal, address, access set and minute, with a count: `grant_audit`).
 The principal and the projects its scopes name are read in one query (`lookup`).
+
+While a garbage collection sweeps (read-only maintenance), a request asking to push or
+delete is answered 503 `UNAVAILABLE` with a message saying so and `Retry-After`, after
+authentication (audited as a refusal, not counted as a failed login); pulls go on.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from audit.services import record
 
 from . import grant_audit, throttle
 from .authentication import MALFORMED, authenticate, parse_basic
-from .grants import GrantedAccess, Principal, compute_grants, project_names
+from .grants import WRITE_ACTIONS, GrantedAccess, Principal, compute_grants, project_names, push_frozen_now
 from .jwt import mint_token
 from .lookup import anonymous_projects
-from .scopes import MAX_SCOPES, PULL, parse_scopes
+from .scopes import MAX_SCOPES, PULL, REPOSITORY, Scope, parse_scopes
 
 BASIC_CHALLENGE = 'Basic realm="Wharf registry"'
 MAX_QUERY_FIELDS = 4 * MAX_SCOPES  # more parameters than this are ignored, not parsed
@@ -78,6 +82,29 @@ def _refuse(
             details={"by": tripped.reason, "seconds": tripped.retry_after},
         )
     return _error(401, "UNAUTHORIZED", reason, **{"WWW-Authenticate": BASIC_CHALLENGE})
+
+
+MAINTENANCE_MESSAGE = (
+    "The registry is in read-only maintenance: a garbage collection is running. "
+    "Pulls work; push or delete again when it has finished."
+)
+MAINTENANCE_RETRY_SECONDS = 60
+
+
+def _writes(scopes: list[Scope]) -> bool:
+    return any(s.type == REPOSITORY and s.actions & WRITE_ACTIONS for s in scopes)
+
+
+def _maintenance(request: HttpRequest, principal: Principal, scope_params: list[str]) -> JsonResponse:
+    """503 for a push or delete while a GC sweeps; audited, never counted as a failed login."""
+    record(
+        AuditAction.REGISTRY_TOKEN_REFUSED,
+        actor=_actor(request, principal),
+        target_type="robot" if principal.kind == "robot" else "user",
+        target_name=principal.sub,
+        details={"reason": "maintenance", "scopes": [scope[:200] for scope in scope_params[:AUDITED_SCOPES]]},
+    )
+    return _error(503, "UNAVAILABLE", MAINTENANCE_MESSAGE, **{"Retry-After": str(MAINTENANCE_RETRY_SECONDS)})
 
 
 def _audit_grants(request: HttpRequest, principal: Principal, grants: list[GrantedAccess]) -> None:
@@ -140,6 +167,8 @@ def token(request: HttpRequest) -> JsonResponse:
         if outcome.principal is None:
             return _refuse(request, credentials.username, outcome.reason, scope_params, guessed=outcome.guessed)
         principal, projects = outcome.principal, outcome.projects
+    if _writes(scopes) and push_frozen_now():
+        return _maintenance(request, principal, scope_params)
     grants = compute_grants(principal, scopes, projects)
     minted = mint_token(principal.sub, [g.access for g in grants])
     _audit_grants(request, principal, grants)

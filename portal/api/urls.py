@@ -14,7 +14,7 @@ from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.gate import GatePolicyViewSet
-from repositories.api.gc import GcRunViewSet
+from repositories.api.gc import GcRunViewSet, GcScheduleViewSet
 from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
 from repositories.api.members import MemberViewSet
 from repositories.api.project_teams import ProjectTeamViewSet
@@ -45,6 +45,7 @@ from repositories.api.scanning_admin import (
     VulnerabilityDatabaseViewSet,
 )
 from repositories.api.signing_keys import TrustedKeyViewSet
+from repositories.api.statistics import ProjectStatisticsViewSet
 from repositories.api.sync_runs import ProjectSyncRunViewSet, SyncRunViewSet
 from repositories.api.tags import TagViewSet
 from repositories.api.usage import ProjectUsageViewSet, RepositoryUsageViewSet
@@ -93,6 +94,7 @@ router.register(rf"{_PROJECT}/signing-keys", TrustedKeyViewSet, basename="projec
 router.register(_PROJECT, ScanSettingsViewSet, basename="project-scan-settings")
 router.register(_PROJECT, ProjectUsageViewSet, basename="project-usage")
 router.register(_PROJECT, GatePolicyViewSet, basename="project-gate-policy")
+router.register(_PROJECT, ProjectStatisticsViewSet, basename="project-statistics")
 router.register("allowlist", SystemAllowlistViewSet, basename="allowlist")
 router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")
@@ -102,6 +104,7 @@ router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-ada
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
 router.register("", DefaultRetentionViewSet, basename="retention-default")
+router.register("", GcScheduleViewSet, basename="gc-schedule")
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("users", UserViewSet, basename="user")

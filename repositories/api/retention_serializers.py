@@ -272,8 +272,22 @@ class RecycleBinEntrySerializer(serializers.ModelSerializer[RecycleBinEntry]):
             "restored_at",
             "restored_by",
             "expires_at",
+            "restorable",
+            "collected_at",
+            "collected_by",
         ]
         read_only_fields = fields
+
+    restorable = serializers.BooleanField(
+        read_only=True,
+        help_text="False once restored, or once a garbage collection removed its layers (`collected_at`).",
+    )
+    collected_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When a garbage collection was found to have removed its layers."
+    )
+    collected_by = serializers.IntegerField(
+        source="collected_by_id", read_only=True, allow_null=True, help_text="The GC run that removed them, if Wharf's."
+    )
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, entry: RecycleBinEntry) -> list[str]:

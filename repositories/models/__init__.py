@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .gate import GatePolicy
-from .gc import GcRun
+from .gc import GcRun, GcSchedule
 from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
 from .registry import (
@@ -42,6 +42,7 @@ from .scanning import (
     Severity,
 )
 from .signatures import ArtifactSignature, SignatureReason, SignatureStatus, TrustedKey
+from .stats import ProjectDailyStats
 
 __all__ = [
     "Advisory",
@@ -57,12 +58,14 @@ __all__ = [
     "FindingQuerySet",
     "GatePolicy",
     "GcRun",
+    "GcSchedule",
     "ImmutableRule",
     "Label",
     "LabelQuerySet",
     "Membership",
     "OsvImport",
     "Project",
+    "ProjectDailyStats",
     "ProjectQuerySet",
     "ProjectScanSettings",
     "ProjectTeam",

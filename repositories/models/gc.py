@@ -27,6 +27,10 @@ class GcRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        SCHEDULE = "schedule", "Schedule"
+
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     dry_run = models.BooleanField(default=True)
@@ -42,6 +46,8 @@ class GcRun(models.Model):
     blobs_removed = models.PositiveIntegerField(default=0)
     manifests_removed = models.PositiveIntegerField(default=0)
     bytes_removed = models.BigIntegerField(default=0)
+    recycle_entries = models.PositiveIntegerField(default=0)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     output = models.TextField(blank=True, help_text="The collector's output, cut to its last 64 KiB.")
     message = models.TextField(blank=True)
 
@@ -59,3 +65,31 @@ class GcRun(models.Model):
     def __str__(self) -> str:
         kind = "dry run" if self.dry_run else "run"
         return f"GC {kind} #{self.pk} ({self.status})"
+
+
+class GcSchedule(models.Model):
+    """When garbage collection runs by itself (one row, pk 1), set by system admins.
+
+    `schedule` is a five-field cron expression in the server's time zone, like a
+    retention policy's; `last_scheduled_at` is the minute a run was last queued, so the
+    every-minute beat task (`services.gc.due_gc`) queues each due minute once. A due
+    minute while a GC or retention run is active is skipped (and says so in the log),
+    not queued for later.
+    """
+
+    enabled = models.BooleanField(default=False)
+    schedule = models.CharField(max_length=100, blank=True)
+    dry_run = models.BooleanField(default=False)
+    delete_untagged = models.BooleanField(default=False)
+    last_scheduled_at = models.DateTimeField(null=True, blank=True)
+    last_skipped_reason = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "garbage collection schedule"
+
+    def __str__(self) -> str:
+        return f"GC schedule {self.schedule or '(none)'}{'' if self.enabled else ' (off)'}"

@@ -261,6 +261,12 @@ class RecycleBinEntry(models.Model):
     (`children`: [{digest, media_type, bytes (base64)}]), so a restore is the same for
     both: PUT children, the manifest by digest, then each tag. The registry keeps the
     blobs until its garbage collection, so a restore first checks that they exist.
+
+    `collected_at` (and `collected_by`, the GC run) marks an entry whose config or layer
+    blobs a garbage collection removed: it can no longer be restored. A real GC run sets it
+    from the blobs it deleted; a restore that finds blobs missing (a collector run outside
+    Wharf) sets it too, without a run. Pages and the API read it instead of asking the
+    registry per row.
     """
 
     class Kind(models.TextChoices):
@@ -289,6 +295,10 @@ class RecycleBinEntry(models.Model):
     restored_at = models.DateTimeField(null=True, blank=True)
     restored_by = models.CharField(max_length=150, blank=True)
     expires_at = models.DateTimeField(default=recycle_bin_expiry)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    collected_by = models.ForeignKey(
+        "repositories.GcRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="collected_entries"
+    )
 
     class Meta:
         ordering = ["-deleted_at", "-id"]
@@ -300,6 +310,11 @@ class RecycleBinEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository_name}@{self.digest} ({self.kind}, {self.source})"
+
+    @property
+    def restorable(self) -> bool:
+        """Not undone yet and not garbage-collected (as far as Wharf knows)."""
+        return self.restored_at is None and self.collected_at is None
 
 
 class DefaultRetentionPolicy(models.Model):

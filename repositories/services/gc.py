@@ -12,6 +12,12 @@ sweep.
 Refused, with nothing recorded: a config that is not Wharf's own (not the file
 `registry_config` writes, not filesystem storage, or serving another address than
 REGISTRY_URL), a GC already queued or running, a retention run queued or running.
+
+A real run marks the recycle bin entries whose config or layer blobs it removed
+(`recycle.mark_collected`) in the transaction that records its end; a dry run counts the
+entries it would mark. `GcSchedule` (set on the GC page or `PUT /api/v1/gc-schedule/`,
+audited) queues runs from the every-minute beat task (`due_gc`), like retention
+schedules. The end of every run is sent to system webhooks subscribed to `gc.finished`.
 """
 
 from __future__ import annotations
@@ -26,14 +32,19 @@ from urllib.parse import urlsplit
 import yaml
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from webhooks import hooks
 
-from ..models import GcRun, RetentionRun
+from ..models import GcRun, GcSchedule, RetentionRun
+from . import recycle
+from .retention import parse_schedule, schedule_matches
 
 MAX_OUTPUT = 64 * 1024
 PUSH_FREEZE_KEY = "wharf:gc:push-frozen"
@@ -108,21 +119,31 @@ def _refuse_if_busy() -> None:
         raise GcRefused("A retention run is queued or running: start the garbage collection when it has finished.")
 
 
-def request_gc(*, actor: Actor, user: Any = None, dry_run: bool = True, delete_untagged: bool = False) -> GcRun:
+def request_gc(
+    *,
+    actor: Actor,
+    user: Any = None,
+    dry_run: bool = True,
+    delete_untagged: bool = False,
+    trigger: str = GcRun.Trigger.MANUAL,
+) -> GcRun:
     """Record a queued GC and its audit event, or raise `GcRefused`."""
     wharf_registry()
     try:
         with transaction.atomic():
             _refuse_if_busy()
             run = GcRun.objects.create(
-                dry_run=dry_run, delete_untagged=delete_untagged, requested_by=user if user and user.pk else None
+                dry_run=dry_run,
+                delete_untagged=delete_untagged,
+                requested_by=user if user and user.pk else None,
+                trigger=trigger,
             )
             record(
                 AuditAction.GC_REQUEST,
                 actor=actor,
                 target_type="gc_run",
                 target_name=str(run.pk),
-                details={"dry_run": dry_run, "delete_untagged": delete_untagged},
+                details={"dry_run": dry_run, "delete_untagged": delete_untagged, "trigger": trigger},
             )
     except IntegrityError as exc:  # another request won the race for the one active run
         raise GcRefused("A garbage collection is already queued or running.") from exc
@@ -185,6 +206,7 @@ def _size(path: Path) -> int:
 def execute_gc(run: GcRun) -> GcRun:
     """Run a claimed GC and record its result; never raises for a collector failure."""
     output = ""
+    removed: set[str] = set()
     try:
         storage = wharf_registry()
         if RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).exists():
@@ -197,10 +219,12 @@ def execute_gc(run: GcRun) -> GcRun:
             run.blobs_marked, run.manifests_removed = plan.marked, plan.manifests
             if run.dry_run:
                 run.blobs_removed, run.bytes_removed = len(plan.eligible), sum(sizes.values())
+                run.recycle_entries = len(recycle.collected_by_blobs(set(plan.eligible)))
             else:
                 done = _collect(storage, dry_run=False, delete_untagged=run.delete_untagged)
                 output = done.output
                 gone = [d for d in done.deleted if not storage.blob_path(d).exists()]
+                removed = set(gone)
                 run.blobs_removed = len(gone)
                 run.bytes_removed = sum(sizes.get(d, 0) for d in gone)
                 run.blobs_marked, run.manifests_removed = done.marked, done.manifests
@@ -215,6 +239,10 @@ def execute_gc(run: GcRun) -> GcRun:
     run.output = output[-MAX_OUTPUT:]
     run.finished_at = timezone.now()
     with transaction.atomic():
+        if removed:  # a real run removed blobs: entries needing them can no longer come back
+            run.recycle_entries = recycle.mark_collected(
+                recycle.collected_by_blobs(removed), run=run, at=run.finished_at
+            )
         run.save()
         record(
             AuditAction.GC_END,
@@ -226,6 +254,96 @@ def execute_gc(run: GcRun) -> GcRun:
                 "dry_run": run.dry_run,
                 "blobs_removed": run.blobs_removed,
                 "bytes_removed": run.bytes_removed,
+                "recycle_entries": run.recycle_entries,
             },
         )
+        hooks.gc_finished(run)
+    return run
+
+
+# --- schedule -----------------------------------------------------------------------------------
+
+
+def gc_schedule() -> GcSchedule:
+    """The one schedule row (unsaved defaults when never set)."""
+    return GcSchedule.objects.filter(pk=1).first() or GcSchedule(pk=1)
+
+
+def save_schedule(
+    *,
+    actor: Actor,
+    user: Any = None,
+    enabled: bool,
+    schedule: str,
+    dry_run: bool = False,
+    delete_untagged: bool = False,
+) -> GcSchedule:
+    """Set the GC schedule, audited; `ValidationError` (field `schedule`) for a bad
+    cron expression or an enabled schedule without one."""
+    schedule = " ".join(schedule.split())
+    if len(schedule) > 100:
+        raise ValidationError({"schedule": ["At most 100 characters."]})
+    if schedule:
+        try:
+            parse_schedule(schedule)
+        except ValueError as exc:
+            raise ValidationError({"schedule": [str(exc)]}) from exc
+    elif enabled:
+        raise ValidationError({"schedule": ["Give a cron expression (e.g. `0 3 * * 0`) to enable the schedule."]})
+    with transaction.atomic():
+        row = GcSchedule.objects.select_for_update().filter(pk=1).first() or GcSchedule(pk=1)
+        before = {
+            "enabled": row.enabled,
+            "schedule": row.schedule,
+            "dry_run": row.dry_run,
+            "delete_untagged": row.delete_untagged,
+        }
+        row.enabled, row.schedule, row.dry_run, row.delete_untagged = enabled, schedule, dry_run, delete_untagged
+        row.updated_by = user if user is not None and user.pk else None
+        row.updated_at = timezone.now()
+        row.save()
+        after = {"enabled": enabled, "schedule": schedule, "dry_run": dry_run, "delete_untagged": delete_untagged}
+        record(
+            AuditAction.GC_SCHEDULE,
+            actor=actor,
+            target_type="gc_schedule",
+            target_name="gc",
+            details={"before": before, "after": after},
+        )
+    return row
+
+
+def due_gc(now: Any = None) -> GcRun | None:
+    """Queue the scheduled GC when its cron expression matches this minute (beat calls this
+    every minute). Each minute is queued at most once; a due minute that cannot run (not
+    Wharf's registry, a GC or retention run active) is skipped and the reason kept on the
+    schedule for the page. Returns the new run."""
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
+    row = GcSchedule.objects.filter(pk=1, enabled=True).exclude(schedule="").first()
+    if row is None or (row.last_scheduled_at is not None and row.last_scheduled_at >= now):
+        return None
+    try:
+        if not schedule_matches(row.schedule, now):
+            return None
+    except ValueError:
+        return None
+    # Conditional: two beats (or a slow one) never queue the same minute twice.
+    marked = (
+        GcSchedule.objects.filter(pk=1)
+        .filter(Q(last_scheduled_at__isnull=True) | Q(last_scheduled_at__lt=now))
+        .update(last_scheduled_at=now)
+    )
+    if not marked:
+        return None
+    try:
+        run = request_gc(
+            actor=Actor.system("schedule"),
+            dry_run=row.dry_run,
+            delete_untagged=row.delete_untagged,
+            trigger=GcRun.Trigger.SCHEDULE,
+        )
+    except GcRefused as exc:
+        GcSchedule.objects.filter(pk=1).update(last_skipped_reason=f"{now:%Y-%m-%d %H:%M}: {exc.message}")
+        return None
+    GcSchedule.objects.filter(pk=1).update(last_skipped_reason="")
     return run

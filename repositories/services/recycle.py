@@ -6,6 +6,10 @@ the entry (`discard`). `restore` puts everything back, after checking that the
 registry still has every blob (its garbage collection removes unreferenced blobs, and
 then the manifest cannot come back). Entries expire after `WHARF_RECYCLE_BIN_DAYS`
 (`purge_expired`, hourly).
+
+A real garbage collection marks the entries whose blobs it removed (`mark_collected`,
+in the GC's own transaction, so its audit event counts them): the page and the API show
+them as no longer restorable, and `restore` refuses them without asking the registry.
 """
 
 from __future__ import annotations
@@ -139,20 +143,61 @@ def _manifests(entry: RecycleBinEntry) -> list[Manifest]:
     return found
 
 
-def missing_blobs(entry: RecycleBinEntry, client: RegistryClient | None = None) -> list[str]:
-    """Digests of the config and layer blobs the registry no longer has."""
-    client = client or registry_client()
-    missing: list[str] = []
-    seen: set[str] = set()
+def entry_blobs(entry: RecycleBinEntry) -> list[str]:
+    """The config and layer digests a restore needs the registry to still have, each once
+    (foreign layers live elsewhere and are left out)."""
+    found: dict[str, None] = {}
     for manifest in _manifests(entry):
         blobs = ([manifest.config] if manifest.config is not None else []) + list(manifest.layers)
         for blob in blobs:
-            if blob.digest in seen or blob.urls:  # foreign layers live elsewhere
-                continue
-            seen.add(blob.digest)
-            if not client.blob_exists(entry.repository_name, blob.digest):
-                missing.append(blob.digest)
-    return missing
+            if not blob.urls:
+                found.setdefault(blob.digest)
+    return list(found)
+
+
+def missing_blobs(entry: RecycleBinEntry, client: RegistryClient | None = None) -> list[str]:
+    """Digests of the config and layer blobs the registry no longer has."""
+    client = client or registry_client()
+    return [digest for digest in entry_blobs(entry) if not client.blob_exists(entry.repository_name, digest)]
+
+
+def _restorable_entries() -> Any:
+    return RecycleBinEntry.objects.filter(
+        restored_at__isnull=True, collected_at__isnull=True, expires_at__gt=timezone.now()
+    ).only("pk", "digest", "media_type", "manifest", "children")
+
+
+def collected_by_blobs(removed: set[str]) -> list[int]:
+    """The restorable entries that need one of the `removed` blob digests: what a GC that
+    removes them makes unrestorable. Reads the stored manifests, never the registry."""
+    if not removed:
+        return []
+    hit: list[int] = []
+    for entry in _restorable_entries().iterator(chunk_size=500):
+        try:
+            blobs = entry_blobs(entry)
+        except (ValueError, RegistryError):  # an unreadable stored manifest: restore says so itself
+            continue
+        if removed.intersection(blobs):
+            hit.append(entry.pk)
+    return hit
+
+
+def mark_collected(entry_ids: list[int], *, run: Any = None, at: datetime | None = None) -> int:
+    """Mark entries as garbage-collected (no longer restorable); the caller audits (the GC
+    run's end event counts them, in the caller's transaction)."""
+    if not entry_ids:
+        return 0
+    return RecycleBinEntry.objects.filter(pk__in=entry_ids, collected_at__isnull=True).update(
+        collected_at=at or timezone.now(), collected_by=run
+    )
+
+
+def collected_message(entry: RecycleBinEntry) -> str:
+    """Why a marked entry cannot come back, naming the GC run when Wharf ran it."""
+    when = timezone.localtime(entry.collected_at).strftime("%Y-%m-%d %H:%M") if entry.collected_at else ""
+    by = f"garbage collection #{entry.collected_by_id}" if entry.collected_by_id else "a garbage collection"
+    return f"{by} removed its layers ({when}); it cannot be restored."
 
 
 def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | None = None) -> RecycleBinEntry:
@@ -166,9 +211,15 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
     repository = entry.repository_name
     if entry.restored_at is not None:
         raise ValidationError("This deletion has been undone already.", code="restored")
+    if entry.collected_at is not None:
+        raise ValidationError(
+            f"{repository}@{entry.digest}: {collected_message(entry)}", code="garbage_collected"
+        )
     try:
         missing = missing_blobs(entry, client)
         if missing:
+            # Collected outside Wharf: remember it, so the page stops offering a restore.
+            mark_collected([entry.pk])
             raise ValidationError(
                 f"{repository}@{entry.digest}: {GC_MESSAGE} ({len(missing)} blob(s) missing, e.g. {missing[0]})",
                 code="garbage_collected",

@@ -3,7 +3,8 @@
 Listing needs `Perm.VIEW_RETENTION`; restoring `Perm.DELETE_ARTIFACT` (a restore writes
 artifacts and tags back, the same kind of change as deleting them; as in the API).
 A refused restore (undone already, layers garbage-collected, a tag moved, the registry
-down) is a flash message, never an error page.
+down) is a flash message, never an error page. Entries a garbage collection made
+unrestorable (`collected_at`) say so in the list and offer no restore.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from audit.context import Actor
 from ..access import get_project
 from ..models import Project, RecycleBinEntry
 from ..services.errors import RegistryActionFailed
-from ..services.recycle import restore
+from ..services.recycle import collected_message, restore
 from .retention_policy import retention_context
 
 ENTRIES_PER_PAGE = 50
@@ -80,6 +81,7 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
             "action": reverse("projects:retention_restore", args=[project.name, entry.pk]),
             "cancel_url": url,
             "restored": entry.restored_at is not None,
+            "collected": collected_message(entry) if entry.collected_at else "",
         }
         return render_page(request, "retention/restore_confirm.html", "dialog", context)
     where = f"{entry.repository_name}@{entry.digest}"
@@ -87,7 +89,9 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
         restore(entry, Actor.from_request(request))
     except ValidationError as exc:
         if exc.code == "garbage_collected":
-            messages.error(request, f"{where} was not restored: {GARBAGE_COLLECTED}")
+            entry.refresh_from_db(fields=["collected_at", "collected_by"])
+            why = collected_message(entry) if entry.collected_at else GARBAGE_COLLECTED
+            messages.error(request, f"{where} was not restored: {why}")
         else:
             messages.error(request, f"Not restored: {' '.join(exc.messages)}")
     except RegistryActionFailed as exc:

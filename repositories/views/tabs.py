@@ -27,6 +27,7 @@ PROJECT_TABS: list[ProjectTab] = [
     ProjectTab("summary", "Summary", "projects:detail", Perm.VIEW_PROJECT, "info-circle"),
     ProjectTab("repositories", "Repositories", "projects:repositories", Perm.VIEW_REPOSITORIES, "boxes"),
     ProjectTab("labels", "Labels", "projects:labels", Perm.VIEW_REPOSITORIES, "tags"),
+    ProjectTab("statistics", "Statistics", "projects:statistics", Perm.VIEW_REPOSITORIES, "graph-up"),
     ProjectTab("security", "Security", "projects:security", Perm.VIEW_SCANS, "shield-check"),
     ProjectTab("signing", "Signing", "projects:signing_keys", Perm.VIEW_REPOSITORIES, "patch-check"),
     ProjectTab("policies", "Policies", "projects:policies", Perm.VIEW_PROJECT, "shield-lock"),

@@ -46,7 +46,16 @@ from repositories.models import (
     TrustedKey,
 )
 from repositories.registry.builder import push as push_manifest
-from repositories.services import gate, gc, retention, retention_runs, scanner_adapters, scanning, signatures
+from repositories.services import (
+    gate,
+    gc,
+    retention,
+    retention_runs,
+    scanner_adapters,
+    scanning,
+    signatures,
+    stats,
+)
 from repositories.services.allowlists import add_entry
 from repositories.services.labels import add_label, create_label
 from repositories.services.project_teams import add_project_team
@@ -181,6 +190,9 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
     _webhooks(acme)
     _gc(server, users["sysadmin"])
+    # The GC page shows a schedule; the Statistics tabs chart today's row of every project.
+    gc.save_schedule(actor=ACTOR, user=users["sysadmin"], enabled=True, schedule="0 3 * * 0")
+    stats.record_daily()
     return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
 
 
@@ -196,7 +208,8 @@ def _webhooks(acme: Project) -> None:
 
 
 def _gc(server: RegistryServer, admin: Any) -> None:
-    """A dry run and a real garbage collection of the registry (after retention deleted into the bin)."""
+    """A dry run and a real garbage collection of the registry (after retention deleted into the
+    bin: the real run marks that entry not restorable, which the recycle bin then shows)."""
     with override_settings(WHARF_REGISTRY_CONFIG=str(server.config_path)):
         for dry_run in (True, False):
             run = gc.claim_gc(gc.request_gc(actor=ACTOR, user=admin, dry_run=dry_run).pk)

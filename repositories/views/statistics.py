@@ -1,0 +1,93 @@
+"""Project → Statistics: storage over time, pushes and pulls per day, open findings per
+day, as inline SVG drawn from `repositories.charts` (no chart library, no JavaScript),
+each with its numbers in a table. Reading needs `Perm.VIEW_REPOSITORIES`, like the
+storage usage it charts (and the API's `projects/{name}/statistics/`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import Perm
+from accounts.views.http import HtmxHttpRequest, render_page
+
+from .. import charts
+from ..access import get_project
+from ..models import Severity
+from ..services.stats import DayStats, series
+from .tabs import project_context
+
+DAY_CHOICES = (7, 30, 90, 365)
+DEFAULT_DAYS = 30
+
+
+def parse_days(raw: str | None) -> tuple[int, str]:
+    """`?days=` as one of the offered spans, or the default with a message saying why."""
+    if raw in (None, ""):
+        return DEFAULT_DAYS, ""
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days not in DAY_CHOICES:
+        offered = ", ".join(str(d) for d in DAY_CHOICES)
+        return DEFAULT_DAYS, f"Choose a span of {offered} days; showing {DEFAULT_DAYS}."
+    return days, ""
+
+
+def build_charts(days: list[DayStats]) -> dict[str, charts.Chart]:
+    labels = [d.day.isoformat() for d in days]
+
+    def values(attr: str) -> list[int | None]:
+        return [getattr(d, attr) if d.recorded else None for d in days]
+
+    storage = charts.line_chart(
+        "Storage",
+        labels,
+        [
+            charts.Series("logical", "chart-s0", values("logical_bytes")),
+            charts.Series("unique", "chart-s1", values("unique_bytes")),
+        ],
+    )
+    storage.fmt = filesizeformat
+    traffic = charts.bar_chart(
+        "Pushes and pulls per day",
+        labels,
+        [
+            charts.Series("pushes", "chart-s0", values("pushes")),
+            charts.Series("pulls", "chart-s1", values("pulls")),
+        ],
+    )
+    findings = charts.bar_chart(
+        "Open findings per day",
+        labels,
+        [
+            charts.Series(
+                str(band.label).lower(),
+                f"sev-fill-{band.value}",
+                [(d.findings or {}).get(band.value, 0) if d.recorded else None for d in days],
+            )
+            for band in Severity
+        ],
+        stacked=True,
+    )
+    return {"storage": storage, "traffic": traffic, "findings": findings}
+
+
+@login_required
+@require_GET
+def project_statistics(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
+    days, problem = parse_days(request.GET.get("days"))
+    context: dict[str, Any] = project_context(project, "statistics")
+    context.update(
+        charts=build_charts(series(project, days)),
+        days=days,
+        day_choices=DAY_CHOICES,
+        days_problem=problem,
+    )
+    return render_page(request, "stats/project_statistics.html", "charts", context)
