@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.actors import request_actor
+from portal.api.pagination import KeysetListMixin
 from portal.api.schema import PROJECT_NAME_PARAMETER
 from repositories.models import Project
 
@@ -27,6 +28,7 @@ from .access import get_webhook, webhook_owner, webhooks_of
 from .events import WebhookEvent
 from .models import Delivery, Webhook, WebhookFormat
 from .targets import MAX_URL_LENGTH
+from .views import DELIVERY_ORDERING
 
 
 class WebhookSerializer(serializers.ModelSerializer[Webhook]):
@@ -91,6 +93,8 @@ class _WebhookViewSet(
     serializer_class = WebhookSerializer
     filter_backends: list[Any] = []
     lookup_value_regex = r"\d+"
+    keyset_orderings = {"-id": DELIVERY_ORDERING}
+    keyset_default = "-id"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Webhook]:
@@ -139,6 +143,7 @@ class SystemWebhookViewSet(_WebhookViewSet):
 
 class _DeliveryViewSet(
     _OwnerMixin,
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[Delivery],
