@@ -41,11 +41,6 @@ class Migration(migrations.Migration):
             model_name='retentionrunitem',
             name='retention_item_outcome',
         ),
-        migrations.AlterField(
-            model_name='tag',
-            name='repository',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='repositories.repository'),
-        ),
         migrations.AddIndex(
             model_name='artifact',
             index=models.Index(fields=['repository', 'pushed_at', 'digest'], name='artifact_repo_push_digest'),

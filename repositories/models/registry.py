@@ -202,10 +202,7 @@ class ArtifactBlob(models.Model):
 class Tag(models.Model):
     """A tag name in a repository, pointing at one artifact."""
 
-    # No index of its own: `tag_unique_name` (repository, name) serves every lookup by
-    # repository. A repository-only index beside it once drew the planner away from the
-    # name range of a glob (`tests/pages/test_tag_list_plan.py`).
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags", db_index=False)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128)
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="tags")
     pushed_at = models.DateTimeField(default=timezone.now, help_text="Exact only if `pushed_at_source` is push.")
