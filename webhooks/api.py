@@ -93,8 +93,6 @@ class _WebhookViewSet(
     serializer_class = WebhookSerializer
     filter_backends: list[Any] = []
     lookup_value_regex = r"\d+"
-    keyset_orderings = {"-id": DELIVERY_ORDERING}
-    keyset_default = "-id"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Webhook]:
@@ -154,6 +152,8 @@ class _DeliveryViewSet(
     serializer_class = DeliverySerializer
     filter_backends: list[Any] = []
     lookup_value_regex = r"\d+"
+    keyset_orderings = {"-id": DELIVERY_ORDERING}
+    keyset_default = "-id"
 
     def get_queryset(self) -> QuerySet[Delivery]:
         if getattr(self, "swagger_fake_view", False):
