@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from portal import keyset
-from tests.api.conftest import api  # noqa: F401  (the JSON client fixture)
 from tests.conftest import World
 
 from .specs import SPECS, ListSpec, scope, url
