@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections
 from django.db.models import F, Model, Q, QuerySet
 
@@ -57,25 +57,53 @@ class Ordering:
     keys: tuple[str, ...]
     descending: bool = False
     nullable: bool = False
+    nulls_last: bool = False
+    """With `nullable`: NULLs last in both directions (the API's `StableOrderingFilter`)."""
 
     def segments(self) -> list[Q | None]:
         """The parts of the list in order, as filters (None: the whole list)."""
         if not self.nullable:
             return [None]
-        first = self.keys[0]
+        first = _path(self.keys[0])
         values, nulls = Q(**{f"{first}__isnull": False}), Q(**{f"{first}__isnull": True})
-        return [values, nulls] if self.descending else [nulls, values]
+        return [values, nulls] if self._null_segment() == 1 else [nulls, values]
 
     def compared_keys(self, segment: int) -> tuple[str, ...]:
         """The keys a cursor carries in `segment` (a NULL segment's rows differ only after the first)."""
         return self.keys[1:] if self._is_null_segment(segment) else self.keys
 
+    def _null_segment(self) -> int:
+        return 1 if self.descending or self.nulls_last else 0
+
     def _is_null_segment(self, segment: int) -> bool:
-        return self.nullable and segment == (1 if self.descending else 0)
+        return self.nullable and segment == self._null_segment()
 
     def order_by(self, reverse: bool = False) -> list[Any]:
-        descending = self.descending != reverse
-        return [F(key).desc() if descending else F(key).asc() for key in self.keys]
+        """The ORDER BY of a read; a key written `-key` runs against the others (an order
+        no single-direction index serves: for computed keys, such as a count)."""
+        found = []
+        for key in self.keys:
+            descending = (self.descending != reverse) != key.startswith("-")
+            found.append(F(_path(key)).desc() if descending else F(_path(key)).asc())
+        return found
+
+
+def orderings(
+    spec: dict[str, tuple[str, ...]], *, nullable: tuple[str, ...] = (), nulls_last: bool = False
+) -> dict[str, Ordering]:
+    """Both directions of each order in `spec` (name: keys), named `name` and `-name`;
+    the first key of those named in `nullable` may be NULL."""
+    return {
+        f"{sign}{name}": Ordering(
+            f"{sign}{name}", keys, descending=sign == "-", nullable=name in nullable, nulls_last=nulls_last
+        )
+        for name, keys in spec.items()
+        for sign in ("", "-")
+    }
+
+
+def _path(key: str) -> str:
+    return key.lstrip("-")
 
 
 @dataclass(frozen=True)
@@ -104,6 +132,33 @@ class KeysetPage(Generic[M]):
     previous: str | None
     next: str | None
     last: str | None
+
+    @property
+    def object_list(self) -> list[M]:
+        """The rows, under the name Django's page has (for templates)."""
+        return self.rows
+
+
+def read_page(queryset: QuerySet[M], ordering: Ordering, cursor: str | None, size: int) -> KeysetPage[M]:
+    """The page of a page view: at `cursor` (a query parameter), or the first page when
+    there is none or it is not one of this list's (an old link, a changed sort)."""
+    try:
+        position = decode(queryset.model, ordering, cursor) if cursor else Position()
+    except InvalidCursor:
+        position = Position()
+    return paginate(queryset, ordering, position, size)
+
+
+def page_context(queryset: QuerySet[M], ordering: Ordering, data: Any, size: int) -> dict[str, Any]:
+    """What a page view's template needs for one keyset page of `queryset` as the query
+    string `data` asks (`cursor`): `page`, `total`, `query` (the query string without
+    the cursor, for sort and filter links) and `page_links` (`includes/keyset_pagination.html`)."""
+    page = read_page(queryset, ordering, data.get("cursor"), size)
+    query = data.copy()
+    query.pop("cursor", None)
+    query.pop("page", None)
+    text = query.urlencode()
+    return {"page": page, "total": count(queryset), "query": text, "page_links": page_links(page, text)}
 
 
 def page_links(page: KeysetPage[Any], query: str) -> list[tuple[str, str | None]]:
@@ -139,7 +194,7 @@ def decode(model: type[Model], ordering: Ordering, cursor: str) -> Position:
         keys = ordering.compared_keys(segment)
         if not isinstance(values, list) or len(values) != len(keys):
             raise InvalidCursor("Not a cursor of this list.")
-        typed = tuple(_field(model, key).to_python(value) for key, value in zip(keys, values, strict=True))
+        typed = tuple(_typed(model, key, value) for key, value in zip(keys, values, strict=True))
         if any(value is None for value in typed):
             raise InvalidCursor("Not a cursor of this list.")
         return Position(before=bool(body["b"]), segment=segment, values=typed)
@@ -234,23 +289,27 @@ def _read(
 
 def _beyond(keys: Sequence[str], values: Sequence[Any], descending: bool) -> Q:
     """Rows after `values` in the order of `keys`: `k1 >= v1 AND (k1 > v1 OR (k1 = v1 AND
-    ...))`, the first conjunct being a plain range an index serves."""
-    op = "lt" if descending else "gt"
+    ...))`, the first conjunct being a plain range an index serves. A key written `-key`
+    runs the other way."""
+
+    def op(key: str) -> str:
+        return "lt" if descending != key.startswith("-") else "gt"
+
     either = Q()
     for i in range(len(keys)):
-        equal = {key: value for key, value in zip(keys[:i], values[:i], strict=True)}
-        either |= Q(**equal, **{f"{keys[i]}__{op}": values[i]})
-    return Q(**{f"{keys[0]}__{op}e": values[0]}) & either
+        equal = {_path(key): value for key, value in zip(keys[:i], values[:i], strict=True)}
+        either |= Q(**equal, **{f"{_path(keys[i])}__{op(keys[i])}": values[i]})
+    return Q(**{f"{_path(keys[0])}__{op(keys[0])}e": values[0]}) & either
 
 
 def position_of(ordering: Ordering, row: Any, *, before: bool) -> Position:
     """The position just after (or, `before`, just before) `row` in `ordering`."""
     if row is None:
         return Position(before=before)
-    values = tuple(_value(row, key) for key in ordering.keys)
+    values = tuple(_value(row, _path(key)) for key in ordering.keys)
     segment = 0
     if ordering.nullable:
-        null_segment = 1 if ordering.descending else 0
+        null_segment = ordering._null_segment()
         segment = null_segment if values[0] is None else 1 - null_segment
     keys = ordering.compared_keys(segment)
     return Position(before=before, segment=segment, values=values[len(ordering.keys) - len(keys) :])
@@ -262,11 +321,26 @@ def _value(row: Any, key: str) -> Any:
     return row
 
 
+def _typed(model: type[Model], key: str, value: Any) -> Any:
+    """A cursor's value of `key` as the database compares it: a model field's Python type;
+    a computed key (an annotation) keeps its JSON type, a number or a string."""
+    field = _field(model, _path(key))
+    if field is not None:
+        return field.to_python(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidCursor("Not a cursor of this list.")
+    return value
+
+
 def _field(model: type[Model], key: str) -> Any:
+    """The model field `key` names, None for an annotation."""
     parts = key.split("__")
-    for part in parts[:-1]:
-        model = model._meta.get_field(part).related_model  # type: ignore[assignment]
-    return model._meta.get_field(parts[-1])
+    try:
+        for part in parts[:-1]:
+            model = model._meta.get_field(part).related_model  # type: ignore[assignment]
+        return model._meta.get_field(parts[-1])
+    except FieldDoesNotExist:
+        return None
 
 
 def _plain(value: Any) -> Any:

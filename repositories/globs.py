@@ -92,6 +92,11 @@ class Glob:
     def matches(self, name: str) -> bool:
         return self._compiled.search(name) is not None
 
+    def is_prefix_only(self) -> bool:
+        """Whether the glob is its literal prefix and a trailing `*` on a tag name (which has
+        no `/`): every name with the prefix matches."""
+        return self.kind is PatternKind.TAG and self.regex == f"^(?:{''.join(map(_escape, self.prefix))}{_SEGMENT})\\Z"
+
     def lookups(self, field_name: str, *, bytewise: bool = False) -> dict[str, str]:
         """Django lookups selecting the rows whose `field_name` matches, for `filter(**...)`.
 
@@ -105,6 +110,12 @@ class Glob:
         if self.prefix and bytewise:
             found[f"{field_name}__gte"] = self.prefix
             found[f"{field_name}__lt"] = self.prefix[:-1] + chr(ord(self.prefix[-1]) + 1)
+            if self.is_prefix_only():
+                # The range alone is exact. Without the regex PostgreSQL estimates the range
+                # right, and reads it in name order from the (repository, name) index,
+                # stopping at the page's end, rather than guessing the regex keeps a handful
+                # of rows and weighing that against a repository-only scan.
+                del found[f"{field_name}__regex"]
         elif self.prefix:
             found[f"{field_name}__startswith"] = self.prefix
         return found

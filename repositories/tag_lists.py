@@ -17,8 +17,9 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from portal.keyset import Ordering, Position, encode, position_of
+from portal.search import contains, uses_trigrams
 
-from .globs import PatternKind, compile_filter
+from .globs import GLOB_CHARACTERS, PatternKind, compile_filter
 from .models import Repository, Tag
 
 # The API's `ordering` values (each also with a leading `-`); the page's sorts map onto them.
@@ -54,10 +55,14 @@ def ordered_tags(repository: Repository, tags: QuerySet[Tag], ordering: Ordering
 def filter_tags(tags: QuerySet[Tag], text: str) -> QuerySet[Tag]:
     """Tags matching the filter `text` (`repositories.globs.compile_filter`: plain text is a
     substring, anything with a glob character a whole-name glob). A glob's literal prefix is
-    an index range where the database orders names bytewise."""
+    an index range where the database orders names bytewise. A substring is, on PostgreSQL,
+    a case-sensitive LIKE the trigram index `tag_name_trgm` serves (`portal.search`); on
+    SQLite the glob's regex (SQLite's LIKE ignores case, tag names do not)."""
     glob = compile_filter(text, PatternKind.TAG)
     if glob is None:
         return tags
+    if not GLOB_CHARACTERS.intersection(text.strip()) and uses_trigrams(tags.db):
+        return tags.filter(contains("name", text.strip(), alias=tags.db, case_sensitive=True))
     return tags.filter(**glob.lookups("name", bytewise=orders_bytewise(tags.db)))
 
 

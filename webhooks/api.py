@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.actors import request_actor
+from portal.api.pagination import KeysetListMixin
 from portal.api.schema import PROJECT_NAME_PARAMETER
 from repositories.models import Project
 
@@ -27,6 +28,7 @@ from .access import get_webhook, webhook_owner, webhooks_of
 from .events import WebhookEvent
 from .models import Delivery, Webhook, WebhookFormat
 from .targets import MAX_URL_LENGTH
+from .views import DELIVERY_ORDERING
 
 
 class WebhookSerializer(serializers.ModelSerializer[Webhook]):
@@ -139,6 +141,7 @@ class SystemWebhookViewSet(_WebhookViewSet):
 
 class _DeliveryViewSet(
     _OwnerMixin,
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[Delivery],
@@ -149,6 +152,8 @@ class _DeliveryViewSet(
     serializer_class = DeliverySerializer
     filter_backends: list[Any] = []
     lookup_value_regex = r"\d+"
+    keyset_orderings = {"-id": DELIVERY_ORDERING}
+    keyset_default = "-id"
 
     def get_queryset(self) -> QuerySet[Delivery]:
         if getattr(self, "swagger_fake_view", False):

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.forms import apply_validation_error
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
+from portal import keyset
+from portal.keyset import Ordering
 from repositories.models import Project
 from repositories.views.tabs import project_context
 
@@ -28,6 +30,8 @@ from .forms import WebhookForm
 from .models import Delivery, Webhook
 
 DELIVERIES_SHOWN = 50
+# Newest first, by cursor, through `delivery_webhook_newest` (webhook, -id).
+DELIVERY_ORDERING = Ordering("-id", ("id",), descending=True)
 
 
 def _url(action: str, project: Project | None, *args: Any) -> str:
@@ -73,11 +77,12 @@ def webhook_list(request: HtmxHttpRequest, name: str | None = None) -> HttpRespo
     return render_page(request, _template(project, "list"), "webhooks", context, status=400 if form.errors else 200)
 
 
-def _deliveries(webhook: Webhook, project: Project | None) -> list[Delivery]:
-    deliveries = list(webhook.deliveries.order_by("-pk")[:DELIVERIES_SHOWN])
-    for delivery in deliveries:
+def _deliveries(webhook: Webhook, project: Project | None, data: Any) -> dict[str, Any]:
+    """One page of the webhook's deliveries, newest first, by cursor (`portal.keyset`)."""
+    listed = keyset.page_context(webhook.deliveries.all(), DELIVERY_ORDERING, data, DELIVERIES_SHOWN)
+    for delivery in listed["page"].rows:
         delivery.redeliver_url = _url("redeliver", project, webhook.pk, delivery.pk)  # type: ignore[attr-defined]
-    return deliveries
+    return listed
 
 
 @login_required
@@ -98,13 +103,17 @@ def webhook_detail(request: HtmxHttpRequest, pk: int, name: str | None = None) -
         else:
             messages.success(request, f"Webhook {webhook.name} is saved.")
             return redirect(webhook.urls["detail"])  # type: ignore[attr-defined]
-    deliveries = _deliveries(webhook, project)
+    listed = _deliveries(webhook, project, request.GET)
+    deliveries = listed["page"].rows
     context = {
         **_context(project),
+        **listed,
         "webhook": webhook,
         "form": form,
         "deliveries": deliveries,
-        "busy": any(d.status in (Delivery.Status.PENDING, Delivery.Status.SENDING) for d in deliveries),
+        # Only the first page polls: the newest deliveries are the ones still being sent.
+        "busy": listed["page"].previous is None
+        and any(d.status in (Delivery.Status.PENDING, Delivery.Status.SENDING) for d in deliveries),
         "list_url": _url("list", project),
     }
     return render_page(request, _template(project, "detail"), "deliveries", context, status=400 if form.errors else 200)

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from portal.api.actors import request_actor
 from portal.api.errors import service_fields
+from portal.api.pagination import KeysetListMixin
 from portal.api.schema import PROJECT_NAME_PARAMETER
 from repositories.access import get_project
 from repositories.models import Project
@@ -28,6 +29,7 @@ from repositories.models import Project
 from ..models import RobotAccount
 from ..permissions import Perm
 from ..services.robots import create_robot, delete_robot, regenerate_secret, update_robot
+from ..views.robot_pages import ROBOT_ORDERING
 from .permissions import IsSystemAdmin
 from .robot_serializers import (
     CreatedRobotSerializer,
@@ -64,6 +66,7 @@ def _known_projects(names: list[str]) -> list[str]:
 
 
 class _RobotViewSet(
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -74,6 +77,8 @@ class _RobotViewSet(
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     update_serializer: type[RobotUpdateSerializer] = RobotUpdateSerializer
+    keyset_orderings = {"name": ROBOT_ORDERING}
+    keyset_default = "name"
 
     def validated_update(self, request: Request) -> dict[str, Any]:
         serializer = self.update_serializer(data=request.data)

@@ -14,9 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.actors import request_actor
+from portal.api.pagination import KeysetListMixin
 
 from ..models import User
 from ..services import users as user_services
+from ..views.users import USER_ORDERING
 from .filters import UserFilter
 from .permissions import IsSystemAdmin
 from .serializers import (
@@ -29,8 +31,14 @@ from .serializers import (
 )
 
 
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[User]):
-    """User accounts, for system admins only. Every change is recorded in the audit log."""
+class UserViewSet(
+    KeysetListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[User]
+):
+    """User accounts by username, paged by cursor, for system admins only. Every change is
+    recorded in the audit log."""
+
+    keyset_orderings = {"username": USER_ORDERING}
+    keyset_default = "username"
 
     serializer_class = UserSerializer
     queryset = User.objects.none()

@@ -21,6 +21,8 @@ from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
 from audit.context import Actor
+from portal import keyset
+from portal.keyset import Ordering
 
 from ..forms import apply_validation_error
 from ..forms_robots import RobotCreateForm
@@ -28,6 +30,11 @@ from ..models import RobotAccount
 from ..registry_commands import is_local_host, login_commands, registry_host
 from ..services.robots import create_robot, delete_robot, regenerate_secret, set_robot_enabled
 from .http import HtmxHttpRequest, render_page
+
+ROBOTS_PER_PAGE = 50
+# By name, by cursor (`portal.keyset`): a project's through `robot_unique_project_name`,
+# the system robots through `robot_unique_system_name` (partial: project IS NULL).
+ROBOT_ORDERING = Ordering("name", ("name",))
 
 
 @dataclass
@@ -83,13 +90,15 @@ def render_list(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    robots = list(scope.robots())
+    listed = keyset.page_context(scope.robots(), ROBOT_ORDERING, request.GET, ROBOTS_PER_PAGE)
+    robots = listed["page"].rows
     for robot in robots:
         robot.urls = {  # type: ignore[attr-defined]
             action: scope.url(action, robot.pk) for action in ("enabled", "regenerate", "delete")
         }
     context = (
         scope.context
+        | listed
         | {
             "robots": robots,
             "form": form if form is not None else scope.make_form(),

@@ -8,13 +8,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.context import Actor
+from portal import keyset
+from portal.keyset import Ordering
 
 from ..forms import UserCreateForm, UserEmailForm, UserPasswordForm, UserSearchForm, apply_validation_error
 from ..services import users as user_services
@@ -22,19 +23,19 @@ from .http import HtmxHttpRequest, render_page, system_admin_required
 
 User = get_user_model()
 USERS_PER_PAGE = 50
+# By username, by cursor (`portal.keyset`) through the unique username index.
+USER_ORDERING = Ordering("username", ("username",))
 
 
 @system_admin_required
 def user_list(request: HtmxHttpRequest) -> HttpResponse:
     form = UserSearchForm(request.GET)
     q = form.cleaned_data["q"] if form.is_valid() else ""
-    users = User.objects.order_by("username")
+    users = User.objects.all()
     if q:
         users = users.filter(Q(username__icontains=q) | Q(email__icontains=q))
-    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"nav": "users", "form": form, "page": page, "query": query.urlencode()}
+    listed = keyset.page_context(users, USER_ORDERING, request.GET, USERS_PER_PAGE)
+    context = listed | {"nav": "users", "form": form}
     return render_page(request, "accounts/user_list.html", "table", context)
 
 

@@ -126,3 +126,17 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
         ]
+
+
+class KeysetListMixin:
+    """A list view paged by cursor (`KeysetPagination`) in the orders `keyset_orderings`
+    (`portal.keyset.orderings`) names: `?ordering=` picks one (its filter validates the
+    value, a 400 naming it otherwise), else `keyset_default`."""
+
+    pagination_class: Any = KeysetPagination
+    keyset_orderings: dict[str, keyset.Ordering]
+    keyset_default: str
+
+    def keyset_ordering(self, request: Request) -> keyset.Ordering:
+        asked = request.query_params.get("ordering") or self.keyset_default
+        return self.keyset_orderings.get(asked, self.keyset_orderings[self.keyset_default])

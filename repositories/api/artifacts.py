@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from portal.api.actors import request_actor
+from portal.api.pagination import KeysetListMixin
 
 from ..models import Artifact, Tag
 from ..models.labels import Label
@@ -31,7 +32,7 @@ from .registry_base import (
     RepositoryScopedViewSet,
     registry_failure,
 )
-from .registry_filters import ArtifactFilter
+from .registry_filters import ARTIFACT_API_ORDERINGS, ArtifactFilter
 from .registry_serializers import ArtifactDetailSerializer, ArtifactSerializer, ManifestSerializer
 
 _LIST_HEAVY = ("manifest", "config", "layers", "annotations", "labels")
@@ -43,6 +44,7 @@ _LIST_HEAVY = ("manifest", "config", "layers", "annotations", "labels")
     retrieve=extend_schema(operation_id="repositories_artifacts_retrieve"),
 )
 class ArtifactViewSet(
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     RepositoryScopedViewSet[Artifact],
@@ -56,6 +58,8 @@ class ArtifactViewSet(
     lookup_field = "digest"
     lookup_value_regex = DIGEST_REGEX
     http_method_names = ["get", "delete", "head", "options"]
+    keyset_orderings = ARTIFACT_API_ORDERINGS
+    keyset_default = "-pushed_at"
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "manifest":

@@ -14,7 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import Perm, can_create_projects
+from portal import keyset
 from portal.api.actors import request_actor
+from portal.api.pagination import KeysetListMixin
 
 from ..access import get_project
 from ..models import Membership, Project
@@ -48,6 +50,7 @@ def annotated(qs: QuerySet[Project], user: Any) -> QuerySet[Project]:
 
 
 class ProjectViewSet(
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -61,6 +64,8 @@ class ProjectViewSet(
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    keyset_orderings = keyset.orderings({"name": ("name",), "created_at": ("created_at", "name")})
+    keyset_default = "name"
 
     def get_queryset(self) -> QuerySet[Project]:
         user = self.request.user

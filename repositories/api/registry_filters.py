@@ -7,7 +7,9 @@ from typing import Any
 import django_filters
 from django.db.models import F, OrderBy, QuerySet
 
+from portal import keyset
 from portal.api.filters import BooleanFilter
+from portal.search import search
 
 from ..accessories import AccessoryMode, filter_accessories
 from ..forms import validate_tag_filter
@@ -37,8 +39,33 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*ordering, self.tiebreak)
 
 
+# The orders of a project's repositories in the API (`?ordering=`), paged by cursor.
+REPOSITORY_API_ORDERINGS = keyset.orderings(
+    {
+        "name": ("name",),
+        "last_push_at": ("last_push_at", "name"),
+        "size": ("size", "name"),
+        "pull_count": ("pull_count", "name"),
+        "tag_count": ("tag_count", "name"),
+    },
+    nullable=("last_push_at",),
+    nulls_last=True,
+)
+# The orders of a repository's artifacts (`?ordering=`), paged by cursor; never pulled last.
+ARTIFACT_API_ORDERINGS = keyset.orderings(
+    {
+        "pushed_at": ("pushed_at", "digest"),
+        "size": ("size", "digest"),
+        "pull_count": ("pull_count", "digest"),
+        "last_pull_at": ("last_pull_at", "digest"),
+    },
+    nullable=("last_pull_at",),
+    nulls_last=True,
+)
+
+
 class RepositoryFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+    q = django_filters.CharFilter(method="filter_q", label="Name contains")
     ordering = StableOrderingFilter(
         fields=("name", "last_push_at", "size", "pull_count", "tag_count"), tiebreak="name"
     )
@@ -46,6 +73,9 @@ class RepositoryFilter(django_filters.FilterSet):
     class Meta:
         model = Repository
         fields = ["q"]
+
+    def filter_q(self, queryset: QuerySet[Repository], name: str, value: str) -> QuerySet[Repository]:
+        return search(queryset, ("name",), value)
 
 
 class TagFilter(django_filters.FilterSet):

@@ -16,25 +16,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import Perm
+from portal.api.pagination import KeysetListMixin
 from portal.api.schema import PROJECT_NAME_PARAMETER
 
 from ..access import get_project, get_repository
 from ..freshness import last_synced
 from ..models import Project, Repository
 from .registry_base import REPOSITORY_NAME_PARAMETER, REPOSITORY_NAME_REGEX
-from .registry_filters import RepositoryFilter
+from .registry_filters import REPOSITORY_API_ORDERINGS, RepositoryFilter
 from .registry_serializers import RepositoryDetailSerializer, RepositorySerializer
 
 
 @extend_schema(parameters=[PROJECT_NAME_PARAMETER])
-class ProjectRepositoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Repository]):
-    """The repositories of a project, by name unless `ordering` says otherwise.
+class ProjectRepositoryViewSet(KeysetListMixin, mixins.ListModelMixin, viewsets.GenericViewSet[Repository]):
+    """The repositories of a project, by name unless `ordering` says otherwise, paged by
+    cursor (never-pushed repositories last in both directions of `last_push_at`).
     Anyone who may see the project may list them (`Perm.VIEW_REPOSITORIES`)."""
 
     serializer_class = RepositorySerializer
     queryset = Repository.objects.none()
     filterset_class = RepositoryFilter
     project: Project
+    keyset_orderings = REPOSITORY_API_ORDERINGS
+    keyset_default = "name"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -42,6 +42,7 @@ from accounts.permissions import Perm
 from audit.api.renderers import CSVRenderer
 from portal.api.actors import request_actor
 from portal.api.errors import ApiError
+from portal.api.pagination import KeysetListMixin
 
 from .. import tasks
 from ..access import get_repository
@@ -50,7 +51,7 @@ from ..services.scanning import ScanRefused, request_scan
 from ..services.trivy_import import TrivyReportInvalid, import_trivy_report
 from .registry_base import DIGEST_REGEX, REPOSITORY_NAME_PARAMETER
 from .scanning_compare import compare_reports
-from .scanning_filters import FindingFilter
+from .scanning_filters import DEFAULT_ORDERING, FINDING_ORDERINGS, FindingFilter
 from .scanning_requests import AdapterScanQueuedSerializer, ScanRequestSerializer
 from .scanning_serializers import CompareSerializer, FindingSerializer, ScanReportSerializer
 
@@ -234,7 +235,7 @@ def csv_lines(findings: QuerySet[Finding]) -> Iterator[str]:
 
 
 @extend_schema(parameters=[REPOSITORY_NAME_PARAMETER, DIGEST_PARAMETER, REPORT_ID_PARAMETER])
-class FindingViewSet(mixins.ListModelMixin, ArtifactScopedViewSet):
+class FindingViewSet(KeysetListMixin, mixins.ListModelMixin, ArtifactScopedViewSet):
     """A report's findings (for an index's summary report, its platform reports'),
     most severe first, with filters; `export/` gives all of them as CSV or JSON."""
 
@@ -242,6 +243,8 @@ class FindingViewSet(mixins.ListModelMixin, ArtifactScopedViewSet):
     queryset = Finding.objects.none()
     filterset_class = FindingFilter
     report: ScanReport
+    keyset_orderings = FINDING_ORDERINGS
+    keyset_default = DEFAULT_ORDERING
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -2,48 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 
 from portal.api.filters import BooleanFilter
+from portal.keyset import Ordering
 
 from ..models import Finding, FindingQuerySet
 from ..models.scanning import SEVERITY_RANK, Severity
 
 # `severity` orders Critical first, the way people read a severity list; `-severity`
-# reverses it. Every order ends on the id so pages are stable.
-ORDERINGS = {
-    "severity": ("severity_rank", "-cvss_score"),
-    "-severity": ("-severity_rank", "cvss_score"),
-    "cvss_score": ("cvss_score", "severity_rank"),
-    "-cvss_score": ("-cvss_score", "severity_rank"),
-    "package": ("package", "severity_rank"),
-    "-package": ("-package", "severity_rank"),
-    "vulnerability_id": ("vulnerability_id",),
-    "-vulnerability_id": ("-vulnerability_id",),
+# reverses it. Every order ends on the id so pages are stable. A finding without a score
+# sorts last either way, through the computed keys `score_low` / `score_high` (the score,
+# or below / above every score), so the orders page by cursor (`portal.keyset`; a `-key`
+# runs against the others). The keys are computed: a report's findings are read through
+# the report index and sorted, a few thousand rows at most.
+ORDERINGS: dict[str, tuple[str, ...]] = {
+    "severity": ("severity_rank", "-score_low", "id"),
+    "-severity": ("-severity_rank", "score_high", "id"),
+    "cvss_score": ("score_high", "severity_rank", "id"),
+    "-cvss_score": ("-score_low", "severity_rank", "id"),
+    "package": ("package", "severity_rank", "id"),
+    "-package": ("-package", "severity_rank", "id"),
+    "vulnerability_id": ("vulnerability_id", "id"),
+    "-vulnerability_id": ("-vulnerability_id", "id"),
 }
+FINDING_ORDERINGS: dict[str, Ordering] = {name: Ordering(name, keys) for name, keys in ORDERINGS.items()}
 DEFAULT_ORDERING = "severity"
-
-
-def _order_by(name: str) -> Any:
-    """`-cvss_score` puts findings without a score last either way, like the pages."""
-    descending = name.startswith("-")
-    field = F(name.lstrip("-"))
-    return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
 
 
 def with_severity_rank(findings: QuerySet[Finding]) -> QuerySet[Finding]:
     """Annotate `severity_rank`: 0 for Critical up to 4 for Unknown."""
     top = max(SEVERITY_RANK.values())
     whens = [When(severity=band.value, then=Value(top - rank)) for band, rank in SEVERITY_RANK.items()]
-    return findings.annotate(severity_rank=Case(*whens, default=Value(top + 1), output_field=IntegerField()))
+    return findings.annotate(
+        severity_rank=Case(*whens, default=Value(top + 1), output_field=IntegerField()),
+        score_low=Coalesce(F("cvss_score"), Value(-1.0), output_field=FloatField()),
+        score_high=Coalesce(F("cvss_score"), Value(99.0), output_field=FloatField()),
+    )
 
 
 def order_findings(findings: QuerySet[Finding], ordering: str | None) -> QuerySet[Finding]:
-    keys = ORDERINGS.get(ordering or DEFAULT_ORDERING, ORDERINGS[DEFAULT_ORDERING])
-    return with_severity_rank(findings).order_by(*(_order_by(key) for key in keys), "id")
+    """`findings` with the sort keys, in `ordering` (the whole list: exports)."""
+    chosen = FINDING_ORDERINGS.get(ordering or DEFAULT_ORDERING, FINDING_ORDERINGS[DEFAULT_ORDERING])
+    return with_severity_rank(findings).order_by(*chosen.order_by())
 
 
 class FindingFilter(django_filters.FilterSet):

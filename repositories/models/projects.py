@@ -174,6 +174,8 @@ class Project(models.Model):
                 violation_error_message="A project with this name already exists.",
             )
         ]
+        # The project list's sort by creation, the name as tie-breaker (`views.projects`).
+        indexes = [models.Index(fields=["created_at", "name"], name="project_created_name")]
 
     def __str__(self) -> str:
         return self.name

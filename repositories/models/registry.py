@@ -43,9 +43,14 @@ class Repository(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # One index per sort of a project's repository list, the name as tie-breaker, read in
+        # either direction (`views.repositories.REPOSITORY_SORTS`, the API's orderings).
         indexes = [
             models.Index(fields=["project", "name"], name="repo_project_name"),
-            models.Index(fields=["project", "-last_push_at"], name="repo_project_push"),
+            models.Index(fields=["project", "last_push_at", "name"], name="repo_project_push_name"),
+            models.Index(fields=["project", "size", "name"], name="repo_project_size_name"),
+            models.Index(fields=["project", "pull_count", "name"], name="repo_project_pulls_name"),
+            models.Index(fields=["project", "tag_count", "name"], name="repo_project_tags_name"),
         ]
         verbose_name_plural = "repositories"
 
@@ -131,11 +136,14 @@ class Artifact(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["repository", "-pushed_at"], name="artifact_repo_push"),
             models.Index(fields=["digest"], name="artifact_digest"),
-            # The tag list's sorts by size and pulls walk these and join each artifact's tags.
-            models.Index(fields=["repository", "size"], name="artifact_repo_size"),
-            models.Index(fields=["repository", "pull_count"], name="artifact_repo_pulls"),
+            # One index per sort of the artifact list, the digest as tie-breaker (`api.artifacts`).
+            # The tag list's sorts by size and pulls walk the size and pulls ones and join each
+            # artifact's tags.
+            models.Index(fields=["repository", "pushed_at", "digest"], name="artifact_repo_push_digest"),
+            models.Index(fields=["repository", "size", "digest"], name="artifact_repo_size_digest"),
+            models.Index(fields=["repository", "pull_count", "digest"], name="artifact_repo_pulls_digest"),
+            models.Index(fields=["repository", "last_pull_at", "digest"], name="artifact_repo_pulled_digest"),
             # The accessories of a page of tags: the referrers of its artifacts.
             models.Index(fields=["repository", "subject_digest"], name="artifact_repo_subject"),
         ]

@@ -194,7 +194,8 @@ class RetentionRun(models.Model):
                 violation_error_message="A retention run of this project is already queued or running.",
             )
         ]
-        indexes = [models.Index(fields=["project", "-created_at"], name="retention_run_project")]
+        # The run list, newest first by cursor (`views.retention_runs.RUN_ORDERING`).
+        indexes = [models.Index(fields=["project", "created_at", "id"], name="retention_run_project_created")]
 
     def __str__(self) -> str:
         kind = "dry run" if self.dry_run else "run"
@@ -241,7 +242,12 @@ class RetentionRunItem(models.Model):
 
     class Meta:
         ordering = ["run", "id"]
-        indexes = [models.Index(fields=["run", "outcome"], name="retention_item_outcome")]
+        # A run's items in the order it took them, all or of one outcome, by cursor
+        # (`views.retention_runs.ITEM_ORDERING`); the first also counts the outcomes.
+        indexes = [
+            models.Index(fields=["run", "outcome", "id"], name="retention_item_run_outcome"),
+            models.Index(fields=["run", "id"], name="retention_item_run_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.repository_name}@{self.digest}: {self.outcome}"
@@ -304,7 +310,8 @@ class RecycleBinEntry(models.Model):
         ordering = ["-deleted_at", "-id"]
         verbose_name_plural = "recycle bin entries"
         indexes = [
-            models.Index(fields=["project", "-deleted_at"], name="recycle_project_deleted"),
+            # Newest deletion first, by cursor (`views.recycle.ENTRY_ORDERING`).
+            models.Index(fields=["project", "deleted_at", "id"], name="recycle_project_deleted_id"),
             models.Index(fields=["expires_at"], name="recycle_expires"),
         ]
 

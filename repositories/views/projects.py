@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -20,6 +19,8 @@ from accounts.forms import apply_validation_error
 from accounts.permissions import Perm, Role, can_create_projects
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
+from portal import keyset
+from portal.keyset import Ordering
 
 from ..access import get_project
 from ..forms import PROJECTS_PER_PAGE, ProjectCreateForm, ProjectListForm, ProjectUpdateForm
@@ -29,13 +30,16 @@ from ..services.projects import create_project, delete_project, update_project
 from ..services.usage import project_usage
 from .tabs import project_context
 
-_ORDERINGS: dict[str, list[str]] = {
-    "name": ["name"],
-    "-name": ["-name"],
-    "-created": ["-created_at", "name"],
-    "created": ["created_at", "name"],
-    "members": ["-member_count", "name"],
-    "role": ["role_rank", "name"],
+# The page's sorts, paged by cursor (`portal.keyset`): name through the unique name index,
+# creation through `project_created_name`; the member count and the role are computed per
+# project (no index can hold them), which a list of projects affords.
+_ORDERINGS: dict[str, Ordering] = {
+    "name": Ordering("name", ("name",)),
+    "-name": Ordering("-name", ("name",), descending=True),
+    "-created": Ordering("-created", ("created_at", "name"), descending=True),
+    "created": Ordering("created", ("created_at", "name")),
+    "members": Ordering("members", ("member_count", "-name"), descending=True),
+    "role": Ordering("role", ("role_rank", "name")),
 }
 
 
@@ -56,7 +60,7 @@ def _projects(request: HtmxHttpRequest, q: str, sort: str) -> QuerySet[Project]:
     )
     if q:
         projects = projects.filter(Q(name__icontains=q) | Q(description__icontains=q))
-    return projects.order_by(*_ORDERINGS.get(sort, _ORDERINGS["name"]))
+    return projects
 
 
 def project_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -68,18 +72,16 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
     form.is_valid()  # a bad value (say ?sort=bogus) drops only that parameter
     data = form.cleaned_data
     q, sort = data.get("q") or "", data.get("sort") or "name"
-    page = Paginator(_projects(request, q, sort), PROJECTS_PER_PAGE).get_page(data.get("page"))
-    for project in page.object_list:
+    listed = keyset.page_context(
+        _projects(request, q, sort), _ORDERINGS.get(sort, _ORDERINGS["name"]), request.GET, PROJECTS_PER_PAGE
+    )
+    for project in listed["page"].rows:
         project.my_role_label = Role(project.my_role).label if project.my_role else ""  # type: ignore[attr-defined]
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
+    context = listed | {
         "nav": "projects",
         "form": form,
-        "page": page,
         "q": q,
         "sort": sort,
-        "query": query.urlencode(),
         "can_create": can_create_projects(request.user, settings.WHARF_PROJECT_CREATION),
     }
     return render_page(request, "projects/list.html", "table", context)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -24,6 +23,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
+from portal import keyset
+from portal.keyset import Ordering
 
 from ..access import get_project
 from ..models import Project, RecycleBinEntry
@@ -41,17 +42,20 @@ def _entries(project: Project) -> QuerySet[RecycleBinEntry]:
         RecycleBinEntry.objects.filter(project=project, expires_at__gt=timezone.now())
         .select_related("run")
         .defer("manifest", "children", "run__policy")
-        .order_by("-deleted_at", "-id")
     )
+
+
+# Newest deletion first, by cursor (`portal.keyset`) through `recycle_project_deleted_id`.
+ENTRY_ORDERING = Ordering("-deleted", ("deleted_at", "id"), descending=True)
 
 
 @login_required
 @require_GET
 def recycle_bin(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_RETENTION)
-    page = Paginator(_entries(project), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    listed = keyset.page_context(_entries(project), ENTRY_ORDERING, request.GET, ENTRIES_PER_PAGE)
     context = retention_context(project, "deleted")
-    context.update(page=page, query="")
+    context.update(listed)
     return render_page(request, "retention/recycle.html", "entries", context)
 
 

@@ -13,9 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, Q, QuerySet
-from django.db.models.expressions import OrderBy
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -24,6 +22,7 @@ from accounts.permissions import Perm, is_system_admin
 from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 from portal import keyset
 from portal.keyset import KeysetPage, Ordering, Position, Total
+from portal.search import search
 
 from ..access import get_project, get_repository_in
 from ..accessories import (
@@ -50,17 +49,22 @@ REPOSITORIES_PER_PAGE = 25
 TAGS_PER_PAGE = 50
 
 # Sort key → ORDER BY; the tie-breaker keeps pages stable when values repeat.
-REPOSITORY_SORTS: dict[str, tuple[str, list[OrderBy | str]]] = {
-    "name": ("Name (A–Z)", ["name"]),
-    "-name": ("Name (Z–A)", ["-name"]),
-    "-pushed": ("Last push (newest)", [F("last_push_at").desc(nulls_last=True), "name"]),
-    "pushed": ("Last push (oldest)", [F("last_push_at").asc(nulls_first=True), "name"]),
-    "-size": ("Size (largest)", ["-size", "name"]),
-    "size": ("Size (smallest)", ["size", "name"]),
-    "-pulls": ("Pulls (most)", ["-pull_count", "name"]),
-    "pulls": ("Pulls (fewest)", ["pull_count", "name"]),
-    "-tags": ("Tags (most)", ["-tag_count", "name"]),
-    "tags": ("Tags (fewest)", ["tag_count", "name"]),
+# The page's sorts (label, keys), paged by cursor: each has a (project, key, name) index
+# (`repo_project_*`), read in either direction; a never-pushed repository sorts as oldest.
+REPOSITORY_SORTS: dict[str, tuple[str, Ordering]] = {
+    "name": ("Name (A–Z)", Ordering("name", ("name",))),
+    "-name": ("Name (Z–A)", Ordering("-name", ("name",), descending=True)),
+    "-pushed": (
+        "Last push (newest)",
+        Ordering("-pushed", ("last_push_at", "name"), descending=True, nullable=True),
+    ),
+    "pushed": ("Last push (oldest)", Ordering("pushed", ("last_push_at", "name"), nullable=True)),
+    "-size": ("Size (largest)", Ordering("-size", ("size", "name"), descending=True)),
+    "size": ("Size (smallest)", Ordering("size", ("size", "name"))),
+    "-pulls": ("Pulls (most)", Ordering("-pulls", ("pull_count", "name"), descending=True)),
+    "pulls": ("Pulls (fewest)", Ordering("pulls", ("pull_count", "name"))),
+    "-tags": ("Tags (most)", Ordering("-tags", ("tag_count", "name"), descending=True)),
+    "tags": ("Tags (fewest)", Ordering("tags", ("tag_count", "name"))),
 }
 # The page's sort keys; each is one of `tag_lists.TAG_ORDERINGS`, paged by cursor.
 TAG_SORTS: dict[str, str] = {
@@ -129,20 +133,21 @@ def repository_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
     q, sort = data.get("q") or "", data.get("sort") or "name"
     repositories = Repository.objects.filter(project=project)
     if q:
-        repositories = repositories.filter(Q(name__icontains=q) | Q(description__icontains=q))
-    repositories = repositories.order_by(*REPOSITORY_SORTS[sort][1])
-    page = Paginator(repositories, REPOSITORIES_PER_PAGE).get_page(data.get("page"))
-    for repository in page.object_list:
+        repositories = search(repositories, ("name", "description"), q)
+    listed = keyset.page_context(repositories, REPOSITORY_SORTS[sort][1], request.GET, REPOSITORIES_PER_PAGE)
+    for repository in listed["page"].rows:
         repository.project = project  # short_name and URLs without a query per row
-    context = project_context(project, "repositories") | {
-        "form": form,
-        "page": page,
-        "q": q,
-        "sort": sort,
-        "sorts": [(k, v[0]) for k, v in REPOSITORY_SORTS.items()],
-        "query": _query_without_page(request.GET),
-        "list_url": reverse("projects:repositories", args=[project.name]),
-    }
+    context = (
+        project_context(project, "repositories")
+        | listed
+        | {
+            "form": form,
+            "q": q,
+            "sort": sort,
+            "sorts": [(k, v[0]) for k, v in REPOSITORY_SORTS.items()],
+            "list_url": reverse("projects:repositories", args=[project.name]),
+        }
+    )
     if Perm.SYNC in project.perms:  # type: ignore[attr-defined]
         context["sync_run"] = latest_sync_run(project)
         context["sync_url"] = reverse("projects:project_sync", args=[project.name])

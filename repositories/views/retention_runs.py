@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpResponse
@@ -23,6 +22,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
+from portal import keyset
+from portal.keyset import Ordering
 
 from ..access import get_project
 from ..models import Project, RetentionPolicy, RetentionRun, RetentionRunItem
@@ -36,21 +37,22 @@ ITEMS_PER_PAGE = 50
 
 
 def _runs(project: Project) -> QuerySet[RetentionRun]:
-    return (
-        RetentionRun.objects.filter(project=project)
-        .select_related("requested_by")
-        .defer("policy")
-        .order_by("-created_at", "-id")
-    )
+    return RetentionRun.objects.filter(project=project).select_related("requested_by").defer("policy")
+
+
+# Newest first, by cursor (`portal.keyset`) through `retention_run_project_created`; a run's
+# items in the order the run took them, through `retention_item_run_outcome` / the (run, id) index.
+RUN_ORDERING = Ordering("-created", ("created_at", "id"), descending=True)
+ITEM_ORDERING = Ordering("id", ("id",))
 
 
 @login_required
 @require_GET
 def run_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_RETENTION)
-    page = Paginator(_runs(project), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    listed = keyset.page_context(_runs(project), RUN_ORDERING, request.GET, RUNS_PER_PAGE)
     context = retention_context(project, "runs")
-    context.update(page=page, runs=page.object_list, query="")
+    context.update(listed, runs=listed["page"].rows)
     return render_page(request, "retention/runs.html", "runs", context)
 
 
@@ -129,10 +131,10 @@ def run_detail(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
     outcome = request.GET.get("outcome", "")
     if outcome not in OUTCOMES.values:
         outcome = ""
-    items = RetentionRunItem.objects.filter(run=run).order_by("id")
+    items = RetentionRunItem.objects.filter(run=run)
     if outcome:
         items = items.filter(outcome=outcome)
-    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    listed = keyset.page_context(items, ITEM_ORDERING, request.GET, ITEMS_PER_PAGE)
     counts = dict(
         RetentionRunItem.objects.filter(run=run)
         .order_by()
@@ -142,10 +144,9 @@ def run_detail(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
     )
     context = retention_context(project, "runs")
     context.update(
+        listed,
         run=run,
-        page=page,
         outcome=outcome,
-        query=f"outcome={outcome}" if outcome else "",
         outcomes=[
             (value, label, counts.get(value, 0)) for value, label in OUTCOMES.choices if counts.get(value)
         ],

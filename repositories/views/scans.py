@@ -17,7 +17,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -27,11 +26,12 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts.permissions import Perm
 from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
+from portal import keyset
 from portal.db import latest_per
 
 from ..access import get_project, get_repository_in
 from ..api.scanning_compare import compare_reports
-from ..api.scanning_filters import ORDERINGS, order_findings
+from ..api.scanning_filters import FINDING_ORDERINGS, ORDERINGS, order_findings
 from ..models import (
     Advisory,
     Artifact,
@@ -222,37 +222,46 @@ def vulnerabilities(request: HtmxHttpRequest, name: str, repo: str, digest: str)
     report = latest_succeeded(artifact)
     newest = newest_report(artifact)
     page = None
+    listed: dict[str, Any] = {}
     if report is not None:
         findings = filter_findings(report_findings(report).select_related("report__artifact"), data)
-        page = Paginator(findings, FINDINGS_PER_PAGE).get_page(data.get("page"))
+        sort = data.get("sort") or "severity"
+        ordering = FINDING_ORDERINGS[sort if sort in FINDING_ORDERINGS else "severity"]
+        listed = keyset.page_context(findings, ordering, request.GET, FINDINGS_PER_PAGE)
+        page = listed["page"]
         advisories = _advisories(list(page.object_list))
         for finding in page.object_list:
             finding.advisory = advisories.get(finding.vulnerability_id)
     base = artifact_url(repository, artifact.digest, "vulnerabilities/")
     perms = project.perms  # type: ignore[attr-defined]
-    context = project_context(project, "repositories") | {
-        "repository": repository,
-        "repository_url": repository_url(repository),
-        "artifact": artifact,
-        "artifact_url": artifact_url(repository, artifact.digest),
-        "report": report,
-        "newest": newest,
-        "pending": newest is not None and newest.status in PENDING,
-        "summary": ScanSummary(report, _state(newest)),
-        "form": form,
-        "page": page,
-        "bands": Severity.choices,
-        "selected": data.get("severity") or [],
-        "sorts": list(SORTS.items()),
-        "sort": data.get("sort") or "severity",
-        "query": _query_without_page(request.GET),
-        "export_query": _query_without_page(request.GET),
-        "list_url": base,
-        "can_scan": Perm.RUN_SCANS in perms and artifact.kind in (Artifact.Kind.IMAGE, Artifact.Kind.INDEX),
-        "has_sbom": report is not None
-        and ScanReport.objects.filter(pk=report.pk, sbom__isnull=False).exists(),
-        "database": database_age(),
-    }
+    context = (
+        project_context(project, "repositories")
+        | listed
+        | {
+            "repository": repository,
+            "repository_url": repository_url(repository),
+            "artifact": artifact,
+            "artifact_url": artifact_url(repository, artifact.digest),
+            "report": report,
+            "newest": newest,
+            "pending": newest is not None and newest.status in PENDING,
+            "summary": ScanSummary(report, _state(newest)),
+            "form": form,
+            "page": page,
+            "bands": Severity.choices,
+            "selected": data.get("severity") or [],
+            "sorts": list(SORTS.items()),
+            "sort": data.get("sort") or "severity",
+            "query": _query_without_page(request.GET),
+            "export_query": _query_without_page(request.GET),
+            "list_url": base,
+            "can_scan": Perm.RUN_SCANS in perms
+            and artifact.kind in (Artifact.Kind.IMAGE, Artifact.Kind.INDEX),
+            "has_sbom": report is not None
+            and ScanReport.objects.filter(pk=report.pk, sbom__isnull=False).exists(),
+            "database": database_age(),
+        }
+    )
     return render_page(request, "scans/vulnerabilities.html", "findings", context)
 
 

@@ -8,6 +8,7 @@ from accounts.permissions import Role
 from audit.models import AuditAction, AuditEvent
 from repositories.models import Membership, Project
 from tests.factories import MembershipFactory, ProjectFactory
+from tests.support.keyset_pages import nth_page
 
 
 def test_project_list_counts_members_and_shows_my_role(world):
@@ -79,11 +80,11 @@ def test_project_list_paginates(world):
     ProjectFactory.create_batch(30, is_public=True)
 
     first = world.client("developer").get("/projects/")
-    second = world.client("developer").get("/projects/", {"page": 2})
+    second = nth_page(world.client("developer"), "/projects/", {}, 2)
 
     assert len(first.context["page"].object_list) == 25
     assert len(second.context["page"].object_list) == 32 - 25
-    assert b"page=2" in first.content
+    assert f"cursor={first.context['page'].next}".encode() in first.content
 
 
 def test_new_project_button_follows_the_creation_policy(world, settings):

@@ -16,6 +16,7 @@ from repositories.services.artifacts import RegistryActionFailed
 from repositories.views import artifacts as artifact_views
 from repositories.views import tags as tag_views
 from tests.pages.repository_content import ESCAPED, HOSTILE, make_content
+from tests.support.keyset_pages import nth_page
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -110,10 +111,10 @@ def test_repositories_are_paged(world):
         [Repository(project=world.private, name=f"acme/r{i:02}") for i in range(30)]
     )
 
-    response = world.client("guest").get("/projects/acme/repositories/", {"page": 2, "sort": "name"})
+    response = nth_page(world.client("guest"), "/projects/acme/repositories/", {"sort": "name"}, 2)
 
     assert _names(response) == [f"acme/r{i:02}" for i in range(25, 30)]
-    assert "sort=name&page=1" in _text(response)
+    assert f"sort=name&amp;cursor={response.context['page'].previous}" in _text(response)
 
 
 def test_sync_button_and_status_only_for_those_who_may_sync(world, content):

@@ -14,10 +14,12 @@ from rest_framework.response import Response
 from accounts.permissions import Perm
 from portal.api.actors import request_actor
 from portal.api.errors import ApiError
+from portal.api.pagination import KeysetListMixin
 
 from ...models import RecycleBinEntry
 from ...services.errors import RegistryActionFailed
 from ...services.recycle import restore
+from ...views.recycle import ENTRY_ORDERING
 from ..registry_base import REGISTRY_ERROR_RESPONSES, registry_failure
 from ..retention_serializers import RecycleBinEntrySerializer
 from .base import ProjectRetentionViewSet
@@ -25,6 +27,7 @@ from .filters import RecycleBinFilter
 
 
 class RecycleBinViewSet(
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     ProjectRetentionViewSet[RecycleBinEntry],
@@ -38,6 +41,8 @@ class RecycleBinViewSet(
     serializer_class = RecycleBinEntrySerializer
     queryset = RecycleBinEntry.objects.none()
     filterset_class = RecycleBinFilter
+    keyset_orderings = {"-deleted": ENTRY_ORDERING}
+    keyset_default = "-deleted"
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "head", "options"]
 

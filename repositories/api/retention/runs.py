@@ -17,10 +17,12 @@ from rest_framework.response import Response
 from accounts.permissions import Perm
 from portal.api.actors import request_actor
 from portal.api.errors import ApiError
+from portal.api.pagination import KeysetListMixin
 
 from ...models import RetentionRun, RetentionRunItem
 from ...services.retention_runs import request_run, request_stop
 from ...tasks import enqueue_retention
+from ...views.retention_runs import ITEM_ORDERING, RUN_ORDERING
 from ..retention_serializers import (
     RetentionRunCreateSerializer,
     RetentionRunDetailSerializer,
@@ -32,6 +34,7 @@ from .filters import RetentionRunFilter, RetentionRunItemFilter
 
 
 class RetentionRunViewSet(
+    KeysetListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     ProjectRetentionViewSet[RetentionRun],
@@ -43,6 +46,8 @@ class RetentionRunViewSet(
     serializer_class = RetentionRunSerializer
     queryset = RetentionRun.objects.none()
     filterset_class = RetentionRunFilter
+    keyset_orderings = {"-created": RUN_ORDERING}
+    keyset_default = "-created"
     lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "head", "options"]
 
@@ -124,13 +129,17 @@ RUN_ID_PARAMETER = OpenApiParameter(
 
 
 @extend_schema(parameters=[RUN_ID_PARAMETER])
-class RetentionRunItemViewSet(mixins.ListModelMixin, ProjectRetentionViewSet[RetentionRunItem]):
+class RetentionRunItemViewSet(
+    KeysetListMixin, mixins.ListModelMixin, ProjectRetentionViewSet[RetentionRunItem]
+):
     """The artifacts one run deleted, would delete (dry run) or skipped, in the order it
     took them, with each one's reason and outcome. Needs `Perm.VIEW_RETENTION`."""
 
     serializer_class = RetentionRunItemSerializer
     queryset = RetentionRunItem.objects.none()
     filterset_class = RetentionRunItemFilter
+    keyset_orderings = {"id": ITEM_ORDERING}
+    keyset_default = "id"
     run: RetentionRun
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
