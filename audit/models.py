@@ -89,6 +89,15 @@ class AuditAction(models.TextChoices):
     RETENTION_DEFAULT_OPT_OUT = "retention.default_opt_out", "Opted out of (or back into) the default retention policy"
     SIGNING_KEY_ADD = "signing_key.add", "Trusted signing key added"
     SIGNING_KEY_REMOVE = "signing_key.remove", "Trusted signing key removed"
+    ARTIFACT_PROMOTE = "artifact.promote", "Artifact promoted to another project"
+    REGISTRY_ENDPOINT_CREATE = "registry_endpoint.create", "Registry endpoint added"
+    REGISTRY_ENDPOINT_UPDATE = "registry_endpoint.update", "Registry endpoint changed"
+    REGISTRY_ENDPOINT_DELETE = "registry_endpoint.delete", "Registry endpoint removed"
+    REPLICATION_RULE_CREATE = "replication.rule_create", "Replication rule created"
+    REPLICATION_RULE_UPDATE = "replication.rule_update", "Replication rule changed"
+    REPLICATION_RULE_DELETE = "replication.rule_delete", "Replication rule deleted"
+    REPLICATION_RUN_START = "replication.run_start", "Replication run started"
+    REPLICATION_RUN_END = "replication.run_end", "Replication run ended"
 
 
 class ActorKind(models.TextChoices):

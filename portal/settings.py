@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "audit",
     "repositories",
     "webhooks",
+    "replication",
 ]
 
 MIDDLEWARE = [

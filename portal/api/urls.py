@@ -12,6 +12,7 @@ from accounts.api.tokens import TokenViewSet
 from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
+from replication.api.promotions import PromotionViewSet
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.gc import GcRunViewSet
 from repositories.api.labels import ArtifactLabelViewSet, GlobalLabelViewSet, ProjectLabelViewSet
@@ -82,6 +83,7 @@ router.register(rf"{REPOSITORY_PREFIX}/-/artifacts", ArtifactViewSet, basename="
 # Scanning: an artifact's reports, findings, SBOM and Trivy uploads; compare; allowlists.
 _ARTIFACT = rf"{REPOSITORY_PREFIX}/-/artifacts/{ARTIFACT_PREFIX_PATTERN}"
 router.register(rf"{_ARTIFACT}/labels", ArtifactLabelViewSet, basename="artifact-label")
+router.register(rf"{_ARTIFACT}/promotions", PromotionViewSet, basename="artifact-promotion")
 router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-scan")
 router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
