@@ -362,6 +362,20 @@ CELERY_BEAT_SCHEDULE["webhook-retries"] = {
     "schedule": 30.0,
 }
 
+# Replication (`replication/`). Fernet keys (comma-separated, `Fernet.generate_key()`) that
+# encrypt registry endpoints' passwords: the first encrypts, every one decrypts (rotation:
+# put the new key first, keep the old one until `manage.py rotate_endpoint_secrets`).
+# Without a key, endpoints can be added without credentials only.
+WHARF_REPLICATION_KEYS = env.list("WHARF_REPLICATION_KEYS", default=[])
+# Artifacts a replication run copies at once (each copies its blobs in turn).
+WHARF_REPLICATION_CONCURRENCY = env.int("WHARF_REPLICATION_CONCURRENCY", default=8)
+WHARF_REPLICATION_TIMEOUT = env.float("WHARF_REPLICATION_TIMEOUT", default=30.0)
+# Every minute: queue the replication runs whose cron schedule is due.
+CELERY_BEAT_SCHEDULE["scheduled-replication"] = {
+    "task": "replication.tasks.scheduled_replication",
+    "schedule": 60.0,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -44,3 +44,41 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_repository}@{self.digest} → {self.target_repository}:{self.tag}"
+
+
+class RegistryEndpoint(models.Model):
+    """A remote registry speaking the OCI Distribution API, for replication.
+
+    `password` holds a Fernet token (`replication.credentials`), never the password;
+    the key lives in the environment. The last "test connection" is kept so the list
+    shows which endpoints answer.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField(
+        max_length=500, help_text="The registry's base URL, e.g. https://registry.example.com"
+    )
+    description = models.TextField(blank=True, max_length=2000)
+    username = models.CharField(max_length=255, blank=True)
+    password = models.TextField(
+        blank=True, help_text="Encrypted; empty when the endpoint has no credentials."
+    )
+    verify_tls = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True, blank=True)
+    check_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.password)

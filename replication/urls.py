@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from repositories.urls import REPO
 
-from .views import promotion
+from .views import endpoints, promotion
 
 app_name = "replication"
 
@@ -15,4 +15,8 @@ ARTIFACT = REPO + "-/artifacts/<str:digest>/"
 urlpatterns: list[URLPattern | URLResolver] = [
     path(ARTIFACT + "promote/", promotion.promote, name="promote"),
     path(ARTIFACT + "promotions/", promotion.promotion_history, name="history"),
+    path("replication/endpoints/", endpoints.endpoint_list, name="endpoints"),
+    path("replication/endpoints/<int:pk>/", endpoints.endpoint_detail, name="endpoint"),
+    path("replication/endpoints/<int:pk>/test/", endpoints.endpoint_test, name="endpoint_test"),
+    path("replication/endpoints/<int:pk>/delete/", endpoints.endpoint_delete, name="endpoint_delete"),
 ]

@@ -12,6 +12,7 @@ from accounts.api.tokens import TokenViewSet
 from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
+from replication.api.endpoints import EndpointViewSet
 from replication.api.promotions import PromotionViewSet
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.gc import GcRunViewSet
@@ -98,6 +99,7 @@ router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("gc-runs", GcRunViewSet, basename="gc-run")
+router.register("registry-endpoints", EndpointViewSet, basename="registry-endpoint")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")
