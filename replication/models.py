@@ -82,3 +82,131 @@ class RegistryEndpoint(models.Model):
     @property
     def has_credentials(self) -> bool:
         return bool(self.password)
+
+
+class ReplicationRule(models.Model):
+    """What to copy between Wharf's registry and one endpoint, which way, and when.
+
+    `push` copies local → remote, `pull` remote → local. Filters: `repositories` and
+    `tags` are globs (`repositories.globs`, over the full source repository name), and
+    `labels` (push only: labels are Wharf's) the label names an artifact must all carry.
+    `destination_namespace`, when set, replaces the first component of each repository
+    name at the destination (`acme/web` → `dr/web`). Referrers (cosign signatures, the
+    referrers tag schema) of what is copied come along. `override` lets a destination
+    tag that points elsewhere be moved; `delete_remote` (push) deletes remote tags in
+    matched repositories that Wharf no longer has.
+    """
+
+    class Direction(models.TextChoices):
+        PUSH = "push", "Push (this registry → endpoint)"
+        PULL = "pull", "Pull (endpoint → this registry)"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        SCHEDULED = "scheduled", "Scheduled (cron)"
+        ON_PUSH = "on_push", "On push"
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True, max_length=2000)
+    endpoint = models.ForeignKey(RegistryEndpoint, on_delete=models.PROTECT, related_name="rules")
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH)
+    repositories = models.CharField(max_length=255, default="**", help_text="Glob over repository names.")
+    tags = models.CharField(max_length=255, default="**", help_text="Glob over tag names.")
+    labels = models.JSONField(
+        default=list, blank=True, help_text="Label names an artifact must all carry (push)."
+    )
+    destination_namespace = models.CharField(max_length=255, blank=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    schedule = models.CharField(max_length=100, blank=True, help_text="Five-field cron, for scheduled rules.")
+    override = models.BooleanField(default=True, help_text="Move destination tags that point elsewhere.")
+    delete_remote = models.BooleanField(default=False, help_text="Push: delete remote tags deleted here.")
+    concurrency = models.PositiveSmallIntegerField(
+        default=0, help_text="Artifacts at once; 0: the site default."
+    )
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_scheduled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReplicationRun(models.Model):
+    """One execution of a rule: queued → running → succeeded | failed.
+
+    A run is claimed by one worker (conditional UPDATE). It fails when any item
+    failed (the message names how many and the first reason) or when the endpoint
+    cannot be reached at all. A rerun is a new run of the same rule: what the
+    destination already has by digest is skipped, so it copies only what is missing.
+    `only` narrows an on-push run to the pushed `{repository, tag}`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    rule = models.ForeignKey(ReplicationRule, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=10, choices=ReplicationRule.Trigger.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    only = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    items_total = models.PositiveIntegerField(default=0)
+    copied = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    stats = models.JSONField(default=dict, blank=True, help_text="The copier's counts (blobs, bytes).")
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["rule", "-created_at"], name="replrun_rule_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} run {self.pk}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ReplicationItem(models.Model):
+    """One tag of a run: copied, skipped (the destination has it by digest, or keeps a
+    tag the rule may not override), failed with the reason, or deleted (remote tag gone here)."""
+
+    class Status(models.TextChoices):
+        COPIED = "copied", "Copied"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+        DELETED = "deleted", "Deleted"
+
+    run = models.ForeignKey(ReplicationRun, on_delete=models.CASCADE, related_name="items")
+    source = models.CharField(max_length=400, help_text="repository:tag at the source.")
+    destination = models.CharField(max_length=400, help_text="repository:tag at the destination.")
+    digest = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    referrers = models.PositiveIntegerField(default=0)
+    blobs_uploaded = models.PositiveIntegerField(default=0)
+    bytes_uploaded = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "status"], name="replitem_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.destination}: {self.status}"

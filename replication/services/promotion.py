@@ -24,17 +24,16 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 from repositories.accessories import reference_tag_names
-from repositories.models import Artifact, Project, PushedAtSource, Repository, Tag
+from repositories.models import Artifact, Project, Repository, Tag
 from repositories.registry import RegistryError
 from repositories.registry.client import REPOSITORY_RE, TAG_RE
-from repositories.services.content import ensure_repository, refresh_repository_counts
 from repositories.services.errors import RegistryActionFailed
 from repositories.services.registry import registry_client
 from repositories.services.retention import protecting_rule
-from repositories.tasks import enqueue_details
 
 from ..copier import Copier, CopyStats
 from ..models import Promotion
+from .placement import Placed, place
 
 
 def _target_name(target_project: Project, repository: str) -> str:
@@ -122,42 +121,18 @@ def promote(
         ) from exc
     now = timezone.now()
     with transaction.atomic():
-        target = ensure_repository(target_name, actor=actor)
-        bare: list[int] = []
-
-        def place(digest: str, media_type: str, size: int, tag_name: str | None) -> None:
-            row, created = Artifact.objects.get_or_create(
-                repository=target,
-                digest=digest,
-                defaults={
-                    "media_type": media_type,
-                    "size": size,
-                    "pushed_at": now,
-                    "pushed_at_source": PushedAtSource.PUSH,
-                },
-            )
-            if created or not row.details_synced:
-                bare.append(row.pk)
-            if tag_name is not None:
-                Tag.objects.update_or_create(
-                    repository=target,
-                    name=tag_name,
-                    defaults={"artifact": row, "pushed_at": now, "pushed_at_source": PushedAtSource.PUSH},
-                )
-
-        place(artifact.digest, artifact.media_type, artifact.size, tag)
         source_rows = {
             a.digest: a
             for a in Artifact.objects.filter(repository=source, digest__in=referrer_digests).only(
                 "digest", "media_type", "size"
             )
         }
-        for name, digest in tagged_referrers:
-            place(digest, "", 0, name)
+        placed = [Placed(artifact.digest, tag, artifact.media_type, artifact.size)]
+        placed += [Placed(digest, name) for name, digest in tagged_referrers]
         for digest in referrer_digests:
             row = source_rows.get(digest)
-            place(digest, row.media_type if row else "", row.size if row else 0, None)
-        refresh_repository_counts(target)
+            placed.append(Placed(digest, None, row.media_type if row else "", row.size if row else 0))
+        place(target_name, placed, actor=actor, now=now)
         promotion = Promotion.objects.create(
             digest=artifact.digest,
             source_project=source.project,
@@ -186,7 +161,6 @@ def promote(
             target_name=f"{target_name}:{tag}",
             details=details,
         )
-        enqueue_details(bare)
     return promotion
 
 
