@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from repositories.urls import REPO
 
-from .views import endpoints, promotion
+from .views import endpoints, promotion, rules
 
 app_name = "replication"
 
@@ -19,4 +19,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("replication/endpoints/<int:pk>/", endpoints.endpoint_detail, name="endpoint"),
     path("replication/endpoints/<int:pk>/test/", endpoints.endpoint_test, name="endpoint_test"),
     path("replication/endpoints/<int:pk>/delete/", endpoints.endpoint_delete, name="endpoint_delete"),
+]
+
+urlpatterns += [
+    path("replication/", rules.rule_list, name="rules"),
+    path("replication/rules/new/", rules.rule_create, name="rule_create"),
+    path("replication/rules/<int:pk>/", rules.rule_detail, name="rule"),
+    path("replication/rules/<int:pk>/run/", rules.rule_run, name="rule_run"),
+    path("replication/rules/<int:pk>/delete/", rules.rule_delete, name="rule_delete"),
+    path("replication/runs/<int:pk>/", rules.run_detail, name="run"),
 ]
