@@ -67,6 +67,7 @@ class Copier:
         # Blobs known to be in a target repository during this copier's life (a
         # replication copies many tags sharing layers): no HEAD for them again.
         self._known: set[tuple[str, str]] = set()
+        self._inflight: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
     def copy(
@@ -126,11 +127,34 @@ class Copier:
     def copy_blob(
         self, source_repository: str, digest: str, target_repository: str, stats: CopyStats
     ) -> None:
+        """Copy one blob once: threads copying tags that share it wait for the first one
+        (Distribution 2.8 answered a manifest PUT with DIGEST_INVALID, having read a half
+        written link file, while two uploads of one blob into one repository raced)."""
         key = (target_repository, digest)
-        with self._lock:
-            if key in self._known:
-                stats.blobs_present += 1
-                return
+        while True:
+            with self._lock:
+                if key in self._known:
+                    stats.blobs_present += 1
+                    return
+                running = self._inflight.get(key)
+                if running is None:
+                    self._inflight[key] = threading.Event()
+                    break
+            running.wait()  # then: known (present), or the other copy failed and this one tries
+        try:
+            self._copy_blob(source_repository, digest, target_repository, key, stats)
+        finally:
+            with self._lock:
+                self._inflight.pop(key).set()
+
+    def _copy_blob(
+        self,
+        source_repository: str,
+        digest: str,
+        target_repository: str,
+        key: tuple[str, str],
+        stats: CopyStats,
+    ) -> None:
         location = None
         if self.same_registry:
             if source_repository == target_repository:
