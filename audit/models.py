@@ -98,6 +98,8 @@ class AuditAction(models.TextChoices):
     REPLICATION_RULE_DELETE = "replication.rule_delete", "Replication rule deleted"
     REPLICATION_RUN_START = "replication.run_start", "Replication run started"
     REPLICATION_RUN_END = "replication.run_end", "Replication run ended"
+    PROXY_CACHE_CREATE = "proxy_cache.create", "Proxy cache configured"
+    PROXY_CACHE_DELETE = "proxy_cache.delete", "Proxy cache removed"
 
 
 class ActorKind(models.TextChoices):

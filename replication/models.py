@@ -94,7 +94,8 @@ class ReplicationRule(models.Model):
     name at the destination (`acme/web` → `dr/web`). Referrers (cosign signatures, the
     referrers tag schema) of what is copied come along. `override` lets a destination
     tag that points elsewhere be moved; `delete_remote` (push) deletes remote tags in
-    matched repositories that Wharf no longer has.
+    matched repositories that Wharf no longer has. With `replace_namespace` off the
+    namespace is put in front instead (`library/alpine` → `hub/library/alpine`).
     """
 
     class Direction(models.TextChoices):
@@ -116,6 +117,9 @@ class ReplicationRule(models.Model):
         default=list, blank=True, help_text="Label names an artifact must all carry (push)."
     )
     destination_namespace = models.CharField(max_length=255, blank=True)
+    replace_namespace = models.BooleanField(
+        default=True, help_text="Replace the first name component by the namespace; off: put it in front."
+    )
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     schedule = models.CharField(max_length=100, blank=True, help_text="Five-field cron, for scheduled rules.")
     override = models.BooleanField(default=True, help_text="Move destination tags that point elsewhere.")
@@ -210,3 +214,35 @@ class ReplicationItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} → {self.destination}: {self.status}"
+
+
+class ProxyCache(models.Model):
+    """A project that pulls through to an upstream registry.
+
+    Wharf configures a Distribution instance in proxy mode (`proxy.remoteurl`: the
+    upstream endpoint) on `port` with its own storage (`manage.py proxy_cache serve`
+    runs it, under the process supervisor with the rest of Wharf). Clients pull from
+    that instance; what it has cached is imported into the project by `rule`, a pull
+    rule from the instance (its own endpoint) with the project as destination
+    namespace, so cached images appear in Wharf like pushed ones and obey the project's
+    retention. The rule and its endpoint are made and removed with the cache.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="proxy_cache")
+    upstream = models.ForeignKey(RegistryEndpoint, on_delete=models.PROTECT, related_name="proxy_caches")
+    port = models.PositiveIntegerField(unique=True)
+    rule = models.OneToOneField(ReplicationRule, on_delete=models.PROTECT, related_name="proxy_cache")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project__name"]
+
+    def __str__(self) -> str:
+        return f"proxy cache {self.project.name} → {self.upstream.url}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"

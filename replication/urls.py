@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from repositories.urls import REPO
 
-from .views import endpoints, promotion, rules
+from .views import endpoints, promotion, proxy_caches, rules
 
 app_name = "replication"
 
@@ -28,4 +28,10 @@ urlpatterns += [
     path("replication/rules/<int:pk>/run/", rules.rule_run, name="rule_run"),
     path("replication/rules/<int:pk>/delete/", rules.rule_delete, name="rule_delete"),
     path("replication/runs/<int:pk>/", rules.run_detail, name="run"),
+]
+
+urlpatterns += [
+    path("replication/proxy-caches/", proxy_caches.cache_list, name="proxy_caches"),
+    path("replication/proxy-caches/<int:pk>/import/", proxy_caches.cache_import, name="proxy_cache_import"),
+    path("replication/proxy-caches/<int:pk>/delete/", proxy_caches.cache_delete, name="proxy_cache_delete"),
 ]

@@ -14,6 +14,7 @@ from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
 from replication.api.endpoints import EndpointViewSet
 from replication.api.promotions import PromotionViewSet
+from replication.api.proxy_caches import ProxyCacheViewSet
 from replication.api.rules import RuleViewSet, RunItemViewSet, RunViewSet
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.gc import GcRunViewSet
@@ -101,6 +102,7 @@ router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-la
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("gc-runs", GcRunViewSet, basename="gc-run")
 router.register("registry-endpoints", EndpointViewSet, basename="registry-endpoint")
+router.register("proxy-caches", ProxyCacheViewSet, basename="proxy-cache")
 router.register("replication-rules", RuleViewSet, basename="replication-rule")
 router.register("replication-runs", RunViewSet, basename="replication-run")
 router.register(r"replication-runs/(?P<run_id>\d+)/items", RunItemViewSet, basename="replication-run-item")

@@ -39,6 +39,7 @@ class RuleSerializer(serializers.ModelSerializer[ReplicationRule]):
             "tags",
             "labels",
             "destination_namespace",
+            "replace_namespace",
             "trigger",
             "schedule",
             "override",

@@ -27,6 +27,7 @@ FIELDS = (
     "tags",
     "labels",
     "destination_namespace",
+    "replace_namespace",
     "trigger",
     "schedule",
     "override",

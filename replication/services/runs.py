@@ -84,9 +84,12 @@ class RunFailed(Exception):
 
 
 def destination_name(rule: ReplicationRule, source: str) -> str:
-    """`acme/web` → `<namespace>/web` when the rule maps namespaces, else the same name."""
+    """`acme/web` → `<namespace>/web` when the rule maps namespaces (`<namespace>/acme/web`
+    when it does not replace the first component), else the same name."""
     if not rule.destination_namespace:
         return source
+    if not rule.replace_namespace:
+        return f"{rule.destination_namespace}/{source}"
     rest = source.split("/", 1)[1] if "/" in source else source
     return f"{rule.destination_namespace}/{rest}"
 

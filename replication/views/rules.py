@@ -44,6 +44,11 @@ class RuleForm(BootstrapForm):
         required=False,
         help_text="Replaces the first part of each name (acme/web → NAMESPACE/web).",
     )
+    replace_namespace = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Replace the first name component (off: put the namespace in front)",
+    )
     trigger = forms.ChoiceField(choices=ReplicationRule.Trigger.choices)
     schedule = forms.CharField(
         max_length=100, required=False, help_text="Scheduled rules: cron, e.g. 0 3 * * *"

@@ -180,7 +180,7 @@ def _replication(acme: Project, demo: Project) -> None:
     """`acme/app:v2` (signed) promoted to `demo`, an endpoint nobody answers, a push rule
     and its failed run (so the run page has an item-less failure to show)."""
     from replication.models import RegistryEndpoint, ReplicationRule
-    from replication.services import promotion, runs
+    from replication.services import promotion, proxy_caches, runs
 
     artifact = Tag.objects.select_related("artifact__repository__project").get(
         repository__name="acme/app", name="v2"
@@ -190,6 +190,8 @@ def _replication(acme: Project, demo: Project) -> None:
     rule = ReplicationRule.objects.create(name="to-dr", endpoint=endpoint, repositories="acme/**")
     with override_settings(WHARF_REPLICATION_TIMEOUT=1.0):
         assert runs.run_now(rule, actor=ACTOR).status == "failed"
+    hub = create_project(actor=ACTOR, name="hub", is_public=True, description="A proxy cache of the endpoint.")
+    proxy_caches.configure(actor=ACTOR, project=hub, upstream=endpoint)
 
 
 def _webhooks(acme: Project) -> None:
@@ -282,7 +284,7 @@ def bindings() -> list[Binding]:
 
 
 def _replication_bindings() -> list[Binding]:
-    from replication.models import RegistryEndpoint, ReplicationRule, ReplicationRun
+    from replication.models import ProxyCache, RegistryEndpoint, ReplicationRule, ReplicationRun
 
     out: list[Binding] = [
         {"pk@endpoints": str(pk), "pk@registry-endpoints": str(pk)}
@@ -296,5 +298,6 @@ def _replication_bindings() -> list[Binding]:
         {"pk@runs": str(pk), "pk@replication-runs": str(pk), "run_id": str(pk)}
         for pk in ReplicationRun.objects.values_list("pk", flat=True)
     ]
+    out += [{"pk@proxy-caches": str(pk)} for pk in ProxyCache.objects.values_list("pk", flat=True)]
     return out
 
