@@ -71,12 +71,14 @@ system-test-deps:
 	fi
 
 # Debian packages the benchmarks drive (README "Benchmarks"): the real registry, and
-# wrk as the load generator that measures the registry's own ceiling.
+# wrk as the load generator that measures the registry's own ceiling; skopeo, which the
+# replication benchmark races.
 bench-deps: dev-deps
 	@missing=""; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
+	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -213,6 +213,17 @@ def may_manage_default_retention(user: UserLike | None) -> bool:
 LABEL_ATTACH_PERMISSION = Perm.PUSH
 """Putting a label on an artifact, or taking it off, needs push permission in its project."""
 
+PROMOTE_SOURCE_PERMISSION = Perm.PULL
+"""Promoting an artifact to another project needs pull where it comes from ..."""
+PROMOTE_TARGET_PERMISSION = Perm.PUSH
+"""... and push in the project it goes to."""
+
+
+def may_manage_replication(user: UserLike | None) -> bool:
+    """Registry endpoints (with their stored credentials), replication rules and runs are
+    system-wide, as in Harbor: system admins only."""
+    return standing(user).holds_everything
+
 
 def can_create_projects(user: UserLike, policy: str) -> bool:
     """Whether `user` may create a project under the site's creation policy."""

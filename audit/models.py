@@ -93,6 +93,17 @@ class AuditAction(models.TextChoices):
     GATE_POLICY_UPDATE = "gate_policy.update", "Pull and push policies changed"
     GATE_PULL_REFUSED = "gate.pull_refused", "Pull refused by a policy"
     GATE_PUSH_REFUSED = "gate.push_refused", "Push refused by a policy"
+    ARTIFACT_PROMOTE = "artifact.promote", "Artifact promoted to another project"
+    REGISTRY_ENDPOINT_CREATE = "registry_endpoint.create", "Registry endpoint added"
+    REGISTRY_ENDPOINT_UPDATE = "registry_endpoint.update", "Registry endpoint changed"
+    REGISTRY_ENDPOINT_DELETE = "registry_endpoint.delete", "Registry endpoint removed"
+    REPLICATION_RULE_CREATE = "replication.rule_create", "Replication rule created"
+    REPLICATION_RULE_UPDATE = "replication.rule_update", "Replication rule changed"
+    REPLICATION_RULE_DELETE = "replication.rule_delete", "Replication rule deleted"
+    REPLICATION_RUN_START = "replication.run_start", "Replication run started"
+    REPLICATION_RUN_END = "replication.run_end", "Replication run ended"
+    PROXY_CACHE_CREATE = "proxy_cache.create", "Proxy cache configured"
+    PROXY_CACHE_DELETE = "proxy_cache.delete", "Proxy cache removed"
 
 
 class ActorKind(models.TextChoices):

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "audit",
     "repositories",
     "webhooks",
+    "replication",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,10 @@ SPECTACULAR_SETTINGS = {
         "AccessoryKindEnum": "repositories.accessories.AccessoryKind",
         # Findings' `severity` and reports' `worst_severity` are the same bands.
         "SeverityEnum": "repositories.models.scanning.Severity",
+        "ReplicationTriggerEnum": "replication.models.ReplicationRule.Trigger",
+        "ReplicationDirectionEnum": "replication.models.ReplicationRule.Direction",
+        "ReplicationRunStatusEnum": "replication.models.ReplicationRun.Status",
+        "ReplicationItemStatusEnum": "replication.models.ReplicationItem.Status",
     },
     # Swagger UI from the drf-spectacular-sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -391,6 +396,24 @@ WHARF_METRICS_ALLOWED_ADDRESSES = env.list("WHARF_METRICS_ALLOWED_ADDRESSES", de
 CELERY_BEAT_SCHEDULE["webhook-retries"] = {
     "task": "webhooks.tasks.retry_due",
     "schedule": 30.0,
+}
+
+# Replication (`replication/`). Fernet keys (comma-separated, `Fernet.generate_key()`) that
+# encrypt registry endpoints' passwords: the first encrypts, every one decrypts (rotation:
+# put the new key first, keep the old one until `manage.py rotate_endpoint_secrets`).
+# Without a key, endpoints can be added without credentials only.
+WHARF_REPLICATION_KEYS = env.list("WHARF_REPLICATION_KEYS", default=[])
+# Artifacts a replication run copies at once (each copies its blobs in turn).
+WHARF_REPLICATION_CONCURRENCY = env.int("WHARF_REPLICATION_CONCURRENCY", default=8)
+WHARF_REPLICATION_TIMEOUT = env.float("WHARF_REPLICATION_TIMEOUT", default=30.0)
+# Proxy-cache projects: where their Distribution instances keep what they cached, and the
+# first port offered to a new one (each listens on 127.0.0.1:<its port>).
+WHARF_PROXY_CACHE_DIR = Path(env.str("WHARF_PROXY_CACHE_DIR", default=str(VAR_DIR / "proxy-cache")))
+WHARF_PROXY_CACHE_FIRST_PORT = env.int("WHARF_PROXY_CACHE_FIRST_PORT", default=5100)
+# Every minute: queue the replication runs whose cron schedule is due.
+CELERY_BEAT_SCHEDULE["scheduled-replication"] = {
+    "task": "replication.tasks.scheduled_replication",
+    "schedule": 60.0,
 }
 
 LOGGING = {

@@ -38,6 +38,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
     path("", include("webhooks.urls")),
+    path("", include("replication.urls")),
     path("", include("repositories.urls")),
 ]
 

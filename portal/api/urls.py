@@ -12,6 +12,10 @@ from accounts.api.tokens import TokenViewSet
 from accounts.api.users import UserViewSet
 from audit.api.views import ProjectAuditEventViewSet, SystemAuditEventViewSet
 from portal.api.index import ApiIndexView, top_level_resources
+from replication.api.endpoints import EndpointViewSet
+from replication.api.promotions import PromotionViewSet
+from replication.api.proxy_caches import ProxyCacheViewSet
+from replication.api.rules import RuleViewSet, RunItemViewSet, RunViewSet
 from repositories.api.artifacts import ArtifactViewSet
 from repositories.api.gate import GatePolicyViewSet
 from repositories.api.gc import GcRunViewSet, GcScheduleViewSet
@@ -84,6 +88,7 @@ router.register(rf"{REPOSITORY_PREFIX}/-/artifacts", ArtifactViewSet, basename="
 # Scanning: an artifact's reports, findings, SBOM and Trivy uploads; compare; allowlists.
 _ARTIFACT = rf"{REPOSITORY_PREFIX}/-/artifacts/{ARTIFACT_PREFIX_PATTERN}"
 router.register(rf"{_ARTIFACT}/labels", ArtifactLabelViewSet, basename="artifact-label")
+router.register(rf"{_ARTIFACT}/promotions", PromotionViewSet, basename="artifact-promotion")
 router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-scan")
 router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
@@ -100,6 +105,11 @@ router.register("labels", GlobalLabelViewSet, basename="label")
 router.register(rf"{_PROJECT}/labels", ProjectLabelViewSet, basename="project-label")
 router.register("osv-imports", OsvImportViewSet, basename="osv-import")
 router.register("gc-runs", GcRunViewSet, basename="gc-run")
+router.register("registry-endpoints", EndpointViewSet, basename="registry-endpoint")
+router.register("proxy-caches", ProxyCacheViewSet, basename="proxy-cache")
+router.register("replication-rules", RuleViewSet, basename="replication-rule")
+router.register("replication-runs", RunViewSet, basename="replication-run")
+router.register(r"replication-runs/(?P<run_id>\d+)/items", RunItemViewSet, basename="replication-run-item")
 router.register("scanner-adapters", ScannerAdapterViewSet, basename="scanner-adapter")
 # A status object, not a collection: an action at the API root (see the viewset).
 router.register("", VulnerabilityDatabaseViewSet, basename="vulnerability-database")

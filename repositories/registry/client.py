@@ -18,7 +18,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -262,14 +262,18 @@ class RegistryClient:
         scopes: Sequence[str],
         what: str,
         headers: dict[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         params: dict[str, str] | None = None,
+        max_retries: int | None = None,
     ) -> httpx.Response:
         """Send with auth and retries; return the *open, streaming* response. Caller closes it.
 
-        Transient failures are retried up to `max_retries` times, then raised as
-        `RegistryUnavailable`. Any other status is returned for the caller to judge.
+        Transient failures are retried up to `max_retries` times (the client's, unless
+        given: a streamed body cannot be sent twice, so its callers pass 0 and retry the
+        whole copy), then raised as `RegistryUnavailable`. Any other status is returned
+        for the caller to judge.
         """
+        retries = self.max_retries if max_retries is None else max_retries
         attempt = 0
         challenged = False
         sent = False  # some attempt reached the registry and got no answer
@@ -286,7 +290,7 @@ class RegistryClient:
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
                 sent = sent or not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                if attempt < self.max_retries:
+                if attempt < retries:
                     self._sleep(self._backoff(attempt, None))
                     attempt += 1
                     continue
@@ -308,7 +312,7 @@ class RegistryClient:
                     authorization = retry_with
                     continue
                 return response  # the caller turns the 401 body into the error
-            if is_transient_status(response.status_code) and attempt < self.max_retries:
+            if is_transient_status(response.status_code) and attempt < retries:
                 delay = self._backoff(attempt, response)
                 _release(response)
                 self._sleep(delay)
@@ -570,13 +574,7 @@ class RegistryClient:
         if response.status_code != 202:
             raise self._fail(response, what)
         _release(response)
-        location = response.headers.get("Location")
-        if not location:
-            raise InvalidContent(f"{what}: no Location header on upload start")
-        target = self.base_url.join(location)
-        if target.host != self.base_url.host or target.port != self.base_url.port:
-            raise InvalidContent(f"{what}: upload location points to another host")
-        target = target.copy_merge_params({"digest": digest})
+        target = self._upload_location(response, what).copy_merge_params({"digest": digest})
         response = self._send(
             "PUT",
             target,
@@ -592,6 +590,71 @@ class RegistryClient:
         if announced and announced != digest:
             raise DigestMismatch(f"{what}: registry stored {announced}", expected=digest, actual=announced)
         return digest
+
+    def _upload_location(self, response: httpx.Response, what: str) -> httpx.URL:
+        location = response.headers.get("Location")
+        if not location:
+            raise InvalidContent(f"{what}: no Location header on upload start")
+        target = self.base_url.join(location)
+        if target.host != self.base_url.host or target.port != self.base_url.port:
+            raise InvalidContent(f"{what}: upload location points to another host")
+        return target
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> httpx.URL | None:
+        """Ask the registry to link blob `digest` of `from_repository` into `repository`
+        (a cross-repository mount: no byte is sent). Returns None when it was mounted,
+        else the location of the upload session the registry opened instead (it does
+        that when it cannot mount, e.g. the blob is not there or the token may not read
+        the source), which `upload_blob_stream` can use."""
+        check_repository(repository)
+        check_repository(from_repository)
+        check_digest(digest)
+        what = f"mount of {digest} from {from_repository} into {repository}"
+        response = self._send(
+            "POST",
+            f"v2/{repository}/blobs/uploads/",
+            scopes=[*_push(repository), *_pull(from_repository)],
+            what=what,
+            params={"mount": digest, "from": from_repository},
+        )
+        if response.status_code == 201:
+            _release(response)
+            return None
+        if response.status_code != 202:
+            raise self._fail(response, what)
+        _release(response)
+        return self._upload_location(response, what)
+
+    def upload_blob_stream(
+        self, repository: str, digest: str, chunks: Iterable[bytes], *, location: httpx.URL | None = None
+    ) -> None:
+        """Upload a blob whose digest is known from an iterator of chunks, in one
+        streamed PUT (chunked transfer: nothing is held in memory). The registry checks
+        the digest. Not retried here (the body cannot be replayed): callers retry the
+        whole copy on `RegistryUnavailable`."""
+        check_repository(repository)
+        check_digest(digest)
+        what = f"upload of {digest} to {repository}"
+        scopes = _push(repository)
+        if location is None:
+            response = self._send("POST", f"v2/{repository}/blobs/uploads/", scopes=scopes, what=what)
+            if response.status_code != 202:
+                raise self._fail(response, what)
+            _release(response)
+            location = self._upload_location(response, what)
+        target = location.copy_merge_params({"digest": digest})
+        response = self._send(
+            "PUT",
+            target,
+            scopes=scopes,
+            what=what,
+            content=chunks,
+            headers={"Content-Type": "application/octet-stream"},
+            max_retries=0,
+        )
+        if response.status_code not in (201, 204):
+            raise self._fail(response, what)
+        _release(response)
 
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         """Store manifest bytes under a tag (or digest); returns the digest."""

@@ -208,10 +208,19 @@ def _on_push(event: Event, outcome: Outcome) -> None:
         details={"digest": event.digest, "media_type": event.media_type, "action": event.action},
     )
     _notify_webhooks("push", repository, event)
+    if event.tag:
+        _replicate(repository.name, event.tag)
     if not artifact.details_synced:
         outcome.details_wanted.append(artifact.pk)  # its task verifies signatures once read
     elif event.tag.endswith(".sig"):
         outcome.signatures_wanted.append(artifact.pk)  # a known signature under a new .sig tag
+
+
+def _replicate(repository: str, tag: str) -> None:
+    """Replication's on-push trigger (runs are queued on commit, like webhooks)."""
+    from replication.services.runs import pushed
+
+    pushed(repository, tag)
 
 
 def _on_pull(event: Event, outcome: Outcome) -> None:

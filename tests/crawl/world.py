@@ -193,7 +193,26 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     # The GC page shows a schedule; the Statistics tabs chart today's row of every project.
     gc.save_schedule(actor=ACTOR, user=users["sysadmin"], enabled=True, schedule="0 3 * * 0")
     stats.record_daily()
+    _replication(acme, demo)
     return LivingWharf(users=users, bindings=bindings(), free={"fmt": ["csv", "json"]})
+
+
+def _replication(acme: Project, demo: Project) -> None:
+    """`acme/app:v2` (signed) promoted to `demo`, an endpoint nobody answers, a push rule
+    and its failed run (so the run page has an item-less failure to show)."""
+    from replication.models import RegistryEndpoint, ReplicationRule
+    from replication.services import promotion, proxy_caches, runs
+
+    artifact = Tag.objects.select_related("artifact__repository__project").get(
+        repository__name="acme/app", name="v2"
+    ).artifact
+    promotion.promote(artifact, target_project=demo, repository="app", tag="promoted", actor=ACTOR)
+    endpoint = RegistryEndpoint.objects.create(name="dr", url="http://127.0.0.1:9", description="Nothing listens")
+    rule = ReplicationRule.objects.create(name="to-dr", endpoint=endpoint, repositories="acme/**")
+    with override_settings(WHARF_REPLICATION_TIMEOUT=1.0):
+        assert runs.run_now(rule, actor=ACTOR).status == "failed"
+    hub = create_project(actor=ACTOR, name="hub", is_public=True, description="A proxy cache of the endpoint.")
+    proxy_caches.configure(actor=ACTOR, project=hub, upstream=endpoint)
 
 
 def _webhooks(acme: Project) -> None:
@@ -282,5 +301,25 @@ def bindings() -> list[Binding]:
     out += [{"pk@sync": str(pk), "pk@sync-runs": str(pk)} for pk in SyncRun.objects.values_list("pk", flat=True)]
     out += [{"pk@gc-runs": str(pk)} for pk in GcRun.objects.values_list("pk", flat=True)]
     out += _webhook_bindings({}, None)
+    out += _replication_bindings()
+    return out
+
+
+def _replication_bindings() -> list[Binding]:
+    from replication.models import ProxyCache, RegistryEndpoint, ReplicationRule, ReplicationRun
+
+    out: list[Binding] = [
+        {"pk@endpoints": str(pk), "pk@registry-endpoints": str(pk)}
+        for pk in RegistryEndpoint.objects.values_list("pk", flat=True)
+    ]
+    out += [
+        {"pk@rules": str(pk), "pk@replication-rules": str(pk)}
+        for pk in ReplicationRule.objects.values_list("pk", flat=True)
+    ]
+    out += [
+        {"pk@runs": str(pk), "pk@replication-runs": str(pk), "run_id": str(pk)}
+        for pk in ReplicationRun.objects.values_list("pk", flat=True)
+    ]
+    out += [{"pk@proxy-caches": str(pk)} for pk in ProxyCache.objects.values_list("pk", flat=True)]
     return out
 
