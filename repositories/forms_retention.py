@@ -16,6 +16,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 from accounts.forms import BootstrapForm
 
@@ -91,18 +92,18 @@ class RawRuleForm(BootstrapForm):
 class PolicyForm(BootstrapForm):
     """The policy's own settings; its rules are a `RuleList` of `RuleForm`."""
 
-    enabled = forms.BooleanField(label="Enabled (run on the schedule)", required=False)
+    enabled = forms.BooleanField(label=gettext_lazy("Enabled (run on the schedule)"), required=False)
     schedule = forms.CharField(
-        label="Schedule (cron)",
+        label=gettext_lazy("Schedule (cron)"),
         required=False,
         max_length=100,
-        help_text="Five fields: minute hour day-of-month month day-of-week, server time. Empty: only by hand.",
+        help_text=gettext_lazy("Five fields: minute hour day-of-month month day-of-week, server time. Empty: only by hand."),
         widget=forms.TextInput(
             attrs={"placeholder": "0 3 * * *", "autocomplete": "off", "spellcheck": "false"}
         ),
     )
     allow_empty_repository = forms.BooleanField(
-        label="Allow a run to delete every artifact of a repository", required=False
+        label=gettext_lazy("Allow a run to delete every artifact of a repository"), required=False
     )
 
 
@@ -113,17 +114,17 @@ class RuleForm(RawRuleForm):
     repository_exclude = _pattern_field("except repositories")
     tag_include = _pattern_field("Tags", "**")
     tag_exclude = _pattern_field("except tags")
-    untagged = forms.BooleanField(label="and untagged artifacts", required=False)
+    untagged = forms.BooleanField(label=gettext_lazy("and untagged artifacts"), required=False)
     label_with = _pattern_field("labelled", "release")
     label_without = _pattern_field("not labelled")
-    template = forms.ChoiceField(label="Template", choices=RuleTemplate.choices)
+    template = forms.ChoiceField(label=gettext_lazy("Template"), choices=RuleTemplate.choices)
     # Text, not IntegerField: the service checks N (range depends on the template), and one
     # message per problem is enough.
     n = forms.CharField(
-        label="N",
+        label=gettext_lazy("N"),
         required=False,
         max_length=12,
-        widget=forms.NumberInput(attrs={"min": 1, "placeholder": "N"}),
+        widget=forms.NumberInput(attrs={"min": 1, "placeholder": gettext_lazy("N")}),
     )
 
     def data_for_service(self) -> dict[str, Any]:
@@ -180,7 +181,7 @@ class ImmutableRuleForm(RawRuleForm):
     repository_exclude = _pattern_field("except repositories")
     tag_include = _pattern_field("Tags", "release-*")
     tag_exclude = _pattern_field("except tags")
-    enabled = forms.BooleanField(label="Enabled", required=False)
+    enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False)
 
     def data_for_service(self) -> dict[str, Any]:
         raw = self.raw()
@@ -219,10 +220,10 @@ NEW_IMMUTABLE_RULE: dict[str, Any] = {
 
 class ImmutableSettingsForm(BootstrapForm):
     revert_protected_overwrites = forms.BooleanField(
-        label="Put overwritten protected tags back at once",
+        label=gettext_lazy("Put overwritten protected tags back at once"),
         required=False,
-        help_text="When a push moves a protected tag, Wharf flags and audits it; with this on it also "
-        "pushes the tag back onto its previous image.",
+        help_text=gettext_lazy("When a push moves a protected tag, Wharf flags and audits it; with this on it also "
+        "pushes the tag back onto its previous image."),
     )
 
 

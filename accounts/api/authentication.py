@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
@@ -43,14 +44,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in (b"bearer", b"token"):
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <token>' with one token.")
+            raise exceptions.AuthenticationFailed(_("Send 'Authorization: Bearer <token>' with one token."))
         try:
             secret = header[1].decode()
         except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("The token is not valid text.") from exc
+            raise exceptions.AuthenticationFailed(_("The token is not valid text.")) from exc
         token = authenticate_token(secret)
         if token is None:
-            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is unknown, expired or revoked."))
         check_api_scope(token, request.method or "")
         return token.user, token
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class GcRun(models.Model):
@@ -22,10 +23,10 @@ class GcRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -42,7 +43,7 @@ class GcRun(models.Model):
     blobs_removed = models.PositiveIntegerField(default=0)
     manifests_removed = models.PositiveIntegerField(default=0)
     bytes_removed = models.BigIntegerField(default=0)
-    output = models.TextField(blank=True, help_text="The collector's output, cut to its last 64 KiB.")
+    output = models.TextField(blank=True, help_text=_("The collector's output, cut to its last 64 KiB."))
     message = models.TextField(blank=True)
 
     class Meta:
@@ -52,7 +53,7 @@ class GcRun(models.Model):
                 fields=["status"],
                 condition=models.Q(status__in=["queued", "running"]),
                 name="gc_run_one_active",
-                violation_error_message="A garbage collection is already queued or running.",
+                violation_error_message=_("A garbage collection is already queued or running."),
             )
         ]
 

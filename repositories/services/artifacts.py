@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -38,7 +39,7 @@ def _keep(artifact: Artifact, tags: list[Tag], kind: str, actor: Actor, what: st
         )
     except RegistryError as exc:
         raise RegistryActionFailed(
-            f"The registry did not delete {what}: {exc}", transient=exc.transient
+            _("The registry did not delete %(what)s: %(exc)s") % {"what": what, "exc": exc}, transient=exc.transient
         ) from exc
 
 
@@ -53,7 +54,7 @@ def delete_tag(tag: Tag, *, actor: Actor) -> None:
     except RegistryError as exc:
         if exc.status != 404:
             recycle.discard(entry)
-            raise RegistryActionFailed(f"The registry did not delete {repository.name}:{tag.name}: {exc}",
+            raise RegistryActionFailed(_("The registry did not delete %(name)s:%(name2)s: %(exc)s") % {"name": repository.name, "name2": tag.name, "exc": exc},
                                        transient=exc.transient) from exc
     with transaction.atomic():
         Tag.objects.filter(pk=tag.pk).delete()
@@ -82,7 +83,7 @@ def delete_artifact(artifact: Artifact, *, actor: Actor) -> None:
     except RegistryError as exc:
         recycle.discard(entry)
         raise RegistryActionFailed(
-            f"The registry did not delete {repository.name}@{artifact.digest}: {exc}", transient=exc.transient
+            _("The registry did not delete %(name)s@%(digest)s: %(exc)s") % {"name": repository.name, "digest": artifact.digest, "exc": exc}, transient=exc.transient
         ) from exc
     with transaction.atomic():
         Artifact.objects.filter(pk=artifact.pk).delete()

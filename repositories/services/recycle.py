@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -165,12 +166,12 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
     client = client or registry_client()
     repository = entry.repository_name
     if entry.restored_at is not None:
-        raise ValidationError("This deletion has been undone already.", code="restored")
+        raise ValidationError(gettext("This deletion has been undone already."), code="restored")
     try:
         missing = missing_blobs(entry, client)
         if missing:
             raise ValidationError(
-                f"{repository}@{entry.digest}: {GC_MESSAGE} ({len(missing)} blob(s) missing, e.g. {missing[0]})",
+                gettext("%(repository)s@%(digest)s: %(GC_MESSAGE)s (%(count)s blob(s) missing, e.g. %(missing)s)") % {"repository": repository, "digest": entry.digest, "GC_MESSAGE": GC_MESSAGE, "count": len(missing), "missing": missing[0]},
                 code="garbage_collected",
             )
         moved = {}
@@ -181,7 +182,7 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
         if moved:
             names = ", ".join(f"`{t}`" for t in moved)
             raise ValidationError(
-                f"{repository}: tag(s) {names} now point at another image; move or delete them first.",
+                gettext("%(repository)s: tag(s) %(names)s now point at another image; move or delete them first.") % {"repository": repository, "names": names},
                 code="tag_moved",
             )
         for manifest in _manifests(entry):
@@ -190,13 +191,13 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
             client.put_manifest(repository, tag, bytes(entry.manifest), entry.media_type)
     except RegistryError as exc:
         raise RegistryActionFailed(
-            f"The registry did not restore {repository}@{entry.digest}: {exc}", transient=exc.transient
+            gettext("The registry did not restore %(repository)s@%(digest)s: %(exc)s") % {"repository": repository, "digest": entry.digest, "exc": exc}, transient=exc.transient
         ) from exc
     now = timezone.now()
     with transaction.atomic():
         locked = RecycleBinEntry.objects.select_for_update().get(pk=entry.pk)
         if locked.restored_at is not None:
-            raise ValidationError("This deletion has been undone already.", code="restored")
+            raise ValidationError(gettext("This deletion has been undone already."), code="restored")
         repo_row = ensure_repository(repository, actor=actor)
         # A restore is a push: the registry notifies it as one, and retention sees it as new.
         artifact, _ = Artifact.objects.get_or_create(

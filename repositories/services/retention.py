@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -536,8 +537,7 @@ def refuse_if_protected(repository: Repository, tags: list[str]) -> None:
         number = protecting_rule(repository, tag)
         if number is not None:
             raise ValidationError(
-                f"{repository.name}:{tag} is protected by immutable rule {number}; "
-                "it cannot be deleted while that rule is in force.",
+                gettext("%(name)s:%(tag)s is protected by immutable rule %(number)s; it cannot be deleted while that rule is in force.") % {"name": repository.name, "tag": tag, "number": number},
                 code="protected",
             )
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BootstrapForm
@@ -28,10 +29,10 @@ RUNS_PER_PAGE = 25
 
 class GcForm(BootstrapForm):
     dry_run = forms.BooleanField(
-        required=False, initial=True, label="Dry run", help_text="Only list what would be removed."
+        required=False, initial=True, label=_("Dry run"), help_text=_("Only list what would be removed.")
     )
     delete_untagged = forms.BooleanField(
-        required=False, label="Delete untagged manifests", help_text="Also remove manifests no tag points at."
+        required=False, label=_("Delete untagged manifests"), help_text=_("Also remove manifests no tag points at.")
     )
 
 

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -51,7 +53,7 @@ class LabelForm(BootstrapForm):
         max_length=7,
         initial="#1f883d",
         widget=forms.TextInput(attrs={"type": "color", "class": "form-control-color"}),
-        help_text="# and six hexadecimal digits.",
+        help_text=_("# and six hexadecimal digits."),
     )
     description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -60,7 +62,7 @@ class AttachForm(forms.Form):
     """Which label to put on (`add`) or take off (`remove`) the chosen artifacts."""
 
     label = forms.IntegerField(min_value=1)
-    action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove")], initial="add")
+    action = forms.ChoiceField(choices=[("add", _("Add")), ("remove", _("Remove"))], initial="add")
 
 
 # --- managing labels ------------------------------------------------------------------
@@ -101,7 +103,7 @@ def _create(request: HtmxHttpRequest, project: Project | None) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Label {label.name} is created.")
+            messages.success(request, gettext("Label %(name)s is created.") % {"name": label.name})
             if not request.htmx:
                 return redirect(_list_url(project))
             return _list_page(request, project)
@@ -143,7 +145,7 @@ def _edit(request: HtmxHttpRequest, label: Label, project: Project | None) -> Ht
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Label {label.name} is saved.")
+            messages.success(request, gettext("Label %(name)s is saved.") % {"name": label.name})
             url = _list_url(project)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {"label": label, "label_form": form, "cancel_url": _list_url(project), "project": project}
@@ -156,14 +158,14 @@ def _delete(request: HtmxHttpRequest, label: Label, project: Project | None) -> 
     url = _list_url(project)
     if request.method == "POST":
         label_service.delete_label(label, actor=Actor.from_request(request))
-        messages.success(request, f"Label {label.name} is deleted.")
+        messages.success(request, gettext("Label %(name)s is deleted.") % {"name": label.name})
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     carried = label.artifact_links.count()
     context = {
-        "title": f"Delete label {label.name}?",
+        "title": gettext("Delete label %(name)s?") % {"name": label.name},
         "message": f"It comes off the {carried} artifact{'s' if carried != 1 else ''} that carry it.",
         "action": request.path,
-        "confirm_label": "Delete label",
+        "confirm_label": gettext("Delete label"),
         "cancel_url": url,
     }
     return render_page(request, "confirm.html", "dialog", context)
@@ -229,7 +231,7 @@ def _apply(
     """Add or remove the form's label on `artifacts`, leaving one flash message."""
     label = usable_label(project, form.cleaned_data["label"])
     if label is None:
-        messages.error(request, "No such label in this project.")
+        messages.error(request, gettext("No such label in this project."))
         return
     actor = Actor.from_request(request)
     try:
@@ -269,13 +271,13 @@ def artifact_labels(request: HtmxHttpRequest, name: str, repo: str, digest: str)
     repository = get_repository_in(project, repo)
     artifact = Artifact.objects.filter(repository=repository, digest=digest).first()
     if artifact is None:
-        raise Http404("No such artifact.")
+        raise Http404(gettext("No such artifact."))
     artifact.repository = repository
     form = AttachForm(request.POST)
     if form.is_valid():
         _apply(request, project, [artifact], form)
     else:
-        messages.error(request, "Choose a label.")
+        messages.error(request, gettext("Choose a label."))
     if not request.htmx:
         return redirect(reverse("projects:artifact", args=[project.name, repository.short_name, digest]))
     context = {"project": project, "repository": repository, "artifact": artifact}
@@ -308,9 +310,9 @@ def tags_label(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
         return render_page(request, "labels/bulk.html", "dialog", context)
     form = AttachForm(request.POST)
     if not tags:
-        messages.warning(request, "No tag was selected.")
+        messages.warning(request, gettext("No tag was selected."))
     elif not form.is_valid():
-        messages.error(request, "Choose a label.")
+        messages.error(request, gettext("Choose a label."))
     else:
         artifacts = {t.artifact.pk: t.artifact for t in tags}
         for artifact in artifacts.values():

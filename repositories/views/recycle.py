@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -66,7 +67,8 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
     if request.method == "GET":
         tags = sorted(entry.tags)
         context = {
-            "title": f"Restore {entry.repository_name}@{entry.digest[:19]}…?",
+            "title": _("Restore %(repository_name)s@%(digest)s…?")
+            % {"repository_name": entry.repository_name, "digest": entry.digest[:19]},
             "message": (
                 f"The manifest goes back into {entry.repository_name}"
                 + (
@@ -87,13 +89,19 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
         restore(entry, Actor.from_request(request))
     except ValidationError as exc:
         if exc.code == "garbage_collected":
-            messages.error(request, f"{where} was not restored: {GARBAGE_COLLECTED}")
+            messages.error(
+                request,
+                _("%(where)s was not restored: %(GARBAGE_COLLECTED)s")
+                % {"where": where, "GARBAGE_COLLECTED": GARBAGE_COLLECTED},
+            )
         else:
-            messages.error(request, f"Not restored: {' '.join(exc.messages)}")
+            messages.error(request, _("Not restored: %(messages)s") % {"messages": " ".join(exc.messages)})
     except RegistryActionFailed as exc:
         hint = " The registry is unreachable; try again later." if exc.transient else ""
-        messages.error(request, f"Not restored: {exc.message}{hint}")
+        messages.error(
+            request, _("Not restored: %(message)s%(hint)s") % {"message": exc.message, "hint": hint}
+        )
     else:
         named = ", ".join(sorted(entry.tags)) or "untagged"
-        messages.success(request, f"Restored {where} ({named}).")
+        messages.success(request, _("Restored %(where)s (%(named)s).") % {"where": where, "named": named})
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -19,6 +19,7 @@ from django.db.models.expressions import OrderBy
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Perm, is_system_admin
 from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
@@ -90,13 +91,13 @@ class TagListForm(forms.Form):
     glob dialect (`repositories.globs`): plain text is a substring, `v1.*` a glob."""
 
     tag = forms.CharField(
-        required=False, max_length=MAX_PATTERN_LENGTH, label="Filter tags", validators=[validate_tag_filter]
+        required=False, max_length=MAX_PATTERN_LENGTH, label=gettext_lazy("Filter tags"), validators=[validate_tag_filter]
     )
     sort = forms.ChoiceField(required=False, choices=list(TAG_SORTS.items()))
-    accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
-    label = forms.IntegerField(required=False, min_value=1, label="Label")
+    accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label=gettext_lazy("Accessories"))
+    label = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Label"))
     cursor = forms.CharField(required=False, max_length=1000)
-    signature = forms.ChoiceField(required=False, choices=[("", "Any signature"), *SignatureStatus.choices])
+    signature = forms.ChoiceField(required=False, choices=[("", gettext_lazy("Any signature")), *SignatureStatus.choices])
 
 
 def repository_url(repository: Repository, *, suffix: str = "") -> str:

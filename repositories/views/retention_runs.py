@@ -17,6 +17,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -77,9 +78,13 @@ def run_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     kind = "Dry run" if run.dry_run else "Run"
     if created:
-        messages.success(request, f"{kind} #{run.pk} queued.")
+        messages.success(request, _("%(kind)s #%(pk)s queued.") % {"kind": kind, "pk": run.pk})
     else:
-        messages.info(request, f"{kind} #{run.pk} is already {run.get_status_display().lower()}; showing it.")
+        messages.info(
+            request,
+            _("%(kind)s #%(pk)s is already %(lower)s; showing it.")
+            % {"kind": kind, "pk": run.pk, "lower": run.get_status_display().lower()},
+        )
     run.project = project
     url = _run_url(run)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -183,11 +188,13 @@ def run_stop(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
         run = request_stop(run)
         run.project = project
         if run.status == RetentionRun.Status.STOPPED:
-            messages.success(request, f"Run #{run.pk} stopped.")
+            messages.success(request, _("Run #%(pk)s stopped.") % {"pk": run.pk})
         else:
-            messages.info(request, f"Run #{run.pk} stops before its next deletion.")
+            messages.info(request, _("Run #%(pk)s stops before its next deletion.") % {"pk": run.pk})
     else:
-        messages.warning(request, f"Run #{run.pk} has {run.status} already.")
+        messages.warning(
+            request, _("Run #%(pk)s has %(status)s already.") % {"pk": run.pk, "status": run.status}
+        )
     if request.htmx:
         return render(
             request, "retention/_run_status.html", {"run": run, "project": project, "with_messages": True}

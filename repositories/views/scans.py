@@ -21,6 +21,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -142,10 +144,10 @@ class FindingListForm(forms.Form):
 
     severity = forms.MultipleChoiceField(required=False, choices=Severity.choices)
     fixable = forms.ChoiceField(
-        required=False, choices=[("", "Any"), ("yes", "Fix available"), ("no", "No fix")]
+        required=False, choices=[("", _("Any")), ("yes", _("Fix available")), ("no", _("No fix"))]
     )
     package = forms.CharField(required=False, max_length=255)
-    id = forms.CharField(required=False, max_length=255, label="Vulnerability id")
+    id = forms.CharField(required=False, max_length=255, label=_("Vulnerability id"))
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
     page = forms.IntegerField(required=False, min_value=1)
 
@@ -304,11 +306,11 @@ def vulnerabilities_export(
 ) -> HttpResponse | StreamingHttpResponse:
     """The filtered findings of the latest report as CSV or JSON, streamed."""
     if fmt not in ("csv", "json"):
-        raise Http404("Exports are CSV or JSON.")
+        raise Http404(gettext("Exports are CSV or JSON."))
     _project, repository, artifact = _artifact_for(request, name, repo, digest, Perm.VIEW_SCANS)
     report = latest_succeeded(artifact)
     if report is None:
-        raise Http404("This artifact has no successful scan yet.")
+        raise Http404(gettext("This artifact has no successful scan yet."))
     findings = filter_findings(report_findings(report), cleaned(FindingListForm(request.GET)))
     filename = f"{repository.name.replace('/', '_')}-{artifact.short_digest}-vulnerabilities.{fmt}"
     if fmt == "csv":
@@ -332,7 +334,7 @@ def sbom(request: HtmxHttpRequest, name: str, repo: str, digest: str) -> HttpRes
     )
     if document is None:
         raise Http404(
-            "No SBOM: this artifact has no successful built-in scan (an index has one per platform)."
+            gettext("No SBOM: this artifact has no successful built-in scan (an index has one per platform).")
         )
     response = HttpResponse(json.dumps(document), content_type="application/vnd.cyclonedx+json")
     filename = f"{repository.name.replace('/', '_')}-{artifact.short_digest}.cdx.json"
@@ -431,7 +433,7 @@ def compare(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
             continue
         artifact = _resolve(repository, reference)
         if artifact is None:
-            form.add_error(side, f"No tag or digest {reference!r} in this repository.")
+            form.add_error(side, gettext("No tag or digest %(reference)r in this repository.") % {"reference": reference})
             continue
         artifact.repository = repository
         sides[side] = {"reference": reference, "artifact": artifact, "report": latest_succeeded(artifact)}

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from repositories.models import OsvImport
@@ -39,11 +40,13 @@ class Command(BaseCommand):
         for error in run.errors[:20]:
             self.stderr.write(f"  invalid {error['entry']}: {error['reason']}")
         if run.invalid > 20:
-            self.stderr.write(f"  ... and {run.invalid - 20} more (see the import record)")
+            self.stderr.write(
+                _("  ... and %(value)s more (see the import record)") % {"value": run.invalid - 20}
+            )
         if run.status != OsvImport.Status.SUCCEEDED:
             raise CommandError(run.message)
         if options["rescan"]:
             from repositories.tasks import rescan_all
 
             rescan_all.delay()
-            self.stdout.write("Rescan of all images queued.")
+            self.stdout.write(_("Rescan of all images queued."))
