@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TokenScope
@@ -130,8 +130,22 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         address = client_ip(self.request) if self.request is not None else None
         lock = throttle.check(username, address)
         if lock is not None:
+            minutes = lock.retry_after // 60 or 1
             raise ValidationError(
-                gettext("Too many failed logins for this %(reason)s. Try again in %(value)s minutes.") % {"reason": lock.reason, "value": lock.retry_after // 60 or 1},
+                (
+                    ngettext(
+                        "Too many failed logins for this account. Try again in %(minutes)s minute.",
+                        "Too many failed logins for this account. Try again in %(minutes)s minutes.",
+                        minutes,
+                    )
+                    if lock.reason == "account"
+                    else ngettext(
+                        "Too many failed logins from this address. Try again in %(minutes)s minute.",
+                        "Too many failed logins from this address. Try again in %(minutes)s minutes.",
+                        minutes,
+                    )
+                )
+                % {"minutes": minutes},
                 code="throttled",
             )
         try:

@@ -16,7 +16,7 @@ from .services.robots import DEFAULT, _Default
 
 ROBOT_MAX_DAYS = 3650
 
-EXPIRY_CHOICES = [("default", "In 30 days"), ("days", "In a number of days"), ("never", "Never")]
+EXPIRY_CHOICES = [("default", _("In 30 days")), ("days", _("In a number of days")), ("never", _("Never"))]
 
 
 class RobotCreateForm(BootstrapForm):
@@ -100,4 +100,6 @@ class SystemRobotCreateForm(RobotCreateForm):
         projects = self.fields["projects"]
         assert isinstance(projects, forms.MultipleChoiceField)
         projects.choices = [(name, name) for name in project_names]
-        self.fields["name"].help_text = "Lowercase letters and digits, e.g. 'mirror'. Logs in as robot$name."
+        self.fields["name"].help_text = gettext(
+            "Lowercase letters and digits, e.g. 'mirror'. Logs in as robot$name."
+        )

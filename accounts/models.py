@@ -183,7 +183,7 @@ class RobotAccount(models.Model):
         validators=[
             validators.RegexValidator(
                 r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
-                message="Use lowercase letters and digits, separated by single '.', '_' or '-'.",
+                message=_("Use lowercase letters and digits, separated by single '.', '_' or '-'."),
             )
         ],
     )
@@ -266,7 +266,7 @@ TEAM_NAME_MAX = 64
 team_name_validators: list[Any] = [
     validators.RegexValidator(
         r"^[A-Za-z0-9](?:[A-Za-z0-9 ._-]*[A-Za-z0-9])?\Z",
-        message=(
+        message=_(
             "Use letters, digits, spaces, '.', '_' or '-', starting and ending with a letter or digit "
             "(a directory group's name fits), e.g. 'Platform team'."
         ),

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import (
     LABEL_ATTACH_PERMISSION,
@@ -60,7 +61,7 @@ def require(user: Any, project: Project, perm: Perm) -> None:
         raise PermissionDenied(_("Your role in %(name)s does not allow this.") % {"name": project.name})
 
 
-NO_SUCH_REPOSITORY = "No such repository."
+NO_SUCH_REPOSITORY = gettext_lazy("No such repository.")
 
 
 def get_repository(user: Any, name: str, perm: Perm) -> Repository:
@@ -96,7 +97,7 @@ def get_repository_in(project: Project, repo: str) -> Repository:
     raise Http404(NO_SUCH_REPOSITORY)
 
 
-NO_SUCH_LABEL = "No such label."
+NO_SUCH_LABEL = gettext_lazy("No such label.")
 
 
 def require_label_manager(user: Any, label: Label) -> None:

@@ -11,7 +11,7 @@ re-render the form without saving. Patterns are typed separated by spaces or new
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -21,6 +21,9 @@ from django.utils.translation import gettext_lazy
 from accounts.forms import BootstrapForm
 
 from .models import RuleTemplate
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Immutable rules have no limit in the engine; the page keeps the form a sane size.
 MAX_IMMUTABLE_RULES = 30
@@ -57,10 +60,10 @@ def join_labels(names: list[str]) -> str:
     return ", ".join(names)
 
 
-PATTERN_HELP = "Globs separated by spaces: `**` all, `team-*/**`, `v{1,2}.*`."
+PATTERN_HELP = gettext_lazy("Globs separated by spaces: `**` all, `team-*/**`, `v{1,2}.*`.")
 
 
-def _pattern_field(label: str, placeholder: str = "") -> forms.CharField:
+def _pattern_field(label: StrOrPromise, placeholder: str = "") -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
@@ -110,13 +113,13 @@ class PolicyForm(BootstrapForm):
 class RuleForm(RawRuleForm):
     """One retention rule."""
 
-    repository_include = _pattern_field("Repositories", "**")
-    repository_exclude = _pattern_field("except repositories")
-    tag_include = _pattern_field("Tags", "**")
-    tag_exclude = _pattern_field("except tags")
+    repository_include = _pattern_field(gettext_lazy("Repositories"), "**")
+    repository_exclude = _pattern_field(gettext_lazy("except repositories"))
+    tag_include = _pattern_field(gettext_lazy("Tags"), "**")
+    tag_exclude = _pattern_field(gettext_lazy("except tags"))
     untagged = forms.BooleanField(label=gettext_lazy("and untagged artifacts"), required=False)
-    label_with = _pattern_field("labelled", "release")
-    label_without = _pattern_field("not labelled")
+    label_with = _pattern_field(gettext_lazy("labelled"), "release")
+    label_without = _pattern_field(gettext_lazy("not labelled"))
     template = forms.ChoiceField(label=gettext_lazy("Template"), choices=RuleTemplate.choices)
     # Text, not IntegerField: the service checks N (range depends on the template), and one
     # message per problem is enough.
@@ -177,10 +180,10 @@ NEW_RULE: dict[str, Any] = {
 class ImmutableRuleForm(RawRuleForm):
     """One immutable tag rule."""
 
-    repository_include = _pattern_field("Repositories", "**")
-    repository_exclude = _pattern_field("except repositories")
-    tag_include = _pattern_field("Tags", "release-*")
-    tag_exclude = _pattern_field("except tags")
+    repository_include = _pattern_field(gettext_lazy("Repositories"), "**")
+    repository_exclude = _pattern_field(gettext_lazy("except repositories"))
+    tag_include = _pattern_field(gettext_lazy("Tags"), "release-*")
+    tag_exclude = _pattern_field(gettext_lazy("except tags"))
     enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False)
 
     def data_for_service(self) -> dict[str, Any]:

@@ -37,8 +37,9 @@ produces is as fast as any (matching, not compiling, is the hot path and both en
 ``re``), and we need exact control over the doublestar details above, the portable
 regex subset and the wording of error messages -- without a new runtime dependency.
 
-This module imports nothing from Django or the rest of Wharf: the retention engine
-and the robots' token checks use it as they are.
+This module imports nothing from Django or the rest of Wharf (but `repositories.text`,
+which translates its messages without Django): the retention engine and the robots'
+token checks use it as they are.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from django.utils.translation import gettext
+from repositories.text import gettext
 
 MAX_PATTERN_LENGTH = 255
 
@@ -184,8 +185,7 @@ def _translate(pattern: str, kind: PatternKind, *, whole_name: bool = True) -> t
         raise PatternError(gettext("Enter a pattern, e.g. `**` for everything."))
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PatternError(
-            gettext("Patterns are at most %(MAX_PATTERN_LENGTH)s characters long.")
-            % {"MAX_PATTERN_LENGTH": MAX_PATTERN_LENGTH}
+            gettext("Patterns are at most %(max)s characters long.") % {"max": MAX_PATTERN_LENGTH}
         )
     if pattern != pattern.strip():
         raise PatternError(gettext("Remove the spaces around the pattern."))
@@ -268,7 +268,12 @@ def _translate(pattern: str, kind: PatternKind, *, whole_name: bool = True) -> t
             raise PatternError(gettext("Repository names are lowercase."))
         else:
             raise PatternError(
-                gettext("`%(c)s` cannot appear in a %(value)s name.") % {"c": c, "value": kind.value}
+                (
+                    gettext("`%(character)s` cannot appear in a repository name.")
+                    if is_repository
+                    else gettext("`%(character)s` cannot appear in a tag name.")
+                )
+                % {"character": c}
             )
         i += 1
     if in_brace:

@@ -38,7 +38,7 @@ class WebhookForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         self.fields["events"].widget.attrs["class"] = "form-check-input"
         if editing:
-            self.fields["secret"].help_text = "Leave empty to keep the current secret."
+            self.fields["secret"].help_text = gettext("Leave empty to keep the current secret.")
             self.fields["clear_secret"] = forms.BooleanField(required=False, label=gettext("Remove the secret"))
             self.fields["clear_secret"].widget.attrs["class"] = "form-check-input"
 

@@ -54,9 +54,9 @@ def _validate(webhook: Webhook) -> None:
     webhook.url = webhook.url.strip()
     errors: dict[str, list[str]] = {}
     if not webhook.name:
-        errors["name"] = ["Give the webhook a name."]
+        errors["name"] = [_("Give the webhook a name.")]
     if webhook.format not in WebhookFormat.values:
-        errors["format"] = [f"Choose one of: {', '.join(WebhookFormat.values)}."]
+        errors["format"] = [_("Choose one of: %(formats)s.") % {"formats": ", ".join(WebhookFormat.values)}]
     try:
         webhook.events = _clean_events(webhook.events)
     except ValidationError as exc:
@@ -122,7 +122,7 @@ def update_webhook(webhook: Webhook, *, actor: Actor, secret: str | None = None,
     """Change the given fields; `secret=None` keeps the secret, `""` removes it."""
     unknown = set(changes) - set(_FIELDS)
     if unknown:
-        raise ValidationError(_("Cannot change %(value)s.") % {"value": ', '.join(sorted(unknown))})
+        raise ValidationError(_("Cannot change %(fields)s.") % {"fields": ', '.join(sorted(unknown))})
     for key, value in changes.items():
         setattr(webhook, key, value)
     if secret is not None:

@@ -56,7 +56,7 @@ def check_target(url: str, *, allow_private: bool | None = None) -> None:
     if allow_private is None:
         allow_private = settings.WHARF_WEBHOOKS_ALLOW_PRIVATE
     if len(url) > MAX_URL_LENGTH:
-        raise TargetRefused(_("At most %(MAX_URL_LENGTH)s characters.") % {"MAX_URL_LENGTH": MAX_URL_LENGTH})
+        raise TargetRefused(_("At most %(max)s characters.") % {"max": MAX_URL_LENGTH})
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -56,7 +56,7 @@ def sign_in_user(claims: Mapping[str, Any]) -> Any:
     username = str(claims.get(_setting("WHARF_OIDC_USERNAME_CLAIM")) or "").strip()
     if not username:
         raise ValidationError(
-            _("The provider sent no “%(value)s” claim.") % {"value": _setting("WHARF_OIDC_USERNAME_CLAIM")}
+            _("The provider sent no “%(claim)s” claim.") % {"claim": _setting("WHARF_OIDC_USERNAME_CLAIM")}
         )
     actor = Actor.system("oidc")
     user = User.objects.select_for_update().filter(username__iexact=username).first()

@@ -76,7 +76,7 @@ def create_robot(
         raise PermissionDenied(_("Only system admins may create system robot accounts."))
     chosen = set(actions)
     if not chosen or not chosen <= set(ROBOT_ACTIONS):
-        raise ValidationError({"actions": _("Choose one or more of %(ROBOT_ACTIONS)s.") % {"ROBOT_ACTIONS": ', '.join(ROBOT_ACTIONS)}})
+        raise ValidationError({"actions": _("Choose one or more of %(actions)s.") % {"actions": ', '.join(ROBOT_ACTIONS)}})
     if isinstance(expires_at, _Default):
         expires_at = timezone.now() + DEFAULT_LIFETIME
     elif expires_at is not None and expires_at <= timezone.now():
@@ -163,7 +163,7 @@ def update_robot(
     if actions is not UNCHANGED:
         chosen = set(actions)
         if not chosen or not chosen <= set(ROBOT_ACTIONS):
-            raise ValidationError({"actions": _("Choose one or more of %(ROBOT_ACTIONS)s.") % {"ROBOT_ACTIONS": ', '.join(ROBOT_ACTIONS)}})
+            raise ValidationError({"actions": _("Choose one or more of %(actions)s.") % {"actions": ', '.join(ROBOT_ACTIONS)}})
         if chosen != robot.actions:
             robot.can_pull, robot.can_push, robot.can_delete = ("pull" in chosen, "push" in chosen, "delete" in chosen)
             changes["actions"] = sorted(chosen)

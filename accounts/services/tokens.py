@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -17,7 +18,7 @@ from audit.services import record
 
 from ..models import ALL_TOKEN_SCOPES, ApiToken, hash_token_secret
 
-NO_SCOPE = "Choose at least one scope."
+NO_SCOPE = gettext_lazy("Choose at least one scope.")
 
 
 def clean_scopes(scopes: Iterable[str]) -> list[str]:
@@ -27,7 +28,7 @@ def clean_scopes(scopes: Iterable[str]) -> list[str]:
     unknown = sorted({str(scope)[:50] for scope in wanted if scope not in ALL_TOKEN_SCOPES})
     if unknown:
         raise ValidationError(
-            {"scopes": _("Unknown scope %(value)s: choose among %(ALL_TOKEN_SCOPES)s.") % {"value": ', '.join(map(repr, unknown)), "ALL_TOKEN_SCOPES": ', '.join(ALL_TOKEN_SCOPES)}}
+            {"scopes": _("Unknown scope %(unknown)s: choose among %(scopes)s.") % {"unknown": ', '.join(map(repr, unknown)), "scopes": ', '.join(ALL_TOKEN_SCOPES)}}
         )
     if not wanted:
         raise ValidationError({"scopes": NO_SCOPE})

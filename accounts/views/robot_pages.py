@@ -133,7 +133,8 @@ def handle_enabled(request: HtmxHttpRequest, scope: RobotScope, robot: RobotAcco
     """POST enabled=1|0: switch the robot on or off; back to the list."""
     enabled = request.POST.get("enabled") == "1"
     set_robot_enabled(robot, enabled, actor=Actor.from_request(request))
-    messages.success(request, f"{robot.full_name} {'enabled' if enabled else 'disabled'}.")
+    text = _("%(name)s enabled.") if enabled else _("%(name)s disabled.")
+    messages.success(request, text % {"name": robot.full_name})
     return back(request, scope)
 
 

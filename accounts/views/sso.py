@@ -14,13 +14,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..directory.config import OIDC_BACKEND
 from ..directory.oidc import client, oidc_enabled, sign_in_user
 from .http import HtmxHttpRequest
 
 log = logging.getLogger(__name__)
-PROVIDER_DOWN = "The sign-in provider did not answer. Local accounts can still log in."
+PROVIDER_DOWN = gettext_lazy("The sign-in provider did not answer. Local accounts can still log in.")
 NEXT_KEY = "wharf_oidc_next"
 
 

@@ -96,7 +96,8 @@ def user_set_active(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{account.username} is {'active' if active else 'deactivated'}.")
+        text = _("%(username)s is active.") if active else _("%(username)s is deactivated.")
+        messages.success(request, text % {"username": account.username})
     return redirect("accounts:user_detail", account.pk)
 
 

@@ -364,7 +364,7 @@ class ArtifactScanningViewSet(ArtifactScopedViewSet):
             # Checked before the body is read: the parser would hold all of it in memory.
             raise ApiError(
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                _("A Trivy report may be at most %(value)s MiB.") % {"value": MAX_TRIVY_REPORT_BYTES // 2**20},
+                _("A Trivy report may be at most %(size)s MiB.") % {"size": MAX_TRIVY_REPORT_BYTES // 2**20},
             )
         try:
             report = import_trivy_report(self.artifact, request_actor(request), request.data)

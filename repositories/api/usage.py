@@ -83,7 +83,7 @@ class RepositoryUsageViewSet(viewsets.GenericViewSet[Any]):
 
     def _artifacts(self, repository: Repository, references: list[str]) -> list[int]:
         if len(references) > MAX_REFERENCES:
-            raise exceptions.ValidationError({"reference": [_("At most %(MAX_REFERENCES)s references.") % {"MAX_REFERENCES": MAX_REFERENCES}]})
+            raise exceptions.ValidationError({"reference": [_("At most %(max)s references.") % {"max": MAX_REFERENCES}]})
         digests = [r for r in references if ":" in r]
         tags = [r for r in references if ":" not in r]
         found = dict(repository.artifacts.filter(digest__in=digests).values_list("digest", "pk"))

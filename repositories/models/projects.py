@@ -26,7 +26,7 @@ project_name_validators: list[Callable[[Any], None]] = [
     MaxLengthValidator(PROJECT_NAME_MAX),
     RegexValidator(
         r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
-        message=(
+        message=_(
             "Use lowercase letters and digits, separated by single '.', '_' or '-' "
             "(an OCI repository path component), e.g. 'team-app'."
         ),

@@ -54,7 +54,7 @@ def delete_tag(tag: Tag, *, actor: Actor) -> None:
     except RegistryError as exc:
         if exc.status != 404:
             recycle.discard(entry)
-            raise RegistryActionFailed(_("The registry did not delete %(name)s:%(name2)s: %(exc)s") % {"name": repository.name, "name2": tag.name, "exc": exc},
+            raise RegistryActionFailed(_("The registry did not delete %(name)s:%(tag)s: %(exc)s") % {"name": repository.name, "tag": tag.name, "exc": exc},
                                        transient=exc.transient) from exc
     with transaction.atomic():
         Tag.objects.filter(pk=tag.pk).delete()

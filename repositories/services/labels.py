@@ -97,7 +97,7 @@ def _check_usable(label: Label, project: Project) -> None:
 def _targets(artifacts: Iterable[Artifact], project: Project) -> list[Artifact]:
     found = {a.pk: a for a in artifacts}
     if len(found) > MAX_ARTIFACTS_PER_CHANGE:
-        raise ValidationError({"artifacts": [_("At most %(MAX_ARTIFACTS_PER_CHANGE)s artifacts at once.") % {"MAX_ARTIFACTS_PER_CHANGE": MAX_ARTIFACTS_PER_CHANGE}]})
+        raise ValidationError({"artifacts": [_("At most %(max)s artifacts at once.") % {"max": MAX_ARTIFACTS_PER_CHANGE}]})
     for artifact in found.values():
         if artifact.repository.project_id != project.pk:
             raise ValueError("Every artifact must be in the project given.")

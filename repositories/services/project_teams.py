@@ -34,8 +34,8 @@ def add_project_team(project: Project, *, actor: Actor, team: str, role: str) ->
     role_value = check_role(role)
     already = ValidationError(
         {
-            "team": _("%(name)s is already a member of %(name2)s.")
-            % {"name": found.name, "name2": project.name}
+            "team": _("%(name)s is already a member of %(project)s.")
+            % {"name": found.name, "project": project.name}
         }
     )
     if ProjectTeam.objects.filter(project=project, team=found).exists():

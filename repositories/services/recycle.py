@@ -19,7 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -34,7 +34,7 @@ from .registry import registry_client
 
 log = logging.getLogger(__name__)
 
-GC_MESSAGE = "The registry's garbage collection has removed its layers; it cannot be restored."
+GC_MESSAGE = gettext_lazy("The registry's garbage collection has removed its layers; it cannot be restored.")
 
 
 def _manifest_of(client: RegistryClient, repository: str, digest: str, stored: Any, media_type: str) -> Manifest:
@@ -171,7 +171,11 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
         missing = missing_blobs(entry, client)
         if missing:
             raise ValidationError(
-                gettext("%(repository)s@%(digest)s: %(GC_MESSAGE)s (%(count)s blob(s) missing, e.g. %(missing)s)") % {"repository": repository, "digest": entry.digest, "GC_MESSAGE": GC_MESSAGE, "count": len(missing), "missing": missing[0]},
+                ngettext(
+                    "%(repository)s@%(digest)s: %(reason)s (%(count)s blob missing: %(missing)s)",
+                    "%(repository)s@%(digest)s: %(reason)s (%(count)s blobs missing, e.g. %(missing)s)",
+                    len(missing),
+                ) % {"repository": repository, "digest": entry.digest, "reason": GC_MESSAGE, "count": len(missing), "missing": missing[0]},
                 code="garbage_collected",
             )
         moved = {}

@@ -76,10 +76,13 @@ def artifact_for_report(repository: Repository, data: Mapping[str, Any], digest:
     first digest the report names that the repository holds."""
     candidates = [digest] if digest else _digests_in(data)
     if not candidates:
-        raise ArtifactNotFound("The report names no image digest; pass the digest explicitly.")
+        raise ArtifactNotFound(_("The report names no image digest; pass the digest explicitly."))
     artifact = Artifact.objects.filter(repository=repository, digest__in=candidates).first()
     if artifact is None:
-        raise ArtifactNotFound(f"No artifact with digest {candidates[0]} in {repository.name}.")
+        raise ArtifactNotFound(
+            _("No artifact with digest %(digest)s in %(repository)s.")
+            % {"digest": candidates[0], "repository": repository.name}
+        )
     return artifact
 
 
@@ -160,8 +163,8 @@ def import_trivy_report(
     version = data.get("SchemaVersion")
     if version != SCHEMA_VERSION:
         raise TrivyReportInvalid(
-            _("Only Trivy reports with SchemaVersion %(SCHEMA_VERSION)s can be imported.")
-            % {"SCHEMA_VERSION": SCHEMA_VERSION}
+            _("Only Trivy reports with SchemaVersion %(version)s can be imported.")
+            % {"version": SCHEMA_VERSION}
         )
     if "Results" in data and data["Results"] is not None and not isinstance(data["Results"], list):
         raise TrivyReportInvalid(_("Results must be a list."))

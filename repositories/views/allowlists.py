@@ -184,7 +184,12 @@ def scan_on_push(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.UPDATE_PROJECT)
     enabled = request.POST.get("enabled") == "on"
     set_scan_on_push(project, enabled, actor=Actor.from_request(request))
-    messages.success(request, f"Scan on push is {'on' if enabled else 'off'} for {project.name}.")
+    text = (
+        gettext("Scan on push is on for %(name)s.")
+        if enabled
+        else gettext("Scan on push is off for %(name)s.")
+    )
+    messages.success(request, text % {"name": project.name})
     if request.htmx:
         context = project_context(project, "security") | {"scan_on_push": enabled, "can_update": True}
         return render_page(request, "scans/project_security.html", "scan_on_push", context)

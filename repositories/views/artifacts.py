@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -143,9 +144,16 @@ def artifact_delete(request: HtmxHttpRequest, name: str, repo: str, digest: str)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     tags = list(artifact.tags.order_by("name").values_list("name", flat=True))
     children = artifact.children.count()
-    message = f"This deletes {repository.name}@{artifact.digest} from the registry"
-    message += f", with its {children} platform image{'s' if children != 1 else ''}" if children else ""
-    message += ". These tags go with it:" if tags else ". No tag points at it."
+    if children:
+        message = ngettext(
+            "This deletes %(name)s@%(digest)s from the registry, with its %(count)s platform image.",
+            "This deletes %(name)s@%(digest)s from the registry, with its %(count)s platform images.",
+            children,
+        )
+    else:
+        message = _("This deletes %(name)s@%(digest)s from the registry.")
+    message %= {"name": repository.name, "digest": artifact.digest, "count": children}
+    message = " ".join([message, _("These tags go with it:") if tags else _("No tag points at it.")])
     context = {
         "title": _("Delete artifact %(short_digest)s?") % {"short_digest": artifact.short_digest},
         "message": message,

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -59,6 +60,7 @@ def gc_start(request: HtmxHttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             enqueue_gc(run)
-            messages.success(request, f"Garbage collection #{run.pk} queued{' (dry run)' if run.dry_run else ''}.")
+            text = gettext("Garbage collection #%(id)s queued (dry run).") if run.dry_run else gettext("Garbage collection #%(id)s queued.")
+            messages.success(request, text % {"id": run.pk})
             return redirect("projects:gc_runs")
     return _render(request, form)

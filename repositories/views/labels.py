@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -163,7 +163,12 @@ def _delete(request: HtmxHttpRequest, label: Label, project: Project | None) -> 
     carried = label.artifact_links.count()
     context = {
         "title": gettext("Delete label %(name)s?") % {"name": label.name},
-        "message": f"It comes off the {carried} artifact{'s' if carried != 1 else ''} that carry it.",
+        "message": ngettext(
+            "It comes off the %(count)s artifact that carries it.",
+            "It comes off the %(count)s artifacts that carry it.",
+            carried,
+        )
+        % {"count": carried},
         "action": request.path,
         "confirm_label": gettext("Delete label"),
         "cancel_url": url,
@@ -237,10 +242,14 @@ def _apply(
     try:
         if form.cleaned_data["action"] == "add":
             changed = label_service.add_label(label, artifacts, project=project, actor=actor)
-            messages.success(request, f"Label {label.name} put on {changed} artifact{'s' if changed != 1 else ''}.")
+            text = ngettext("Label %(name)s put on %(count)s artifact.", "Label %(name)s put on %(count)s artifacts.", changed)
+            messages.success(request, text % {"name": label.name, "count": changed})
         else:
             changed = label_service.remove_label(label, artifacts, project=project, actor=actor)
-            messages.success(request, f"Label {label.name} taken off {changed} artifact{'s' if changed != 1 else ''}.")
+            text = ngettext(
+                "Label %(name)s taken off %(count)s artifact.", "Label %(name)s taken off %(count)s artifacts.", changed
+            )
+            messages.success(request, text % {"name": label.name, "count": changed})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
 
@@ -300,7 +309,7 @@ def tags_label(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     tags = list(Tag.objects.filter(repository=repository, name__in=names).select_related("artifact").order_by("name"))
     if request.method == "GET":
         context = {
-            "title": f"Label {len(tags)} tag{'s' if len(tags) != 1 else ''}",
+            "title": ngettext("Label %(count)s tag", "Label %(count)s tags", len(tags)) % {"count": len(tags)},
             "tags": tags,
             "labels": list(Label.objects.usable_in(project).order_by("name", "id")),
             "action": request.path,

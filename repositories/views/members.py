@@ -196,8 +196,8 @@ def team_add(request: HtmxHttpRequest, name: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Team %(name)s is now %(role)s in %(name2)s.")
-                % {"name": grant.team.name, "role": grant.get_role_display(), "name2": project.name},
+                _("Team %(name)s is now %(role)s in %(project)s.")
+                % {"name": grant.team.name, "role": grant.get_role_display(), "project": project.name},
             )
             if not request.htmx:
                 return _back(request, project)
@@ -216,8 +216,8 @@ def team_role(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
         grant = change_project_team_role(grant, actor=Actor.from_request(request), **form.cleaned_data)
         messages.success(
             request,
-            _("Team %(name)s is now %(role)s in %(name2)s.")
-            % {"name": grant.team.name, "role": grant.get_role_display(), "name2": project.name},
+            _("Team %(name)s is now %(role)s in %(project)s.")
+            % {"name": grant.team.name, "role": grant.get_role_display(), "project": project.name},
         )
     else:
         team_errors[grant.pk] = [str(e) for errors in form.errors.values() for e in errors]
@@ -237,7 +237,8 @@ def team_remove(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
         remove_project_team(grant, actor=Actor.from_request(request))
         messages.success(
             request,
-            _("Team %(name)s was removed from %(name2)s.") % {"name": grant.team.name, "name2": project.name},
+            _("Team %(name)s was removed from %(project)s.")
+            % {"name": grant.team.name, "project": project.name},
         )
         return HttpResponseClientRedirect(members_url) if request.htmx else redirect(members_url)
     context = {

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -33,7 +34,7 @@ from .retention_policy import retention_context
 
 ENTRIES_PER_PAGE = 50
 # Said in place of the service's wording, which ends with the first missing blob's digest.
-GARBAGE_COLLECTED = "its layers were removed by garbage collection; it cannot be restored."
+GARBAGE_COLLECTED = gettext_lazy("its layers were removed by garbage collection; it cannot be restored.")
 
 
 def _entries(project: Project) -> QuerySet[RecycleBinEntry]:
@@ -70,14 +71,20 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
             "title": _("Restore %(repository_name)s@%(digest)s…?")
             % {"repository_name": entry.repository_name, "digest": entry.digest[:19]},
             "message": (
-                f"The manifest goes back into {entry.repository_name}"
-                + (
-                    f" with its tag{'s' if len(tags) != 1 else ''} {', '.join(tags)}."
-                    if tags
-                    else ", untagged."
+                ngettext(
+                    "The manifest goes back into %(repository)s with its tag %(tags)s. A tag that now "
+                    "points at another image is not moved: the restore is refused instead.",
+                    "The manifest goes back into %(repository)s with its tags %(tags)s. A tag that now "
+                    "points at another image is not moved: the restore is refused instead.",
+                    len(tags),
                 )
-                + " A tag that now points at another image is not moved: the restore is refused instead."
-            ),
+                if tags
+                else _(
+                    "The manifest goes back into %(repository)s, untagged. A tag that now points at "
+                    "another image is not moved: the restore is refused instead."
+                )
+            )
+            % {"repository": entry.repository_name, "tags": ", ".join(tags)},
             "entry": entry,
             "action": reverse("projects:retention_restore", args=[project.name, entry.pk]),
             "cancel_url": url,
@@ -91,16 +98,17 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
         if exc.code == "garbage_collected":
             messages.error(
                 request,
-                _("%(where)s was not restored: %(GARBAGE_COLLECTED)s")
-                % {"where": where, "GARBAGE_COLLECTED": GARBAGE_COLLECTED},
+                _("%(where)s was not restored: %(reason)s") % {"where": where, "reason": GARBAGE_COLLECTED},
             )
         else:
             messages.error(request, _("Not restored: %(messages)s") % {"messages": " ".join(exc.messages)})
     except RegistryActionFailed as exc:
-        hint = " The registry is unreachable; try again later." if exc.transient else ""
-        messages.error(
-            request, _("Not restored: %(message)s%(hint)s") % {"message": exc.message, "hint": hint}
+        text = (
+            _("Not restored: %(message)s The registry is unreachable; try again later.")
+            if exc.transient
+            else _("Not restored: %(message)s")
         )
+        messages.error(request, text % {"message": exc.message})
     else:
         named = ", ".join(sorted(entry.tags)) or "untagged"
         messages.success(request, _("Restored %(where)s (%(named)s).") % {"where": where, "named": named})

@@ -7,7 +7,7 @@ and is untrusted: templates rely on autoescaping and truncate long values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
@@ -47,34 +47,37 @@ from ..templatetags.row_urls import row_url_template
 from .labels import attach_row_labels, filter_by_label, tag_list_label_context
 from .tabs import project_context
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 REPOSITORIES_PER_PAGE = 25
 TAGS_PER_PAGE = 50
 
 # Sort key → ORDER BY; the tie-breaker keeps pages stable when values repeat.
-REPOSITORY_SORTS: dict[str, tuple[str, list[OrderBy | str]]] = {
-    "name": ("Name (A–Z)", ["name"]),
-    "-name": ("Name (Z–A)", ["-name"]),
-    "-pushed": ("Last push (newest)", [F("last_push_at").desc(nulls_last=True), "name"]),
-    "pushed": ("Last push (oldest)", [F("last_push_at").asc(nulls_first=True), "name"]),
-    "-size": ("Size (largest)", ["-size", "name"]),
-    "size": ("Size (smallest)", ["size", "name"]),
-    "-pulls": ("Pulls (most)", ["-pull_count", "name"]),
-    "pulls": ("Pulls (fewest)", ["pull_count", "name"]),
-    "-tags": ("Tags (most)", ["-tag_count", "name"]),
-    "tags": ("Tags (fewest)", ["tag_count", "name"]),
+REPOSITORY_SORTS: dict[str, tuple[StrOrPromise, list[OrderBy | str]]] = {
+    "name": (gettext_lazy("Name (A–Z)"), ["name"]),
+    "-name": (gettext_lazy("Name (Z–A)"), ["-name"]),
+    "-pushed": (gettext_lazy("Last push (newest)"), [F("last_push_at").desc(nulls_last=True), "name"]),
+    "pushed": (gettext_lazy("Last push (oldest)"), [F("last_push_at").asc(nulls_first=True), "name"]),
+    "-size": (gettext_lazy("Size (largest)"), ["-size", "name"]),
+    "size": (gettext_lazy("Size (smallest)"), ["size", "name"]),
+    "-pulls": (gettext_lazy("Pulls (most)"), ["-pull_count", "name"]),
+    "pulls": (gettext_lazy("Pulls (fewest)"), ["pull_count", "name"]),
+    "-tags": (gettext_lazy("Tags (most)"), ["-tag_count", "name"]),
+    "tags": (gettext_lazy("Tags (fewest)"), ["tag_count", "name"]),
 }
 # The page's sort keys; each is one of `tag_lists.TAG_ORDERINGS`, paged by cursor.
-TAG_SORTS: dict[str, str] = {
-    "name": "Tag (A–Z)",
-    "-name": "Tag (Z–A)",
-    "-pushed": "Pushed (newest)",
-    "pushed": "Pushed (oldest)",
-    "-size": "Size (largest)",
-    "size": "Size (smallest)",
-    "-pulled": "Last pulled (recent)",
-    "pulled": "Last pulled (longest ago)",
-    "-pulls": "Pulls (most)",
-    "pulls": "Pulls (fewest)",
+TAG_SORTS: dict[str, StrOrPromise] = {
+    "name": gettext_lazy("Tag (A–Z)"),
+    "-name": gettext_lazy("Tag (Z–A)"),
+    "-pushed": gettext_lazy("Pushed (newest)"),
+    "pushed": gettext_lazy("Pushed (oldest)"),
+    "-size": gettext_lazy("Size (largest)"),
+    "size": gettext_lazy("Size (smallest)"),
+    "-pulled": gettext_lazy("Last pulled (recent)"),
+    "pulled": gettext_lazy("Last pulled (longest ago)"),
+    "-pulls": gettext_lazy("Pulls (most)"),
+    "pulls": gettext_lazy("Pulls (fewest)"),
 }
 
 

@@ -76,15 +76,16 @@ def run_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         url = reverse("projects:retention", args=[project.name])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    kind = "Dry run" if run.dry_run else "Run"
     if created:
-        messages.success(request, _("%(kind)s #%(pk)s queued.") % {"kind": kind, "pk": run.pk})
+        text = _("Dry run #%(pk)s queued.") if run.dry_run else _("Run #%(pk)s queued.")
+        messages.success(request, text % {"pk": run.pk})
     else:
-        messages.info(
-            request,
-            _("%(kind)s #%(pk)s is already %(lower)s; showing it.")
-            % {"kind": kind, "pk": run.pk, "lower": run.get_status_display().lower()},
+        text = (
+            _("Dry run #%(pk)s is already %(status)s; showing it.")
+            if run.dry_run
+            else _("Run #%(pk)s is already %(status)s; showing it.")
         )
+        messages.info(request, text % {"pk": run.pk, "status": run.get_status_display().lower()})
     run.project = project
     url = _run_url(run)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -102,7 +103,7 @@ def run_confirm(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "action": reverse("projects:retention_run_start", args=[project.name]),
     }
     if policy is None:
-        context["problem"] = "This project has no retention policy to run. Save one first."
+        context["problem"] = _("This project has no retention policy to run. Save one first.")
     else:
         try:
             evaluation = preview(project, policy_data(policy))

@@ -72,7 +72,8 @@ def adapter_enable(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     adapter = get_object_or_404(ScannerAdapter, pk=pk)
     enabled = request.POST.get("enabled") == "on"
     scanner_adapters.set_enabled(adapter, enabled, actor=Actor.from_request(request))
-    messages.success(request, f"Scanner adapter {adapter.name} is {'enabled' if enabled else 'disabled'}.")
+    text = gettext("Scanner adapter %(name)s is enabled.") if enabled else gettext("Scanner adapter %(name)s is disabled.")
+    messages.success(request, text % {"name": adapter.name})
     return _answer(request)
 
 

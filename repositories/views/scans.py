@@ -13,7 +13,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -51,6 +51,9 @@ from ..tasks import enqueue_scan
 from .artifacts import _get_artifact, artifact_url
 from .repositories import _query_without_page, repository_url
 from .tabs import project_context
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 FINDINGS_PER_PAGE = 100
 EXPORT_CHUNK = 1000
@@ -94,7 +97,7 @@ class ScanSummary:
     state: str  # "none", "pending", "failed" or "succeeded"
 
     @property
-    def bands(self) -> list[tuple[str, str, int, int]]:
+    def bands(self) -> list[tuple[str, StrOrPromise, int, int]]:
         """(band, label, count, fixable) for the bands with a count above zero."""
         if self.report is None:
             return []

@@ -39,7 +39,7 @@ def _queue(request: HtmxHttpRequest, **scope: object) -> SyncRun:
         enqueue_sync(run)
         messages.success(request, _("Sync #%(pk)s queued.") % {"pk": run.pk})
     else:
-        messages.info(request, _("Sync #%(pk)s is already %(lower)s.") % {"pk": run.pk, "lower": run.get_status_display().lower()})
+        messages.info(request, _("Sync #%(pk)s is already %(status)s.") % {"pk": run.pk, "status": run.get_status_display().lower()})
     return run
 
 

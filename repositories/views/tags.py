@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -39,7 +40,7 @@ def _delete_tags(request: HtmxHttpRequest, repository: Repository, names: list[s
     for position, name in enumerate(names):
         tag = tags.get(name)
         if tag is None:
-            messages.warning(request, _("Tag %(name)s no longer exists in %(name2)s.") % {"name": name, "name2": repository.name})
+            messages.warning(request, _("Tag %(name)s no longer exists in %(repository)s.") % {"name": name, "repository": repository.name})
             continue
         tag.repository = repository
         try:
@@ -51,13 +52,20 @@ def _delete_tags(request: HtmxHttpRequest, repository: Repository, names: list[s
             if exc.transient:
                 left = names[position + 1 :]
                 if left:
-                    messages.error(request, _("Stopped: %(count)s more tag(s) not attempted: %(left)s.") % {"count": len(left), "left": ', '.join(left)})
+                    messages.error(request, ngettext("Stopped: %(count)s more tag not attempted: %(left)s.", "Stopped: %(count)s more tags not attempted: %(left)s.", len(left)) % {"count": len(left), "left": ", ".join(left)})
                 break
         else:
             deleted.append(name)
     if deleted:
-        shown = ", ".join(deleted[:20]) + (f" and {len(deleted) - 20} more" if len(deleted) > 20 else "")
-        messages.success(request, f"Deleted {len(deleted)} tag{'s' if len(deleted) != 1 else ''} from {repository.name}: {shown}.")
+        shown = ", ".join(deleted[:20])
+        if len(deleted) > 20:
+            shown = _("%(names)s and %(count)s more") % {"names": shown, "count": len(deleted) - 20}
+        text = ngettext(
+            "Deleted %(count)s tag from %(repository)s: %(names)s.",
+            "Deleted %(count)s tags from %(repository)s: %(names)s.",
+            len(deleted),
+        )
+        messages.success(request, text % {"count": len(deleted), "repository": repository.name, "names": shown})
 
 
 def _after_delete(request: HtmxHttpRequest, project: Project, repository: Repository) -> HttpResponse:
@@ -91,7 +99,7 @@ def _confirm(
         "action": action,
         "confirm_label": _("Delete") if count != 1 else _("Delete tag"),
         "cancel_url": repository_url(repository),
-        "empty": "No tag was selected." if not tags else "",
+        "empty": _("No tag was selected.") if not tags else "",
     }
     return render_page(request, "repositories/confirm_delete.html", "dialog", context)
 

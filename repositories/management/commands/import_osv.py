@@ -33,15 +33,31 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         elapsed = time.monotonic() - started
         self.stdout.write(
-            f"OSV import #{run.pk} {run.status} in {elapsed:.1f}s: {run.seen} read, {run.created} created, "
-            f"{run.updated} updated, {run.unchanged} unchanged, {run.withdrawn} withdrawn, {run.invalid} invalid; "
-            f"database version {run.database_version or '-'}"
+            _(
+                "OSV import #%(pk)s %(status)s in %(seconds)ss: %(seen)s read, %(created)s created, "
+                "%(updated)s updated, %(unchanged)s unchanged, %(withdrawn)s withdrawn, %(invalid)s invalid; "
+                "database version %(version)s"
+            )
+            % {
+                "pk": run.pk,
+                "status": run.status,
+                "seconds": f"{elapsed:.1f}",
+                "seen": run.seen,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "withdrawn": run.withdrawn,
+                "invalid": run.invalid,
+                "version": run.database_version or "-",
+            }
         )
         for error in run.errors[:20]:
-            self.stderr.write(f"  invalid {error['entry']}: {error['reason']}")
+            self.stderr.write(
+                _("  invalid %(entry)s: %(reason)s") % {"entry": error["entry"], "reason": error["reason"]}
+            )
         if run.invalid > 20:
             self.stderr.write(
-                _("  ... and %(value)s more (see the import record)") % {"value": run.invalid - 20}
+                _("  ... and %(count)s more (see the import record)") % {"count": run.invalid - 20}
             )
         if run.status != OsvImport.Status.SUCCEEDED:
             raise CommandError(run.message)

@@ -267,18 +267,26 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Pushing the demo images to %(url)s failed: %(exc)s") % {"url": url, "exc": exc}
             ) from exc
-        summary = f"pushed {len(tags)} tags in {len(repositories)} repositories to {url}"
+        summary = _("pushed %(tags)s tags in %(repositories)s repositories to %(url)s") % {
+            "tags": len(tags),
+            "repositories": len(repositories),
+            "url": url,
+        }
         if not options["no_sync"]:
             run = sync_now(trigger=SyncRun.Trigger.SYSTEM)
             if run.status == SyncRun.Status.SUCCEEDED:
-                summary += f"; synced: {run.message}"
+                summary = _("%(summary)s; synced: %(message)s") % {"summary": summary, "message": run.message}
             elif run.status == SyncRun.Status.FAILED:
                 raise CommandError(
                     _("%(summary)s, but the sync failed: %(message)s")
                     % {"summary": summary, "message": run.message}
                 )
             else:  # another sync was queued or running already: it will pick the images up
-                summary += f"; a sync is already {run.get_status_display().lower()} (run {run.pk})"
+                summary = _("%(summary)s; a sync is already %(status)s (run %(pk)s)") % {
+                    "summary": summary,
+                    "status": run.get_status_display().lower(),
+                    "pk": run.pk,
+                }
         base = (options["base_url"] or settings.WHARF_PUBLIC_URL).rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(
