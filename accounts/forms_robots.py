@@ -37,7 +37,7 @@ class RobotCreateForm(BootstrapForm):
     repository_patterns = forms.CharField(
         required=False,
         label=_("Repository patterns"),
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("app-*")}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "app-*"}),
         help_text=(
             _(
                 "One pattern per line on the path below the project: * within a name, ** across /, "

@@ -25,7 +25,7 @@ def validate_tag_filter(value: str) -> None:
         compile_filter(value, PatternKind.TAG)
     except PatternError as error:
         # Through params: a message may quote `%`, and messages are %-formatted with them.
-        raise ValidationError(gettext("%(message)s"), code="invalid_pattern", params={"message": str(error)}) from error
+        raise ValidationError("%(message)s", code="invalid_pattern", params={"message": str(error)}) from error
 
 
 class ProjectListForm(forms.Form):

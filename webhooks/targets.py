@@ -28,11 +28,11 @@ def refused_address(address: str) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
-        return f"{address} is a loopback address"
+        return _("%(address)s is a loopback address") % {"address": address}
     if ip.is_multicast:
-        return f"{address} is a multicast address"
+        return _("%(address)s is a multicast address") % {"address": address}
     if not ip.is_global:
-        return f"{address} is a private or reserved address"
+        return _("%(address)s is a private or reserved address") % {"address": address}
     return None
 
 

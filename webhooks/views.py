@@ -127,7 +127,7 @@ def delivery_redeliver(request: HtmxHttpRequest, webhook_id: int, pk: int, name:
     project = webhook_owner(request.user, name)
     delivery = get_delivery(get_webhook(project, webhook_id), pk)
     again = services.redeliver(delivery, actor=Actor.from_request(request))
-    messages.success(request, _("Delivery #%(pk)s is sent again as #%(pk2)s.") % {"pk": delivery.pk, "pk2": again.pk})
+    messages.success(request, _("Delivery #%(pk)s is sent again as #%(new_pk)s.") % {"pk": delivery.pk, "new_pk": again.pk})
     return redirect(_url("detail", project, webhook_id))
 
 

@@ -110,6 +110,6 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
         )
         messages.error(request, text % {"message": exc.message})
     else:
-        named = ", ".join(sorted(entry.tags)) or "untagged"
-        messages.success(request, _("Restored %(where)s (%(named)s).") % {"where": where, "named": named})
+        text = _("Restored %(where)s (%(tags)s).") if entry.tags else _("Restored %(where)s (untagged).")
+        messages.success(request, text % {"where": where, "tags": ", ".join(sorted(entry.tags))})
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
