@@ -24,6 +24,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Query
 from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -61,8 +62,8 @@ DIGEST_PARAMETER = OpenApiParameter(
     "digest", OpenApiTypes.STR, OpenApiParameter.PATH, description="The artifact's manifest digest."
 )
 REPORT_ID_PARAMETER = OpenApiParameter("report_id", OpenApiTypes.INT, OpenApiParameter.PATH)
-NO_SUCH_ARTIFACT = "No such artifact."
-NO_SUCH_REPORT = "No such scan report."
+NO_SUCH_ARTIFACT = gettext_lazy("No such artifact.")
+NO_SUCH_REPORT = gettext_lazy("No such scan report.")
 SUCCEEDED = ScanReport.Status.SUCCEEDED
 BUILTIN = ScanReport.Scanner.BUILTIN
 

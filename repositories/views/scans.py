@@ -73,12 +73,12 @@ EXPORT_COLUMNS = [
     "allowlisted",
     "links",
 ]
-SORTS = {
-    "severity": "Severity (critical first)",
-    "-cvss_score": "Score (highest first)",
-    "cvss_score": "Score (lowest first)",
-    "package": "Package (A–Z)",
-    "vulnerability_id": "Vulnerability id",
+SORTS: dict[str, StrOrPromise] = {
+    "severity": _("Severity (critical first)"),
+    "-cvss_score": _("Score (highest first)"),
+    "cvss_score": _("Score (lowest first)"),
+    "package": _("Package (A–Z)"),
+    "vulnerability_id": _("Vulnerability id"),
 }
 BANDS = [band.value for band in Severity]
 # Heavy columns the summaries never read.
