@@ -140,8 +140,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                     )
                     if lock.reason == "account"
                     else ngettext(
-                        "Too many failed logins from this address. Try again in %(minutes)s minute.",
-                        "Too many failed logins from this address. Try again in %(minutes)s minutes.",
+                        "Too many failed logins for this address. Try again in %(minutes)s minute.",
+                        "Too many failed logins for this address. Try again in %(minutes)s minutes.",
                         minutes,
                     )
                 )

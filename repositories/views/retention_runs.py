@@ -194,7 +194,9 @@ def run_stop(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
             messages.info(request, _("Run #%(pk)s stops before its next deletion.") % {"pk": run.pk})
     else:
         messages.warning(
-            request, _("Run #%(pk)s has %(status)s already.") % {"pk": run.pk, "status": run.get_status_display().lower()}
+            request,
+            _("Run #%(pk)s has %(status)s already.")
+            % {"pk": run.pk, "status": run.get_status_display().lower()},
         )
     if request.htmx:
         return render(

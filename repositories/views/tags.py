@@ -52,7 +52,7 @@ def _delete_tags(request: HtmxHttpRequest, repository: Repository, names: list[s
             if exc.transient:
                 left = names[position + 1 :]
                 if left:
-                    messages.error(request, ngettext("Stopped: %(count)s more tag not attempted: %(left)s.", "Stopped: %(count)s more tags not attempted: %(left)s.", len(left)) % {"count": len(left), "left": ", ".join(left)})
+                    messages.error(request, _("Stopped: %(count)s more tag(s) not attempted: %(left)s.") % {"count": len(left), "left": ", ".join(left)})
                 break
         else:
             deleted.append(name)

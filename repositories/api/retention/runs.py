@@ -115,7 +115,8 @@ class RetentionRunViewSet(
         run = self.get_object()
         if run.status not in RetentionRun.ACTIVE:
             raise ApiError(
-                status.HTTP_409_CONFLICT, _("This run has %(status)s already.") % {"status": run.get_status_display().lower()}
+                status.HTTP_409_CONFLICT,
+                _("This run has %(status)s already.") % {"status": run.get_status_display().lower()},
             )
         run = request_stop(run)
         return Response(RetentionRunSerializer(self.get_queryset().get(pk=run.pk)).data)
