@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TokenScope
 from accounts.registry_auth import throttle
@@ -61,7 +63,7 @@ class BootstrapForm(forms.Form):
 
 
 class UserSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=150, label="Search")
+    q = forms.CharField(required=False, max_length=150, label=_("Search"))
 
 
 class UserCreateForm(BootstrapForm):
@@ -71,40 +73,40 @@ class UserCreateForm(BootstrapForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to generate one; it is shown once.",
+        help_text=_("Leave blank to generate one; it is shown once."),
     )
-    is_superuser = forms.BooleanField(required=False, label="System admin")
+    is_superuser = forms.BooleanField(required=False, label=_("System admin"))
 
 
 class UserEmailForm(BootstrapForm):
-    email = forms.EmailField(required=False, label="E-mail")
+    email = forms.EmailField(required=False, label=_("E-mail"))
 
 
 class UserPasswordForm(BootstrapForm):
     password = forms.CharField(
         required=False,
         strip=False,
-        label="New password",
+        label=_("New password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to generate one; it is shown once.",
+        help_text=_("Leave blank to generate one; it is shown once."),
     )
 
 
 class TokenCreateForm(BootstrapForm):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. 'ci-pipeline'.")
+    name = forms.CharField(max_length=100, help_text=_("What uses it, e.g. 'ci-pipeline'."))
     expires_in_days = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=TOKEN_MAX_DAYS,
-        label="Expires in (days)",
-        help_text="Leave blank for a token that does not expire.",
+        label=_("Expires in (days)"),
+        help_text=_("Leave blank for a token that does not expire."),
     )
     scopes = forms.MultipleChoiceField(
         choices=TokenScope.choices,
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "required": "Choose at least one scope.",
-            "invalid_choice": "Unknown scope %(value)s.",
+            "required": _("Choose at least one scope."),
+            "invalid_choice": _("Unknown scope %(value)s."),
         },
     )
 
@@ -128,8 +130,22 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         address = client_ip(self.request) if self.request is not None else None
         lock = throttle.check(username, address)
         if lock is not None:
+            minutes = lock.retry_after // 60 or 1
             raise ValidationError(
-                f"Too many failed logins for this {lock.reason}. Try again in {lock.retry_after // 60 or 1} minutes.",
+                (
+                    ngettext(
+                        "Too many failed logins for this account. Try again in %(minutes)s minute.",
+                        "Too many failed logins for this account. Try again in %(minutes)s minutes.",
+                        minutes,
+                    )
+                    if lock.reason == "account"
+                    else ngettext(
+                        "Too many failed logins for this address. Try again in %(minutes)s minute.",
+                        "Too many failed logins for this address. Try again in %(minutes)s minutes.",
+                        minutes,
+                    )
+                )
+                % {"minutes": minutes},
                 code="throttled",
             )
         try:
@@ -137,8 +153,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         except ValidationError:
             if getattr(self.request, DIRECTORY_DOWN, False):
                 raise ValidationError(
-                    "The directory did not answer, so directory accounts cannot log in now. "
-                    "Local accounts still can.",
+                    gettext("The directory did not answer, so directory accounts cannot log in now. "
+                    "Local accounts still can."),
                     code="directory_down",
                 ) from None
             tripped = throttle.record_failure(username, address)

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .forms import BootstrapForm
 from .models import ROBOT_ACTIONS
@@ -14,7 +16,7 @@ from .services.robots import DEFAULT, _Default
 
 ROBOT_MAX_DAYS = 3650
 
-EXPIRY_CHOICES = [("default", "In 30 days"), ("days", "In a number of days"), ("never", "Never")]
+EXPIRY_CHOICES = [("default", _("In 30 days")), ("days", _("In a number of days")), ("never", _("Never"))]
 
 
 class RobotCreateForm(BootstrapForm):
@@ -22,34 +24,36 @@ class RobotCreateForm(BootstrapForm):
 
     name = forms.CharField(
         max_length=64,
-        help_text="Lowercase letters and digits, e.g. 'ci'. The login name becomes robot$project+name.",
+        help_text=_("Lowercase letters and digits, e.g. 'ci'. The login name becomes robot$project+name."),
     )
     description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
     actions = forms.MultipleChoiceField(
-        label="Permissions",
+        label=_("Permissions"),
         choices=[(action, action.capitalize()) for action in ROBOT_ACTIONS],
         widget=forms.CheckboxSelectMultiple,
         initial=["pull"],
-        error_messages={"required": "Choose at least one permission."},
+        error_messages={"required": _("Choose at least one permission.")},
     )
     repository_patterns = forms.CharField(
         required=False,
-        label="Repository patterns",
+        label=_("Repository patterns"),
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "app-*"}),
         help_text=(
-            "One pattern per line on the path below the project: * within a name, ** across /, "
-            "e.g. app-* or team/**. Empty: every repository."
+            _(
+                "One pattern per line on the path below the project: * within a name, ** across /, "
+                "e.g. app-* or team/**. Empty: every repository."
+            )
         ),
     )
     expiry = forms.ChoiceField(
-        choices=EXPIRY_CHOICES, initial="default", widget=forms.RadioSelect, label="Expires"
+        choices=EXPIRY_CHOICES, initial="default", widget=forms.RadioSelect, label=_("Expires")
     )
     expires_in_days = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=ROBOT_MAX_DAYS,
-        label="Days",
-        help_text="Used with 'In a number of days'.",
+        label=_("Days"),
+        help_text=_("Used with 'In a number of days'."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,7 +65,7 @@ class RobotCreateForm(BootstrapForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("expiry") == "days" and not data.get("expires_in_days"):
-            self.add_error("expires_in_days", "Give the number of days, or choose another expiry.")
+            self.add_error("expires_in_days", gettext("Give the number of days, or choose another expiry."))
         return data
 
     def patterns(self) -> list[str]:
@@ -87,8 +91,8 @@ class SystemRobotCreateForm(RobotCreateForm):
     projects = forms.MultipleChoiceField(
         choices=[],
         widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="It gets its permissions in each of these.",
-        error_messages={"required": "Choose at least one project."},
+        help_text=_("It gets its permissions in each of these."),
+        error_messages={"required": _("Choose at least one project.")},
     )
 
     def __init__(self, *args: Any, project_names: list[str], **kwargs: Any) -> None:
@@ -96,4 +100,6 @@ class SystemRobotCreateForm(RobotCreateForm):
         projects = self.fields["projects"]
         assert isinstance(projects, forms.MultipleChoiceField)
         projects.choices = [(name, name) for name in project_names]
-        self.fields["name"].help_text = "Lowercase letters and digits, e.g. 'mirror'. Logs in as robot$name."
+        self.fields["name"].help_text = gettext(
+            "Lowercase letters and digits, e.g. 'mirror'. Logs in as robot$name."
+        )

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core import validators
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from repositories.globs import PatternKind, any_match
 
@@ -20,9 +21,9 @@ from .permissions import standing
 class UserSource(models.TextChoices):
     """Where an account comes from, and so where its password is checked."""
 
-    LOCAL = "local", "Local"
-    LDAP = "ldap", "LDAP"
-    OIDC = "oidc", "OIDC"
+    LOCAL = "local", _("Local")
+    LDAP = "ldap", _("LDAP")
+    OIDC = "oidc", _("OIDC")
 
 
 class User(AbstractUser):
@@ -51,10 +52,10 @@ def hash_token_secret(secret: str) -> str:
 class TokenScope(models.TextChoices):
     """What a personal access token may be used for (GitLab's names). See `ApiToken`."""
 
-    API = "api", "api: full API access"
-    READ_API = "read_api", "read_api: read-only API access"
-    READ_REGISTRY = "read_registry", "read_registry: pull images"
-    WRITE_REGISTRY = "write_registry", "write_registry: pull, push and delete images"
+    API = "api", _("api: full API access")
+    READ_API = "read_api", _("read_api: read-only API access")
+    READ_REGISTRY = "read_registry", _("read_registry: pull images")
+    WRITE_REGISTRY = "write_registry", _("write_registry: pull, push and delete images")
 
 
 ALL_TOKEN_SCOPES: tuple[str, ...] = tuple(TokenScope.values)
@@ -100,7 +101,7 @@ class ApiToken(models.Model):
     )
     name = models.CharField(max_length=100)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    hint = models.CharField(max_length=16, editable=False, help_text="Last characters, for display.")
+    hint = models.CharField(max_length=16, editable=False, help_text=_("Last characters, for display."))
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -110,7 +111,7 @@ class ApiToken(models.Model):
     # the service validates the values.)
     scopes = models.JSONField(
         default=all_token_scopes,
-        help_text="What the token may be used for: api, read_api, read_registry, write_registry.",
+        help_text=_("What the token may be used for: api, read_api, read_registry, write_registry."),
     )
 
     objects = ApiTokenQuerySet.as_manager()
@@ -122,7 +123,7 @@ class ApiToken(models.Model):
                 fields=["user", "name"],
                 condition=models.Q(revoked_at__isnull=True),
                 name="apitoken_unique_active_name",
-                violation_error_message="You already have an active token with this name.",
+                violation_error_message=_("You already have an active token with this name."),
             )
         ]
 
@@ -182,21 +183,21 @@ class RobotAccount(models.Model):
         validators=[
             validators.RegexValidator(
                 r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
-                message="Use lowercase letters and digits, separated by single '.', '_' or '-'.",
+                message=_("Use lowercase letters and digits, separated by single '.', '_' or '-'."),
             )
         ],
     )
     project_names = models.JSONField(
-        default=list, blank=True, help_text="System robots only: the projects it may act in."
+        default=list, blank=True, help_text=_("System robots only: the projects it may act in.")
     )
     description = models.TextField(blank=True, max_length=1000)
     can_pull = models.BooleanField(default=True)
     can_push = models.BooleanField(default=False)
     can_delete = models.BooleanField(default=False)
     repository_patterns = models.JSONField(
-        default=list, blank=True, help_text="Globs on the repository path below the project; empty means all."
+        default=list, blank=True, help_text=_("Globs on the repository path below the project; empty means all.")
     )
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty means it never expires.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty means it never expires."))
     enabled = models.BooleanField(default=True)
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
@@ -213,13 +214,13 @@ class RobotAccount(models.Model):
             models.UniqueConstraint(
                 fields=["project", "name"],
                 name="robot_unique_project_name",
-                violation_error_message="This project already has a robot account with this name.",
+                violation_error_message=_("This project already has a robot account with this name."),
             ),
             models.UniqueConstraint(
                 fields=["name"],
                 condition=models.Q(project__isnull=True),
                 name="robot_unique_system_name",
-                violation_error_message="A system robot account with this name already exists.",
+                violation_error_message=_("A system robot account with this name already exists."),
             ),
         ]
 
@@ -265,7 +266,7 @@ TEAM_NAME_MAX = 64
 team_name_validators: list[Any] = [
     validators.RegexValidator(
         r"^[A-Za-z0-9](?:[A-Za-z0-9 ._-]*[A-Za-z0-9])?\Z",
-        message=(
+        message=_(
             "Use letters, digits, spaces, '.', '_' or '-', starting and ending with a letter or digit "
             "(a directory group's name fits), e.g. 'Platform team'."
         ),
@@ -295,7 +296,7 @@ class Team(models.Model):
     name = models.CharField(max_length=TEAM_NAME_MAX, validators=team_name_validators)
     description = models.TextField(blank=True, max_length=2000)
     directory_group = models.CharField(
-        max_length=255, blank=True, default="", help_text="The LDAP group this team mirrors, if any."
+        max_length=255, blank=True, default="", help_text=_("The LDAP group this team mirrors, if any.")
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -307,7 +308,7 @@ class Team(models.Model):
             models.UniqueConstraint(
                 fields=["name"],
                 name="team_unique_name",
-                violation_error_message="A team with this name already exists.",
+                violation_error_message=_("A team with this name already exists."),
             )
         ]
 
@@ -330,7 +331,7 @@ class TeamMember(models.Model):
             models.UniqueConstraint(
                 fields=["team", "user"],
                 name="teammember_unique_user",
-                violation_error_message="This user is already in the team.",
+                violation_error_message=_("This user is already in the team."),
             )
         ]
         # The role lookup reads a user's teams: (user, team) serves it from the index alone.

@@ -18,16 +18,17 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
     """A user's role in one project, strongest first."""
 
-    PROJECT_ADMIN = "project_admin", "Project Admin"
-    MAINTAINER = "maintainer", "Maintainer"
-    DEVELOPER = "developer", "Developer"
-    GUEST = "guest", "Guest"
-    LIMITED_GUEST = "limited_guest", "Limited Guest"
+    PROJECT_ADMIN = "project_admin", _("Project Admin")
+    MAINTAINER = "maintainer", _("Maintainer")
+    DEVELOPER = "developer", _("Developer")
+    GUEST = "guest", _("Guest")
+    LIMITED_GUEST = "limited_guest", _("Limited Guest")
 
 
 class Perm(enum.StrEnum):

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 def registry_host() -> str:
@@ -62,12 +63,12 @@ def push_commands(project_name: str, host: str | None = None) -> list[Command]:
     host = host or registry_host()
     target = f"{host}/{project_name}/{EXAMPLE_IMAGE}"
     return [
-        Command("Log in", f"docker login {host}"),
-        Command("Tag a local image", f"docker tag local-image {target}"),
-        Command("Push", f"docker push {target}"),
-        Command("Log in (skopeo)", f"skopeo login --tls-verify=false {host}"),
+        Command(_("Log in"), f"docker login {host}"),
+        Command(_("Tag a local image"), f"docker tag local-image {target}"),
+        Command(_("Push"), f"docker push {target}"),
+        Command(_("Log in (skopeo)"), f"skopeo login --tls-verify=false {host}"),
         Command(
-            "Copy an OCI layout in",
+            _("Copy an OCI layout in"),
             f"skopeo copy --dest-tls-verify=false oci:./layout:latest docker://{target}",
         ),
     ]
@@ -78,11 +79,11 @@ def pull_commands(project_name: str, host: str | None = None) -> list[Command]:
     host = host or registry_host()
     source = f"{host}/{project_name}/{EXAMPLE_IMAGE}"
     return [
-        Command("Log in", f"docker login {host}"),
-        Command("Pull", f"docker pull {source}"),
-        Command("Log in (skopeo)", f"skopeo login --tls-verify=false {host}"),
+        Command(_("Log in"), f"docker login {host}"),
+        Command(_("Pull"), f"docker pull {source}"),
+        Command(_("Log in (skopeo)"), f"skopeo login --tls-verify=false {host}"),
         Command(
-            "Copy out to an OCI layout",
+            _("Copy out to an OCI layout"),
             f"skopeo copy --src-tls-verify=false docker://{source} oci:./layout:latest",
         ),
     ]

@@ -18,6 +18,8 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditAction, AuditEvent
 
@@ -41,18 +43,18 @@ CSV_COLUMNS = [
 class AuditFilterForm(forms.Form):
     """The audit filters, for the pages and (as query parameters) the API."""
 
-    actor = forms.CharField(required=False, max_length=150, label="Actor")
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices])
-    target = forms.CharField(required=False, max_length=255, label="Target")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    actor = forms.CharField(required=False, max_length=150, label=_("Actor"))
+    action = forms.ChoiceField(required=False, choices=[("", _("Any action")), *AuditAction.choices])
+    target = forms.CharField(required=False, max_length=255, label=_("Target"))
+    since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error("until", gettext("The end date is before the start date."))
         return data
 
 

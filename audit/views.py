@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.views.http import HtmxHttpRequest, render_page, system_admin_required
 
@@ -55,7 +56,9 @@ def events_page_context(request: HtmxHttpRequest, events: QuerySet[AuditEvent]) 
 def invalid_filters_response(form: AuditFilterForm) -> HttpResponse:
     """A CSV export never falls back to "everything" when its filters are wrong."""
     problems = "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in form.errors.items())
-    return HttpResponseBadRequest(f"Invalid filters: {problems}", content_type="text/plain; charset=utf-8")
+    return HttpResponseBadRequest(
+        _("Invalid filters: %(problems)s") % {"problems": problems}, content_type="text/plain; charset=utf-8"
+    )
 
 
 @system_admin_required

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import (
     LABEL_ATTACH_PERMISSION,
@@ -43,12 +45,12 @@ def get_project(user: Any, name: str, perm: Perm = Perm.VIEW_PROJECT) -> Project
     """
     project = Project.objects.with_role(user).filter(name=name).first()
     if project is None:
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     perms = permissions_for(user, project)
     if Perm.VIEW_PROJECT not in perms:
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     if perm not in perms:
-        raise PermissionDenied(f"Your role in {project.name} does not allow this.")
+        raise PermissionDenied(_("Your role in %(name)s does not allow this.") % {"name": project.name})
     project.perms = perms  # type: ignore[attr-defined]
     return project
 
@@ -57,10 +59,10 @@ def require(user: Any, project: Project, perm: Perm) -> None:
     """Raise PermissionDenied unless `user` may `perm` in `project`."""
     perms = getattr(project, "perms", None) or permissions_for(user, project)
     if perm not in perms:
-        raise PermissionDenied(f"Your role in {project.name} does not allow this.")
+        raise PermissionDenied(_("Your role in %(name)s does not allow this.") % {"name": project.name})
 
 
-NO_SUCH_REPOSITORY = "No such repository."
+NO_SUCH_REPOSITORY = gettext_lazy("No such repository.")
 
 
 def get_repository(user: Any, name: str, perm: Perm) -> Repository:
@@ -96,7 +98,7 @@ def get_repository_in(project: Project, repo: str) -> Repository:
     raise Http404(NO_SUCH_REPOSITORY)
 
 
-NO_SUCH_LABEL = "No such label."
+NO_SUCH_LABEL = gettext_lazy("No such label.")
 
 
 def require_label_manager(user: Any, label: Label) -> None:
@@ -105,7 +107,7 @@ def require_label_manager(user: Any, label: Label) -> None:
     The caller has already checked that the user may see the label."""
     if label.project is None:
         if not may_manage_global_labels(user):
-            raise PermissionDenied("Only system admins may change global labels.")
+            raise PermissionDenied(_("Only system admins may change global labels."))
         return
     require(user, label.project, Perm.MANAGE_LABELS)
 
@@ -113,7 +115,7 @@ def require_label_manager(user: Any, label: Label) -> None:
 def require_global_label_manager(user: Any) -> None:
     """Raise PermissionDenied unless `user` may create global labels (system admins)."""
     if not may_manage_global_labels(user):
-        raise PermissionDenied("Only system admins may change global labels.")
+        raise PermissionDenied(_("Only system admins may change global labels."))
 
 
 def get_label_in(project: Project, pk: int | str) -> Label:
@@ -140,7 +142,7 @@ def require_label_attach(user: Any, project: Project) -> None:
 def require_default_retention_manager(user: Any) -> None:
     """Raise PermissionDenied unless `user` may set the system-wide default retention policy."""
     if not may_manage_default_retention(user):
-        raise PermissionDenied("Only system admins may change the default retention policy.")
+        raise PermissionDenied(_("Only system admins may change the default retention policy."))
 
 
 GATE_PULL_FIELDS = frozenset({"require_signed", "block_severity"})

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext_lazy
 
 from .models import Artifact, Repository, Tag
 from .retention.candidates import reference_subject
@@ -38,17 +39,17 @@ REFERENCE_TAG_REGEX = r"^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})" + _SUFFIX
 
 
 class AccessoryKind(models.TextChoices):
-    SIGNATURE = "signature", "signature"
-    SBOM = "sbom", "SBOM"
-    ATTESTATION = "attestation", "attestation"
-    REFERRERS = "referrers", "referrers index"
-    OTHER = "other", "referrer"
+    SIGNATURE = "signature", gettext_lazy("signature")
+    SBOM = "sbom", gettext_lazy("SBOM")
+    ATTESTATION = "attestation", gettext_lazy("attestation")
+    REFERRERS = "referrers", gettext_lazy("referrers index")
+    OTHER = "other", gettext_lazy("referrer")
 
 
 class AccessoryMode(models.TextChoices):
-    INCLUDE = "include", "Show accessory tags as rows too"
-    EXCLUDE = "exclude", "Nest accessory tags under their subject"
-    ONLY = "only", "Only accessory tags"
+    INCLUDE = "include", gettext_lazy("Show accessory tags as rows too")
+    EXCLUDE = "exclude", gettext_lazy("Nest accessory tags under their subject")
+    ONLY = "only", gettext_lazy("Only accessory tags")
 
 
 _TAG_SUFFIX_KINDS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import BootstrapForm
 from accounts.permissions import Role
@@ -38,26 +39,26 @@ class ProjectListForm(forms.Form):
         ("role", "My role"),
     ]
 
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    sort = forms.ChoiceField(required=False, choices=SORTS, label="Sort by")
+    q = forms.CharField(required=False, max_length=100, label=_("Search"))
+    sort = forms.ChoiceField(required=False, choices=SORTS, label=_("Sort by"))
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class ProjectCreateForm(BootstrapForm):
     name = forms.CharField(
         max_length=PROJECT_NAME_MAX,
-        help_text="Lowercase letters and digits, separated by '.', '_' or '-'. It cannot change later.",
+        help_text=_("Lowercase letters and digits, separated by '.', '_' or '-'. It cannot change later."),
     )
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     is_public = forms.BooleanField(
-        required=False, label="Public", help_text="Every user can browse and pull a public project."
+        required=False, label=_("Public"), help_text=_("Every user can browse and pull a public project.")
     )
 
 
 class ProjectUpdateForm(BootstrapForm):
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     is_public = forms.BooleanField(
-        required=False, label="Public", help_text="Every user can browse and pull a public project."
+        required=False, label=_("Public"), help_text=_("Every user can browse and pull a public project.")
     )
 
 

@@ -11,15 +11,19 @@ re-render the form without saving. Patterns are typed separated by spaces or new
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 from accounts.forms import BootstrapForm
 
 from .models import RuleTemplate
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Immutable rules have no limit in the engine; the page keeps the form a sane size.
 MAX_IMMUTABLE_RULES = 30
@@ -56,10 +60,10 @@ def join_labels(names: list[str]) -> str:
     return ", ".join(names)
 
 
-PATTERN_HELP = "Globs separated by spaces: `**` all, `team-*/**`, `v{1,2}.*`."
+PATTERN_HELP = gettext_lazy("Globs separated by spaces: `**` all, `team-*/**`, `v{1,2}.*`.")
 
 
-def _pattern_field(label: str, placeholder: str = "") -> forms.CharField:
+def _pattern_field(label: StrOrPromise, placeholder: str = "") -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
@@ -91,39 +95,39 @@ class RawRuleForm(BootstrapForm):
 class PolicyForm(BootstrapForm):
     """The policy's own settings; its rules are a `RuleList` of `RuleForm`."""
 
-    enabled = forms.BooleanField(label="Enabled (run on the schedule)", required=False)
+    enabled = forms.BooleanField(label=gettext_lazy("Enabled (run on the schedule)"), required=False)
     schedule = forms.CharField(
-        label="Schedule (cron)",
+        label=gettext_lazy("Schedule (cron)"),
         required=False,
         max_length=100,
-        help_text="Five fields: minute hour day-of-month month day-of-week, server time. Empty: only by hand.",
+        help_text=gettext_lazy("Five fields: minute hour day-of-month month day-of-week, server time. Empty: only by hand."),
         widget=forms.TextInput(
             attrs={"placeholder": "0 3 * * *", "autocomplete": "off", "spellcheck": "false"}
         ),
     )
     allow_empty_repository = forms.BooleanField(
-        label="Allow a run to delete every artifact of a repository", required=False
+        label=gettext_lazy("Allow a run to delete every artifact of a repository"), required=False
     )
 
 
 class RuleForm(RawRuleForm):
     """One retention rule."""
 
-    repository_include = _pattern_field("Repositories", "**")
-    repository_exclude = _pattern_field("except repositories")
-    tag_include = _pattern_field("Tags", "**")
-    tag_exclude = _pattern_field("except tags")
-    untagged = forms.BooleanField(label="and untagged artifacts", required=False)
-    label_with = _pattern_field("labelled", "release")
-    label_without = _pattern_field("not labelled")
-    template = forms.ChoiceField(label="Template", choices=RuleTemplate.choices)
+    repository_include = _pattern_field(gettext_lazy("Repositories"), "**")
+    repository_exclude = _pattern_field(gettext_lazy("except repositories"))
+    tag_include = _pattern_field(gettext_lazy("Tags"), "**")
+    tag_exclude = _pattern_field(gettext_lazy("except tags"))
+    untagged = forms.BooleanField(label=gettext_lazy("and untagged artifacts"), required=False)
+    label_with = _pattern_field(gettext_lazy("labelled"), "release")
+    label_without = _pattern_field(gettext_lazy("not labelled"))
+    template = forms.ChoiceField(label=gettext_lazy("Template"), choices=RuleTemplate.choices)
     # Text, not IntegerField: the service checks N (range depends on the template), and one
     # message per problem is enough.
     n = forms.CharField(
-        label="N",
+        label=gettext_lazy("N"),
         required=False,
         max_length=12,
-        widget=forms.NumberInput(attrs={"min": 1, "placeholder": "N"}),
+        widget=forms.NumberInput(attrs={"min": 1, "placeholder": gettext_lazy("N")}),
     )
 
     def data_for_service(self) -> dict[str, Any]:
@@ -176,11 +180,11 @@ NEW_RULE: dict[str, Any] = {
 class ImmutableRuleForm(RawRuleForm):
     """One immutable tag rule."""
 
-    repository_include = _pattern_field("Repositories", "**")
-    repository_exclude = _pattern_field("except repositories")
-    tag_include = _pattern_field("Tags", "release-*")
-    tag_exclude = _pattern_field("except tags")
-    enabled = forms.BooleanField(label="Enabled", required=False)
+    repository_include = _pattern_field(gettext_lazy("Repositories"), "**")
+    repository_exclude = _pattern_field(gettext_lazy("except repositories"))
+    tag_include = _pattern_field(gettext_lazy("Tags"), "release-*")
+    tag_exclude = _pattern_field(gettext_lazy("except tags"))
+    enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False)
 
     def data_for_service(self) -> dict[str, Any]:
         raw = self.raw()
@@ -219,10 +223,10 @@ NEW_IMMUTABLE_RULE: dict[str, Any] = {
 
 class ImmutableSettingsForm(BootstrapForm):
     revert_protected_overwrites = forms.BooleanField(
-        label="Put overwritten protected tags back at once",
+        label=gettext_lazy("Put overwritten protected tags back at once"),
         required=False,
-        help_text="When a push moves a protected tag, Wharf flags and audits it; with this on it also "
-        "pushes the tag back onto its previous image.",
+        help_text=gettext_lazy("When a push moves a protected tag, Wharf flags and audits it; with this on it also "
+        "pushes the tag back onto its previous image."),
     )
 
 

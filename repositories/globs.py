@@ -37,8 +37,9 @@ produces is as fast as any (matching, not compiling, is the hot path and both en
 ``re``), and we need exact control over the doublestar details above, the portable
 regex subset and the wording of error messages -- without a new runtime dependency.
 
-This module imports nothing from Django or the rest of Wharf: the retention engine
-and the robots' token checks use it as they are.
+This module imports nothing from Django or the rest of Wharf (but `repositories.text`,
+which translates its messages without Django): the retention engine and the robots'
+token checks use it as they are.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+
+from repositories.text import gettext
 
 MAX_PATTERN_LENGTH = 255
 
@@ -190,20 +193,24 @@ def _escape(char: str) -> str:
 def _translate(pattern: str, kind: PatternKind, *, whole_name: bool = True) -> tuple[str, str]:
     """The (unanchored) regex body of a glob and its literal prefix; raise PatternError."""
     if not pattern:
-        raise PatternError("Enter a pattern, e.g. `**` for everything.")
+        raise PatternError(gettext("Enter a pattern, e.g. `**` for everything."))
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternError(f"Patterns are at most {MAX_PATTERN_LENGTH} characters long.")
+        raise PatternError(
+            gettext("Patterns are at most %(max)s characters long.") % {"max": MAX_PATTERN_LENGTH}
+        )
     if pattern != pattern.strip():
-        raise PatternError("Remove the spaces around the pattern.")
+        raise PatternError(gettext("Remove the spaces around the pattern."))
     is_repository = kind is PatternKind.REPOSITORY
     if is_repository and whole_name:
         if pattern.startswith("/") or pattern.endswith("/"):
             raise PatternError(
-                "Repository patterns are paths inside the project: no leading or trailing `/`, "
-                "e.g. `team-a/**`."
+                gettext(
+                    "Repository patterns are paths inside the project: no leading or trailing `/`, "
+                    "e.g. `team-a/**`."
+                )
             )
         if "//" in pattern:
-            raise PatternError("Remove the empty path segment (`//`).")
+            raise PatternError(gettext("Remove the empty path segment (`//`)."))
         # `**/**` means the same as `**`; collapsing keeps the translation below simple.
         segments = pattern.split("/")
         pattern = "/".join(
@@ -226,10 +233,13 @@ def _translate(pattern: str, kind: PatternKind, *, whole_name: bool = True) -> t
         c = pattern[i]
         if c == "\\":
             if i + 1 == n:
-                raise PatternError("A `\\` at the end escapes nothing; remove it.")
+                raise PatternError(gettext("A `\\` at the end escapes nothing; remove it."))
             escaped = pattern[i + 1]
             if not ("!" <= escaped <= "~"):
-                raise PatternError(f"`\\{escaped}`: only visible ASCII characters can be escaped.")
+                raise PatternError(
+                    gettext("`\\%(escaped)s`: only visible ASCII characters can be escaped.")
+                    % {"escaped": escaped}
+                )
             literal(escaped)
             i += 2
             continue
@@ -253,25 +263,32 @@ def _translate(pattern: str, kind: PatternKind, *, whole_name: bool = True) -> t
             continue
         elif c == "{":
             if in_brace:
-                raise PatternError("Nested braces are not supported; write `{a,b,c}` once.")
+                raise PatternError(gettext("Nested braces are not supported; write `{a,b,c}` once."))
             in_brace = True
             out.append("(?:")
         elif c == "}":
             if not in_brace:
-                raise PatternError("This `}` closes no `{`.")
+                raise PatternError(gettext("This `}` closes no `{`."))
             in_brace = False
             out.append(")")
         elif c == "," and in_brace:
             out.append("|")
         elif c == "/":
-            raise PatternError("Tag names cannot contain `/`.")
+            raise PatternError(gettext("Tag names cannot contain `/`."))
         elif c.isupper() and is_repository:
-            raise PatternError("Repository names are lowercase.")
+            raise PatternError(gettext("Repository names are lowercase."))
         else:
-            raise PatternError(f"`{c}` cannot appear in a {kind.value} name.")
+            raise PatternError(
+                (
+                    gettext("`%(character)s` cannot appear in a repository name.")
+                    if is_repository
+                    else gettext("`%(character)s` cannot appear in a tag name.")
+                )
+                % {"character": c}
+            )
         i += 1
     if in_brace:
-        raise PatternError("Close the `{` with a `}`.")
+        raise PatternError(gettext("Close the `{` with a `}`."))
     return "".join(out), "".join(prefix)
 
 
@@ -286,13 +303,15 @@ def _double_star(pattern: str, i: int, out: list[str], *, is_repository: bool, i
         out.append(_SEGMENT)
         return j
     if j - i > 2:
-        raise PatternError("Use at most two stars in a row (`**`).")
+        raise PatternError(gettext("Use at most two stars in a row (`**`)."))
     if in_brace:
-        raise PatternError("`**` cannot appear inside braces; write two patterns instead.")
+        raise PatternError(gettext("`**` cannot appear inside braces; write two patterns instead."))
     at_start = i == 0 or pattern[i - 1] == "/"
     at_end = j == n or pattern[j] == "/"
     if not (at_start and at_end):
-        raise PatternError("`**` must be a whole path segment, e.g. `team/**`; use `*` within a name.")
+        raise PatternError(
+            gettext("`**` must be a whole path segment, e.g. `team/**`; use `*` within a name.")
+        )
     if i == 0 and j == n:
         out.append(_ANY_PATH)
         return j
@@ -325,22 +344,27 @@ def _char_set(pattern: str, i: int, out: list[str], allowed: frozenset[str]) -> 
     while j < n and pattern[j] != "]":
         j += 1
     if j >= n:
-        raise PatternError("Close the `[` with a `]`.")
+        raise PatternError(gettext("Close the `[` with a `]`."))
     body = pattern[start:j]
     if not body:
-        raise PatternError("`[]` is empty; list characters inside, e.g. `[0-9]`.")
+        raise PatternError(gettext("`[]` is empty; list characters inside, e.g. `[0-9]`."))
     members: set[str] = set()
     k = 0
     while k < len(body):
         c = body[k]
         if c not in allowed and c != "]" and c not in "-":
-            raise PatternError(f"`{c}` cannot appear in a name, so `[...]` cannot match it.")
+            raise PatternError(
+                gettext("`%(c)s` cannot appear in a name, so `[...]` cannot match it.") % {"c": c}
+            )
         if c == "/":
-            raise PatternError("`[...]` never matches `/`; remove it from the class.")
+            raise PatternError(gettext("`[...]` never matches `/`; remove it from the class."))
         if k + 2 < len(body) and body[k + 1] == "-":
             end = body[k + 2]
             if end < c:
-                raise PatternError(f"The range `{c}-{end}` is backwards; write `{end}-{c}`.")
+                raise PatternError(
+                    gettext("The range `%(c)s-%(end)s` is backwards; write `%(end)s-%(c)s`.")
+                    % {"c": c, "end": end}
+                )
             members.update(chr(code) for code in range(ord(c), ord(end) + 1))
             k += 3
             continue

@@ -13,6 +13,7 @@ import json
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -32,17 +33,20 @@ def _authorized(request: HttpRequest) -> bool:
 @require_POST
 def notifications(request: HttpRequest) -> JsonResponse:
     if not _authorized(request):
-        return JsonResponse({"detail": "Missing or wrong notification secret."}, status=401)
+        return JsonResponse({"detail": _("Missing or wrong notification secret.")}, status=401)
     content_type = request.content_type or ""
     if content_type not in NOTIFICATION_CONTENT_TYPES:
-        return JsonResponse({"detail": f"Unsupported content type {content_type!r}."}, status=415)
+        return JsonResponse(
+            {"detail": _("Unsupported content type %(content_type)r.") % {"content_type": content_type}},
+            status=415,
+        )
     if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
-        return JsonResponse({"detail": "Notification too large."}, status=413)
+        return JsonResponse({"detail": _("Notification too large.")}, status=413)
     try:
         body = json.loads(request.body)
         outcome = handle_notification(body)
     except (ValueError, BadNotification) as exc:
-        return JsonResponse({"detail": f"Not a registry notification: {exc}"}, status=400)
+        return JsonResponse({"detail": _("Not a registry notification: %(exc)s") % {"exc": exc}}, status=400)
     enqueue_details(outcome.details_wanted)
     enqueue_signature_checks(outcome.signatures_wanted)
     return JsonResponse(

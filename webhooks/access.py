@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.permissions import Perm, is_system_admin
 from repositories.access import get_project
@@ -23,7 +24,7 @@ def webhook_owner(user: Any, project_name: str | None) -> Project | None:
     """The project whose webhooks `user` may manage (None: the system's), or 404/403."""
     if project_name is None:
         if not is_system_admin(user):
-            raise PermissionDenied("Only system admins may manage system webhooks.")
+            raise PermissionDenied(_("Only system admins may manage system webhooks."))
         return None
     return get_project(user, project_name, Perm.MANAGE_WEBHOOKS)
 
@@ -36,12 +37,12 @@ def get_webhook(project: Project | None, pk: int | str) -> Webhook:
     """A webhook of `project` (already checked with `webhook_owner`), or 404."""
     webhook = webhooks_of(project).filter(pk=pk).first()
     if webhook is None:
-        raise Http404("No such webhook.")
+        raise Http404(_("No such webhook."))
     return webhook
 
 
 def get_delivery(webhook: Webhook, pk: int | str) -> Delivery:
     delivery = Delivery.objects.select_related("webhook", "webhook__project").filter(webhook=webhook, pk=pk).first()
     if delivery is None:
-        raise Http404("No such delivery.")
+        raise Http404(_("No such delivery."))
     return delivery

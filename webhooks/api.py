@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -47,7 +48,7 @@ class WebhookSerializer(serializers.ModelSerializer[Webhook]):
 
 class WebhookWriteSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
-    url = serializers.CharField(max_length=MAX_URL_LENGTH, help_text="http(s); private addresses are refused.")
+    url = serializers.CharField(max_length=MAX_URL_LENGTH, help_text=_("http(s); private addresses are refused."))
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False)
     format = serializers.ChoiceField(choices=WebhookFormat.choices, default=WebhookFormat.HARBOR)
     secret = serializers.CharField(
@@ -55,7 +56,7 @@ class WebhookWriteSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         required=False,
         write_only=True,
-        help_text="Signs each body (HMAC-SHA256). On update: omit to keep, empty to remove.",
+        help_text=_("Signs each body (HMAC-SHA256). On update: omit to keep, empty to remove."),
     )
     enabled = serializers.BooleanField(default=True)
 

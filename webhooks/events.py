@@ -4,22 +4,23 @@ the Harbor-compatible and CloudEvents payloads. Pure: no models."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhookEvent(models.TextChoices):
     """What happened. Add here; never reuse a value (stored in webhooks and deliveries)."""
 
-    ARTIFACT_PUSHED = "artifact.pushed", "Artifact pushed"
-    ARTIFACT_PULLED = "artifact.pulled", "Artifact pulled"
-    ARTIFACT_DELETED = "artifact.deleted", "Artifact deleted"
-    SCAN_COMPLETED = "scan.completed", "Scan completed"
-    SCAN_FAILED = "scan.failed", "Scan failed"
-    CRITICAL_FOUND = "scan.critical_found", "Critical vulnerability found"
-    RETENTION_FINISHED = "retention.finished", "Retention run finished"
-    QUOTA_WARNING = "quota.warning", "Quota nearly used (not yet emitted)"
-    QUOTA_EXCEEDED = "quota.exceeded", "Quota exceeded (not yet emitted)"
-    REPLICATION_FINISHED = "replication.finished", "Replication finished (not yet emitted)"
-    GC_FINISHED = "gc.finished", "Garbage collection finished (system webhooks)"
+    ARTIFACT_PUSHED = "artifact.pushed", _("Artifact pushed")
+    ARTIFACT_PULLED = "artifact.pulled", _("Artifact pulled")
+    ARTIFACT_DELETED = "artifact.deleted", _("Artifact deleted")
+    SCAN_COMPLETED = "scan.completed", _("Scan completed")
+    SCAN_FAILED = "scan.failed", _("Scan failed")
+    CRITICAL_FOUND = "scan.critical_found", _("Critical vulnerability found")
+    RETENTION_FINISHED = "retention.finished", _("Retention run finished")
+    QUOTA_WARNING = "quota.warning", _("Quota nearly used (not yet emitted)")
+    QUOTA_EXCEEDED = "quota.exceeded", _("Quota exceeded (not yet emitted)")
+    REPLICATION_FINISHED = "replication.finished", _("Replication finished (not yet emitted)")
+    GC_FINISHED = "gc.finished", _("Garbage collection finished (system webhooks)")
 
 
 TEST_EVENT = "wharf.test"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import BootstrapForm
 
@@ -17,18 +19,18 @@ class WebhookForm(BootstrapForm):
     name = forms.CharField(max_length=100)
     url = forms.CharField(
         max_length=MAX_URL_LENGTH,
-        label="Target URL",
-        help_text="http:// or https://; loopback and private addresses are refused unless the site allows them.",
+        label=_("Target URL"),
+        help_text=_("http:// or https://; loopback and private addresses are refused unless the site allows them."),
     )
     events = forms.MultipleChoiceField(
-        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, error_messages={"required": "Choose at least one event."}
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, error_messages={"required": _("Choose at least one event.")}
     )
     format = forms.ChoiceField(choices=WebhookFormat.choices)
     secret = forms.CharField(
         max_length=200,
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Optional: signs each body (HMAC-SHA256 in X-Wharf-Signature-256). Never shown again.",
+        help_text=_("Optional: signs each body (HMAC-SHA256 in X-Wharf-Signature-256). Never shown again."),
     )
     enabled = forms.BooleanField(required=False, initial=True)
 
@@ -39,8 +41,8 @@ class WebhookForm(BootstrapForm):
             events: Any = self.fields["events"]
             events.choices = [(v, label) for v, label in WebhookEvent.choices if v not in SYSTEM_ONLY]
         if editing:
-            self.fields["secret"].help_text = "Leave empty to keep the current secret."
-            self.fields["clear_secret"] = forms.BooleanField(required=False, label="Remove the secret")
+            self.fields["secret"].help_text = gettext("Leave empty to keep the current secret.")
+            self.fields["clear_secret"] = forms.BooleanField(required=False, label=gettext("Remove the secret"))
             self.fields["clear_secret"].widget.attrs["class"] = "form-check-input"
 
     @staticmethod

@@ -14,12 +14,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhookFormat(models.TextChoices):
-    HARBOR = "harbor", "Harbor-compatible JSON"
-    CLOUDEVENTS = "cloudevents", "CloudEvents 1.0 (structured JSON)"
-    SLACK = "slack", "Slack incoming webhook"
+    HARBOR = "harbor", _("Harbor-compatible JSON")
+    CLOUDEVENTS = "cloudevents", _("CloudEvents 1.0 (structured JSON)")
+    SLACK = "slack", _("Slack incoming webhook")
 
 
 class Webhook(models.Model):
@@ -47,13 +48,13 @@ class Webhook(models.Model):
             models.UniqueConstraint(
                 fields=["project", "name"],
                 name="webhook_unique_name_in_project",
-                violation_error_message="A webhook with this name exists in this project.",
+                violation_error_message=_("A webhook with this name exists in this project."),
             ),
             models.UniqueConstraint(
                 fields=["name"],
                 condition=Q(project__isnull=True),
                 name="webhook_unique_system_name",
-                violation_error_message="A system webhook with this name exists.",
+                violation_error_message=_("A system webhook with this name exists."),
             ),
         ]
 
@@ -73,11 +74,11 @@ class Delivery(models.Model):
     """One event sent (or being sent) to one webhook, with what the receiver answered."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        RETRYING = "retrying", "Retrying"
-        SUCCEEDED = "succeeded", "Delivered"
-        FAILED = "failed", "Gave up"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Retrying")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Gave up")
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=40)

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
+
 from .events import HARBOR_TYPES, WebhookEvent, cloudevents_type
 from .models import WebhookFormat
 
@@ -102,25 +106,47 @@ def _label(event: str) -> str:
     try:
         return str(WebhookEvent(event).label)
     except ValueError:
-        return "Test event" if event == "wharf.test" else event
+        return gettext("Test event") if event == "wharf.test" else event
 
 
 def _slack(data: EventData) -> dict[str, Any]:
-    where = f"`{data.subject}`" if data.subject else "Wharf"
-    text = f"*{_label(data.event)}*: {where}"
-    if data.operator:
-        text += f" by {data.operator}"
-    scan = data.details.get("scan")
-    if isinstance(scan, dict) and scan.get("summary"):
-        text += " · " + ", ".join(f"{k}: {v}" for k, v in scan["summary"].items())
-    retention = data.details.get("retention")
-    if isinstance(retention, dict):
-        text += f" · {retention.get('deleted', 0)} deleted ({retention.get('status', '')})"
-    gc = data.details.get("gc")
-    if isinstance(gc, dict):
-        kind = "dry run, would remove" if gc.get("dry_run") else "removed"
-        text += f" · {gc.get('status', '')}, {kind} {gc.get('blobs_removed', 0)} blobs ({gc.get('bytes_removed', 0)} bytes)"
-    return {"text": text}
+    # A channel's message, sent by the worker: in the site's language (LANGUAGE_CODE),
+    # never in whichever language the request that caused the event happened to use.
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {
+            "event": _label(data.event),
+            "where": f"`{data.subject}`" if data.subject else "Wharf",
+            "operator": data.operator,
+        }
+        parts = [
+            (gettext("*%(event)s*: %(where)s by %(operator)s") if data.operator else "*%(event)s*: %(where)s")
+            % values
+        ]
+        scan = data.details.get("scan")
+        if isinstance(scan, dict) and scan.get("summary"):
+            parts.append(", ".join(f"{k}: {v}" for k, v in scan["summary"].items()))
+        retention = data.details.get("retention")
+        if isinstance(retention, dict):
+            parts.append(
+                gettext("%(count)s deleted (%(status)s)")
+                % {"count": retention.get("deleted", 0), "status": retention.get("status", "")}
+            )
+        gc = data.details.get("gc")
+        if isinstance(gc, dict):
+            values = {
+                "status": gc.get("status", ""),
+                "blobs": gc.get("blobs_removed", 0),
+                "bytes": gc.get("bytes_removed", 0),
+            }
+            parts.append(
+                (
+                    gettext("%(status)s, dry run, would remove %(blobs)s blobs (%(bytes)s bytes)")
+                    if gc.get("dry_run")
+                    else gettext("%(status)s, removed %(blobs)s blobs (%(bytes)s bytes)")
+                )
+                % values
+            )
+    return {"text": " · ".join(parts)}
 
 
 def render(data: EventData, fmt: str, *, site_url: str, registry_host: str) -> dict[str, Any]:

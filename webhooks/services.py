@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -40,11 +41,11 @@ _FIELDS = ("name", "url", "events", "format", "enabled")
 
 def _clean_events(events: Any) -> list[str]:
     if not isinstance(events, list | tuple) or not events:
-        raise ValidationError({"events": ["Choose at least one event."]})
+        raise ValidationError({"events": [_("Choose at least one event.")]})
     known = set(WebhookEvent.values)
     unknown = sorted({str(e) for e in events} - known)
     if unknown:
-        raise ValidationError({"events": [f"Unknown event: {', '.join(unknown)}."]})
+        raise ValidationError({"events": [_("Unknown event: %(unknown)s.") % {"unknown": ', '.join(unknown)}]})
     return [e for e in WebhookEvent.values if e in events]  # stored in the vocabulary's order
 
 
@@ -53,9 +54,9 @@ def _validate(webhook: Webhook) -> None:
     webhook.url = webhook.url.strip()
     errors: dict[str, list[str]] = {}
     if not webhook.name:
-        errors["name"] = ["Give the webhook a name."]
+        errors["name"] = [_("Give the webhook a name.")]
     if webhook.format not in WebhookFormat.values:
-        errors["format"] = [f"Choose one of: {', '.join(WebhookFormat.values)}."]
+        errors["format"] = [_("Choose one of: %(formats)s.") % {"formats": ", ".join(WebhookFormat.values)}]
     try:
         webhook.events = _clean_events(webhook.events)
         system_only = [e for e in webhook.events if e in SYSTEM_ONLY]
@@ -126,7 +127,7 @@ def update_webhook(webhook: Webhook, *, actor: Actor, secret: str | None = None,
     """Change the given fields; `secret=None` keeps the secret, `""` removes it."""
     unknown = set(changes) - set(_FIELDS)
     if unknown:
-        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
+        raise ValidationError(_("Cannot change %(fields)s.") % {"fields": ', '.join(sorted(unknown))})
     for key, value in changes.items():
         setattr(webhook, key, value)
     if secret is not None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 MAX_URL_LENGTH = 2000
 
@@ -27,11 +28,11 @@ def refused_address(address: str) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
-        return f"{address} is a loopback address"
+        return _("%(address)s is a loopback address") % {"address": address}
     if ip.is_multicast:
-        return f"{address} is a multicast address"
+        return _("%(address)s is a multicast address") % {"address": address}
     if not ip.is_global:
-        return f"{address} is a private or reserved address"
+        return _("%(address)s is a private or reserved address") % {"address": address}
     return None
 
 
@@ -55,30 +56,33 @@ def check_target(url: str, *, allow_private: bool | None = None) -> None:
     if allow_private is None:
         allow_private = settings.WHARF_WEBHOOKS_ALLOW_PRIVATE
     if len(url) > MAX_URL_LENGTH:
-        raise TargetRefused(f"At most {MAX_URL_LENGTH} characters.")
+        raise TargetRefused(_("At most %(max)s characters.") % {"max": MAX_URL_LENGTH})
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused(f"Not a URL: {exc}.") from None
+        raise TargetRefused(_("Not a URL: %(exc)s.") % {"exc": exc}) from None
     if parts.scheme not in ("http", "https"):
-        raise TargetRefused("Only http:// and https:// URLs can receive webhooks.")
+        raise TargetRefused(_("Only http:// and https:// URLs can receive webhooks."))
     if not parts.hostname:
-        raise TargetRefused("The URL has no host.")
+        raise TargetRefused(_("The URL has no host."))
     if parts.username or parts.password:
-        raise TargetRefused("Put credentials in the secret, not in the URL (it is shown on pages).")
+        raise TargetRefused(_("Put credentials in the secret, not in the URL (it is shown on pages)."))
     if any(c.isspace() for c in url):
-        raise TargetRefused("The URL contains spaces.")
+        raise TargetRefused(_("The URL contains spaces."))
     if allow_private:
         return
     try:
         addresses = resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     except (OSError, UnicodeError):
-        raise TargetRefused(f"The host {parts.hostname} cannot be resolved.") from None
+        raise TargetRefused(
+            _("The host %(hostname)s cannot be resolved.") % {"hostname": parts.hostname}
+        ) from None
     reason = first_refusal(addresses)
     if reason:
         raise TargetRefused(
-            f"{parts.hostname}: {reason}; private targets are refused (WHARF_WEBHOOKS_ALLOW_PRIVATE)."
+            _("%(hostname)s: %(reason)s; private targets are refused (WHARF_WEBHOOKS_ALLOW_PRIVATE).")
+            % {"hostname": parts.hostname, "reason": reason}
         )
 
 

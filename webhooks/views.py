@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import apply_validation_error
@@ -70,7 +71,7 @@ def webhook_list(request: HtmxHttpRequest, name: str | None = None) -> HttpRespo
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Webhook {webhook.name} is created.")
+            messages.success(request, _("Webhook %(name)s is created.") % {"name": webhook.name})
             return redirect(_url("detail", project, webhook.pk))
     webhooks = [_with_urls(w, project) for w in webhooks_of(project)]
     context = {**_context(project), "webhooks": webhooks, "form": form, "create_url": _url("list", project)}
@@ -101,7 +102,7 @@ def webhook_detail(request: HtmxHttpRequest, pk: int, name: str | None = None) -
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Webhook {webhook.name} is saved.")
+            messages.success(request, _("Webhook %(name)s is saved.") % {"name": webhook.name})
             return redirect(webhook.urls["detail"])  # type: ignore[attr-defined]
     listed = _deliveries(webhook, project, request.GET)
     deliveries = listed["page"].rows
@@ -125,7 +126,7 @@ def webhook_test(request: HtmxHttpRequest, pk: int, name: str | None = None) -> 
     project = webhook_owner(request.user, name)
     webhook = get_webhook(project, pk)
     delivery = services.send_test(webhook, actor=Actor.from_request(request))
-    messages.success(request, f"Test event queued as delivery #{delivery.pk}.")
+    messages.success(request, _("Test event queued as delivery #%(pk)s.") % {"pk": delivery.pk})
     return redirect(_url("detail", project, webhook.pk))
 
 
@@ -135,7 +136,7 @@ def delivery_redeliver(request: HtmxHttpRequest, webhook_id: int, pk: int, name:
     project = webhook_owner(request.user, name)
     delivery = get_delivery(get_webhook(project, webhook_id), pk)
     again = services.redeliver(delivery, actor=Actor.from_request(request))
-    messages.success(request, f"Delivery #{delivery.pk} is sent again as #{again.pk}.")
+    messages.success(request, _("Delivery #%(pk)s is sent again as #%(new_pk)s.") % {"pk": delivery.pk, "new_pk": again.pk})
     return redirect(_url("detail", project, webhook_id))
 
 
@@ -146,13 +147,13 @@ def webhook_delete(request: HtmxHttpRequest, pk: int, name: str | None = None) -
     webhook = get_webhook(project, pk)
     if request.method == "POST":
         services.delete_webhook(webhook, actor=Actor.from_request(request))
-        messages.success(request, f"Webhook {webhook.name} is deleted.")
+        messages.success(request, _("Webhook %(name)s is deleted.") % {"name": webhook.name})
         return redirect(_url("list", project))
     context = {
-        "title": f"Delete the webhook {webhook.name}?",
-        "message": "Its delivery records go with it. Events are no longer sent to its URL.",
+        "title": _("Delete the webhook %(name)s?") % {"name": webhook.name},
+        "message": _("Its delivery records go with it. Events are no longer sent to its URL."),
         "action": _url("delete", project, pk),
         "cancel_url": _url("detail", project, pk),
-        "confirm_label": "Delete webhook",
+        "confirm_label": _("Delete webhook"),
     }
     return render_page(request, "confirm.html", "dialog", context)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
@@ -11,11 +13,11 @@ from rest_framework.request import Request
 from ..models import ApiToken
 from ..services.tokens import authenticate_token
 
-NO_API_SCOPE = (
-    "This token has no API scope (it has {scopes}): create a token with the 'api' "
+NO_API_SCOPE = gettext_lazy(
+    "This token has no API scope (it has %(scopes)s): create a token with the 'api' "
     "or 'read_api' scope to call the API."
 )
-READ_ONLY = (
+READ_ONLY = gettext_lazy(
     "This token has the 'read_api' scope only: it may read (GET, HEAD, OPTIONS) but not "
     "change anything. Create a token with the 'api' scope to make changes."
 )
@@ -24,7 +26,7 @@ READ_ONLY = (
 def check_api_scope(token: ApiToken, method: str) -> None:
     """Refuse (403) a token whose scopes do not cover an API call with `method`."""
     if not token.can_read_api:
-        raise exceptions.PermissionDenied(NO_API_SCOPE.format(scopes=", ".join(token.scopes)))
+        raise exceptions.PermissionDenied(NO_API_SCOPE % {"scopes": ", ".join(token.scopes)})
     if method not in permissions.SAFE_METHODS and not token.can_write_api:
         raise exceptions.PermissionDenied(READ_ONLY)
 
@@ -43,14 +45,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in (b"bearer", b"token"):
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <token>' with one token.")
+            raise exceptions.AuthenticationFailed(_("Send 'Authorization: Bearer <token>' with one token."))
         try:
             secret = header[1].decode()
         except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("The token is not valid text.") from exc
+            raise exceptions.AuthenticationFailed(_("The token is not valid text.")) from exc
         token = authenticate_token(secret)
         if token is None:
-            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is unknown, expired or revoked."))
         check_api_scope(token, request.method or "")
         return token.user, token
 

@@ -3,6 +3,7 @@ expiry stays in `accounts.services.robots` (its ValidationErrors become 400s).""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from ..models import ROBOT_ACTIONS, RobotAccount
@@ -55,7 +56,7 @@ class CreatedRobotSerializer(RobotSerializer):
         read_only_fields = fields
 
 
-NO_PROJECT = "Choose at least one project."
+NO_PROJECT = gettext_lazy("Choose at least one project.")
 _PATTERNS_HELP = (
     "Globs on the repository path below the project: `*` within a name, `**` across `/` "
     "(e.g. app-*, team/**); empty means all."

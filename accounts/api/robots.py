@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -61,7 +62,9 @@ def _known_projects(names: list[str]) -> list[str]:
     known = set(Project.objects.filter(name__in=names).values_list("name", flat=True))
     unknown = sorted(set(names) - known)
     if unknown:
-        raise ValidationError({"projects": f"No such project: {', '.join(unknown)}."})
+        raise ValidationError(
+            {"projects": _("No such project: %(unknown)s.") % {"unknown": ", ".join(unknown)}}
+        )
     return names
 
 

@@ -3,6 +3,7 @@ passwords and token names stays in `accounts.services`."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import ApiToken, User, all_token_scopes
@@ -89,7 +90,7 @@ class ApiTokenCreateSerializer(serializers.Serializer[ApiToken]):
     scopes = serializers.ListField(
         child=serializers.CharField(),
         max_length=10,
-        error_messages={"max_length": "Give at most {max_length} scopes."},
+        error_messages={"max_length": _("Give at most {max_length} scopes.")},
         required=False,
         default=all_token_scopes,
         help_text="api, read_api, read_registry and/or write_registry; at least one. Left out: all four.",

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -70,7 +71,7 @@ class TeamMemberCreateSerializer(serializers.Serializer[TeamMember]):
 
 def _require_manage(request: Request) -> None:
     if not can_manage_teams(request.user):
-        raise PermissionDenied("Only system administrators may change teams.")
+        raise PermissionDenied(_("Only system administrators may change teams."))
 
 
 class TeamViewSet(

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -54,12 +55,15 @@ def sign_in_user(claims: Mapping[str, Any]) -> Any:
     date every time. Raises ValidationError when the claims name no usable account."""
     username = str(claims.get(_setting("WHARF_OIDC_USERNAME_CLAIM")) or "").strip()
     if not username:
-        raise ValidationError(f"The provider sent no “{_setting('WHARF_OIDC_USERNAME_CLAIM')}” claim.")
+        raise ValidationError(
+            _("The provider sent no “%(claim)s” claim.") % {"claim": _setting("WHARF_OIDC_USERNAME_CLAIM")}
+        )
     actor = Actor.system("oidc")
     user = User.objects.select_for_update().filter(username__iexact=username).first()
     if user is not None and user.source != UserSource.OIDC:
         raise ValidationError(
-            f"“{username}” is a {user.get_source_display()} account: log in with its password."
+            _("“%(username)s” is a %(source)s account: log in with its password.")
+            % {"username": username, "source": user.get_source_display()}
         )
     if user is None:
         user = User(username=username, source=UserSource.OIDC)
@@ -68,7 +72,7 @@ def sign_in_user(claims: Mapping[str, Any]) -> Any:
     else:
         created = False
     if not user.is_active and not created:
-        raise ValidationError("This account is deactivated.")
+        raise ValidationError(_("This account is deactivated."))
     user.first_name = str(claims.get("given_name") or "")[:150]
     user.last_name = str(claims.get("family_name") or "")[:150]
     user.email = str(claims.get("email") or "")[:254]

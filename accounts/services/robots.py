@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.permissions import is_system_admin
 from audit.context import Actor
@@ -72,14 +73,14 @@ def create_robot(
 ) -> tuple[RobotAccount, str]:
     """Create a robot; returns it and its secret, which is never stored or shown again."""
     if project is None and not is_system_admin(created_by):
-        raise PermissionDenied("Only system admins may create system robot accounts.")
+        raise PermissionDenied(_("Only system admins may create system robot accounts."))
     chosen = set(actions)
     if not chosen or not chosen <= set(ROBOT_ACTIONS):
-        raise ValidationError({"actions": f"Choose one or more of {', '.join(ROBOT_ACTIONS)}."})
+        raise ValidationError({"actions": _("Choose one or more of %(actions)s.") % {"actions": ', '.join(ROBOT_ACTIONS)}})
     if isinstance(expires_at, _Default):
         expires_at = timezone.now() + DEFAULT_LIFETIME
     elif expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "The expiry must be in the future."})
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
     secret = RobotAccount.new_secret()
     robot = RobotAccount(
         project=project,
@@ -162,7 +163,7 @@ def update_robot(
     if actions is not UNCHANGED:
         chosen = set(actions)
         if not chosen or not chosen <= set(ROBOT_ACTIONS):
-            raise ValidationError({"actions": f"Choose one or more of {', '.join(ROBOT_ACTIONS)}."})
+            raise ValidationError({"actions": _("Choose one or more of %(actions)s.") % {"actions": ', '.join(ROBOT_ACTIONS)}})
         if chosen != robot.actions:
             robot.can_pull, robot.can_push, robot.can_delete = ("pull" in chosen, "push" in chosen, "delete" in chosen)
             changes["actions"] = sorted(chosen)
@@ -173,12 +174,12 @@ def update_robot(
             changes["repository_patterns"] = patterns
     if expires_at is not UNCHANGED and expires_at != robot.expires_at:
         if expires_at is not None and expires_at <= timezone.now():
-            raise ValidationError({"expires_at": "The expiry must be in the future."})
+            raise ValidationError({"expires_at": _("The expiry must be in the future.")})
         robot.expires_at = expires_at
         changes["expires_at"] = expires_at.isoformat() if expires_at else None
     if project_names is not UNCHANGED:
         if robot.project_id is not None:
-            raise ValidationError({"project_names": "Only system robot accounts span projects."})
+            raise ValidationError({"project_names": _("Only system robot accounts span projects.")})
         names = sorted(set(project_names))
         if names != robot.project_names:
             robot.project_names = names

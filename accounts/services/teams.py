@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -26,7 +27,7 @@ def _validate(team: Team) -> None:
     team.name = team.name.strip()
     team.full_clean(validate_unique=False, validate_constraints=False)
     if Team.objects.filter(name__iexact=team.name).exclude(pk=team.pk).exists():
-        raise ValidationError({"name": f"A team called “{team.name}” already exists."})
+        raise ValidationError({"name": _("A team called “%(name)s” already exists.") % {"name": team.name}})
 
 
 def _save(team: Team) -> None:
@@ -34,7 +35,9 @@ def _save(team: Team) -> None:
         with transaction.atomic():
             team.save()
     except IntegrityError as exc:  # a concurrent create or rename won the race
-        raise ValidationError({"name": f"A team called “{team.name}” already exists."}) from exc
+        raise ValidationError(
+            {"name": _("A team called “%(name)s” already exists.") % {"name": team.name}}
+        ) from exc
 
 
 @transaction.atomic
@@ -91,7 +94,7 @@ def _find_user(username: str) -> Any:
     username = (username or "").strip()
     user = User.objects.filter(username=username).first()
     if user is None:
-        raise ValidationError({"username": f"No user is called “{username}”."})
+        raise ValidationError({"username": _("No user is called “%(username)s”.") % {"username": username}})
     return user
 
 
@@ -100,12 +103,22 @@ def add_team_member(team: Team, *, actor: Actor, username: str) -> TeamMember:
     """Put a user in a team."""
     user = _find_user(username)
     if TeamMember.objects.filter(team=team, user=user).exists():
-        raise ValidationError({"username": f"{user.username} is already in {team.name}."})
+        raise ValidationError(
+            {
+                "username": _("%(username)s is already in %(name)s.")
+                % {"username": user.username, "name": team.name}
+            }
+        )
     try:
         with transaction.atomic():
             member = TeamMember.objects.create(team=team, user=user)
     except IntegrityError as exc:
-        raise ValidationError({"username": f"{user.username} is already in {team.name}."}) from exc
+        raise ValidationError(
+            {
+                "username": _("%(username)s is already in %(name)s.")
+                % {"username": user.username, "name": team.name}
+            }
+        ) from exc
     record(
         AuditAction.TEAM_MEMBER_ADD,
         actor=actor,

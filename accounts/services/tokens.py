@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -16,7 +18,7 @@ from audit.services import record
 
 from ..models import ALL_TOKEN_SCOPES, ApiToken, hash_token_secret
 
-NO_SCOPE = "Choose at least one scope."
+NO_SCOPE = gettext_lazy("Choose at least one scope.")
 
 
 def clean_scopes(scopes: Iterable[str]) -> list[str]:
@@ -26,7 +28,7 @@ def clean_scopes(scopes: Iterable[str]) -> list[str]:
     unknown = sorted({str(scope)[:50] for scope in wanted if scope not in ALL_TOKEN_SCOPES})
     if unknown:
         raise ValidationError(
-            {"scopes": f"Unknown scope {', '.join(map(repr, unknown))}: choose among {', '.join(ALL_TOKEN_SCOPES)}."}
+            {"scopes": _("Unknown scope %(unknown)s: choose among %(scopes)s.") % {"unknown": ', '.join(map(repr, unknown)), "scopes": ', '.join(ALL_TOKEN_SCOPES)}}
         )
     if not wanted:
         raise ValidationError({"scopes": NO_SCOPE})
@@ -49,12 +51,12 @@ def create_token(
     """
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Give the token a name, e.g. 'ci-pipeline'."})
+        raise ValidationError({"name": _("Give the token a name, e.g. 'ci-pipeline'.")})
     chosen = clean_scopes(scopes)
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "The expiry must be in the future."})
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
     if ApiToken.objects.filter(user=user, name=name, revoked_at__isnull=True).exists():
-        raise ValidationError({"name": "You already have an active token with this name."})
+        raise ValidationError({"name": _("You already have an active token with this name.")})
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
         user=user,

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -42,7 +43,9 @@ def create_user(
     user = User(username=username, email=email.strip(), is_superuser=is_superuser, is_staff=is_superuser)
     user.full_clean(exclude=["password"], validate_unique=False)
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": f"The username “{username}” is taken."})
+        raise ValidationError(
+            {"username": _("The username “%(username)s” is taken.") % {"username": username}}
+        )
     _validate_password(password, user)
     user.set_password(password)
     user.save()
@@ -84,7 +87,7 @@ def ensure_first_admin(*, actor: Actor, username: str, password: str = "") -> Fi
 def set_active(user: Any, *, actor: Actor, active: bool) -> Any:
     """Deactivate or reactivate an account. Admins cannot deactivate themselves."""
     if not active and actor.user_id == user.pk:
-        raise ValidationError({"is_active": "You cannot deactivate your own account."})
+        raise ValidationError({"is_active": _("You cannot deactivate your own account.")})
     if user.is_active == active:
         return user
     user.is_active = active
@@ -113,7 +116,7 @@ def set_system_admin(user: Any, *, actor: Actor, admin: bool) -> Any:
     """Grant or revoke system admin. Admins cannot revoke their own rights, so
     there is always at least the one doing it."""
     if not admin and actor.user_id == user.pk:
-        raise ValidationError({"is_superuser": "You cannot revoke your own system admin rights."})
+        raise ValidationError({"is_superuser": _("You cannot revoke your own system admin rights.")})
     if user.is_superuser == admin:
         return user
     user.is_superuser = admin

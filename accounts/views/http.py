@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
 from accounts.permissions import is_system_admin
@@ -51,7 +52,7 @@ def system_admin_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not is_system_admin(request.user):
-            raise PermissionDenied("Only system admins may do this.")
+            raise PermissionDenied(_("Only system admins may do this."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)  # type: ignore[return-value]

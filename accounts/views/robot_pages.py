@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from audit.context import Actor
@@ -141,7 +142,8 @@ def handle_enabled(request: HtmxHttpRequest, scope: RobotScope, robot: RobotAcco
     """POST enabled=1|0: switch the robot on or off; back to the list."""
     enabled = request.POST.get("enabled") == "1"
     set_robot_enabled(robot, enabled, actor=Actor.from_request(request))
-    messages.success(request, f"{robot.full_name} {'enabled' if enabled else 'disabled'}.")
+    text = _("%(name)s enabled.") if enabled else _("%(name)s disabled.")
+    messages.success(request, text % {"name": robot.full_name})
     return back(request, scope)
 
 
@@ -153,10 +155,12 @@ def handle_regenerate(request: HtmxHttpRequest, scope: RobotScope, robot: RobotA
         context = scope.context | secret_context(robot, secret) | {"list_url": scope.url("list")}
         return no_store(render_page(request, "robots/regenerated.html", "dialog", context))
     context = {
-        "title": f"Regenerate the secret of {robot.full_name}?",
-        "message": "The current secret stops working at once; pipelines using it must be given the new one.",
+        "title": _("Regenerate the secret of %(full_name)s?") % {"full_name": robot.full_name},
+        "message": _(
+            "The current secret stops working at once; pipelines using it must be given the new one."
+        ),
         "action": scope.url("regenerate", robot.pk),
-        "confirm_label": "Regenerate secret",
+        "confirm_label": _("Regenerate secret"),
         "cancel_url": scope.url("list"),
     }
     return render_page(request, "confirm.html", "dialog", context)
@@ -166,13 +170,13 @@ def handle_delete(request: HtmxHttpRequest, scope: RobotScope, robot: RobotAccou
     """GET: the confirmation (modal for htmx, else a page). POST: delete; back to the list."""
     if request.method == "POST":
         delete_robot(robot, actor=Actor.from_request(request))
-        messages.success(request, f"{robot.full_name} deleted.")
+        messages.success(request, _("%(full_name)s deleted.") % {"full_name": robot.full_name})
         return back(request, scope)
     context = {
-        "title": f"Delete {robot.full_name}?",
-        "message": "Pipelines using this robot account can no longer log in. This cannot be undone.",
+        "title": _("Delete %(full_name)s?") % {"full_name": robot.full_name},
+        "message": _("Pipelines using this robot account can no longer log in. This cannot be undone."),
         "action": scope.url("delete", robot.pk),
-        "confirm_label": "Delete robot account",
+        "confirm_label": _("Delete robot account"),
         "cancel_url": scope.url("list"),
     }
     return render_page(request, "confirm.html", "dialog", context)

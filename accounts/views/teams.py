@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -31,7 +32,7 @@ def get_team(request: HtmxHttpRequest, pk: int, *, manage: bool = False) -> Team
     """The team `pk` if the user may see it (else 404), and may change it when `manage` (else 403)."""
     team = get_object_or_404(Team.objects.visible_to(request.user), pk=pk)
     if manage and not can_manage_teams(request.user):
-        raise PermissionDenied("Only system admins may change teams.")
+        raise PermissionDenied(_("Only system admins may change teams."))
     return team
 
 
@@ -43,14 +44,14 @@ def team_list(request: HtmxHttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST":
         if not manage:
-            raise PermissionDenied("Only system admins may create teams.")
+            raise PermissionDenied(_("Only system admins may create teams."))
         if form.is_valid():
             try:
                 team = team_services.create_team(actor=Actor.from_request(request), **form.cleaned_data)
             except ValidationError as exc:
                 apply_validation_error(form, exc)
             else:
-                messages.success(request, f"Team {team.name} created.")
+                messages.success(request, _("Team %(name)s created.") % {"name": team.name})
                 url = reverse("accounts:team_detail", args=[team.pk])
                 return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     teams = Team.objects.visible_to(request.user).order_by("name")
@@ -104,7 +105,7 @@ def team_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Team {team.name} saved.")
+            messages.success(request, _("Team %(name)s saved.") % {"name": team.name})
             return redirect("accounts:team_detail", team.pk)
     return _render_detail(request, team, form=form)
 
@@ -115,14 +116,15 @@ def team_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     team = get_team(request, pk, manage=True)
     if request.method == "POST":
         team_services.delete_team(team, actor=Actor.from_request(request))
-        messages.success(request, f"Team {team.name} deleted.")
+        messages.success(request, _("Team %(name)s deleted.") % {"name": team.name})
         url = reverse("accounts:teams")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Delete team {team.name}?",
-        "message": f"Its members lose the roles {team.name} holds in {team.project_memberships.count()} project(s).",
+        "title": _("Delete team %(name)s?") % {"name": team.name},
+        "message": _("Its members lose the roles %(name)s holds in %(count)s project(s).")
+        % {"name": team.name, "count": team.project_memberships.count()},
         "action": reverse("accounts:team_delete", args=[team.pk]),
-        "confirm_label": "Delete team",
+        "confirm_label": _("Delete team"),
         "cancel_url": reverse("accounts:team_detail", args=[team.pk]),
     }
     return render_page(request, "confirm.html", "dialog", context)
@@ -141,7 +143,10 @@ def team_member_add(request: HtmxHttpRequest, team_id: int) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"{member.user.username} is now in {team.name}.")
+            messages.success(
+                request,
+                _("%(username)s is now in %(name)s.") % {"username": member.user.username, "name": team.name},
+            )
             if not request.htmx:
                 return redirect("accounts:team_detail", team.pk)
             return _render_detail(request, team)
@@ -156,13 +161,19 @@ def team_member_remove(request: HtmxHttpRequest, team_id: int, pk: int) -> HttpR
     url = reverse("accounts:team_detail", args=[team.pk])
     if request.method == "POST":
         team_services.remove_team_member(member, actor=Actor.from_request(request))
-        messages.success(request, f"{member.user.username} was removed from {team.name}.")
+        messages.success(
+            request,
+            _("%(username)s was removed from %(name)s.")
+            % {"username": member.user.username, "name": team.name},
+        )
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Remove {member.user.username} from {team.name}?",
-        "message": f"{member.user.username} loses the roles {team.name} holds in projects.",
+        "title": _("Remove %(username)s from %(name)s?")
+        % {"username": member.user.username, "name": team.name},
+        "message": _("%(username)s loses the roles %(name)s holds in projects.")
+        % {"username": member.user.username, "name": team.name},
         "action": reverse("accounts:team_member_remove", args=[team.pk, member.pk]),
-        "confirm_label": "Remove from team",
+        "confirm_label": _("Remove from team"),
         "cancel_url": url,
     }
     return render_page(request, "confirm.html", "dialog", context)

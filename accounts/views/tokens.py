@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -62,6 +63,6 @@ def token_revoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     # Someone else's token is a 404: its existence is none of this user's business.
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk, user=request.user)
     revoke_token(token, actor=Actor.from_request(request))
-    messages.success(request, f"Token {token.name} revoked.")
+    messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
     url = reverse("accounts:tokens")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.context import Actor
@@ -63,7 +64,7 @@ def user_create(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"User {user.username} created.")
+            messages.success(request, _("User %(username)s created.") % {"username": user.username})
             if generated:
                 _show_password_once(request, user.username, password)
             return redirect("accounts:user_detail", user.pk)
@@ -96,7 +97,8 @@ def user_set_active(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{account.username} is {'active' if active else 'deactivated'}.")
+        text = _("%(username)s is active.") if active else _("%(username)s is deactivated.")
+        messages.success(request, text % {"username": account.username})
     return redirect("accounts:user_detail", account.pk)
 
 
@@ -128,7 +130,9 @@ def user_set_password(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"The password of {account.username} was reset.")
+            messages.success(
+                request, _("The password of %(username)s was reset.") % {"username": account.username}
+            )
             if generated:
                 _show_password_once(request, account.username, password)
             return redirect("accounts:user_detail", account.pk)
@@ -149,6 +153,8 @@ def user_set_email(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             account.refresh_from_db()
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"The e-mail address of {account.username} was saved.")
+            messages.success(
+                request, _("The e-mail address of %(username)s was saved.") % {"username": account.username}
+            )
             return redirect("accounts:user_detail", account.pk)
     return _render_detail(request, account, email_form=form)

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -193,7 +194,7 @@ class ArtifactLabelViewSet(viewsets.GenericViewSet[Label]):
             require_label_attach(request.user, repository.project)
         artifact = repository.artifacts.filter(digest=kwargs["digest"]).first()
         if artifact is None:
-            raise Http404("No such artifact.")
+            raise Http404(_("No such artifact."))
         artifact.repository = repository
         self.artifact = artifact
 
@@ -221,7 +222,7 @@ class ArtifactLabelViewSet(viewsets.GenericViewSet[Label]):
         project = self.artifact.repository.project
         label = usable_label(project, body.validated_data["label"])
         if label is None:
-            raise serializers.ValidationError({"label": ["No such label in this project."]})
+            raise serializers.ValidationError({"label": [_("No such label in this project.")]})
         label_service.add_label(label, [self.artifact], project=project, actor=request_actor(request))
         return Response(LabelSerializer(self.get_queryset(), many=True).data, status=status.HTTP_201_CREATED)
 
@@ -233,7 +234,7 @@ class ArtifactLabelViewSet(viewsets.GenericViewSet[Label]):
         """Take the label off the artifact."""
         label = self.get_queryset().filter(pk=kwargs["pk"]).first()
         if label is None:
-            raise Http404("The artifact does not have this label.")
+            raise Http404(_("The artifact does not have this label."))
         project = self.artifact.repository.project
         label_service.remove_label(label, [self.artifact], project=project, actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

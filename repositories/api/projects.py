@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -82,7 +83,7 @@ class ProjectViewSet(
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
     def create(self, request: Request) -> Response:
         if not can_create_projects(request.user, settings.WHARF_PROJECT_CREATION):
-            raise PermissionDenied("Only system administrators may create projects on this site.")
+            raise PermissionDenied(_("Only system administrators may create projects on this site."))
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         project = create_project(

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -466,8 +468,8 @@ class BulkDeleteTagsSerializer(serializers.Serializer[Any]):
         min_length=1,
         max_length=BULK_DELETE_MAX,
         error_messages={
-            "min_length": "Name at least one tag.",
-            "max_length": "Delete at most {max_length} tags at a time.",
+            "min_length": _("Name at least one tag."),
+            "max_length": _("Delete at most {max_length} tags at a time."),
         },
         help_text="Names of the tags to delete, in this repository.",
     )
@@ -476,10 +478,10 @@ class BulkDeleteTagsSerializer(serializers.Serializer[Any]):
 class TagOutcome(models.TextChoices):
     """What became of one tag of a bulk delete."""
 
-    DELETED = "deleted", "Deleted"
-    NOT_FOUND = "not_found", "Not found"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
+    DELETED = "deleted", _("Deleted")
+    NOT_FOUND = "not_found", _("Not found")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
 
 
 class TagOutcomeSerializer(serializers.Serializer[Any]):
@@ -568,11 +570,11 @@ class SyncRunCreateSerializer(serializers.Serializer[SyncRun]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         scope = attrs["scope"]
         if scope == SyncRun.Scope.PROJECT and not attrs.get("project"):
-            raise serializers.ValidationError({"project": "A project sync needs the project's name."})
+            raise serializers.ValidationError({"project": gettext("A project sync needs the project's name.")})
         if scope == SyncRun.Scope.REPOSITORY and not attrs.get("repository"):
-            raise serializers.ValidationError({"repository": "A repository sync needs the repository's name."})
+            raise serializers.ValidationError({"repository": gettext("A repository sync needs the repository's name.")})
         if scope != SyncRun.Scope.REPOSITORY and attrs.get("repository"):
-            raise serializers.ValidationError({"repository": "Only a repository sync names a repository."})
+            raise serializers.ValidationError({"repository": gettext("Only a repository sync names a repository.")})
         if scope == SyncRun.Scope.REGISTRY and attrs.get("project"):
-            raise serializers.ValidationError({"project": "A registry sync covers every project; leave this out."})
+            raise serializers.ValidationError({"project": gettext("A registry sync covers every project; leave this out.")})
         return attrs

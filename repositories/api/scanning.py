@@ -23,6 +23,8 @@ from typing import Any
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -61,8 +63,8 @@ DIGEST_PARAMETER = OpenApiParameter(
     "digest", OpenApiTypes.STR, OpenApiParameter.PATH, description="The artifact's manifest digest."
 )
 REPORT_ID_PARAMETER = OpenApiParameter("report_id", OpenApiTypes.INT, OpenApiParameter.PATH)
-NO_SUCH_ARTIFACT = "No such artifact."
-NO_SUCH_REPORT = "No such scan report."
+NO_SUCH_ARTIFACT = gettext_lazy("No such artifact.")
+NO_SUCH_REPORT = gettext_lazy("No such scan report.")
 SUCCEEDED = ScanReport.Status.SUCCEEDED
 BUILTIN = ScanReport.Scanner.BUILTIN
 
@@ -175,7 +177,7 @@ class ScanReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Artifa
 
     def _adapter_scan(self, request: Request, adapter: ScannerAdapter) -> Response:
         if self.artifact.kind != Artifact.Kind.IMAGE:
-            raise exceptions.ValidationError({"adapter": ["Scanner adapters scan images; scan an index's platform images."]})
+            raise exceptions.ValidationError({"adapter": [_("Scanner adapters scan images; scan an index's platform images.")]})
         tasks.enqueue_adapter_scan(self.artifact, adapter, request_actor(request))
         data = {"adapter": adapter.pk, "adapter_name": adapter.name, "digest": self.artifact.digest, "status": "queued"}
         return Response(AdapterScanQueuedSerializer(data).data, status=status.HTTP_202_ACCEPTED)
@@ -338,8 +340,8 @@ class ArtifactScanningViewSet(ArtifactScopedViewSet):
         )
         if sbom is None:
             if self.artifact.kind == Artifact.Kind.INDEX:
-                raise Http404("An index has an SBOM per platform: ask for a platform image's digest.")
-            raise Http404("No SBOM yet: this artifact has no successful built-in scan.")
+                raise Http404(_("An index has an SBOM per platform: ask for a platform image's digest."))
+            raise Http404(_("No SBOM yet: this artifact has no successful built-in scan."))
         name = f"{self.repository.name.replace('/', '_')}-{self.artifact.digest.replace(':', '-')[:19]}.cdx.json"
         response = HttpResponse(json.dumps(sbom), content_type="application/vnd.cyclonedx+json")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -366,7 +368,7 @@ class ArtifactScanningViewSet(ArtifactScopedViewSet):
             # Checked before the body is read: the parser would hold all of it in memory.
             raise ApiError(
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                f"A Trivy report may be at most {MAX_TRIVY_REPORT_BYTES // 2**20} MiB.",
+                _("A Trivy report may be at most %(size)s MiB.") % {"size": MAX_TRIVY_REPORT_BYTES // 2**20},
             )
         try:
             report = import_trivy_report(self.artifact, request_actor(request), request.data)
@@ -419,14 +421,14 @@ class CompareViewSet(viewsets.GenericViewSet[Any]):
     def _side(self, request: Request, name: str) -> tuple[str, Artifact, ScanReport]:
         reference = (request.query_params.get(name) or "").strip()
         if not reference:
-            raise exceptions.ValidationError({name: ["Give a tag or digest."]})
+            raise exceptions.ValidationError({name: [_("Give a tag or digest.")]})
         artifact = resolve_reference(self.repository, reference)
         if artifact is None:
-            raise exceptions.ValidationError({name: [f"No tag or digest {reference!r} in {self.repository.name}."]})
+            raise exceptions.ValidationError({name: [_("No tag or digest %(reference)r in %(name)s.") % {"reference": reference, "name": self.repository.name}]})
         report = latest_builtin_report(artifact)
         if report is None:
             raise exceptions.ValidationError(
-                {name: [f"{reference} has no successful built-in scan yet: scan it first."]}
+                {name: [_("%(reference)s has no successful built-in scan yet: scan it first.") % {"reference": reference}]}
             )
         return reference, artifact, report
 

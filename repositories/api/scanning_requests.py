@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from ..models import ScannerAdapter
@@ -22,9 +23,9 @@ class ScanRequestSerializer(serializers.Serializer[Any]):
             return None
         adapter = ScannerAdapter.objects.filter(pk=value).first()
         if adapter is None:
-            raise serializers.ValidationError("No scanner adapter has this id.")
+            raise serializers.ValidationError(_("No scanner adapter has this id."))
         if not adapter.enabled:
-            raise serializers.ValidationError(f"The scanner adapter {adapter.name} is disabled.")
+            raise serializers.ValidationError(_("The scanner adapter %(name)s is disabled.") % {"name": adapter.name})
         return adapter
 
 

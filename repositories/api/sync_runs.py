@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -78,14 +79,14 @@ class SyncRunViewSet(
         repository = data.get("repository", "")
         if scope == SyncRun.Scope.REGISTRY:
             if not is_system_admin(request.user):
-                raise PermissionDenied("Only system administrators may sync the whole registry.")
+                raise PermissionDenied(_("Only system administrators may sync the whole registry."))
         elif scope == SyncRun.Scope.PROJECT:
             project = get_project(request.user, data["project"], Perm.SYNC)
         else:
             known = Repository.objects.filter(name=repository).values_list("project__name", flat=True).first()
             project_name = known or project_for_repository(repository)
             if data.get("project") and data["project"] != project_name:
-                raise ValidationError({"project": f"{repository} belongs to project {project_name}."})
+                raise ValidationError({"project": _("%(repository)s belongs to project %(project_name)s.") % {"repository": repository, "project_name": project_name}})
             project = get_project(request.user, project_name, Perm.SYNC)
         with transaction.atomic():
             run, created = request_sync(

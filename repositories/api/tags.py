@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -149,7 +150,7 @@ class TagViewSet(
         for name in names:
             tag = tags.get(name)
             if tag is None:
-                results.append({"tag": name, "outcome": TagOutcome.NOT_FOUND, "detail": "No such tag."})
+                results.append({"tag": name, "outcome": TagOutcome.NOT_FOUND, "detail": _("No such tag.")})
                 continue
             if unavailable:
                 results.append({"tag": name, "outcome": TagOutcome.SKIPPED, "detail": unavailable})

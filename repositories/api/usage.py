@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, viewsets
@@ -82,7 +83,7 @@ class RepositoryUsageViewSet(viewsets.GenericViewSet[Any]):
 
     def _artifacts(self, repository: Repository, references: list[str]) -> list[int]:
         if len(references) > MAX_REFERENCES:
-            raise exceptions.ValidationError({"reference": [f"At most {MAX_REFERENCES} references."]})
+            raise exceptions.ValidationError({"reference": [_("At most %(max)s references.") % {"max": MAX_REFERENCES}]})
         digests = [r for r in references if ":" in r]
         tags = [r for r in references if ":" not in r]
         found = dict(repository.artifacts.filter(digest__in=digests).values_list("digest", "pk"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class GcRun(models.Model):
@@ -22,10 +23,10 @@ class GcRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", "By hand"
@@ -48,7 +49,7 @@ class GcRun(models.Model):
     bytes_removed = models.BigIntegerField(default=0)
     recycle_entries = models.PositiveIntegerField(default=0)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
-    output = models.TextField(blank=True, help_text="The collector's output, cut to its last 64 KiB.")
+    output = models.TextField(blank=True, help_text=_("The collector's output, cut to its last 64 KiB."))
     message = models.TextField(blank=True)
 
     class Meta:
@@ -58,7 +59,7 @@ class GcRun(models.Model):
                 fields=["status"],
                 condition=models.Q(status__in=["queued", "running"]),
                 name="gc_run_one_active",
-                violation_error_message="A garbage collection is already queued or running.",
+                violation_error_message=_("A garbage collection is already queued or running."),
             )
         ]
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .projects import Project
 from .registry import Artifact
@@ -56,13 +57,13 @@ class Label(models.Model):
                 fields=["project", "name"],
                 condition=models.Q(project__isnull=False),
                 name="label_unique_project_name",
-                violation_error_message="This project already has a label with this name.",
+                violation_error_message=_("This project already has a label with this name."),
             ),
             models.UniqueConstraint(
                 fields=["name"],
                 condition=models.Q(project__isnull=True),
                 name="label_unique_global_name",
-                violation_error_message="A global label with this name already exists.",
+                violation_error_message=_("A global label with this name already exists."),
             ),
         ]
 
@@ -94,7 +95,7 @@ class ArtifactLabel(models.Model):
             models.UniqueConstraint(
                 fields=["artifact", "label"],
                 name="artifactlabel_unique",
-                violation_error_message="The artifact already has this label.",
+                violation_error_message=_("The artifact already has this label."),
             )
         ]
         indexes = [models.Index(fields=["label", "artifact"], name="artifactlabel_label")]

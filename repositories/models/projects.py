@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import FilteredRelation, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Concat, StrIndex
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TeamMember
 from accounts.permissions import Perm, Role, Standing, public_grants, roles_granting, standing
@@ -25,7 +26,7 @@ project_name_validators: list[Callable[[Any], None]] = [
     MaxLengthValidator(PROJECT_NAME_MAX),
     RegexValidator(
         r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
-        message=(
+        message=_(
             "Use lowercase letters and digits, separated by single '.', '_' or '-' "
             "(an OCI repository path component), e.g. 'team-app'."
         ),
@@ -155,7 +156,7 @@ class Project(models.Model):
     name = models.CharField(max_length=PROJECT_NAME_MAX, validators=project_name_validators)
     description = models.TextField(blank=True, max_length=2000)
     is_public = models.BooleanField(
-        default=False, help_text="Public projects can be browsed and pulled by every user."
+        default=False, help_text=_("Public projects can be browsed and pulled by every user.")
     )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -171,7 +172,7 @@ class Project(models.Model):
             models.UniqueConstraint(
                 fields=["name"],
                 name="project_unique_name",
-                violation_error_message="A project with this name already exists.",
+                violation_error_message=_("A project with this name already exists."),
             )
         ]
         # The project list's sort by creation, the name as tie-breaker (`views.projects`).
@@ -201,7 +202,7 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["project", "user"],
                 name="membership_unique_user",
-                violation_error_message="This user is already a member of the project.",
+                violation_error_message=_("This user is already a member of the project."),
             )
         ]
         indexes = [models.Index(fields=["user", "project"], name="membership_user_project")]
@@ -230,7 +231,7 @@ class ProjectTeam(models.Model):
             models.UniqueConstraint(
                 fields=["project", "team"],
                 name="projectteam_unique_team",
-                violation_error_message="This team is already a member of the project.",
+                violation_error_message=_("This team is already a member of the project."),
             )
         ]
         indexes = [models.Index(fields=["team", "project"], name="projectteam_team_project")]

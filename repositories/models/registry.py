@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .projects import Project
 
@@ -28,11 +29,11 @@ class Repository(models.Model):
     """A registry repository, e.g. `team/app` or `library/alpine`, in its project."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="repositories")
-    name = models.CharField(max_length=255, unique=True, help_text="The full registry name.")
+    name = models.CharField(max_length=255, unique=True, help_text=_("The full registry name."))
     description = models.TextField(blank=True, max_length=5000)
     tag_count = models.PositiveIntegerField(default=0)
     artifact_count = models.PositiveIntegerField(default=0)
-    size = models.BigIntegerField(default=0, help_text="Bytes of all top-level artifacts.")
+    size = models.BigIntegerField(default=0, help_text=_("Bytes of all top-level artifacts."))
     pull_count = models.BigIntegerField(default=0)
     last_push_at = models.DateTimeField(null=True, blank=True)
     last_pull_at = models.DateTimeField(null=True, blank=True)
@@ -69,9 +70,9 @@ class PushedAtSource(models.TextChoices):
     anything was pushed, so only a push Wharf saw happen has an exact time; a row a
     sync found carries an estimate, and the pages and the API say which."""
 
-    PUSH = "push", "Pushed"  # a registry notification, or Wharf's own push (a restore)
-    CREATED = "created", "Created (push time unknown)"  # the image config's `created`
-    SEEN = "seen", "First seen by a sync (push time unknown)"
+    PUSH = "push", _("Pushed")  # a registry notification, or Wharf's own push (a restore)
+    CREATED = "created", _("Created (push time unknown)")  # the image config's `created`
+    SEEN = "seen", _("First seen by a sync (push time unknown)")
 
 
 PUSHED_AT_SOURCE_HELP = (
@@ -89,21 +90,21 @@ class Artifact(models.Model):
     """
 
     class Kind(models.TextChoices):
-        IMAGE = "image", "Image"
-        INDEX = "index", "Index"
-        OTHER = "other", "Other artifact"
+        IMAGE = "image", _("Image")
+        INDEX = "index", _("Index")
+        OTHER = "other", _("Other artifact")
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="artifacts")
     digest = models.CharField(max_length=100)
     media_type = models.CharField(max_length=255, blank=True)
     artifact_type = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMAGE)
-    size = models.BigIntegerField(default=0, help_text="Manifest, config and layers, in bytes.")
+    size = models.BigIntegerField(default=0, help_text=_("Manifest, config and layers, in bytes."))
     os = models.CharField(max_length=32, blank=True)
     architecture = models.CharField(max_length=32, blank=True)
     variant = models.CharField(max_length=32, blank=True)
-    created = models.DateTimeField(null=True, blank=True, help_text="From the image config.")
-    pushed_at = models.DateTimeField(default=timezone.now, help_text="Exact only if `pushed_at_source` is push.")
+    created = models.DateTimeField(null=True, blank=True, help_text=_("From the image config."))
+    pushed_at = models.DateTimeField(default=timezone.now, help_text=_("Exact only if `pushed_at_source` is push."))
     pushed_at_source = models.CharField(
         max_length=8, choices=PushedAtSource.choices, default=PushedAtSource.SEEN, help_text=PUSHED_AT_SOURCE_HELP
     )
@@ -112,7 +113,7 @@ class Artifact(models.Model):
     annotations = models.JSONField(default=dict, blank=True)
     labels = models.JSONField(default=dict, blank=True)
     config = models.JSONField(
-        default=dict, blank=True, help_text="env, entrypoint, cmd, working_dir, exposed_ports, history."
+        default=dict, blank=True, help_text=_("env, entrypoint, cmd, working_dir, exposed_ports, history.")
     )
     layers = models.JSONField(default=list, blank=True)
     manifest = models.BinaryField(blank=True, default=b"")
@@ -120,9 +121,9 @@ class Artifact(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     subject_digest = models.CharField(max_length=100, blank=True)
-    error = models.TextField(blank=True, help_text="Why the manifest could not be read, if it could not.")
+    error = models.TextField(blank=True, help_text=_("Why the manifest could not be read, if it could not."))
     details_synced = models.BooleanField(
-        default=False, help_text="Whether manifest and config have been read."
+        default=False, help_text=_("Whether manifest and config have been read.")
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,7 +133,7 @@ class Artifact(models.Model):
             models.UniqueConstraint(
                 fields=["repository", "digest"],
                 name="artifact_unique_digest",
-                violation_error_message="This digest is already known in this repository.",
+                violation_error_message=_("This digest is already known in this repository."),
             )
         ]
         indexes = [
@@ -176,9 +177,9 @@ class ArtifactBlob(models.Model):
     """
 
     class Kind(models.TextChoices):
-        MANIFEST = "manifest", "Manifest"
-        CONFIG = "config", "Config"
-        LAYER = "layer", "Layer"
+        MANIFEST = "manifest", _("Manifest")
+        CONFIG = "config", _("Config")
+        LAYER = "layer", _("Layer")
 
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="blobs")
     digest = models.CharField(max_length=100)
@@ -190,7 +191,7 @@ class ArtifactBlob(models.Model):
             models.UniqueConstraint(
                 fields=["artifact", "digest"],
                 name="artifactblob_unique_digest",
-                violation_error_message="This blob is already listed for this artifact.",
+                violation_error_message=_("This blob is already listed for this artifact."),
             )
         ]
         indexes = [models.Index(fields=["digest", "artifact"], name="artifactblob_digest")]
@@ -205,7 +206,7 @@ class Tag(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128)
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="tags")
-    pushed_at = models.DateTimeField(default=timezone.now, help_text="Exact only if `pushed_at_source` is push.")
+    pushed_at = models.DateTimeField(default=timezone.now, help_text=_("Exact only if `pushed_at_source` is push."))
     pushed_at_source = models.CharField(
         max_length=8, choices=PushedAtSource.choices, default=PushedAtSource.SEEN, help_text=PUSHED_AT_SOURCE_HELP
     )
@@ -213,7 +214,7 @@ class Tag(models.Model):
     overwritten_protected_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When a push last moved this protected (immutable) tag to another digest.",
+        help_text=_("When a push last moved this protected (immutable) tag to another digest."),
     )
 
     class Meta:
@@ -222,7 +223,7 @@ class Tag(models.Model):
             models.UniqueConstraint(
                 fields=["repository", "name"],
                 name="tag_unique_name",
-                violation_error_message="This tag already exists in this repository.",
+                violation_error_message=_("This tag already exists in this repository."),
             )
         ]
         # One index per sort of the tag list, with the name as tie-breaker, read in either
@@ -250,21 +251,21 @@ class SyncRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Scope(models.TextChoices):
-        REGISTRY = "registry", "Whole registry"
-        PROJECT = "project", "Project"
-        REPOSITORY = "repository", "Repository"
+        REGISTRY = "registry", _("Whole registry")
+        PROJECT = "project", _("Project")
+        REPOSITORY = "repository", _("Repository")
 
     class Trigger(models.TextChoices):
-        USER = "user", "User"
-        SCHEDULE = "schedule", "Schedule"
-        API = "api", "API"
-        SYSTEM = "system", "System"
+        USER = "user", _("User")
+        SCHEDULE = "schedule", _("Schedule")
+        API = "api", _("API")
+        SYSTEM = "system", _("System")
 
     scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.REGISTRY)
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs")
@@ -287,9 +288,9 @@ class SyncRun(models.Model):
     artifacts_added = models.PositiveIntegerField(default=0)
     artifacts_updated = models.PositiveIntegerField(default=0)
     artifacts_removed = models.PositiveIntegerField(default=0)
-    requests = models.PositiveIntegerField(default=0, help_text="Registry HTTP requests made.")
-    errors = models.JSONField(default=list, blank=True, help_text="[{where, message}] in order.")
-    message = models.TextField(blank=True, help_text="A one-line summary, or why the run failed.")
+    requests = models.PositiveIntegerField(default=0, help_text=_("Registry HTTP requests made."))
+    errors = models.JSONField(default=list, blank=True, help_text=_("[{where, message}] in order."))
+    message = models.TextField(blank=True, help_text=_("A one-line summary, or why the run failed."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

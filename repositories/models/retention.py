@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..retention import Template
 from .projects import Project
@@ -31,7 +32,7 @@ class RetentionPolicy(models.Model):
     enabled = models.BooleanField(default=False)
     schedule = models.CharField(max_length=100, blank=True)
     allow_empty_repository = models.BooleanField(
-        default=False, help_text="Whether a run may delete every artifact of a repository."
+        default=False, help_text=_("Whether a run may delete every artifact of a repository.")
     )
     last_scheduled_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(
@@ -49,11 +50,11 @@ class RetentionPolicy(models.Model):
 class RuleTemplate(models.TextChoices):
     """The engine's templates (`repositories.retention.Template`), with labels for forms."""
 
-    LATEST_PUSHED_N = Template.LATEST_PUSHED_N.value, "Retain the N most recently pushed"
-    LATEST_PULLED_N = Template.LATEST_PULLED_N.value, "Retain the N most recently pulled"
-    PUSHED_WITHIN_DAYS = Template.PUSHED_WITHIN_DAYS.value, "Retain those pushed within the last N days"
-    PULLED_WITHIN_DAYS = Template.PULLED_WITHIN_DAYS.value, "Retain those pulled within the last N days"
-    ALWAYS = Template.ALWAYS.value, "Always retain"
+    LATEST_PUSHED_N = Template.LATEST_PUSHED_N.value, _("Retain the N most recently pushed")
+    LATEST_PULLED_N = Template.LATEST_PULLED_N.value, _("Retain the N most recently pulled")
+    PUSHED_WITHIN_DAYS = Template.PUSHED_WITHIN_DAYS.value, _("Retain those pushed within the last N days")
+    PULLED_WITHIN_DAYS = Template.PULLED_WITHIN_DAYS.value, _("Retain those pulled within the last N days")
+    ALWAYS = Template.ALWAYS.value, _("Always retain")
 
 
 class RetentionRule(models.Model):
@@ -66,10 +67,10 @@ class RetentionRule(models.Model):
     tag_include = models.JSONField(default=list, blank=True)
     tag_exclude = models.JSONField(default=list, blank=True)
     untagged = models.BooleanField(default=False)
-    label_with = models.JSONField(default=list, blank=True, help_text="Label names the artifact must all carry.")
-    label_without = models.JSONField(default=list, blank=True, help_text="Label names it must carry none of.")
+    label_with = models.JSONField(default=list, blank=True, help_text=_("Label names the artifact must all carry."))
+    label_without = models.JSONField(default=list, blank=True, help_text=_("Label names it must carry none of."))
     template = models.CharField(max_length=24, choices=RuleTemplate.choices)
-    n = models.PositiveIntegerField(null=True, blank=True, help_text="Count or days; empty for `always`.")
+    n = models.PositiveIntegerField(null=True, blank=True, help_text=_("Count or days; empty for `always`."))
 
     class Meta:
         ordering = ["policy", "position"]
@@ -77,7 +78,7 @@ class RetentionRule(models.Model):
             models.UniqueConstraint(
                 fields=["policy", "position"],
                 name="retention_rule_unique_position",
-                violation_error_message="Two rules cannot have the same position.",
+                violation_error_message=_("Two rules cannot have the same position."),
             )
         ]
 
@@ -105,7 +106,7 @@ class ImmutableRule(models.Model):
             models.UniqueConstraint(
                 fields=["project", "position"],
                 name="immutable_rule_unique_position",
-                violation_error_message="Two immutable rules cannot have the same position.",
+                violation_error_message=_("Two immutable rules cannot have the same position."),
             )
         ]
 
@@ -148,16 +149,16 @@ class RetentionRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        STOPPED = "stopped", "Stopped"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        STOPPED = "stopped", _("Stopped")
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Schedule"
-        USER = "user", "User"
-        API = "api", "API"
+        SCHEDULE = "schedule", _("Schedule")
+        USER = "user", _("User")
+        API = "api", _("API")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -175,7 +176,7 @@ class RetentionRun(models.Model):
     artifacts_evaluated = models.PositiveIntegerField(default=0)
     artifacts_kept = models.PositiveIntegerField(default=0)
     artifacts_planned = models.PositiveIntegerField(
-        default=0, help_text="Artifacts the evaluation deletes (what a dry run would delete)."
+        default=0, help_text=_("Artifacts the evaluation deletes (what a dry run would delete).")
     )
     artifacts_deleted = models.PositiveIntegerField(default=0)
     artifacts_skipped = models.PositiveIntegerField(default=0)
@@ -191,7 +192,7 @@ class RetentionRun(models.Model):
                 fields=["project"],
                 condition=models.Q(status__in=["queued", "running"]),
                 name="retention_run_one_active",
-                violation_error_message="A retention run of this project is already queued or running.",
+                violation_error_message=_("A retention run of this project is already queued or running."),
             )
         ]
         # The run list, newest first by cursor (`views.retention_runs.RUN_ORDERING`).
@@ -212,18 +213,18 @@ class RetentionRunItem(models.Model):
     """One artifact a run deleted, would delete (dry run), or skipped, with why and what happened."""
 
     class Action(models.TextChoices):
-        DELETE = "delete", "Delete"
-        SKIP = "skip", "Skip"
+        DELETE = "delete", _("Delete")
+        SKIP = "skip", _("Skip")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELETED = "deleted", "Deleted"
-        DRY_RUN = "dry_run", "Would be deleted (dry run)"
-        SKIPPED = "skipped", "Skipped (kept for safety)"
-        SKIPPED_MOVED = "skipped_moved", "Skipped: a tag moved since evaluation"
-        SKIPPED_OWNER_KEPT = "skipped_owner_kept", "Skipped: its parent or subject was not deleted"
-        FAILED = "failed", "Failed"
-        NOT_ATTEMPTED = "not_attempted", "Not attempted (run stopped or failed first)"
+        PENDING = "pending", _("Pending")
+        DELETED = "deleted", _("Deleted")
+        DRY_RUN = "dry_run", _("Would be deleted (dry run)")
+        SKIPPED = "skipped", _("Skipped (kept for safety)")
+        SKIPPED_MOVED = "skipped_moved", _("Skipped: a tag moved since evaluation")
+        SKIPPED_OWNER_KEPT = "skipped_owner_kept", _("Skipped: its parent or subject was not deleted")
+        FAILED = "failed", _("Failed")
+        NOT_ATTEMPTED = "not_attempted", _("Not attempted (run stopped or failed first)")
 
     run = models.ForeignKey(RetentionRun, on_delete=models.CASCADE, related_name="items")
     repository_name = models.CharField(max_length=255)
@@ -232,9 +233,9 @@ class RetentionRunItem(models.Model):
     action = models.CharField(max_length=8, choices=Action.choices)
     reason = models.TextField(blank=True)
     owner_digest = models.CharField(
-        max_length=100, blank=True, help_text="For a dependent: the parent index or subject it goes with."
+        max_length=100, blank=True, help_text=_("For a dependent: the parent index or subject it goes with.")
     )
-    owner_relation = models.CharField(max_length=8, blank=True, help_text="`parent` or `subject`.")
+    owner_relation = models.CharField(max_length=8, blank=True, help_text=_("`parent` or `subject`."))
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -276,12 +277,12 @@ class RecycleBinEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ARTIFACT = "artifact", "Artifact"
-        TAG = "tag", "Tag"
+        ARTIFACT = "artifact", _("Artifact")
+        TAG = "tag", _("Tag")
 
     class Source(models.TextChoices):
-        RETENTION = "retention", "Retention run"
-        MANUAL = "manual", "Deleted by hand"
+        RETENTION = "retention", _("Retention run")
+        MANUAL = "manual", _("Deleted by hand")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="recycle_bin")
     repository_name = models.CharField(max_length=255)
@@ -292,7 +293,7 @@ class RecycleBinEntry(models.Model):
     size = models.BigIntegerField(default=0)
     tags = models.JSONField(default=dict, blank=True)
     children = models.JSONField(default=list, blank=True)
-    deleted_by = models.CharField(max_length=150, blank=True, help_text="The actor's name.")
+    deleted_by = models.CharField(max_length=150, blank=True, help_text=_("The actor's name."))
     source = models.CharField(max_length=10, choices=Source.choices)
     run = models.ForeignKey(
         RetentionRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="recycled"

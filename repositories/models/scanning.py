@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..vulns.identifiers import identifiers as names_of
 from ..vulns.identifiers import normalize
@@ -26,11 +27,11 @@ from .registry import Artifact
 class Severity(models.TextChoices):
     """Severity bands, the values of `repositories.vulns.severity.Band`."""
 
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
-    UNKNOWN = "unknown", "Unknown"
+    CRITICAL = "critical", _("Critical")
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 SEVERITY_RANK = {
@@ -56,29 +57,29 @@ class OsvImport(models.Model):
     """
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
-    source = models.CharField(max_length=1024, help_text="The path (zip or directory) imported.")
+    source = models.CharField(max_length=1024, help_text=_("The path (zip or directory) imported."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    seen = models.PositiveIntegerField(default=0, help_text="Entries read from the source.")
+    seen = models.PositiveIntegerField(default=0, help_text=_("Entries read from the source."))
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(
-        default=0, help_text="Already known at the same or a newer `modified`."
+        default=0, help_text=_("Already known at the same or a newer `modified`.")
     )
-    withdrawn = models.PositiveIntegerField(default=0, help_text="Created or updated as withdrawn.")
+    withdrawn = models.PositiveIntegerField(default=0, help_text=_("Created or updated as withdrawn."))
     invalid = models.PositiveIntegerField(default=0)
     errors = models.JSONField(
-        default=list, blank=True, help_text="[{entry, reason}] of refused entries (capped)."
+        default=list, blank=True, help_text=_("[{entry, reason}] of refused entries (capped).")
     )
-    ecosystems = models.JSONField(default=list, blank=True, help_text="Ecosystems the source named.")
+    ecosystems = models.JSONField(default=list, blank=True, help_text=_("Ecosystems the source named."))
     database_version = models.CharField(max_length=40, blank=True)
     message = models.TextField(blank=True)
-    requested_by = models.CharField(max_length=150, blank=True, help_text="Actor name that ran the import.")
+    requested_by = models.CharField(max_length=150, blank=True, help_text=_("Actor name that ran the import."))
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -93,11 +94,11 @@ class Advisory(models.Model):
     osv_id = models.CharField(max_length=255, unique=True)
     aliases = models.JSONField(default=list, blank=True)
     upstream = models.JSONField(
-        default=list, blank=True, help_text="OSV `upstream`: the ids of the records this one was derived from."
+        default=list, blank=True, help_text=_("OSV `upstream`: the ids of the records this one was derived from.")
     )
     ecosystems = models.JSONField(default=list, blank=True)
     summary = models.CharField(max_length=500, blank=True)
-    details = models.TextField(blank=True, help_text="Truncated to a few KiB; `raw` has it whole.")
+    details = models.TextField(blank=True, help_text=_("Truncated to a few KiB; `raw` has it whole."))
     severity = models.JSONField(default=list, blank=True)
     database_specific = models.JSONField(default=dict, blank=True)
     references = models.JSONField(default=list, blank=True)
@@ -165,22 +166,22 @@ class ScanReport(models.Model):
     """
 
     class Scanner(models.TextChoices):
-        BUILTIN = "builtin", "Built-in"
-        TRIVY = "trivy", "Trivy"
-        HARBOR_ADAPTER = "harbor-adapter", "Harbor scanner adapter"
+        BUILTIN = "builtin", _("Built-in")
+        TRIVY = "trivy", _("Trivy")
+        HARBOR_ADAPTER = "harbor-adapter", _("Harbor scanner adapter")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        USER = "user", "User"
-        API = "api", "API"
-        PUSH = "push", "Push"
-        SCHEDULE = "schedule", "Schedule"
-        IMPORT = "import", "Import"
+        USER = "user", _("User")
+        API = "api", _("API")
+        PUSH = "push", _("Push")
+        SCHEDULE = "schedule", _("Schedule")
+        IMPORT = "import", _("Import")
 
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="scan_reports")
     parent = models.ForeignKey(
@@ -197,20 +198,20 @@ class ScanReport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     database_version = models.CharField(max_length=40, blank=True)
     scanner_version = models.CharField(max_length=100, blank=True)
-    distro = models.CharField(max_length=100, blank=True, help_text="e.g. `Debian:12`.")
-    packages = models.PositiveIntegerField(default=0, help_text="Packages found (built-in scanner).")
+    distro = models.CharField(max_length=100, blank=True, help_text=_("e.g. `Debian:12`."))
+    packages = models.PositiveIntegerField(default=0, help_text=_("Packages found (built-in scanner)."))
     ecosystems = models.JSONField(
         default=dict,
         blank=True,
-        help_text="{OSV ecosystem: packages found in it}; packages no advisory can name count under `unmatched`.",
+        help_text=_("{OSV ecosystem: packages found in it}; packages no advisory can name count under `unmatched`."),
     )
-    counts = models.JSONField(default=empty_counts, help_text="{band: n} of findings not allowlisted.")
-    fixable_counts = models.JSONField(default=empty_counts, help_text="{band: n} of those with a fix.")
-    allowlisted = models.PositiveIntegerField(default=0, help_text="Findings marked by the allowlist.")
+    counts = models.JSONField(default=empty_counts, help_text=_("{band: n} of findings not allowlisted."))
+    fixable_counts = models.JSONField(default=empty_counts, help_text=_("{band: n} of those with a fix."))
+    allowlisted = models.PositiveIntegerField(default=0, help_text=_("Findings marked by the allowlist."))
     worst_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
     error = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True)
-    sbom = models.JSONField(null=True, blank=True, help_text="CycloneDX JSON (built-in scanner).")
+    sbom = models.JSONField(null=True, blank=True, help_text=_("CycloneDX JSON (built-in scanner)."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -296,11 +297,11 @@ class Finding(models.Model):
     vulnerability_id = models.CharField(max_length=255)
     aliases = models.JSONField(default=list, blank=True)
     upstream = models.JSONField(
-        default=list, blank=True, help_text="The advisory's `upstream` ids, e.g. the CVE a Debian record is about."
+        default=list, blank=True, help_text=_("The advisory's `upstream` ids, e.g. the CVE a Debian record is about.")
     )
     ecosystem = models.CharField(max_length=100, blank=True)
     package = models.CharField(max_length=255)
-    package_kind = models.CharField(max_length=16, blank=True, help_text="purl type: deb, apk, pypi, npm…")
+    package_kind = models.CharField(max_length=16, blank=True, help_text=_("purl type: deb, apk, pypi, npm…"))
     installed_version = models.CharField(max_length=255, blank=True)
     source_name = models.CharField(max_length=255, blank=True)
     source_version = models.CharField(max_length=255, blank=True)
@@ -398,13 +399,13 @@ class AllowlistEntry(models.Model):
             models.UniqueConstraint(
                 fields=["project", "vulnerability_id"],
                 name="allowlist_unique_project_vuln",
-                violation_error_message="This vulnerability is already on this allowlist.",
+                violation_error_message=_("This vulnerability is already on this allowlist."),
             ),
             models.UniqueConstraint(
                 fields=["vulnerability_id"],
                 condition=Q(project__isnull=True),
                 name="allowlist_unique_system_vuln",
-                violation_error_message="This vulnerability is already on the system allowlist.",
+                violation_error_message=_("This vulnerability is already on the system allowlist."),
             ),
         ]
 
@@ -422,7 +423,7 @@ class ProjectScanSettings(models.Model):
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="scan_settings")
     scan_on_push = models.BooleanField(
-        default=False, help_text="Scan each image with the built-in scanner when it is pushed."
+        default=False, help_text=_("Scan each image with the built-in scanner when it is pushed.")
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -447,12 +448,12 @@ class ScannerAdapter(models.Model):
     """
 
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500, help_text="The adapter's base URL, e.g. `http://trivy-adapter:8080`.")
+    url = models.URLField(max_length=500, help_text=_("The adapter's base URL, e.g. `http://trivy-adapter:8080`."))
     auth_header = models.CharField(
-        max_length=1000, blank=True, help_text="Secret: the Authorization header value the adapter expects."
+        max_length=1000, blank=True, help_text=_("Secret: the Authorization header value the adapter expects.")
     )
     enabled = models.BooleanField(default=True)
-    metadata = models.JSONField(default=dict, blank=True, help_text="What `GET /api/v1/metadata` answered.")
+    metadata = models.JSONField(default=dict, blank=True, help_text=_("What `GET /api/v1/metadata` answered."))
     metadata_fetched_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -465,7 +466,7 @@ class ScannerAdapter(models.Model):
             models.UniqueConstraint(
                 fields=["name"],
                 name="scanner_adapter_unique_name",
-                violation_error_message="A scanner adapter with this name exists already.",
+                violation_error_message=_("A scanner adapter with this name exists already."),
             ),
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .projects import Project
 from .registry import Artifact
@@ -17,7 +18,7 @@ class TrustedKey(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="trusted_keys")
     name = models.CharField(max_length=100)
     public_key = models.TextField(
-        help_text="PEM public key: ECDSA P-256, RSA (2048 bits or more) or Ed25519."
+        help_text=_("PEM public key: ECDSA P-256, RSA (2048 bits or more) or Ed25519.")
     )
     algorithm = models.CharField(max_length=16)
     fingerprint = models.CharField(max_length=64)
@@ -30,12 +31,12 @@ class TrustedKey(models.Model):
             models.UniqueConstraint(
                 fields=["project", "name"],
                 name="trusted_key_unique_name",
-                violation_error_message="This project already has a key with this name.",
+                violation_error_message=_("This project already has a key with this name."),
             ),
             models.UniqueConstraint(
                 fields=["project", "fingerprint"],
                 name="trusted_key_unique_fingerprint",
-                violation_error_message="This project already trusts this key.",
+                violation_error_message=_("This project already trusts this key."),
             ),
         ]
 
@@ -44,19 +45,19 @@ class TrustedKey(models.Model):
 
 
 class SignatureStatus(models.TextChoices):
-    SIGNED = "signed", "Signed"
-    INVALID = "invalid", "Signature invalid"
-    UNSIGNED = "unsigned", "Unsigned"
+    SIGNED = "signed", _("Signed")
+    INVALID = "invalid", _("Signature invalid")
+    UNSIGNED = "unsigned", _("Unsigned")
 
 
 class SignatureReason(models.TextChoices):
     NONE = "", "—"
-    OTHER_DIGEST = "other_digest", "signs another digest"
-    TAMPERED = "tampered", "payload changed after signing"
-    WRONG_KEY = "wrong_key", "no trusted key verifies it"
-    NO_KEYS = "no_keys", "the project trusts no key"
-    MALFORMED = "malformed", "malformed signature"
-    UNREADABLE = "unreadable", "signature could not be read from the registry"
+    OTHER_DIGEST = "other_digest", _("signs another digest")
+    TAMPERED = "tampered", _("payload changed after signing")
+    WRONG_KEY = "wrong_key", _("no trusted key verifies it")
+    NO_KEYS = "no_keys", _("the project trusts no key")
+    MALFORMED = "malformed", _("malformed signature")
+    UNREADABLE = "unreadable", _("signature could not be read from the registry")
 
 
 class ArtifactSignature(models.Model):

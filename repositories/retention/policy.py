@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from repositories.globs import PatternKind, validate_pattern
+from repositories.text import gettext
 
 MAX_RULES = 15
 MAX_PATTERNS = 20
@@ -152,17 +153,21 @@ class PolicyError(ValueError):
 def validate_count(template: Template, n: int | None) -> str | None:
     """A message if `n` does not fit `template`, else None."""
     if template is Template.ALWAYS:
-        return None if n is None else "`always` takes no number; leave it empty."
+        return None if n is None else gettext("`always` takes no number; leave it empty.")
     if n is None:
-        return "Enter a number."
+        return gettext("Enter a number.")
     if isinstance(n, bool) or not isinstance(n, int):
-        return "Enter a whole number."
+        return gettext("Enter a whole number.")
     if n < 1:
-        return "Enter a number of at least 1."
+        return gettext("Enter a number of at least 1.")
     cap = MAX_COUNT if template.takes_count else MAX_DAYS
     if n > cap:
-        unit = "artifacts" if template.takes_count else "days"
-        return f"Enter at most {cap:,} {unit}."
+        message = (
+            gettext("Enter at most %(cap)s artifacts.")
+            if template.takes_count
+            else gettext("Enter at most %(cap)s days.")
+        )
+        return message % {"cap": f"{cap:,}"}
     return None
 
 
@@ -173,7 +178,9 @@ def validate_selector_patterns(
     problems: list[Problem] = []
     for name, patterns in (("include", include), ("exclude", exclude)):
         if len(patterns) > MAX_PATTERNS:
-            problems.append(Problem(f"{prefix}.{name}", f"Use at most {MAX_PATTERNS} patterns."))
+            problems.append(
+                Problem(f"{prefix}.{name}", gettext("Use at most %(max)s patterns.") % {"max": MAX_PATTERNS})
+            )
         for index, pattern in enumerate(patterns):
             message = validate_pattern(pattern, kind)
             if message:
@@ -189,16 +196,22 @@ def validate_labels(labels: LabelSelector, prefix: str) -> list[Problem]:
     problems: list[Problem] = []
     for name, values in (("with", labels.with_all), ("without", labels.without_any)):
         if len(values) > MAX_PATTERNS:
-            problems.append(Problem(f"{prefix}.{name}", f"Use at most {MAX_PATTERNS} labels."))
+            problems.append(
+                Problem(f"{prefix}.{name}", gettext("Use at most %(max)s labels.") % {"max": MAX_PATTERNS})
+            )
         for index, value in enumerate(values):
             if not isinstance(value, str) or not value.strip():
-                problems.append(Problem(f"{prefix}.{name}.{index}", "Enter a label name."))
+                problems.append(Problem(f"{prefix}.{name}.{index}", gettext("Enter a label name.")))
             elif len(value) > MAX_LABEL_NAME or "," in value:
-                problems.append(Problem(f"{prefix}.{name}.{index}", "Not a label name."))
+                problems.append(Problem(f"{prefix}.{name}.{index}", gettext("Not a label name.")))
     both = sorted(set(labels.with_all) & set(labels.without_any))
     if both:
         problems.append(
-            Problem(f"{prefix}.without", f"A label cannot be both required and excluded: {', '.join(both)}.")
+            Problem(
+                f"{prefix}.without",
+                gettext("A label cannot be both required and excluded: %(labels)s.")
+                % {"labels": ", ".join(both)},
+            )
         )
     return problems
 
@@ -207,13 +220,16 @@ def validate_rule(rule: Rule, prefix: str = "rule") -> list[Problem]:
     """Problems with one rule (empty list when it is valid)."""
     problems: list[Problem] = []
     if not isinstance(rule.template, Template):
-        return [Problem(f"{prefix}.template", "Choose a template.")]
+        return [Problem(f"{prefix}.template", gettext("Choose a template."))]
     message = validate_count(rule.template, rule.n)
     if message:
         problems.append(Problem(f"{prefix}.n", message))
     if not rule.repositories.include:
         problems.append(
-            Problem(f"{prefix}.repositories.include", "Add at least one repository pattern (`**` for all).")
+            Problem(
+                f"{prefix}.repositories.include",
+                gettext("Add at least one repository pattern (`**` for all)."),
+            )
         )
     problems += validate_selector_patterns(
         f"{prefix}.repositories", rule.repositories.include, rule.repositories.exclude, PatternKind.REPOSITORY
@@ -221,7 +237,8 @@ def validate_rule(rule: Rule, prefix: str = "rule") -> list[Problem]:
     if not rule.tags.include and not rule.tags.untagged:
         problems.append(
             Problem(
-                f"{prefix}.tags.include", "Add at least one tag pattern (`**` for all) or select untagged."
+                f"{prefix}.tags.include",
+                gettext("Add at least one tag pattern (`**` for all) or select untagged."),
             )
         )
     problems += validate_selector_patterns(
@@ -236,7 +253,11 @@ def validate_policy(policy: Policy) -> list[Problem]:
     problems: list[Problem] = []
     if len(policy.rules) > MAX_RULES:
         problems.append(
-            Problem("rules", f"A policy has at most {MAX_RULES} rules; it has {len(policy.rules)}.")
+            Problem(
+                "rules",
+                gettext("A policy has at most %(max)s rules; it has %(count)s.")
+                % {"max": MAX_RULES, "count": len(policy.rules)},
+            )
         )
     for number, rule in enumerate(policy.rules, start=1):
         problems += validate_rule(rule, f"rules.{number}")
@@ -249,9 +270,11 @@ def validate_immutable_rules(rules: tuple[ImmutableRule, ...]) -> list[Problem]:
     for number, rule in enumerate(rules, start=1):
         prefix = f"immutable.{number}"
         if not rule.repositories.include:
-            problems.append(Problem(f"{prefix}.repositories.include", "Add at least one repository pattern."))
+            problems.append(
+                Problem(f"{prefix}.repositories.include", gettext("Add at least one repository pattern."))
+            )
         if not rule.tags.include:
-            problems.append(Problem(f"{prefix}.tags.include", "Add at least one tag pattern."))
+            problems.append(Problem(f"{prefix}.tags.include", gettext("Add at least one tag pattern.")))
         problems += validate_selector_patterns(
             f"{prefix}.repositories",
             rule.repositories.include,

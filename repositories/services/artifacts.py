@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -54,7 +55,7 @@ def _keep(artifact: Artifact, tags: list[Tag], kind: str, actor: Actor, what: st
         )
     except RegistryError as exc:
         raise RegistryActionFailed(
-            f"The registry did not delete {what}: {exc}", transient=exc.transient
+            _("The registry did not delete %(what)s: %(exc)s") % {"what": what, "exc": exc}, transient=exc.transient
         ) from exc
 
 

@@ -36,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -79,26 +80,24 @@ def wharf_registry() -> RegistryStorage:
     path = Path(settings.WHARF_REGISTRY_CONFIG)
     if not path.is_file():
         raise GcRefused(
-            f"No registry config at {path}: Wharf collects garbage only in the registry it runs itself "
-            "(`manage.py registry_config`, started by `make run`). Run the collector where your registry runs."
+            _("No registry config at %(path)s: Wharf collects garbage only in the registry it runs itself (`manage.py registry_config`, started by `make run`). Run the collector where your registry runs.") % {"path": path}
         )
     try:
         config = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise GcRefused(f"The registry config {path} cannot be read: {exc}") from exc
+        raise GcRefused(_("The registry config %(path)s cannot be read: %(exc)s") % {"path": path, "exc": exc}) from exc
     storage = config.get("storage") if isinstance(config, dict) else None
     filesystem = storage.get("filesystem") if isinstance(storage, dict) else None
     root = filesystem.get("rootdirectory") if isinstance(filesystem, dict) else None
     if not isinstance(root, str) or not Path(root).is_dir():
-        raise GcRefused(f"The registry config {path} has no filesystem storage directory: it is not Wharf's own.")
+        raise GcRefused(_("The registry config %(path)s has no filesystem storage directory: it is not Wharf's own.") % {"path": path})
     http = config.get("http") if isinstance(config, dict) else None
     addr = http.get("addr") if isinstance(http, dict) else None
     parts = urlsplit(settings.REGISTRY_URL)
     expected = f"{parts.hostname}:{parts.port or 80}"
     if addr != expected:
         raise GcRefused(
-            f"The registry config {path} serves {addr!r}, but Wharf talks to {expected!r} (REGISTRY_URL): "
-            "it is not the config of Wharf's registry."
+            _("The registry config %(path)s serves %(addr)r, but Wharf talks to %(expected)r (REGISTRY_URL): it is not the config of Wharf's registry.") % {"path": path, "addr": addr, "expected": expected}
         )
     return RegistryStorage(config=path, root=Path(root))
 
@@ -114,9 +113,9 @@ def active_gc() -> GcRun | None:
 
 def _refuse_if_busy() -> None:
     if active_gc() is not None:
-        raise GcRefused("A garbage collection is already queued or running.")
+        raise GcRefused(_("A garbage collection is already queued or running."))
     if RetentionRun.objects.filter(status__in=RetentionRun.ACTIVE).exists():
-        raise GcRefused("A retention run is queued or running: start the garbage collection when it has finished.")
+        raise GcRefused(_("A retention run is queued or running: start the garbage collection when it has finished."))
 
 
 def request_gc(
@@ -146,7 +145,7 @@ def request_gc(
                 details={"dry_run": dry_run, "delete_untagged": delete_untagged, "trigger": trigger},
             )
     except IntegrityError as exc:  # another request won the race for the one active run
-        raise GcRefused("A garbage collection is already queued or running.") from exc
+        raise GcRefused(_("A garbage collection is already queued or running.")) from exc
     return run
 
 
@@ -210,7 +209,7 @@ def execute_gc(run: GcRun) -> GcRun:
     try:
         storage = wharf_registry()
         if RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).exists():
-            raise GcRefused("A retention run started meanwhile: not collecting while it deletes.")
+            raise GcRefused(_("A retention run started meanwhile: not collecting while it deletes."))
         cache.set(PUSH_FREEZE_KEY, run.pk, timeout=settings.WHARF_GC_TIMEOUT * 2 + 60)
         try:
             plan = _collect(storage, dry_run=True, delete_untagged=run.delete_untagged)

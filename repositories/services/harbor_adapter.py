@@ -20,6 +20,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.registry_auth.jwt import Access, mint_token
 from audit.context import Actor
@@ -157,7 +158,7 @@ def scan_with_adapter(
     one untouched. Raises `ScanRefused` for an artifact that cannot be scanned.
     """
     if artifact.kind != Artifact.Kind.IMAGE:
-        raise ScanRefused("Scanner adapters scan images; scan an index's platform images.")
+        raise ScanRefused(gettext("Scanner adapters scan images; scan an index's platform images."))
     queued, created = request_scan(artifact, actor, scanner=ScanReport.Scanner.HARBOR_ADAPTER, trigger=trigger)
     if not created:
         return queued

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -38,11 +39,11 @@ def _audit(action: AuditAction, label: Label, actor: Actor, project: Project | N
 def _clean_fields(name: str, color: str, description: str) -> tuple[str, str, str]:
     name, color, description = name.strip(), color.strip().lower(), description.strip()
     if not name:
-        raise ValidationError({"name": ["A label needs a name."]})
+        raise ValidationError({"name": [_("A label needs a name.")]})
     if any(ord(c) < 32 for c in name):
-        raise ValidationError({"name": ["A label name cannot contain control characters."]})
+        raise ValidationError({"name": [_("A label name cannot contain control characters.")]})
     if "," in name:  # retention rules list label names separated by commas
-        raise ValidationError({"name": ["A label name cannot contain a comma."]})
+        raise ValidationError({"name": [_("A label name cannot contain a comma.")]})
     return name, color, description
 
 
@@ -90,13 +91,13 @@ def delete_label(label: Label, *, actor: Actor) -> None:
 
 def _check_usable(label: Label, project: Project) -> None:
     if label.project_id is not None and label.project_id != project.pk:
-        raise ValidationError({"label": ["This label belongs to another project."]})
+        raise ValidationError({"label": [_("This label belongs to another project.")]})
 
 
 def _targets(artifacts: Iterable[Artifact], project: Project) -> list[Artifact]:
     found = {a.pk: a for a in artifacts}
     if len(found) > MAX_ARTIFACTS_PER_CHANGE:
-        raise ValidationError({"artifacts": [f"At most {MAX_ARTIFACTS_PER_CHANGE} artifacts at once."]})
+        raise ValidationError({"artifacts": [_("At most %(max)s artifacts at once.") % {"max": MAX_ARTIFACTS_PER_CHANGE}]})
     for artifact in found.values():
         if artifact.repository.project_id != project.pk:
             raise ValueError("Every artifact must be in the project given.")

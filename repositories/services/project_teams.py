@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Team
 from audit.context import Actor
@@ -22,7 +23,7 @@ def _find_team(name: str) -> Team:
     name = (name or "").strip()
     team = Team.objects.filter(name__iexact=name).first()
     if team is None:
-        raise ValidationError({"team": f"No team is called “{name}”."})
+        raise ValidationError({"team": _("No team is called “%(name)s”.") % {"name": name}})
     return team
 
 
@@ -31,7 +32,12 @@ def add_project_team(project: Project, *, actor: Actor, team: str, role: str) ->
     """Give the team called `team` a role in the project."""
     found = _find_team(team)
     role_value = check_role(role)
-    already = ValidationError({"team": f"{found.name} is already a member of {project.name}."})
+    already = ValidationError(
+        {
+            "team": _("%(name)s is already a member of %(project)s.")
+            % {"name": found.name, "project": project.name}
+        }
+    )
     if ProjectTeam.objects.filter(project=project, team=found).exists():
         raise already
     try:

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.permissions import Role
 from audit.context import Actor
@@ -25,9 +26,9 @@ RESERVED_PROJECT_NAMES = frozenset({"new"})
 def _validate_project(project: Project) -> None:
     project.full_clean(validate_unique=False, validate_constraints=False)
     if project.name in RESERVED_PROJECT_NAMES:
-        raise ValidationError({"name": f"“{project.name}” is reserved; choose another name."})
+        raise ValidationError({"name": _("“%(name)s” is reserved; choose another name.") % {"name": project.name}})
     if Project.objects.filter(name=project.name).exclude(pk=project.pk).exists():
-        raise ValidationError({"name": "A project with this name already exists."})
+        raise ValidationError({"name": _("A project with this name already exists.")})
 
 
 @transaction.atomic
@@ -48,7 +49,7 @@ def create_project(
         with transaction.atomic():
             project.save()
     except IntegrityError as exc:  # a concurrent create won the race
-        raise ValidationError({"name": "A project with this name already exists."}) from exc
+        raise ValidationError({"name": _("A project with this name already exists.")}) from exc
     record(
         AuditAction.PROJECT_CREATE,
         actor=actor,
@@ -116,15 +117,15 @@ def delete_project(project: Project, *, actor: Actor) -> None:
 def _find_user(username: str) -> Any:
     user = User.objects.filter(username=username.strip()).first()
     if user is None:
-        raise ValidationError({"username": f"There is no user called “{username}”."})
+        raise ValidationError({"username": _("There is no user called “%(username)s”.") % {"username": username}})
     if not user.is_active:
-        raise ValidationError({"username": f"The account “{username}” is deactivated."})
+        raise ValidationError({"username": _("The account “%(username)s” is deactivated.") % {"username": username}})
     return user
 
 
 def check_role(role: str) -> Role:
     if role not in Role.values:
-        raise ValidationError({"role": f"“{role}” is not a role. Choose one of: {', '.join(Role.values)}."})
+        raise ValidationError({"role": _("“%(role)s” is not a role. Choose one of: %(values)s.") % {"role": role, "values": ', '.join(Role.values)}})
     return Role(role)
 
 
@@ -138,7 +139,7 @@ def _ensure_an_admin_remains(project: Project, leaving: Membership) -> None:
     )
     if not others.exists():
         raise ValidationError(
-            {"role": "A project needs at least one Project Admin: make someone else one first."}
+            {"role": _("A project needs at least one Project Admin: make someone else one first.")}
         )
 
 
@@ -148,12 +149,12 @@ def add_member(project: Project, *, actor: Actor, username: str, role: str) -> M
     user = _find_user(username)
     role_value = check_role(role)
     if Membership.objects.filter(project=project, user=user).exists():
-        raise ValidationError({"username": f"{user.username} is already a member of {project.name}."})
+        raise ValidationError({"username": _("%(username)s is already a member of %(name)s.") % {"username": user.username, "name": project.name}})
     try:
         with transaction.atomic():
             membership = Membership.objects.create(project=project, user=user, role=role_value)
     except IntegrityError as exc:
-        raise ValidationError({"username": f"{user.username} is already a member of {project.name}."}) from exc
+        raise ValidationError({"username": _("%(username)s is already a member of %(name)s.") % {"username": user.username, "name": project.name}}) from exc
     record(
         AuditAction.MEMBER_ADD,
         actor=actor,

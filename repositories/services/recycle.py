@@ -23,6 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -37,7 +38,7 @@ from .registry import registry_client
 
 log = logging.getLogger(__name__)
 
-GC_MESSAGE = "The registry's garbage collection has removed its layers; it cannot be restored."
+GC_MESSAGE = gettext_lazy("The registry's garbage collection has removed its layers; it cannot be restored.")
 
 
 def _manifest_of(client: RegistryClient, repository: str, digest: str, stored: Any, media_type: str) -> Manifest:
@@ -210,7 +211,7 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
     client = client or registry_client()
     repository = entry.repository_name
     if entry.restored_at is not None:
-        raise ValidationError("This deletion has been undone already.", code="restored")
+        raise ValidationError(gettext("This deletion has been undone already."), code="restored")
     if entry.collected_at is not None:
         raise ValidationError(
             f"{repository}@{entry.digest}: {collected_message(entry)}", code="garbage_collected"
@@ -221,7 +222,11 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
             # Collected outside Wharf: remember it, so the page stops offering a restore.
             mark_collected([entry.pk])
             raise ValidationError(
-                f"{repository}@{entry.digest}: {GC_MESSAGE} ({len(missing)} blob(s) missing, e.g. {missing[0]})",
+                ngettext(
+                    "%(repository)s@%(digest)s: %(reason)s (%(count)s blob missing: %(missing)s)",
+                    "%(repository)s@%(digest)s: %(reason)s (%(count)s blobs missing, e.g. %(missing)s)",
+                    len(missing),
+                ) % {"repository": repository, "digest": entry.digest, "reason": GC_MESSAGE, "count": len(missing), "missing": missing[0]},
                 code="garbage_collected",
             )
         moved = {}
@@ -232,7 +237,7 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
         if moved:
             names = ", ".join(f"`{t}`" for t in moved)
             raise ValidationError(
-                f"{repository}: tag(s) {names} now point at another image; move or delete them first.",
+                gettext("%(repository)s: tag(s) %(names)s now point at another image; move or delete them first.") % {"repository": repository, "names": names},
                 code="tag_moved",
             )
         for manifest in _manifests(entry):
@@ -241,13 +246,13 @@ def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | No
             client.put_manifest(repository, tag, bytes(entry.manifest), entry.media_type)
     except RegistryError as exc:
         raise RegistryActionFailed(
-            f"The registry did not restore {repository}@{entry.digest}: {exc}", transient=exc.transient
+            gettext("The registry did not restore %(repository)s@%(digest)s: %(exc)s") % {"repository": repository, "digest": entry.digest, "exc": exc}, transient=exc.transient
         ) from exc
     now = timezone.now()
     with transaction.atomic():
         locked = RecycleBinEntry.objects.select_for_update().get(pk=entry.pk)
         if locked.restored_at is not None:
-            raise ValidationError("This deletion has been undone already.", code="restored")
+            raise ValidationError(gettext("This deletion has been undone already."), code="restored")
         repo_row = ensure_repository(repository, actor=actor)
         # A restore is a push: the registry notifies it as one, and retention sees it as new.
         artifact, _ = Artifact.objects.get_or_create(

@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -77,7 +78,7 @@ def _patterns(value: Any, path: str, problems: list[engine.Problem]) -> tuple[st
     if value is None:
         return ()
     if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
-        problems.append(engine.Problem(path, "Enter a list of patterns."))
+        problems.append(engine.Problem(path, gettext("Enter a list of patterns.")))
         return ()
     return tuple(p.strip() for p in value)
 
@@ -89,7 +90,7 @@ def _section(data: Any, key: str) -> dict[str, Any]:
 
 def _rule_from_data(data: Any, prefix: str, problems: list[engine.Problem]) -> engine.Rule | None:
     if not isinstance(data, dict):
-        problems.append(engine.Problem(prefix, "Each rule must be an object."))
+        problems.append(engine.Problem(prefix, gettext("Each rule must be an object.")))
         return None
     repos, tags, labels = _section(data, "repositories"), _section(data, "tags"), _section(data, "labels")
     try:
@@ -126,7 +127,7 @@ def parse_policy(data: Any) -> tuple[engine.Policy, list[engine.Problem]]:
     problems: list[engine.Problem] = []
     raw_rules = data.get("rules", []) if isinstance(data, dict) else None
     if not isinstance(raw_rules, list):
-        return engine.Policy(), [engine.Problem("rules", "Enter a list of rules.")]
+        return engine.Policy(), [engine.Problem("rules", gettext("Enter a list of rules."))]
     rules = [_rule_from_data(raw, f"rules.{number}", problems) for number, raw in enumerate(raw_rules, start=1)]
     policy = engine.Policy(
         rules=tuple(r for r in rules if r is not None),
@@ -135,7 +136,11 @@ def parse_policy(data: Any) -> tuple[engine.Policy, list[engine.Problem]]:
     # As `engine.validate_policy`, but numbered by position in `data` even when a rule did not parse.
     if len(raw_rules) > engine.MAX_RULES:
         problems.insert(
-            0, engine.Problem("rules", f"A policy has at most {engine.MAX_RULES} rules; it has {len(raw_rules)}.")
+            0, engine.Problem(
+                "rules",
+                gettext("A policy has at most %(max)s rules; it has %(count)s.")
+                % {"max": engine.MAX_RULES, "count": len(raw_rules)},
+            ),
         )
     for number, rule in enumerate(rules, start=1):
         if rule is not None:
@@ -147,12 +152,12 @@ def parse_immutable_rules(data: Any) -> tuple[list[tuple[engine.ImmutableRule, b
     """Each immutable rule with its enabled flag, and every problem."""
     problems: list[engine.Problem] = []
     if not isinstance(data, list):
-        return [], [engine.Problem("immutable", "Enter a list of rules.")]
+        return [], [engine.Problem("immutable", gettext("Enter a list of rules."))]
     parsed: list[tuple[engine.ImmutableRule, bool]] = []
     for number, raw in enumerate(data, start=1):
         prefix = f"immutable.{number}"
         if not isinstance(raw, dict):
-            problems.append(engine.Problem(prefix, "Each rule must be an object."))
+            problems.append(engine.Problem(prefix, gettext("Each rule must be an object.")))
             continue
         repos, tags = _section(raw, "repositories"), _section(raw, "tags")
         rule = engine.ImmutableRule(
@@ -176,7 +181,7 @@ def parse_schedule(expression: str) -> crontab:
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(
-            "Enter five fields: minute hour day-of-month month day-of-week, e.g. `0 3 * * *`."
+            gettext("Enter five fields: minute hour day-of-month month day-of-week, e.g. `0 3 * * *`.")
         )
     minute, hour, day_of_month, month, day_of_week = fields
     try:
@@ -184,7 +189,7 @@ def parse_schedule(expression: str) -> crontab:
             minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week
         )
     except (ValueError, KeyError, IndexError) as exc:
-        raise ValueError(f"Not a valid cron expression: {exc}") from exc
+        raise ValueError(gettext("Not a valid cron expression: %(error)s") % {"error": exc}) from exc
 
 
 def validate_schedule(expression: str) -> str | None:
@@ -541,8 +546,7 @@ def refuse_if_protected(repository: Repository, tags: list[str]) -> None:
         number = protecting_rule(repository, tag)
         if number is not None:
             raise ValidationError(
-                f"{repository.name}:{tag} is protected by immutable rule {number}; "
-                "it cannot be deleted while that rule is in force.",
+                gettext("%(name)s:%(tag)s is protected by immutable rule %(number)s; it cannot be deleted while that rule is in force.") % {"name": repository.name, "tag": tag, "number": number},
                 code="protected",
             )
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -137,7 +138,7 @@ def set_opt_out(project: Project, opted_out: bool, actor: Actor, user: Any = Non
     """Opt `project` out of the default (or back in); refused unless the site allows it.
     Returns whether anything changed."""
     if opted_out and not opt_out_allowed():
-        raise ValidationError({"opted_out": ["This site does not let projects opt out of the default policy."]})
+        raise ValidationError({"opted_out": [gettext("This site does not let projects opt out of the default policy.")]})
     with transaction.atomic():
         existing = RetentionDefaultOptOut.objects.filter(project=project)
         if opted_out == existing.exists():

@@ -52,6 +52,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -110,7 +111,7 @@ def request_run(
         return existing, False
     snapshot = run_snapshot(project)  # its own policy, else the system default (with its origin)
     if snapshot is None:
-        raise ValidationError("This project has no retention policy to run.", code="no_policy")
+        raise ValidationError(gettext("This project has no retention policy to run."), code="no_policy")
     run = RetentionRun.objects.create(
         project=project,
         policy=snapshot,

@@ -17,6 +17,7 @@ import httpx
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -64,7 +65,7 @@ def fetch_metadata(url: str, auth_header: str = "") -> dict[str, Any]:
         with client_for(url, auth_header) as client:
             return _metadata_json(client.metadata())
     except HarborAdapterError as exc:
-        raise ValidationError({"url": [f"The adapter did not answer its metadata: {exc}"]}) from exc
+        raise ValidationError({"url": [_("The adapter did not answer its metadata: %(exc)s") % {"exc": exc}]}) from exc
 
 
 def _audit(action: AuditAction, adapter: ScannerAdapter, actor: Actor, **details: object) -> None:

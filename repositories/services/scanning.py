@@ -32,6 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -108,9 +109,9 @@ def request_scan(
     an artifact that is not an image or index.
     """
     if artifact.kind not in SCANNABLE:
-        raise ScanRefused("Only images and image indexes can be scanned.")
+        raise ScanRefused(gettext("Only images and image indexes can be scanned."))
     if scanner == ScanReport.Scanner.TRIVY:
-        raise ScanRefused("Trivy reports are uploaded (see trivy_import), not requested.")
+        raise ScanRefused(gettext("Trivy reports are uploaded (see trivy_import), not requested."))
     with transaction.atomic():
         # Lock the artifact row: two concurrent requests queue one report.
         Artifact.objects.select_for_update().filter(pk=artifact.pk).first()
@@ -159,9 +160,9 @@ def scan_image(artifact: Artifact, client: RegistryClient) -> ImageScan:
     Raises `ScanRefused`, `LayerRejected` or `RegistryError` (see `execute_scan`).
     """
     if not artifact.details_synced:
-        raise ScanRefused("The image's manifest has not been read yet; sync it first.")
+        raise ScanRefused(gettext("The image's manifest has not been read yet; sync it first."))
     if artifact.error:
-        raise ScanRefused(f"The image's manifest could not be read: {artifact.error}")
+        raise ScanRefused(gettext("The image's manifest could not be read: %(error)s") % {"error": artifact.error})
     layers = [layer for layer in artifact.layers if layer.get("media_type") not in SKIPPED_LAYER_TYPES]
     notes = []
     if len(layers) != len(artifact.layers):

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -87,7 +88,7 @@ def add_key(*, project: Project, name: str, public_key: str, actor: Actor) -> Tr
             _audit(AuditAction.SIGNING_KEY_ADD, key, actor)
             _queue_project(project)
     except IntegrityError as exc:  # a concurrent add won the unique constraint
-        raise ValidationError({"name": "This project already has a key with this name."}) from exc
+        raise ValidationError({"name": gettext("This project already has a key with this name.")}) from exc
     return key
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -75,10 +76,13 @@ def artifact_for_report(repository: Repository, data: Mapping[str, Any], digest:
     first digest the report names that the repository holds."""
     candidates = [digest] if digest else _digests_in(data)
     if not candidates:
-        raise ArtifactNotFound("The report names no image digest; pass the digest explicitly.")
+        raise ArtifactNotFound(_("The report names no image digest; pass the digest explicitly."))
     artifact = Artifact.objects.filter(repository=repository, digest__in=candidates).first()
     if artifact is None:
-        raise ArtifactNotFound(f"No artifact with digest {candidates[0]} in {repository.name}.")
+        raise ArtifactNotFound(
+            _("No artifact with digest %(digest)s in %(repository)s.")
+            % {"digest": candidates[0], "repository": repository.name}
+        )
     return artifact
 
 
@@ -155,12 +159,15 @@ def import_trivy_report(
     Raises `TrivyReportInvalid` for a document that is not a SchemaVersion 2 report.
     """
     if not isinstance(data, Mapping):
-        raise TrivyReportInvalid("A Trivy report is a JSON object.")
+        raise TrivyReportInvalid(_("A Trivy report is a JSON object."))
     version = data.get("SchemaVersion")
     if version != SCHEMA_VERSION:
-        raise TrivyReportInvalid(f"Only Trivy reports with SchemaVersion {SCHEMA_VERSION} can be imported.")
+        raise TrivyReportInvalid(
+            _("Only Trivy reports with SchemaVersion %(version)s can be imported.")
+            % {"version": SCHEMA_VERSION}
+        )
     if "Results" in data and data["Results"] is not None and not isinstance(data["Results"], list):
-        raise TrivyReportInvalid("Results must be a list.")
+        raise TrivyReportInvalid(_("Results must be a list."))
     rows, notes = parse_findings(data)
     os_info = _dict(_dict(data.get("Metadata")).get("OS"))
     now = timezone.now()

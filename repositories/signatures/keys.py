@@ -9,6 +9,8 @@ import hashlib
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from repositories.text import gettext
+
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 MIN_RSA_BITS = 2048
 
@@ -21,24 +23,27 @@ def load_public_key(pem: str) -> PublicKey:
     """The key in `pem`, or `BadKey` with a message fit for a form error."""
     text = pem.strip()
     if "PRIVATE KEY" in text:
-        raise BadKey("This is a private key; paste the public key (cosign.pub).")
+        raise BadKey(gettext("This is a private key; paste the public key (cosign.pub)."))
     if not text.startswith("-----BEGIN PUBLIC KEY-----"):
-        raise BadKey("Expected a PEM public key starting with -----BEGIN PUBLIC KEY-----.")
+        raise BadKey(gettext("Expected a PEM public key starting with -----BEGIN PUBLIC KEY-----."))
     try:
         key = serialization.load_pem_public_key(text.encode())
     except (ValueError, TypeError) as exc:
-        raise BadKey(f"Not a readable PEM public key ({exc}).") from exc
+        raise BadKey(gettext("Not a readable PEM public key (%(exc)s).") % {"exc": exc}) from exc
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ec.SECP256R1):
-            raise BadKey(f"ECDSA keys must use P-256, not {key.curve.name}.")
+            raise BadKey(gettext("ECDSA keys must use P-256, not %(name)s.") % {"name": key.curve.name})
         return key
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
-            raise BadKey(f"RSA keys must have at least {MIN_RSA_BITS} bits, not {key.key_size}.")
+            raise BadKey(
+                gettext("RSA keys must have at least %(min_bits)s bits, not %(key_size)s.")
+                % {"min_bits": MIN_RSA_BITS, "key_size": key.key_size}
+            )
         return key
     if isinstance(key, ed25519.Ed25519PublicKey):
         return key
-    raise BadKey("Only ECDSA P-256, RSA and Ed25519 public keys are supported.")
+    raise BadKey(gettext("Only ECDSA P-256, RSA and Ed25519 public keys are supported."))
 
 
 def algorithm_of(key: PublicKey) -> str:

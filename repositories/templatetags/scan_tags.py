@@ -45,7 +45,7 @@ def band_counts(counts: Any) -> list[tuple[str, str, int]]:
         except (TypeError, ValueError):
             n = 0
         if n:
-            rows.append((band.value, band.label, n))
+            rows.append((band.value, str(band.label), n))
     return rows
 
 

@@ -21,6 +21,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BootstrapForm, apply_validation_error
@@ -38,27 +40,27 @@ from .tabs import project_context
 class AllowlistEntryForm(BootstrapForm):
     vulnerability_id = forms.CharField(
         max_length=255,
-        label="Vulnerability id",
-        help_text="e.g. CVE-2024-1234 or an OSV id; aliases match too.",
+        label=_("Vulnerability id"),
+        help_text=_("e.g. CVE-2024-1234 or an OSV id; aliases match too."),
     )
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     expires_on = forms.DateField(
         required=False,
-        label="Expires on",
+        label=_("Expires on"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Optional; the entry stops applying at the end of that day.",
+        help_text=_("Optional; the entry stops applying at the end of that day."),
     )
 
     def clean_vulnerability_id(self) -> str:
         value = self.cleaned_data["vulnerability_id"].strip()
         if not value or any(c.isspace() for c in value):
-            raise ValidationError("One vulnerability id, without spaces.")
+            raise ValidationError(gettext("One vulnerability id, without spaces."))
         return value
 
     def clean_expires_on(self) -> Any:
         value = self.cleaned_data.get("expires_on")
         if value is not None and value < timezone.localdate():
-            raise ValidationError("The expiry date is in the past.")
+            raise ValidationError(gettext("The expiry date is in the past."))
         return value
 
     def expires_at(self) -> datetime | None:
@@ -131,7 +133,11 @@ def _add(request: HtmxHttpRequest, project: Project | None) -> HttpResponse:
             if not form.errors:  # a constraint message keyed by no field still shows
                 form.add_error(None, exc)
         else:
-            messages.success(request, f"{entry.vulnerability_id} is allowlisted.")
+            messages.success(
+                request,
+                gettext("%(vulnerability_id)s is allowlisted.")
+                % {"vulnerability_id": entry.vulnerability_id},
+            )
             return _answer(request, project)
     return _answer(request, project, form)
 
@@ -139,7 +145,11 @@ def _add(request: HtmxHttpRequest, project: Project | None) -> HttpResponse:
 def _remove(request: HtmxHttpRequest, project: Project | None, pk: int) -> HttpResponse:
     entry = get_object_or_404(AllowlistEntry, pk=pk, project=project)
     remove_entry(entry, actor=Actor.from_request(request))
-    messages.success(request, f"{entry.vulnerability_id} is no longer allowlisted.")
+    messages.success(
+        request,
+        gettext("%(vulnerability_id)s is no longer allowlisted.")
+        % {"vulnerability_id": entry.vulnerability_id},
+    )
     return _answer(request, project)
 
 
@@ -174,7 +184,12 @@ def scan_on_push(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.UPDATE_PROJECT)
     enabled = request.POST.get("enabled") == "on"
     set_scan_on_push(project, enabled, actor=Actor.from_request(request))
-    messages.success(request, f"Scan on push is {'on' if enabled else 'off'} for {project.name}.")
+    text = (
+        gettext("Scan on push is on for %(name)s.")
+        if enabled
+        else gettext("Scan on push is off for %(name)s.")
+    )
+    messages.success(request, text % {"name": project.name})
     if request.htmx:
         context = project_context(project, "security") | {"scan_on_push": enabled, "can_update": True}
         return render_page(request, "scans/project_security.html", "scan_on_push", context)

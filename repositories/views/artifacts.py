@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -65,7 +67,7 @@ def _strings(value: Any) -> list[str]:
 def _get_artifact(repository: Repository, digest: str) -> Artifact:
     artifact = Artifact.objects.select_related("parent").filter(repository=repository, digest=digest).first()
     if artifact is None:
-        raise Http404("No such artifact.")
+        raise Http404(_("No such artifact."))
     artifact.repository = repository
     return artifact
 
@@ -137,21 +139,28 @@ def artifact_delete(request: HtmxHttpRequest, name: str, repo: str, digest: str)
             messages.error(request, exc.message)
             url = artifact_url(repository, artifact.digest)
         else:
-            messages.success(request, f"Deleted {repository.name}@{artifact.digest}.")
+            messages.success(request, _("Deleted %(name)s@%(digest)s.") % {"name": repository.name, "digest": artifact.digest})
             url = repository_url(repository)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     tags = list(artifact.tags.order_by("name").values_list("name", flat=True))
     children = artifact.children.count()
-    message = f"This deletes {repository.name}@{artifact.digest} from the registry"
-    message += f", with its {children} platform image{'s' if children != 1 else ''}" if children else ""
-    message += ". These tags go with it:" if tags else ". No tag points at it."
+    if children:
+        message = ngettext(
+            "This deletes %(name)s@%(digest)s from the registry, with its %(count)s platform image.",
+            "This deletes %(name)s@%(digest)s from the registry, with its %(count)s platform images.",
+            children,
+        )
+    else:
+        message = _("This deletes %(name)s@%(digest)s from the registry.")
+    message %= {"name": repository.name, "digest": artifact.digest, "count": children}
+    message = " ".join([message, _("These tags go with it:") if tags else _("No tag points at it.")])
     context = {
-        "title": f"Delete artifact {artifact.short_digest}?",
+        "title": _("Delete artifact %(short_digest)s?") % {"short_digest": artifact.short_digest},
         "message": message,
         "items": tags,
         "hidden": [],
         "action": artifact_url(repository, artifact.digest, "delete/"),
-        "confirm_label": "Delete artifact",
+        "confirm_label": _("Delete artifact"),
         "cancel_url": artifact_url(repository, artifact.digest),
     }
     return render_page(request, "repositories/confirm_delete.html", "dialog", context)

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BootstrapForm
@@ -30,10 +32,10 @@ RUNS_PER_PAGE = 25
 
 class GcForm(BootstrapForm):
     dry_run = forms.BooleanField(
-        required=False, initial=True, label="Dry run", help_text="Only list what would be removed."
+        required=False, initial=True, label=_("Dry run"), help_text=_("Only list what would be removed.")
     )
     delete_untagged = forms.BooleanField(
-        required=False, label="Delete untagged manifests", help_text="Also remove manifests no tag points at."
+        required=False, label=_("Delete untagged manifests"), help_text=_("Also remove manifests no tag points at.")
     )
 
 
@@ -113,6 +115,7 @@ def gc_start(request: HtmxHttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             enqueue_gc(run)
-            messages.success(request, f"Garbage collection #{run.pk} queued{' (dry run)' if run.dry_run else ''}.")
+            text = gettext("Garbage collection #%(id)s queued (dry run).") if run.dry_run else gettext("Garbage collection #%(id)s queued.")
+            messages.success(request, text % {"id": run.pk})
             return redirect("projects:gc_runs")
     return _render(request, form)

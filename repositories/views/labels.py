@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -51,7 +53,7 @@ class LabelForm(BootstrapForm):
         max_length=7,
         initial="#1f883d",
         widget=forms.TextInput(attrs={"type": "color", "class": "form-control-color"}),
-        help_text="# and six hexadecimal digits.",
+        help_text=_("# and six hexadecimal digits."),
     )
     description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -60,7 +62,7 @@ class AttachForm(forms.Form):
     """Which label to put on (`add`) or take off (`remove`) the chosen artifacts."""
 
     label = forms.IntegerField(min_value=1)
-    action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove")], initial="add")
+    action = forms.ChoiceField(choices=[("add", _("Add")), ("remove", _("Remove"))], initial="add")
 
 
 # --- managing labels ------------------------------------------------------------------
@@ -101,7 +103,7 @@ def _create(request: HtmxHttpRequest, project: Project | None) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Label {label.name} is created.")
+            messages.success(request, gettext("Label %(name)s is created.") % {"name": label.name})
             if not request.htmx:
                 return redirect(_list_url(project))
             return _list_page(request, project)
@@ -143,7 +145,7 @@ def _edit(request: HtmxHttpRequest, label: Label, project: Project | None) -> Ht
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Label {label.name} is saved.")
+            messages.success(request, gettext("Label %(name)s is saved.") % {"name": label.name})
             url = _list_url(project)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {"label": label, "label_form": form, "cancel_url": _list_url(project), "project": project}
@@ -156,14 +158,19 @@ def _delete(request: HtmxHttpRequest, label: Label, project: Project | None) -> 
     url = _list_url(project)
     if request.method == "POST":
         label_service.delete_label(label, actor=Actor.from_request(request))
-        messages.success(request, f"Label {label.name} is deleted.")
+        messages.success(request, gettext("Label %(name)s is deleted.") % {"name": label.name})
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     carried = label.artifact_links.count()
     context = {
-        "title": f"Delete label {label.name}?",
-        "message": f"It comes off the {carried} artifact{'s' if carried != 1 else ''} that carry it.",
+        "title": gettext("Delete label %(name)s?") % {"name": label.name},
+        "message": ngettext(
+            "It comes off the %(count)s artifact that carries it.",
+            "It comes off the %(count)s artifacts that carry it.",
+            carried,
+        )
+        % {"count": carried},
         "action": request.path,
-        "confirm_label": "Delete label",
+        "confirm_label": gettext("Delete label"),
         "cancel_url": url,
     }
     return render_page(request, "confirm.html", "dialog", context)
@@ -229,16 +236,20 @@ def _apply(
     """Add or remove the form's label on `artifacts`, leaving one flash message."""
     label = usable_label(project, form.cleaned_data["label"])
     if label is None:
-        messages.error(request, "No such label in this project.")
+        messages.error(request, gettext("No such label in this project."))
         return
     actor = Actor.from_request(request)
     try:
         if form.cleaned_data["action"] == "add":
             changed = label_service.add_label(label, artifacts, project=project, actor=actor)
-            messages.success(request, f"Label {label.name} put on {changed} artifact{'s' if changed != 1 else ''}.")
+            text = ngettext("Label %(name)s put on %(count)s artifact.", "Label %(name)s put on %(count)s artifacts.", changed)
+            messages.success(request, text % {"name": label.name, "count": changed})
         else:
             changed = label_service.remove_label(label, artifacts, project=project, actor=actor)
-            messages.success(request, f"Label {label.name} taken off {changed} artifact{'s' if changed != 1 else ''}.")
+            text = ngettext(
+                "Label %(name)s taken off %(count)s artifact.", "Label %(name)s taken off %(count)s artifacts.", changed
+            )
+            messages.success(request, text % {"name": label.name, "count": changed})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
 
@@ -269,13 +280,13 @@ def artifact_labels(request: HtmxHttpRequest, name: str, repo: str, digest: str)
     repository = get_repository_in(project, repo)
     artifact = Artifact.objects.filter(repository=repository, digest=digest).first()
     if artifact is None:
-        raise Http404("No such artifact.")
+        raise Http404(gettext("No such artifact."))
     artifact.repository = repository
     form = AttachForm(request.POST)
     if form.is_valid():
         _apply(request, project, [artifact], form)
     else:
-        messages.error(request, "Choose a label.")
+        messages.error(request, gettext("Choose a label."))
     if not request.htmx:
         return redirect(reverse("projects:artifact", args=[project.name, repository.short_name, digest]))
     context = {"project": project, "repository": repository, "artifact": artifact}
@@ -298,7 +309,7 @@ def tags_label(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
     tags = list(Tag.objects.filter(repository=repository, name__in=names).select_related("artifact").order_by("name"))
     if request.method == "GET":
         context = {
-            "title": f"Label {len(tags)} tag{'s' if len(tags) != 1 else ''}",
+            "title": ngettext("Label %(count)s tag", "Label %(count)s tags", len(tags)) % {"count": len(tags)},
             "tags": tags,
             "labels": list(Label.objects.usable_in(project).order_by("name", "id")),
             "action": request.path,
@@ -308,9 +319,9 @@ def tags_label(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
         return render_page(request, "labels/bulk.html", "dialog", context)
     form = AttachForm(request.POST)
     if not tags:
-        messages.warning(request, "No tag was selected.")
+        messages.warning(request, gettext("No tag was selected."))
     elif not form.is_valid():
-        messages.error(request, "Choose a label.")
+        messages.error(request, gettext("Choose a label."))
     else:
         artifacts = {t.artifact.pk: t.artifact for t in tags}
         for artifact in artifacts.values():

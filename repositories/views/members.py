@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -104,7 +105,12 @@ def member_add(request: HtmxHttpRequest, name: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{membership.user.username} is now {membership.get_role_display()} in {project.name}.",
+                _("%(username)s is now %(role)s in %(name)s.")
+                % {
+                    "username": membership.user.username,
+                    "role": membership.get_role_display(),
+                    "name": project.name,
+                },
             )
             if not request.htmx:
                 return _back(request, project)
@@ -130,7 +136,12 @@ def member_role(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{membership.user.username} is now {membership.get_role_display()} in {project.name}.",
+                _("%(username)s is now %(role)s in %(name)s.")
+                % {
+                    "username": membership.user.username,
+                    "role": membership.get_role_display(),
+                    "name": project.name,
+                },
             )
     else:
         row_errors[membership.pk] = [str(e) for errors in form.errors.values() for e in errors]
@@ -152,13 +163,18 @@ def member_remove(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{membership.user.username} was removed from {project.name}.")
+            messages.success(
+                request,
+                _("%(username)s was removed from %(name)s.")
+                % {"username": membership.user.username, "name": project.name},
+            )
         return HttpResponseClientRedirect(members_url) if request.htmx else redirect(members_url)
     context = {
-        "title": f"Remove {membership.user.username}?",
-        "message": f"{membership.user.username} loses their role ({membership.get_role_display()}) in {project.name}.",
+        "title": _("Remove %(username)s?") % {"username": membership.user.username},
+        "message": _("%(username)s loses their role (%(role)s) in %(name)s.")
+        % {"username": membership.user.username, "role": membership.get_role_display(), "name": project.name},
         "action": reverse("projects:member_remove", args=[project.name, membership.pk]),
-        "confirm_label": "Remove member",
+        "confirm_label": _("Remove member"),
         "cancel_url": members_url,
     }
     return render_page(request, "confirm.html", "dialog", context)
@@ -179,7 +195,9 @@ def team_add(request: HtmxHttpRequest, name: str) -> HttpResponse:
             apply_validation_error(form, exc)
         else:
             messages.success(
-                request, f"Team {grant.team.name} is now {grant.get_role_display()} in {project.name}."
+                request,
+                _("Team %(name)s is now %(role)s in %(project)s.")
+                % {"name": grant.team.name, "role": grant.get_role_display(), "project": project.name},
             )
             if not request.htmx:
                 return _back(request, project)
@@ -197,7 +215,9 @@ def team_role(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
     if form.is_valid():
         grant = change_project_team_role(grant, actor=Actor.from_request(request), **form.cleaned_data)
         messages.success(
-            request, f"Team {grant.team.name} is now {grant.get_role_display()} in {project.name}."
+            request,
+            _("Team %(name)s is now %(role)s in %(project)s.")
+            % {"name": grant.team.name, "role": grant.get_role_display(), "project": project.name},
         )
     else:
         team_errors[grant.pk] = [str(e) for errors in form.errors.values() for e in errors]
@@ -215,14 +235,18 @@ def team_remove(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
     members_url = reverse("projects:members", args=[project.name])
     if request.method == "POST":
         remove_project_team(grant, actor=Actor.from_request(request))
-        messages.success(request, f"Team {grant.team.name} was removed from {project.name}.")
+        messages.success(
+            request,
+            _("Team %(name)s was removed from %(project)s.")
+            % {"name": grant.team.name, "project": project.name},
+        )
         return HttpResponseClientRedirect(members_url) if request.htmx else redirect(members_url)
     context = {
-        "title": f"Remove team {grant.team.name}?",
-        "message": f"Its members lose the team's role ({grant.get_role_display()}) in {project.name}; "
-        "their own roles stay.",
+        "title": _("Remove team %(name)s?") % {"name": grant.team.name},
+        "message": _("Its members lose the team's role (%(role)s) in %(name)s; their own roles stay.")
+        % {"role": grant.get_role_display(), "name": project.name},
         "action": reverse("projects:team_remove", args=[project.name, grant.pk]),
-        "confirm_label": "Remove team",
+        "confirm_label": _("Remove team"),
         "cancel_url": members_url,
     }
     return render_page(request, "confirm.html", "dialog", context)

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -91,7 +92,7 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_create(request: HtmxHttpRequest) -> HttpResponse:
     if not can_create_projects(request.user, settings.WHARF_PROJECT_CREATION):
-        raise PermissionDenied("Only system admins may create projects on this site.")
+        raise PermissionDenied(_("Only system admins may create projects on this site."))
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -103,7 +104,9 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Project {project.name} created. You are its Project Admin.")
+            messages.success(
+                request, _("Project %(name)s created. You are its Project Admin.") % {"name": project.name}
+            )
             return redirect("projects:detail", project.name)
     return render(request, "projects/create.html", {"nav": "projects", "form": form})
 
@@ -139,7 +142,7 @@ def project_update(request: HtmxHttpRequest, name: str) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Project {project.name} saved.")
+            messages.success(request, _("Project %(name)s saved.") % {"name": project.name})
             return redirect("projects:detail", project.name)
     return _render_summary(request, project, form)
 
@@ -151,17 +154,17 @@ def project_delete(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.DELETE_PROJECT)
     if request.method == "POST":
         delete_project(project, actor=Actor.from_request(request))
-        messages.success(request, f"Project {project.name} deleted.")
+        messages.success(request, _("Project %(name)s deleted.") % {"name": project.name})
         url = reverse("projects:list")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Delete project {project.name}?",
+        "title": _("Delete project %(name)s?") % {"name": project.name},
         "message": (
-            f"This deletes {project.name} and its memberships. "
-            "Its audit history stays. This cannot be undone."
+            _("This deletes %(name)s and its memberships. Its audit history stays. This cannot be undone.")
+            % {"name": project.name}
         ),
         "action": reverse("projects:delete", args=[project.name]),
-        "confirm_label": "Delete project",
+        "confirm_label": _("Delete project"),
         "cancel_url": reverse("projects:detail", args=[project.name]),
     }
     return render_page(request, "confirm.html", "dialog", context)

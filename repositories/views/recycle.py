@@ -17,6 +17,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -34,7 +36,7 @@ from .retention_policy import retention_context
 
 ENTRIES_PER_PAGE = 50
 # Said in place of the service's wording, which ends with the first missing blob's digest.
-GARBAGE_COLLECTED = "its layers were removed by garbage collection; it cannot be restored."
+GARBAGE_COLLECTED = gettext_lazy("its layers were removed by garbage collection; it cannot be restored.")
 
 
 def _entries(project: Project) -> QuerySet[RecycleBinEntry]:
@@ -71,16 +73,23 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
     if request.method == "GET":
         tags = sorted(entry.tags)
         context = {
-            "title": f"Restore {entry.repository_name}@{entry.digest[:19]}…?",
+            "title": _("Restore %(repository_name)s@%(digest)s…?")
+            % {"repository_name": entry.repository_name, "digest": entry.digest[:19]},
             "message": (
-                f"The manifest goes back into {entry.repository_name}"
-                + (
-                    f" with its tag{'s' if len(tags) != 1 else ''} {', '.join(tags)}."
-                    if tags
-                    else ", untagged."
+                ngettext(
+                    "The manifest goes back into %(repository)s with its tag %(tags)s. A tag that now "
+                    "points at another image is not moved: the restore is refused instead.",
+                    "The manifest goes back into %(repository)s with its tags %(tags)s. A tag that now "
+                    "points at another image is not moved: the restore is refused instead.",
+                    len(tags),
                 )
-                + " A tag that now points at another image is not moved: the restore is refused instead."
-            ),
+                if tags
+                else _(
+                    "The manifest goes back into %(repository)s, untagged. A tag that now points at "
+                    "another image is not moved: the restore is refused instead."
+                )
+            )
+            % {"repository": entry.repository_name, "tags": ", ".join(tags)},
             "entry": entry,
             "action": reverse("projects:retention_restore", args=[project.name, entry.pk]),
             "cancel_url": url,
@@ -95,13 +104,17 @@ def recycle_restore(request: HtmxHttpRequest, name: str, pk: int) -> HttpRespons
         if exc.code == "garbage_collected":
             entry.refresh_from_db(fields=["collected_at", "collected_by"])
             why = collected_message(entry) if entry.collected_at else GARBAGE_COLLECTED
-            messages.error(request, f"{where} was not restored: {why}")
+            messages.error(request, _("%(where)s was not restored: %(reason)s") % {"where": where, "reason": why})
         else:
-            messages.error(request, f"Not restored: {' '.join(exc.messages)}")
+            messages.error(request, _("Not restored: %(messages)s") % {"messages": " ".join(exc.messages)})
     except RegistryActionFailed as exc:
-        hint = " The registry is unreachable; try again later." if exc.transient else ""
-        messages.error(request, f"Not restored: {exc.message}{hint}")
+        text = (
+            _("Not restored: %(message)s The registry is unreachable; try again later.")
+            if exc.transient
+            else _("Not restored: %(message)s")
+        )
+        messages.error(request, text % {"message": exc.message})
     else:
-        named = ", ".join(sorted(entry.tags)) or "untagged"
-        messages.success(request, f"Restored {where} ({named}).")
+        text = _("Restored %(where)s (%(tags)s).") if entry.tags else _("Restored %(where)s (untagged).")
+        messages.success(request, text % {"where": where, "tags": ", ".join(sorted(entry.tags))})
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -7,7 +7,7 @@ and is untrusted: templates rely on autoescaping and truncate long values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Perm, is_system_admin
 from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
@@ -45,39 +46,42 @@ from ..templatetags.row_urls import row_url_template
 from .labels import attach_row_labels, filter_by_label, tag_list_label_context
 from .tabs import project_context
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 REPOSITORIES_PER_PAGE = 25
 TAGS_PER_PAGE = 50
 
 # Sort key → ORDER BY; the tie-breaker keeps pages stable when values repeat.
 # The page's sorts (label, keys), paged by cursor: each has a (project, key, name) index
 # (`repo_project_*`), read in either direction; a never-pushed repository sorts as oldest.
-REPOSITORY_SORTS: dict[str, tuple[str, Ordering]] = {
-    "name": ("Name (A–Z)", Ordering("name", ("name",))),
-    "-name": ("Name (Z–A)", Ordering("-name", ("name",), descending=True)),
+REPOSITORY_SORTS: dict[str, tuple[StrOrPromise, Ordering]] = {
+    "name": (gettext_lazy("Name (A–Z)"), Ordering("name", ("name",))),
+    "-name": (gettext_lazy("Name (Z–A)"), Ordering("-name", ("name",), descending=True)),
     "-pushed": (
-        "Last push (newest)",
+        gettext_lazy("Last push (newest)"),
         Ordering("-pushed", ("last_push_at", "name"), descending=True, nullable=True),
     ),
-    "pushed": ("Last push (oldest)", Ordering("pushed", ("last_push_at", "name"), nullable=True)),
-    "-size": ("Size (largest)", Ordering("-size", ("size", "name"), descending=True)),
-    "size": ("Size (smallest)", Ordering("size", ("size", "name"))),
-    "-pulls": ("Pulls (most)", Ordering("-pulls", ("pull_count", "name"), descending=True)),
-    "pulls": ("Pulls (fewest)", Ordering("pulls", ("pull_count", "name"))),
-    "-tags": ("Tags (most)", Ordering("-tags", ("tag_count", "name"), descending=True)),
-    "tags": ("Tags (fewest)", Ordering("tags", ("tag_count", "name"))),
+    "pushed": (gettext_lazy("Last push (oldest)"), Ordering("pushed", ("last_push_at", "name"), nullable=True)),
+    "-size": (gettext_lazy("Size (largest)"), Ordering("-size", ("size", "name"), descending=True)),
+    "size": (gettext_lazy("Size (smallest)"), Ordering("size", ("size", "name"))),
+    "-pulls": (gettext_lazy("Pulls (most)"), Ordering("-pulls", ("pull_count", "name"), descending=True)),
+    "pulls": (gettext_lazy("Pulls (fewest)"), Ordering("pulls", ("pull_count", "name"))),
+    "-tags": (gettext_lazy("Tags (most)"), Ordering("-tags", ("tag_count", "name"), descending=True)),
+    "tags": (gettext_lazy("Tags (fewest)"), Ordering("tags", ("tag_count", "name"))),
 }
 # The page's sort keys; each is one of `tag_lists.TAG_ORDERINGS`, paged by cursor.
-TAG_SORTS: dict[str, str] = {
-    "name": "Tag (A–Z)",
-    "-name": "Tag (Z–A)",
-    "-pushed": "Pushed (newest)",
-    "pushed": "Pushed (oldest)",
-    "-size": "Size (largest)",
-    "size": "Size (smallest)",
-    "-pulled": "Last pulled (recent)",
-    "pulled": "Last pulled (longest ago)",
-    "-pulls": "Pulls (most)",
-    "pulls": "Pulls (fewest)",
+TAG_SORTS: dict[str, StrOrPromise] = {
+    "name": gettext_lazy("Tag (A–Z)"),
+    "-name": gettext_lazy("Tag (Z–A)"),
+    "-pushed": gettext_lazy("Pushed (newest)"),
+    "pushed": gettext_lazy("Pushed (oldest)"),
+    "-size": gettext_lazy("Size (largest)"),
+    "size": gettext_lazy("Size (smallest)"),
+    "-pulled": gettext_lazy("Last pulled (recent)"),
+    "pulled": gettext_lazy("Last pulled (longest ago)"),
+    "-pulls": gettext_lazy("Pulls (most)"),
+    "pulls": gettext_lazy("Pulls (fewest)"),
 }
 
 
@@ -94,13 +98,13 @@ class TagListForm(forms.Form):
     glob dialect (`repositories.globs`): plain text is a substring, `v1.*` a glob."""
 
     tag = forms.CharField(
-        required=False, max_length=MAX_PATTERN_LENGTH, label="Filter tags", validators=[validate_tag_filter]
+        required=False, max_length=MAX_PATTERN_LENGTH, label=gettext_lazy("Filter tags"), validators=[validate_tag_filter]
     )
     sort = forms.ChoiceField(required=False, choices=list(TAG_SORTS.items()))
-    accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label="Accessories")
-    label = forms.IntegerField(required=False, min_value=1, label="Label")
+    accessories = forms.ChoiceField(required=False, choices=AccessoryMode.choices, label=gettext_lazy("Accessories"))
+    label = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Label"))
     cursor = forms.CharField(required=False, max_length=1000)
-    signature = forms.ChoiceField(required=False, choices=[("", "Any signature"), *SignatureStatus.choices])
+    signature = forms.ChoiceField(required=False, choices=[("", gettext_lazy("Any signature")), *SignatureStatus.choices])
 
 
 def repository_url(repository: Repository, *, suffix: str = "") -> str:
@@ -131,7 +135,7 @@ def repository_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
     form.is_valid()
     data = form.cleaned_data
     q, sort = data.get("q") or "", data.get("sort") or "name"
-    repositories = Repository.objects.filter(project=project)
+    repositories: QuerySet[Repository] = Repository.objects.filter(project=project)
     if q:
         repositories = search(repositories, ("name", "description"), q)
     listed = keyset.page_context(repositories, REPOSITORY_SORTS[sort][1], request.GET, REPOSITORIES_PER_PAGE)

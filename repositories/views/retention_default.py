@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, may_manage_default_retention
@@ -103,9 +104,9 @@ def default_policy(request: HtmxHttpRequest) -> HttpResponse:
         retention_defaults.save_default(Actor.from_request(request), user=request.user, **_policy_for_service(form, rules))
     except ValidationError as exc:
         _apply_policy_errors(form, rules, exc)
-        messages.error(request, "The default policy was not saved: correct the errors shown.")
+        messages.error(request, _("The default policy was not saved: correct the errors shown."))
         return _page(request, form, rules)
-    messages.success(request, "Default retention policy saved.")
+    messages.success(request, _("Default retention policy saved."))
     return redirect("projects:retention_default")
 
 
@@ -121,6 +122,6 @@ def default_opt_out(request: HtmxHttpRequest, name: str) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, "This project no longer follows the default policy." if opted_out else "This project follows the default policy."
+            request, _("This project no longer follows the default policy.") if opted_out else _("This project follows the default policy.")
         )
     return redirect("projects:retention", project.name)

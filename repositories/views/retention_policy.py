@@ -21,6 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
@@ -161,10 +162,10 @@ def retention_policy(request: HtmxHttpRequest, name: str) -> HttpResponse:
         save_policy(project, Actor.from_request(request), user=request.user, **data)
     except ValidationError as exc:
         _apply_policy_errors(form, rules, exc)
-        messages.error(request, "The policy was not saved: correct the errors shown.")
+        messages.error(request, _("The policy was not saved: correct the errors shown."))
         # The save may have cancelled a preview of these very values: show it again.
         return _page(request, project, form, rules, refresh_preview=True)
-    messages.success(request, "Retention policy saved.")
+    messages.success(request, _("Retention policy saved."))
     if not request.htmx:
         return redirect("projects:retention", project.name)
     form, rules = _policy_forms(project)
@@ -305,9 +306,9 @@ def immutable_rules(request: HtmxHttpRequest, name: str) -> HttpResponse:
     except ValidationError as exc:
         for _key, errors in rules.apply_errors(exc, "immutable"):
             form.add_error(None, errors)
-        messages.error(request, "The immutable rules were not saved: correct the errors shown.")
+        messages.error(request, _("The immutable rules were not saved: correct the errors shown."))
         return _immutable_page(request, project, form, rules)
-    messages.success(request, "Immutable tag rules saved.")
+    messages.success(request, _("Immutable tag rules saved."))
     if not request.htmx:
         return redirect("projects:retention_immutable", project.name)
     form, rules = _immutable_forms(project)

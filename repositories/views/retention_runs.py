@@ -16,6 +16,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -77,11 +78,16 @@ def run_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         url = reverse("projects:retention", args=[project.name])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    kind = "Dry run" if run.dry_run else "Run"
     if created:
-        messages.success(request, f"{kind} #{run.pk} queued.")
+        text = _("Dry run #%(pk)s queued.") if run.dry_run else _("Run #%(pk)s queued.")
+        messages.success(request, text % {"pk": run.pk})
     else:
-        messages.info(request, f"{kind} #{run.pk} is already {run.get_status_display().lower()}; showing it.")
+        text = (
+            _("Dry run #%(pk)s is already %(status)s; showing it.")
+            if run.dry_run
+            else _("Run #%(pk)s is already %(status)s; showing it.")
+        )
+        messages.info(request, text % {"pk": run.pk, "status": run.get_status_display().lower()})
     run.project = project
     url = _run_url(run)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -99,7 +105,7 @@ def run_confirm(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "action": reverse("projects:retention_run_start", args=[project.name]),
     }
     if policy is None:
-        context["problem"] = "This project has no retention policy to run. Save one first."
+        context["problem"] = _("This project has no retention policy to run. Save one first.")
     else:
         try:
             evaluation = preview(project, policy_data(policy))
@@ -184,11 +190,15 @@ def run_stop(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
         run = request_stop(run)
         run.project = project
         if run.status == RetentionRun.Status.STOPPED:
-            messages.success(request, f"Run #{run.pk} stopped.")
+            messages.success(request, _("Run #%(pk)s stopped.") % {"pk": run.pk})
         else:
-            messages.info(request, f"Run #{run.pk} stops before its next deletion.")
+            messages.info(request, _("Run #%(pk)s stops before its next deletion.") % {"pk": run.pk})
     else:
-        messages.warning(request, f"Run #{run.pk} has {run.status} already.")
+        messages.warning(
+            request,
+            _("Run #%(pk)s has %(status)s already.")
+            % {"pk": run.pk, "status": run.get_status_display().lower()},
+        )
     if request.htmx:
         return render(
             request, "retention/_run_status.html", {"run": run, "project": project, "with_messages": True}

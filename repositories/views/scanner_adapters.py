@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BootstrapForm, apply_validation_error
@@ -25,13 +27,13 @@ from ..services import scanner_adapters
 class ScannerAdapterForm(BootstrapForm):
     name = forms.CharField(max_length=100)
     # Adapters usually sit on an internal network without TLS: a bare host means http.
-    url = forms.URLField(max_length=500, label="URL", assume_scheme="http", help_text="e.g. http://trivy-adapter:8080")
+    url = forms.URLField(max_length=500, label=_("URL"), assume_scheme="http", help_text=_("e.g. http://trivy-adapter:8080"))
     auth = forms.CharField(
         max_length=1000,
         required=False,
-        label="Authorization header",
+        label=_("Authorization header"),
         widget=forms.PasswordInput(render_value=False),
-        help_text="Optional; a secret, never shown again.",
+        help_text=_("Optional; a secret, never shown again."),
     )
 
 
@@ -58,7 +60,7 @@ def adapter_add(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Scanner adapter {adapter.name} is registered.")
+            messages.success(request, gettext("Scanner adapter %(name)s is registered.") % {"name": adapter.name})
             return _answer(request)
     return _answer(request, form)
 
@@ -70,7 +72,8 @@ def adapter_enable(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     adapter = get_object_or_404(ScannerAdapter, pk=pk)
     enabled = request.POST.get("enabled") == "on"
     scanner_adapters.set_enabled(adapter, enabled, actor=Actor.from_request(request))
-    messages.success(request, f"Scanner adapter {adapter.name} is {'enabled' if enabled else 'disabled'}.")
+    text = gettext("Scanner adapter %(name)s is enabled.") if enabled else gettext("Scanner adapter %(name)s is disabled.")
+    messages.success(request, text % {"name": adapter.name})
     return _answer(request)
 
 
@@ -79,5 +82,5 @@ def adapter_enable(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def adapter_remove(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     adapter = get_object_or_404(ScannerAdapter, pk=pk)
     scanner_adapters.remove(adapter, actor=Actor.from_request(request))
-    messages.success(request, f"Scanner adapter {adapter.name} is removed.")
+    messages.success(request, gettext("Scanner adapter %(name)s is removed.") % {"name": adapter.name})
     return _answer(request)

@@ -13,13 +13,15 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -50,6 +52,9 @@ from .artifacts import _get_artifact, artifact_url
 from .repositories import _query_without_page, repository_url
 from .tabs import project_context
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 FINDINGS_PER_PAGE = 100
 EXPORT_CHUNK = 1000
 COMPARE_TAG_CHOICES = 1000
@@ -68,12 +73,12 @@ EXPORT_COLUMNS = [
     "allowlisted",
     "links",
 ]
-SORTS = {
-    "severity": "Severity (critical first)",
-    "-cvss_score": "Score (highest first)",
-    "cvss_score": "Score (lowest first)",
-    "package": "Package (A–Z)",
-    "vulnerability_id": "Vulnerability id",
+SORTS: dict[str, StrOrPromise] = {
+    "severity": _("Severity (critical first)"),
+    "-cvss_score": _("Score (highest first)"),
+    "cvss_score": _("Score (lowest first)"),
+    "package": _("Package (A–Z)"),
+    "vulnerability_id": _("Vulnerability id"),
 }
 BANDS = [band.value for band in Severity]
 # Heavy columns the summaries never read.
@@ -92,7 +97,7 @@ class ScanSummary:
     state: str  # "none", "pending", "failed" or "succeeded"
 
     @property
-    def bands(self) -> list[tuple[str, str, int, int]]:
+    def bands(self) -> list[tuple[str, StrOrPromise, int, int]]:
         """(band, label, count, fixable) for the bands with a count above zero."""
         if self.report is None:
             return []
@@ -142,10 +147,10 @@ class FindingListForm(forms.Form):
 
     severity = forms.MultipleChoiceField(required=False, choices=Severity.choices)
     fixable = forms.ChoiceField(
-        required=False, choices=[("", "Any"), ("yes", "Fix available"), ("no", "No fix")]
+        required=False, choices=[("", _("Any")), ("yes", _("Fix available")), ("no", _("No fix"))]
     )
     package = forms.CharField(required=False, max_length=255)
-    id = forms.CharField(required=False, max_length=255, label="Vulnerability id")
+    id = forms.CharField(required=False, max_length=255, label=_("Vulnerability id"))
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
     page = forms.IntegerField(required=False, min_value=1)
 
@@ -313,11 +318,11 @@ def vulnerabilities_export(
 ) -> HttpResponse | StreamingHttpResponse:
     """The filtered findings of the latest report as CSV or JSON, streamed."""
     if fmt not in ("csv", "json"):
-        raise Http404("Exports are CSV or JSON.")
+        raise Http404(gettext("Exports are CSV or JSON."))
     _project, repository, artifact = _artifact_for(request, name, repo, digest, Perm.VIEW_SCANS)
     report = latest_succeeded(artifact)
     if report is None:
-        raise Http404("This artifact has no successful scan yet.")
+        raise Http404(gettext("This artifact has no successful scan yet."))
     findings = filter_findings(report_findings(report), cleaned(FindingListForm(request.GET)))
     filename = f"{repository.name.replace('/', '_')}-{artifact.short_digest}-vulnerabilities.{fmt}"
     if fmt == "csv":
@@ -341,7 +346,7 @@ def sbom(request: HtmxHttpRequest, name: str, repo: str, digest: str) -> HttpRes
     )
     if document is None:
         raise Http404(
-            "No SBOM: this artifact has no successful built-in scan (an index has one per platform)."
+            gettext("No SBOM: this artifact has no successful built-in scan (an index has one per platform).")
         )
     response = HttpResponse(json.dumps(document), content_type="application/vnd.cyclonedx+json")
     filename = f"{repository.name.replace('/', '_')}-{artifact.short_digest}.cdx.json"
@@ -440,7 +445,7 @@ def compare(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
             continue
         artifact = _resolve(repository, reference)
         if artifact is None:
-            form.add_error(side, f"No tag or digest {reference!r} in this repository.")
+            form.add_error(side, gettext("No tag or digest %(reference)r in this repository.") % {"reference": reference})
             continue
         artifact.repository = repository
         sides[side] = {"reference": reference, "artifact": artifact, "report": latest_succeeded(artifact)}

@@ -19,6 +19,8 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BootstrapForm, apply_validation_error
@@ -33,12 +35,12 @@ from .tabs import project_context
 
 
 class TrustedKeyForm(BootstrapForm):
-    name = forms.CharField(max_length=100, help_text="How badges name this key, e.g. release or ci.")
+    name = forms.CharField(max_length=100, help_text=_("How badges name this key, e.g. release or ci."))
     public_key = forms.CharField(
         max_length=20000,
-        label="Public key (PEM)",
+        label=_("Public key (PEM)"),
         widget=forms.Textarea(attrs={"rows": 5, "class": "font-monospace"}),
-        help_text="cosign.pub as cosign generate-key-pair writes it: ECDSA P-256, RSA or Ed25519.",
+        help_text=_("cosign.pub as cosign generate-key-pair writes it: ECDSA P-256, RSA or Ed25519."),
     )
 
 
@@ -89,7 +91,10 @@ def signing_key_add(request: HtmxHttpRequest, name: str) -> HttpResponse:
             if not form.errors:
                 form.add_error(None, exc)
         else:
-            messages.success(request, f"{key.name} is trusted; signatures are being verified again.")
+            messages.success(
+                request,
+                gettext("%(name)s is trusted; signatures are being verified again.") % {"name": key.name},
+            )
             return _answer(request, project)
     return _answer(request, project, form)
 
@@ -100,5 +105,5 @@ def signing_key_remove(request: HtmxHttpRequest, name: str, pk: int) -> HttpResp
     project = get_project(request.user, name, Perm.MANAGE_SIGNING_KEYS)
     key = get_object_or_404(TrustedKey, pk=pk, project=project)
     remove_key(key, actor=Actor.from_request(request))
-    messages.success(request, f"{key.name} is no longer trusted.")
+    messages.success(request, gettext("%(name)s is no longer trusted.") % {"name": key.name})
     return _answer(request, project)

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Perm
@@ -36,9 +37,9 @@ def _queue(request: HtmxHttpRequest, **scope: object) -> SyncRun:
     run, created = request_sync(actor=Actor.from_request(request), user=request.user, **scope)  # type: ignore[arg-type]
     if created:
         enqueue_sync(run)
-        messages.success(request, f"Sync #{run.pk} queued.")
+        messages.success(request, _("Sync #%(pk)s queued.") % {"pk": run.pk})
     else:
-        messages.info(request, f"Sync #{run.pk} is already {run.get_status_display().lower()}.")
+        messages.info(request, _("Sync #%(pk)s is already %(status)s.") % {"pk": run.pk, "status": run.get_status_display().lower()})
     return run
 
 
@@ -75,7 +76,7 @@ def _visible_run(request: HtmxHttpRequest, pk: int) -> SyncRun:
     if is_system_admin(request.user):
         return run
     if run.project is None:
-        raise PermissionDenied("Only system admins may see registry-wide syncs.")
+        raise PermissionDenied(_("Only system admins may see registry-wide syncs."))
     project: Project = get_project(request.user, run.project.name, Perm.SYNC)
     run.project = project
     return run

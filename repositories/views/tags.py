@@ -14,6 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -38,7 +40,7 @@ def _delete_tags(request: HtmxHttpRequest, repository: Repository, names: list[s
     for position, name in enumerate(names):
         tag = tags.get(name)
         if tag is None:
-            messages.warning(request, f"Tag {name} no longer exists in {repository.name}.")
+            messages.warning(request, _("Tag %(name)s no longer exists in %(repository)s.") % {"name": name, "repository": repository.name})
             continue
         tag.repository = repository
         try:
@@ -50,13 +52,20 @@ def _delete_tags(request: HtmxHttpRequest, repository: Repository, names: list[s
             if exc.transient:
                 left = names[position + 1 :]
                 if left:
-                    messages.error(request, f"Stopped: {len(left)} more tag(s) not attempted: {', '.join(left)}.")
+                    messages.error(request, _("Stopped: %(count)s more tag(s) not attempted: %(left)s.") % {"count": len(left), "left": ", ".join(left)})
                 break
         else:
             deleted.append(name)
     if deleted:
-        shown = ", ".join(deleted[:20]) + (f" and {len(deleted) - 20} more" if len(deleted) > 20 else "")
-        messages.success(request, f"Deleted {len(deleted)} tag{'s' if len(deleted) != 1 else ''} from {repository.name}: {shown}.")
+        shown = ", ".join(deleted[:20])
+        if len(deleted) > 20:
+            shown = _("%(names)s and %(count)s more") % {"names": shown, "count": len(deleted) - 20}
+        text = ngettext(
+            "Deleted %(count)s tag from %(repository)s: %(names)s.",
+            "Deleted %(count)s tags from %(repository)s: %(names)s.",
+            len(deleted),
+        )
+        messages.success(request, text % {"count": len(deleted), "repository": repository.name, "names": shown})
 
 
 def _after_delete(request: HtmxHttpRequest, project: Project, repository: Repository) -> HttpResponse:
@@ -80,18 +89,17 @@ def _confirm(
     )
     count = len(tags)
     context = {
-        "title": f"Delete tag {tags[0].name}?" if count == 1 else f"Delete {count} tags?",
+        "title": _("Delete tag %(name)s?") % {"name": tags[0].name} if count == 1 else _("Delete %(count)s tags?") % {"count": count},
         "message": (
-            f"These tags are removed from {repository.name} in the registry. Images they point at stay "
-            "while other tags still point at them."
+            _("These tags are removed from %(name)s in the registry. Images they point at stay while other tags still point at them.") % {"name": repository.name}
         ),
         "items": [f"{t.name}  ({t.artifact.short_digest})" for t in tags],
         "hidden": [("tag", t.name) for t in tags],
         "next": request.GET.get("next", ""),
         "action": action,
-        "confirm_label": "Delete" if count != 1 else "Delete tag",
+        "confirm_label": _("Delete") if count != 1 else _("Delete tag"),
         "cancel_url": repository_url(repository),
-        "empty": "No tag was selected." if not tags else "",
+        "empty": _("No tag was selected.") if not tags else "",
     }
     return render_page(request, "repositories/confirm_delete.html", "dialog", context)
 
@@ -105,7 +113,7 @@ def tag_delete(request: HtmxHttpRequest, name: str, repo: str, tag: str) -> Http
         _delete_tags(request, repository, [tag])
         return _after_delete(request, project, repository)
     if not Tag.objects.filter(repository=repository, name=tag).exists():
-        messages.warning(request, f"Tag {tag} no longer exists in {repository.name}.")
+        messages.warning(request, _("Tag %(tag)s no longer exists in %(name)s.") % {"tag": tag, "name": repository.name})
         url = repository_url(repository)
         # htmx would load a redirect's page into the modal: ask the browser to go instead.
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -124,6 +132,6 @@ def tags_delete(request: HtmxHttpRequest, name: str, repo: str) -> HttpResponse:
         if names:
             _delete_tags(request, repository, names)
         else:
-            messages.warning(request, "No tag was selected.")
+            messages.warning(request, _("No tag was selected."))
         return _after_delete(request, project, repository)
     return _confirm(request, repository, names, repository_url(repository, suffix="-/tags/delete/"))

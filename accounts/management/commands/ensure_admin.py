@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.services.users import ensure_first_admin
 from audit.context import Actor
@@ -33,14 +34,19 @@ class Command(BaseCommand):
                 password=os.environ.get("WHARF_ADMIN_PASSWORD", ""),
             )
         except ValidationError as exc:
-            raise CommandError(f"Could not create the admin: {'; '.join(exc.messages)}") from exc
+            raise CommandError(
+                _("Could not create the admin: %(messages)s") % {"messages": "; ".join(exc.messages)}
+            ) from exc
         if not admin.created:
-            self.stdout.write("A system admin exists already; nothing to do.")
+            self.stdout.write(_("A system admin exists already; nothing to do."))
             return
-        self.stdout.write(self.style.SUCCESS(f"Created system admin '{admin.username}'."))
+        self.stdout.write(
+            self.style.SUCCESS(_("Created system admin '%(username)s'.") % {"username": admin.username})
+        )
         if admin.generated_password:
             self.stdout.write(
                 self.style.WARNING(
-                    f"  password: {admin.generated_password}   (shown once; change it after logging in)"
+                    _("  password: %(generated_password)s   (shown once; change it after logging in)")
+                    % {"generated_password": admin.generated_password}
                 )
             )

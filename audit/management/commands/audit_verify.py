@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from audit.services import verify_chain
 
@@ -16,7 +17,11 @@ class Command(BaseCommand):
         checked, broken = verify_chain()
         if broken is not None:
             raise CommandError(
-                f"Audit chain broken at event {broken.event_id}: {broken.reason}. "
-                f"({checked} events read up to there.)"
+                _(
+                    "Audit chain broken at event %(event_id)s: %(reason)s. (%(checked)s events read up to there.)"
+                )
+                % {"event_id": broken.event_id, "reason": broken.reason, "checked": checked}
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {checked} events verified."))
+        self.stdout.write(
+            self.style.SUCCESS(_("Audit chain intact: %(checked)s events verified.") % {"checked": checked})
+        )

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -118,7 +119,10 @@ class RetentionRunViewSet(
         (its status turns `stopped` when it does)."""
         run = self.get_object()
         if run.status not in RetentionRun.ACTIVE:
-            raise ApiError(status.HTTP_409_CONFLICT, f"This run has {run.status} already.")
+            raise ApiError(
+                status.HTTP_409_CONFLICT,
+                _("This run has %(status)s already.") % {"status": run.get_status_display().lower()},
+            )
         run = request_stop(run)
         return Response(RetentionRunSerializer(self.get_queryset().get(pk=run.pk)).data)
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from repositories.models import OsvImport
@@ -32,18 +33,36 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         elapsed = time.monotonic() - started
         self.stdout.write(
-            f"OSV import #{run.pk} {run.status} in {elapsed:.1f}s: {run.seen} read, {run.created} created, "
-            f"{run.updated} updated, {run.unchanged} unchanged, {run.withdrawn} withdrawn, {run.invalid} invalid; "
-            f"database version {run.database_version or '-'}"
+            _(
+                "OSV import #%(pk)s %(status)s in %(seconds)ss: %(seen)s read, %(created)s created, "
+                "%(updated)s updated, %(unchanged)s unchanged, %(withdrawn)s withdrawn, %(invalid)s invalid; "
+                "database version %(version)s"
+            )
+            % {
+                "pk": run.pk,
+                "status": run.status,
+                "seconds": f"{elapsed:.1f}",
+                "seen": run.seen,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "withdrawn": run.withdrawn,
+                "invalid": run.invalid,
+                "version": run.database_version or "-",
+            }
         )
         for error in run.errors[:20]:
-            self.stderr.write(f"  invalid {error['entry']}: {error['reason']}")
+            self.stderr.write(
+                _("  invalid %(entry)s: %(reason)s") % {"entry": error["entry"], "reason": error["reason"]}
+            )
         if run.invalid > 20:
-            self.stderr.write(f"  ... and {run.invalid - 20} more (see the import record)")
+            self.stderr.write(
+                _("  ... and %(count)s more (see the import record)") % {"count": run.invalid - 20}
+            )
         if run.status != OsvImport.Status.SUCCEEDED:
             raise CommandError(run.message)
         if options["rescan"]:
             from repositories.tasks import rescan_all
 
             rescan_all.delay()
-            self.stdout.write("Rescan of all images queued.")
+            self.stdout.write(_("Rescan of all images queued."))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.registry_auth.keys import SigningKeyMissing, create_key_pair
 from repositories.registry.config import (
@@ -28,7 +29,9 @@ from repositories.registry.config import (
 def _listen_address(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
-        raise CommandError(f"REGISTRY_URL={url!r}: Wharf runs its own registry only on a plain http:// URL.")
+        raise CommandError(
+            _("REGISTRY_URL=%(url)r: Wharf runs its own registry only on a plain http:// URL.") % {"url": url}
+        )
     return f"{parts.hostname}:{parts.port or 80}"
 
 
@@ -70,7 +73,10 @@ class Command(BaseCommand):
         key, cert = Path(settings.WHARF_TOKEN_KEY), Path(settings.WHARF_TOKEN_CERT)
         try:
             if create_key_pair(key, cert):
-                self.stderr.write(f"Created the token signing key {key} and certificate {cert}.")
+                self.stderr.write(
+                    _("Created the token signing key %(key)s and certificate %(cert)s.")
+                    % {"key": key, "cert": cert}
+                )
         except SigningKeyMissing as exc:
             raise CommandError(str(exc)) from exc
         return TokenAuth(

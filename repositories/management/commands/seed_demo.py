@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from repositories.models import Project, SyncRun
@@ -242,32 +243,53 @@ class Command(BaseCommand):
         except RegistryError as exc:
             if exc.transient:
                 raise CommandError(
-                    f"The registry at {url} cannot be reached ({exc}). Start it (`make run` does) "
-                    "or point REGISTRY_URL at a running registry, then try again."
+                    _(
+                        "The registry at %(url)s cannot be reached (%(exc)s). Start it (`make run` does) or point REGISTRY_URL at a running registry, then try again."
+                    )
+                    % {"url": url, "exc": exc}
                 ) from exc
             raise CommandError(
-                f"The registry at {url} refused Wharf ({exc}). Check that it trusts Wharf's tokens "
-                "(`manage.py registry_config`) or set REGISTRY_USERNAME and REGISTRY_PASSWORD."
+                _(
+                    "The registry at %(url)s refused Wharf (%(exc)s). Check that it trusts Wharf's tokens (`manage.py registry_config`) or set REGISTRY_USERNAME and REGISTRY_PASSWORD."
+                )
+                % {"url": url, "exc": exc}
             ) from exc
         tags = demo_tags()
         repositories = sorted({item.repository for item in tags})
         # Before pushing: push notifications would otherwise create them private first.
         created = _ensure_projects(sorted({name.split("/", 1)[0] for name in repositories}))
         if created:
-            self.stdout.write(f"created public projects: {', '.join(created)}")
+            self.stdout.write(_("created public projects: %(created)s") % {"created": ", ".join(created)})
         try:
             for item in tags:
                 push(client, item.repository, item.manifest, tag=item.tag)
         except RegistryError as exc:
-            raise CommandError(f"Pushing the demo images to {url} failed: {exc}") from exc
-        summary = f"pushed {len(tags)} tags in {len(repositories)} repositories to {url}"
+            raise CommandError(
+                _("Pushing the demo images to %(url)s failed: %(exc)s") % {"url": url, "exc": exc}
+            ) from exc
+        summary = _("pushed %(tags)s tags in %(repositories)s repositories to %(url)s") % {
+            "tags": len(tags),
+            "repositories": len(repositories),
+            "url": url,
+        }
         if not options["no_sync"]:
             run = sync_now(trigger=SyncRun.Trigger.SYSTEM)
             if run.status == SyncRun.Status.SUCCEEDED:
-                summary += f"; synced: {run.message}"
+                summary = _("%(summary)s; synced: %(message)s") % {"summary": summary, "message": run.message}
             elif run.status == SyncRun.Status.FAILED:
-                raise CommandError(f"{summary}, but the sync failed: {run.message}")
+                raise CommandError(
+                    _("%(summary)s, but the sync failed: %(message)s")
+                    % {"summary": summary, "message": run.message}
+                )
             else:  # another sync was queued or running already: it will pick the images up
-                summary += f"; a sync is already {run.get_status_display().lower()} (run {run.pk})"
+                summary = _("%(summary)s; a sync is already %(status)s (run %(pk)s)") % {
+                    "summary": summary,
+                    "status": run.get_status_display().lower(),
+                    "pk": run.pk,
+                }
         base = (options["base_url"] or settings.WHARF_PUBLIC_URL).rstrip("/")
-        self.stdout.write(self.style.SUCCESS(f"{summary}\nopen {base}/projects/demo/"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("%(summary)s\nopen %(base)s/projects/demo/") % {"summary": summary, "base": base}
+            )
+        )

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.utils.translation import gettext
 
 from accounts.services.users import ensure_first_admin
 from audit.context import Actor
@@ -62,7 +63,7 @@ def _honcho() -> str:
     beside = Path(sys.executable).with_name("honcho")
     found = str(beside) if beside.exists() else shutil.which("honcho")
     if not found:
-        raise CommandError("honcho is not installed (it is in requirements.txt: run `make deps`).")
+        raise CommandError(gettext("honcho is not installed (it is in requirements.txt: run `make deps`)."))
     return found
 
 
@@ -83,7 +84,9 @@ class Command(BaseCommand):
                 password=os.environ.get("WHARF_ADMIN_PASSWORD", ""),
             )
         except ValidationError as exc:
-            raise CommandError(f"Could not create the admin: {'; '.join(exc.messages)}") from exc
+            raise CommandError(
+                gettext("Could not create the admin: %(messages)s") % {"messages": "; ".join(exc.messages)}
+            ) from exc
         connections.close_all()  # this process only waits from here on
         welcome = Welcome(
             url=settings.WHARF_PUBLIC_URL,
