@@ -33,7 +33,7 @@ class User(AbstractUser):
 
     source = models.CharField(max_length=8, choices=UserSource.choices, default=UserSource.LOCAL)
     # The interface language the user chose (a code of settings.LANGUAGES); empty: the
-    # browser's Accept-Language decides (`accounts.language`).
+    # browser's Accept-Language decides (`portal.language`).
     language = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:

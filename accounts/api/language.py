@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.context import Actor
+from portal.language import language_choices
 
-from ..language import language_choices
 from ..models import User
 from ..services.language import set_language
 

@@ -6,13 +6,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
-
-from ..language import is_known_language
+from portal.language import UNKNOWN_LANGUAGE, is_known_language
 
 
 @transaction.atomic
@@ -20,7 +18,7 @@ def set_language(user: Any, *, actor: Actor, language: str) -> Any:
     """Save `language` (a code of settings.LANGUAGES, or "" for the browser's) as the
     user's interface language, audited as a change of the user like their e-mail."""
     if not is_known_language(language):
-        raise ValidationError({"language": _("“%(language)s” is not a language Wharf speaks.") % {"language": language}})
+        raise ValidationError({"language": UNKNOWN_LANGUAGE % {"language": language}})
     if user.language == language:
         return user
     previous, user.language = user.language, language

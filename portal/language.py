@@ -1,5 +1,8 @@
 """The interface language: which one a request is answered in, and the form that picks it.
 
+It lives in `portal` (not `accounts`, which only stores the choice on `User.language`)
+so that its text is in the root catalogue, `locale/`, with the templates'.
+
 `LocaleMiddleware` reads the browser's `Accept-Language` (and Django's language
 cookie); a signed-in user's own choice (`User.language`) then wins, read here once
 authentication ran. An empty choice leaves the browser's language in force.
@@ -19,6 +22,10 @@ from django.utils.translation import gettext_lazy as _
 def language_choices() -> list[tuple[str, str]]:
     """The languages a user may choose, each named in itself, plus the browser's."""
     return [("", _("Browser default")), *settings.LANGUAGES]
+
+
+# The one message for a language code Wharf does not offer (form, service, API).
+UNKNOWN_LANGUAGE = _("“%(language)s” is not a language Wharf speaks.")
 
 
 def is_known_language(code: str) -> bool:

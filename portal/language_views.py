@@ -13,11 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.services.language import set_language
+from accounts.views.http import HtmxHttpRequest
 from audit.context import Actor
-
-from ..language import LanguageForm
-from ..services.language import set_language
-from .http import HtmxHttpRequest
+from portal.language import LanguageForm
 
 
 @login_required
