@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
+.PHONY: messages gettext registry-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
@@ -87,6 +87,16 @@ services:
 	  for i in $$(seq 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379"; exit 1; }
 
+# Debian's gettext: msgfmt compiles the translation catalogues (locale/ and each app's).
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  echo "Installing Debian packages: gettext"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext; }
+
+# The compiled catalogues (*.mo) are built here, not committed: every .po, root and apps.
+messages: deps gettext
+	$(PY) manage.py compilemessages --ignore '$(VENV)' --ignore var -v0
+
 migrate: deps
 	$(PY) manage.py migrate --noinput
 
@@ -106,7 +116,7 @@ registry-binary:
 # `serve` creates the first admin, prints the banner (URL, login, push, seed_demo) and
 # starts the Procfile's processes with honcho; it prints the banner again once the
 # web server answers.
-run: deps
+run: deps messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	@if [ -z "$$REGISTRY_URL" ]; then \
@@ -125,7 +135,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 ON_POSTGRESQL := DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2
 ON_SQLITE := env -u DATABASE_URL -u CACHE_URL -u CELERY_BROKER_URL WHARF_VAR_DIR=$(CURDIR)/var/test-sqlite
 
-test: dev-deps system-test-deps services
+test: dev-deps system-test-deps services messages
 	@failed=""; \
 	for db in $(TEST_DATABASES); do \
 	  start=$$(date +%s); \
@@ -134,16 +144,16 @@ test: dev-deps system-test-deps services
 	done; \
 	if [ -n "$$failed" ]; then echo "== FAILED on:$$failed"; exit 1; fi
 
-test-postgresql: dev-deps system-test-deps services
+test-postgresql: dev-deps system-test-deps services messages
 	$(ON_POSTGRESQL) $(PYTEST) $(PYTEST_ARGS)
 
-test-sqlite: dev-deps system-test-deps
+test-sqlite: dev-deps system-test-deps messages
 	$(ON_SQLITE) $(PYTEST) $(PYTEST_ARGS)
 
-test-fast: dev-deps services
+test-fast: dev-deps services messages
 	$(ON_POSTGRESQL) $(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
 
-test-slow: dev-deps system-test-deps services
+test-slow: dev-deps system-test-deps services messages
 	$(ON_POSTGRESQL) $(PYTEST) -m "slow or browser" $(PYTEST_ARGS)
 
 lint: dev-deps
@@ -156,3 +166,4 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) var/staticfiles test-artifacts
+	find . -path ./$(VENV) -prune -o -name '*.mo' -print -delete
