@@ -487,14 +487,14 @@ def summary(crawls: list[Crawl], routes_total: int, routes_covered: int, label: 
         hidden = sum(1 for f in crawl.fetched.values() if f.status == 404 and not f.offered)
         refused = sum(1 for f in crawl.fetched.values() if f.status in (401, 403))
         lines.append(
-            f"  {crawl.persona:<10} {len(urls):5d} distinct URLs ({len(crawl.fetched)} requests;"
+            f"  {crawl.persona:<12} {len(urls):5d} distinct URLs ({len(crawl.fetched)} requests;"
             f" {hidden} filled URLs 404, {refused} answers 401/403)"
         )
         for fetched in crawl.fetched.values():
             everything[f"{crawl.persona} {fetched.url}{' [htmx]' if fetched.htmx else ''}"] = fetched
     distinct = {url for crawl in crawls for url, _ in crawl.fetched}
     total = sum(f.seconds for f in everything.values())
-    lines.append(f"  total      {len(distinct):5d} distinct URLs, {len(everything)} requests, {total:.1f}s server time")
+    lines.append(f"  total        {len(distinct):5d} distinct URLs, {len(everything)} requests, {total:.1f}s server time")
     lines.append(f"  URL patterns covered: {routes_covered}/{routes_total}")
     lines.append("  slowest:")
     for key, fetched in sorted(everything.items(), key=lambda item: -item[1].seconds)[:10]:
