@@ -47,8 +47,9 @@ ldap-headers:
 ldap-deps: ldap-headers | $(PY)
 	@$(PY) portal/requirements_met.py requirements-ldap.txt 2>/dev/null || $(PIP) install --quiet -r requirements-ldap.txt
 
-# Debian packages the tests drive: Chromium for the browser tests, the real
-# registry (CNCF Distribution 2.8) and skopeo as a real registry client.
+# Debian packages the tests drive: Chromium for the browser tests (and a Chinese font,
+# so the zh-Hans pages are laid out as people see them), the real registry (CNCF
+# Distribution 2.8) and skopeo as a real registry client.
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -56,6 +57,7 @@ system-test-deps:
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapadd >/dev/null || missing="$$missing ldap-utils"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -19,10 +19,8 @@ from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
-_TOKEN = re.compile(
-    r"(\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<!--.*?-->|<[a-zA-Z/!](?:[^>{\"']|\"[^\"]*\"|'[^']*'|\{[{%#].*?[}%#]\}|\{)*>)",
-    re.S,
-)
+# Template tags first, then HTML tags (which may hold template tags, quotes and all).
+_TOKEN = re.compile(r"(\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<!--.*?-->|<[a-zA-Z/!](?:\{[{%#].*?[}%#]\}|[^>{]|\{)*>)", re.S)
 # Elements whose text is code, data or machinery, not prose for a reader.
 CODE_ELEMENTS = {"code", "pre", "kbd", "samp", "script", "style", "textarea"}
 _CODE_TAG = re.compile(r"<(/?)(" + "|".join(CODE_ELEMENTS) + r")\b")
