@@ -11,6 +11,7 @@ authentication ran. An empty choice leaves the browser's language in force.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.conf import settings
@@ -18,8 +19,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def language_choices() -> list[tuple[str, str]]:
+
+def language_choices() -> list[tuple[str, StrOrPromise]]:
     """The languages a user may choose, each named in itself, plus the browser's."""
     return [("", _("Browser default")), *settings.LANGUAGES]
 

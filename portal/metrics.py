@@ -54,43 +54,31 @@ HTTP_REQUESTS = Counter(
     "wharf_http_requests", "HTTP requests answered, by view and status.", ["view", "method", "status"]
 )
 HTTP_LATENCY = Histogram(
-    "wharf_http_request_duration_seconds",
-    "Time to answer an HTTP request, by view.",
-    ["view"],
+    "wharf_http_request_duration_seconds", "Time to answer an HTTP request, by view.", ["view"],
     buckets=_LATENCY_BUCKETS,
 )
 TOKEN_REQUESTS = Counter(
-    "wharf_registry_token_requests",
-    "Registry token requests, by outcome (granted, refused, throttled, error).",
+    "wharf_registry_token_requests", "Registry token requests, by outcome (granted, refused, throttled, error).",
     ["outcome"],
 )
 NOTIFICATION_LAG = Histogram(
-    "wharf_notification_lag_seconds",
-    "From a registry event's timestamp to Wharf having applied it, by action.",
-    ["action"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    "wharf_notification_lag_seconds", "From a registry event's timestamp to Wharf having applied it, by action.",
+    ["action"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 SYNC_RUNS = Counter("wharf_sync_runs", "Sync runs finished, by status.", ["status"])
-SYNC_DURATION = Histogram(
-    "wharf_sync_duration_seconds", "Duration of finished sync runs.", buckets=_LONG_BUCKETS
-)
+SYNC_DURATION = Histogram("wharf_sync_duration_seconds", "Duration of finished sync runs.", buckets=_LONG_BUCKETS)
 RETENTION_DELETIONS = Counter(
     "wharf_retention_deleted_artifacts", "Artifacts deleted by real retention runs, by project.", ["project"]
 )
-RETENTION_RUNS = Counter(
-    "wharf_retention_runs", "Retention runs finished, by status and kind.", ["status", "dry_run"]
-)
+RETENTION_RUNS = Counter("wharf_retention_runs", "Retention runs finished, by status and kind.", ["status", "dry_run"])
 SCANS = Counter("wharf_scans", "Scans finished, by status.", ["status"])
 SCAN_DURATION = Histogram("wharf_scan_duration_seconds", "Duration of finished scans.", buckets=_LONG_BUCKETS)
 WEBHOOK_DELIVERIES = Counter(
-    "wharf_webhook_delivery_attempts",
-    "Webhook delivery attempts, by outcome (succeeded, retrying, failed).",
+    "wharf_webhook_delivery_attempts", "Webhook delivery attempts, by outcome (succeeded, retrying, failed).",
     ["outcome"],
 )
 WEBHOOK_LATENCY = Histogram(
-    "wharf_webhook_delivery_duration_seconds",
-    "Time of one webhook delivery attempt.",
-    buckets=_LATENCY_BUCKETS,
+    "wharf_webhook_delivery_duration_seconds", "Time of one webhook delivery attempt.", buckets=_LATENCY_BUCKETS
 )
 
 
@@ -146,12 +134,9 @@ class DatabaseCollector(Collector):
 
         from repositories.models import Repository, ScanReport
 
-        artifacts = GaugeMetricFamily(
-            "wharf_project_artifacts", "Artifacts in each project.", labels=["project"]
-        )
+        artifacts = GaugeMetricFamily("wharf_project_artifacts", "Artifacts in each project.", labels=["project"])
         storage = GaugeMetricFamily(
-            "wharf_project_storage_bytes",
-            "Bytes of each project's top-level artifacts (shared layers counted per artifact).",
+            "wharf_project_storage_bytes", "Bytes of each project's top-level artifacts (shared layers counted per artifact).",
             labels=["project"],
         )
         rows = Repository.objects.values("project__name").annotate(n=Sum("artifact_count"), size=Sum("size"))
@@ -160,11 +145,7 @@ class DatabaseCollector(Collector):
             storage.add_metric([row["project__name"]], float(row["size"] or 0))
         yield artifacts
         yield storage
-        scans = GaugeMetricFamily(
-            "wharf_scan_reports",
-            "Scan reports by state (queued and running are the live ones).",
-            labels=["status"],
-        )
+        scans = GaugeMetricFamily("wharf_scan_reports", "Scan reports by state (queued and running are the live ones).", labels=["status"])
         counts = dict(ScanReport.objects.values_list("status").annotate(n=Count("id")).order_by())
         for status in ScanReport.Status.values:
             scans.add_metric([status], float(counts.get(status, 0)))
@@ -196,9 +177,7 @@ def _address_allowed(request: HttpRequest) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(
-        ip in ipaddress.ip_network(net, strict=False) for net in settings.WHARF_METRICS_ALLOWED_ADDRESSES
-    )
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.WHARF_METRICS_ALLOWED_ADDRESSES)
 
 
 def _token_given(request: HttpRequest) -> bool:

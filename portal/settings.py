@@ -275,9 +275,7 @@ WHARF_REGISTRY_PORT = env.int("WHARF_REGISTRY_PORT", default=5000)
 # The registry Wharf fronts (see README "The registry").
 REGISTRY_URL = env.str("REGISTRY_URL", default=f"http://127.0.0.1:{WHARF_REGISTRY_PORT}")
 # host[:port] people use in `docker pull`; defaults to REGISTRY_URL's.
-REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or REGISTRY_URL.split("://", 1)[-1].rstrip(
-    "/"
-)
+REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or REGISTRY_URL.split("://", 1)[-1].rstrip("/")
 # Optional Basic credentials for a registry that is not (yet) trusting Wharf's tokens.
 REGISTRY_USERNAME = env.str("REGISTRY_USERNAME", default="")
 REGISTRY_PASSWORD = env.str("REGISTRY_PASSWORD", default="")
@@ -286,9 +284,7 @@ REGISTRY_TIMEOUT = env.float("REGISTRY_TIMEOUT", default=10.0)
 REGISTRY_STORAGE_DIR = Path(env.str("REGISTRY_STORAGE_DIR", default=str(VAR_DIR / "registry")))
 # The config `registry_config` writes and `make run` serves: garbage collection runs
 # only against it (a registry Wharf does not run is not Wharf's to collect).
-WHARF_REGISTRY_CONFIG = Path(
-    env.str("WHARF_REGISTRY_CONFIG", default=str(REGISTRY_STORAGE_DIR / "config.yml"))
-)
+WHARF_REGISTRY_CONFIG = Path(env.str("WHARF_REGISTRY_CONFIG", default=str(REGISTRY_STORAGE_DIR / "config.yml")))
 WHARF_REGISTRY_BINARY = env.str("WHARF_REGISTRY_BINARY", default="docker-registry")
 WHARF_GC_TIMEOUT = env.int("WHARF_GC_TIMEOUT", default=3600)
 # The shared secret the registry sends with each notification (header Authorization: Bearer ...).

@@ -31,9 +31,7 @@ class CachedSchemaView(SpectacularAPIView):
         version = self.api_version or request.version or self._get_version_parameter(request)
         key = (version, str(settings.ROOT_URLCONF))
         if key not in self._cache:
-            generator = self.generator_class(
-                urlconf=self.urlconf, api_version=version, patterns=self.patterns
-            )
+            generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
             self._cache[key] = generator.get_schema(request=request, public=self.serve_public)
         return Response(
             data=self._cache[key],

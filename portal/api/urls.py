@@ -74,9 +74,7 @@ router.register(_PROJECT, ImmutableRulesViewSet, basename="project-immutable-rul
 router.register(_PROJECT, EffectiveRetentionViewSet, basename="project-effective-retention")
 router.register(rf"{_PROJECT}/retention-runs", RetentionRunViewSet, basename="project-retention-run")
 router.register(
-    rf"{_PROJECT}/retention-runs/(?P<run_id>\d+)/items",
-    RetentionRunItemViewSet,
-    basename="project-retention-run-item",
+    rf"{_PROJECT}/retention-runs/(?P<run_id>\d+)/items", RetentionRunItemViewSet, basename="project-retention-run-item"
 )
 router.register(rf"{_PROJECT}/recycle-bin", RecycleBinViewSet, basename="project-recycle-bin")
 # Repositories by full name, slashes and all; sub-resources after `/-/` (see registry_base).
@@ -86,9 +84,7 @@ router.register(rf"{REPOSITORY_PREFIX}/-/artifacts", ArtifactViewSet, basename="
 _ARTIFACT = rf"{REPOSITORY_PREFIX}/-/artifacts/{ARTIFACT_PREFIX_PATTERN}"
 router.register(rf"{_ARTIFACT}/labels", ArtifactLabelViewSet, basename="artifact-label")
 router.register(rf"{_ARTIFACT}/scans", ScanReportViewSet, basename="artifact-scan")
-router.register(
-    rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding"
-)
+router.register(rf"{_ARTIFACT}/scans/(?P<report_id>\d+)/findings", FindingViewSet, basename="artifact-scan-finding")
 router.register(_ARTIFACT, ArtifactScanningViewSet, basename="artifact-scanning")
 router.register(rf"{REPOSITORY_PREFIX}/-", CompareViewSet, basename="repository-compare")
 router.register(rf"{REPOSITORY_PREFIX}/-", RepositoryUsageViewSet, basename="repository-usage")
@@ -115,18 +111,16 @@ router.register(rf"{_PROJECT}/robots", ProjectRobotViewSet, basename="project-ro
 router.register("robots", SystemRobotViewSet, basename="robot")
 router.register(rf"{_PROJECT}/webhooks", ProjectWebhookViewSet, basename="project-webhook")
 router.register(
-    rf"{_PROJECT}/webhooks/(?P<webhook_id>\d+)/deliveries",
-    ProjectDeliveryViewSet,
-    basename="project-webhook-delivery",
+    rf"{_PROJECT}/webhooks/(?P<webhook_id>\d+)/deliveries", ProjectDeliveryViewSet, basename="project-webhook-delivery"
 )
 router.register("webhooks", SystemWebhookViewSet, basename="webhook")
-router.register(
-    r"webhooks/(?P<webhook_id>\d+)/deliveries", SystemDeliveryViewSet, basename="webhook-delivery"
-)
+router.register(r"webhooks/(?P<webhook_id>\d+)/deliveries", SystemDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),
     path("me/language/", MyLanguageView.as_view(), name="me-language"),
     *router.urls,
 ]
-urlpatterns.append(path("", ApiIndexView.as_view(resources=top_level_resources(urlpatterns)), name="index"))
+urlpatterns.append(
+    path("", ApiIndexView.as_view(resources=top_level_resources(urlpatterns)), name="index")
+)

@@ -53,7 +53,13 @@ def _pages() -> dict[str, str]:
 
 @pytest.mark.parametrize("width", [1280, 1000, 800])
 def test_the_main_pages_in_chinese_fit_in_chromium(
-    transactional_db: Any, live_server: Any, page: Any, wharf_registry: Any, width: int, settings: Any, tmp_path: Path
+    transactional_db: Any,
+    live_server: Any,
+    page: Any,
+    wharf_registry: Any,
+    width: int,
+    settings: Any,
+    tmp_path: Path,
 ) -> None:
     # The token service signs with a key `registry_config` would have made.
     settings.WHARF_TOKEN_KEY, settings.WHARF_TOKEN_CERT = tmp_path / "key.pem", tmp_path / "cert.pem"

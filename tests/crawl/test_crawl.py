@@ -86,8 +86,8 @@ def persona_client(world: LivingWharf, persona: str, language: str = "") -> Clie
     """`language`: "setting" saves zh-Hans as the user's language, "accept-language"
     asks for it in the request's header; empty: English, as the crawl has always run."""
     # A view's exception becomes the 500 a user would see, collected rather than raised.
-    headers = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans,zh;q=0.9"} if language == "accept-language" else {}
-    client = Client(raise_request_exception=False, **headers)
+    headers = {"Accept-Language": "zh-Hans,zh;q=0.9"} if language == "accept-language" else {}
+    client = Client(raise_request_exception=False, headers=headers)
     if persona != "anonymous":
         user = world.users[persona]
         if language == "setting":

@@ -27,12 +27,14 @@ def compile_catalogues() -> None:
     """Compile each catalogue whose .mo is missing or older than its .po."""
     stale = [po for po in zh_hans_catalogues() if not _fresh(po)]
     if stale:
-        call_command("compilemessages", locale=["zh_Hans"], ignore_patterns=sorted(SKIPPED), stdout=StringIO())
+        call_command(
+            "compilemessages", locale=["zh_Hans"], ignore_patterns=sorted(SKIPPED), stdout=StringIO()
+        )
         from django.utils.translation import trans_real
 
         # Catalogues already loaded in this process would hide the new ones.
-        trans_real._translations = {}
-        trans_real._default = None
+        trans_real._translations = {}  # type: ignore[attr-defined]
+        trans_real._default = None  # type: ignore[attr-defined]
 
 
 def _fresh(po: Path) -> bool:

@@ -20,7 +20,9 @@ from pathlib import Path
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 # Template tags first, then HTML tags (which may hold template tags, quotes and all).
-_TOKEN = re.compile(r"(\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<!--.*?-->|<[a-zA-Z/!](?:\{[{%#].*?[}%#]\}|[^>{]|\{)*>)", re.S)
+_TOKEN = re.compile(
+    r"(\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<!--.*?-->|<[a-zA-Z/!](?:\{[{%#].*?[}%#]\}|[^>{]|\{)*>)", re.S
+)
 # Elements whose text is code, data or machinery, not prose for a reader.
 CODE_ELEMENTS = {"code", "pre", "kbd", "samp", "script", "style", "textarea"}
 _CODE_TAG = re.compile(r"<(/?)(" + "|".join(CODE_ELEMENTS) + r")\b")
@@ -48,7 +50,12 @@ def literals_of(source: str) -> set[str]:
         if token.startswith("{%"):
             name = token[2:-2].split()[0] if token[2:-2].split() else ""
             in_comment += {"comment": 1, "endcomment": -1}.get(name, 0)
-            in_block += {"blocktranslate": 1, "blocktrans": 1, "endblocktranslate": -1, "endblocktrans": -1}.get(name, 0)
+            in_block += {
+                "blocktranslate": 1,
+                "blocktrans": 1,
+                "endblocktranslate": -1,
+                "endblocktrans": -1,
+            }.get(name, 0)
             continue
         if token.startswith("<"):
             if match := _CODE_TAG.match(token):

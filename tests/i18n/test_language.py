@@ -15,7 +15,7 @@ from tests.conftest import World
 from tests.i18n.catalogues import compile_catalogues
 
 pytestmark = pytest.mark.django_db
-ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -24,7 +24,7 @@ def _compiled() -> None:
 
 
 def test_accept_language_chooses_chinese_for_an_anonymous_visitor(world: World) -> None:
-    page = Client(**ZH).get("/login/")
+    page = Client(headers=ZH).get("/login/")
     html = page.content.decode()
     assert '<html lang="zh-hans"' in html
     assert "登录 Wharf" in html
@@ -40,7 +40,7 @@ def test_the_users_own_choice_wins_over_the_browser(world: World) -> None:
     user = world.users["developer"]
     user.language = "en"
     user.save()
-    client = Client(**ZH)
+    client = Client(headers=ZH)
     client.force_login(user)
     html = client.get("/projects/").content.decode()
     assert '<html lang="en"' in html and ">Projects</h1>" in html
