@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wharf
 TEST_REDIS ?= redis://127.0.0.1:6379
 
-.PHONY: registry-binary gate-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
+.PHONY: messages gettext registry-binary gate-binary help run test test-postgresql test-sqlite test-fast test-slow lint typecheck check deps dev-deps ldap-headers ldap-deps system-test-deps bench-deps services migrate clean
 
 help:
 	@echo "make run    - install, migrate, create the first admin and serve Wharf on http://127.0.0.1:8000"
@@ -47,8 +47,9 @@ ldap-headers:
 ldap-deps: ldap-headers | $(PY)
 	@$(PY) portal/requirements_met.py requirements-ldap.txt 2>/dev/null || $(PIP) install --quiet -r requirements-ldap.txt
 
-# Debian packages the tests drive: Chromium for the browser tests, the real
-# registry (CNCF Distribution 2.8) and skopeo as a real registry client; rpm (rpmbuild
+# Debian packages the tests drive: Chromium for the browser tests (and a Chinese font,
+# so the zh-Hans pages are laid out as people see them), the real registry (CNCF
+# Distribution 2.8) and skopeo as a real registry client; rpm (rpmbuild
 # writes the rpm databases the scanner reads, and is the reference for rpm's version
 # order), golang-go (builds the Go binaries whose build information it reads) and
 # php-cli (PHP's version_compare is the reference for Packagist's version order) and
@@ -65,6 +66,7 @@ system-test-deps:
 	command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	[ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapadd >/dev/null || missing="$$missing ldap-utils"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -99,6 +101,16 @@ services:
 	  for i in $$(seq 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379"; exit 1; }
 
+# Debian's gettext: msgfmt compiles the translation catalogues (locale/ and each app's).
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  echo "Installing Debian packages: gettext"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext; }
+
+# The compiled catalogues (*.mo) are built here, not committed: every .po, root and apps.
+messages: deps gettext
+	$(PY) manage.py compilemessages --ignore '$(VENV)' --ignore var -v0
+
 migrate: deps
 	$(PY) manage.py migrate --noinput
 
@@ -131,7 +143,7 @@ gate-binary:
 # `serve` creates the first admin, prints the banner (URL, login, push, seed_demo) and
 # starts the Procfile's processes with honcho; it prints the banner again once the
 # web server answers.
-run: deps
+run: deps messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	@if [ -z "$$REGISTRY_URL" ]; then \
@@ -156,7 +168,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 ON_POSTGRESQL := DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2
 ON_SQLITE := env -u DATABASE_URL -u CACHE_URL -u CELERY_BROKER_URL WHARF_VAR_DIR=$(CURDIR)/var/test-sqlite
 
-test: dev-deps system-test-deps services
+test: dev-deps system-test-deps services messages
 	@failed=""; \
 	for db in $(TEST_DATABASES); do \
 	  start=$$(date +%s); \
@@ -165,16 +177,16 @@ test: dev-deps system-test-deps services
 	done; \
 	if [ -n "$$failed" ]; then echo "== FAILED on:$$failed"; exit 1; fi
 
-test-postgresql: dev-deps system-test-deps services
+test-postgresql: dev-deps system-test-deps services messages
 	$(ON_POSTGRESQL) $(PYTEST) $(PYTEST_ARGS)
 
-test-sqlite: dev-deps system-test-deps
+test-sqlite: dev-deps system-test-deps messages
 	$(ON_SQLITE) $(PYTEST) $(PYTEST_ARGS)
 
-test-fast: dev-deps services
+test-fast: dev-deps services messages
 	$(ON_POSTGRESQL) $(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
 
-test-slow: dev-deps system-test-deps services
+test-slow: dev-deps system-test-deps services messages
 	$(ON_POSTGRESQL) $(PYTEST) -m "slow or browser" $(PYTEST_ARGS)
 
 lint: dev-deps
@@ -187,3 +199,4 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) var/staticfiles test-artifacts
+	find . -path ./$(VENV) -prune -o -name '*.mo' -print -delete

@@ -33,6 +33,9 @@ class User(AbstractUser):
     directory, at every login (`accounts.directory`)."""
 
     source = models.CharField(max_length=8, choices=UserSource.choices, default=UserSource.LOCAL)
+    # The interface language the user chose (a code of settings.LANGUAGES); empty: the
+    # browser's Accept-Language decides (`portal.language`).
+    language = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["username"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
+from portal.language_views import language_update
+
 from .views import robots, teams, tokens, users
 
 app_name = "accounts"
@@ -21,6 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("teams/<int:pk>/delete/", teams.team_delete, name="team_delete"),
     path("teams/<int:team_id>/members/add/", teams.team_member_add, name="team_member_add"),
     path("teams/<int:team_id>/members/<int:pk>/remove/", teams.team_member_remove, name="team_member_remove"),
+    path("account/language/", language_update, name="language"),
     path("account/tokens/", tokens.token_list, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("robots/", robots.robot_list, name="robots"),

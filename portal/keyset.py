@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections
 from django.db.models import F, Model, Q, QuerySet
+from django.utils.translation import gettext as _
 
 M = TypeVar("M", bound=Model)
 
@@ -185,23 +186,27 @@ def decode(model: type[Model], ordering: Ordering, cursor: str) -> Position:
     try:
         body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(body, dict) or body.get("o") != ordering.name:
-            raise InvalidCursor("This cursor belongs to another ordering or list; start again from the first page.")
+            raise InvalidCursor(
+                _("This cursor belongs to another ordering or list; start again from the first page.")
+            )
         segment, values = body["s"], body["v"]
         if not isinstance(segment, int) or not 0 <= segment < len(ordering.segments()):
-            raise InvalidCursor("Not a cursor of this list.")
+            raise InvalidCursor(_("Not a cursor of this list."))
         if values is None:
             return Position(before=bool(body["b"]), segment=segment)
         keys = ordering.compared_keys(segment)
         if not isinstance(values, list) or len(values) != len(keys):
-            raise InvalidCursor("Not a cursor of this list.")
+            raise InvalidCursor(_("Not a cursor of this list."))
         typed = tuple(_typed(model, key, value) for key, value in zip(keys, values, strict=True))
         if any(value is None for value in typed):
-            raise InvalidCursor("Not a cursor of this list.")
+            raise InvalidCursor(_("Not a cursor of this list."))
         return Position(before=bool(body["b"]), segment=segment, values=typed)
     except InvalidCursor:
         raise
     except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("Not a cursor of this list: follow the links of a page to page through it.") from exc
+        raise InvalidCursor(
+            _("Not a cursor of this list: follow the links of a page to page through it.")
+        ) from exc
 
 
 def paginate(queryset: QuerySet[M], ordering: Ordering, position: Position, size: int) -> KeysetPage[M]:

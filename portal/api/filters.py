@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
@@ -20,7 +21,7 @@ class StrictBooleanField(forms.Field):
     "no filter", which is what django-filter's own boolean widgets make of it."""
 
     widget = forms.TextInput
-    default_error_messages = {"invalid": "Use true or false."}
+    default_error_messages = {"invalid": _("Use true or false.")}
 
     def to_python(self, value: Any) -> bool | None:
         if value is None or value == "":

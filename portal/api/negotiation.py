@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -16,5 +17,7 @@ class ContentNegotiation(DefaultContentNegotiation):
         matching = [renderer for renderer in renderers if renderer.format == format]
         if not matching:
             formats = ", ".join(str(renderer.format) for renderer in renderers)
-            raise ValidationError({self.settings.URL_FORMAT_OVERRIDE: [f"Use one of: {formats}."]})
+            raise ValidationError(
+                {self.settings.URL_FORMAT_OVERRIDE: [_("Use one of: %(formats)s.") % {"formats": formats}]}
+            )
         return matching

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.request import Request
@@ -25,7 +26,7 @@ def positive_int(request: Request, name: str, *, cap: int | None = None) -> int 
     except ValueError:
         number = 0
     if number < 1:
-        raise ValidationError({name: ["Give a whole number from 1."]})
+        raise ValidationError({name: [_("Give a whole number from 1.")]})
     return min(number, cap) if cap else number
 
 
@@ -58,7 +59,9 @@ class KeysetPagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         if request.query_params.get("page") not in (None, ""):
-            raise ValidationError({"page": ["This list pages by cursor: follow `next`, `previous`, `first` and `last`."]})
+            raise ValidationError(
+                {"page": [_("This list pages by cursor: follow `next`, `previous`, `first` and `last`.")]}
+            )
         ordering: keyset.Ordering = view.keyset_ordering(request)
         size = positive_int(request, self.page_size_query_param, cap=self.max_page_size) or self.page_size
         raw = request.query_params.get(self.cursor_query_param)

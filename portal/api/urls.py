@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
+from accounts.api.language import MyLanguageView
 from accounts.api.me import MeView
 from accounts.api.robots import ProjectRobotViewSet, SystemRobotViewSet
 from accounts.api.teams import TeamMemberViewSet, TeamViewSet
@@ -132,6 +133,7 @@ router.register(r"webhooks/(?P<webhook_id>\d+)/deliveries", SystemDeliveryViewSe
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),
+    path("me/language/", MyLanguageView.as_view(), name="me-language"),
     *router.urls,
 ]
 urlpatterns.append(

@@ -39,7 +39,8 @@
     function done() {
       if (!button) return;
       var old = button.innerHTML;
-      button.textContent = "Copied";
+      // The word comes from the page (<body data-copied-text>), in the page's language.
+      button.textContent = document.body.getAttribute("data-copied-text") || "Copied";
       setTimeout(function () { button.innerHTML = old; }, 1500);
     }
     if (navigator.clipboard && window.isSecureContext) {

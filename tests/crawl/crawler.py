@@ -22,7 +22,7 @@ import itertools
 import re
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from html.parser import HTMLParser
@@ -318,7 +318,7 @@ class Fetched:
 
 @dataclass
 class Failure:
-    kind: str  # "5xx", "slow", "dead-link", "api-error-not-json"
+    kind: str  # "5xx", "slow", "dead-link", "api-error-not-json", "english"
     persona: str
     url: str
     status: int
@@ -349,6 +349,9 @@ class Crawl:
     # is tried once per URL pattern (by whoever reaches it first), which keeps the
     # long lists (fifty audit actions) from multiplying by personas and projects.
     variations: set[tuple[str, str, str]] = field(default_factory=set)
+    # A check of each HTML page's text (the zh-Hans crawl: English left on the page);
+    # what it returns is one failure of kind "english".
+    page_check: Callable[[str], list[str]] | None = None
 
     def offer(self, url: str, *, referrer: str, htmx: bool = False, offered: bool = True) -> None:
         if not same_origin(url):
@@ -395,7 +398,11 @@ class Crawl:
             return
         content_type = response.get("Content-Type", "")
         if content_type.startswith("text/html"):
-            self._read_page(url, response.content.decode())
+            html = response.content.decode()
+            if self.page_check is not None and (found := self.page_check(html)):
+                label = url + (" [htmx]" if htmx else "")
+                self.failures.append(Failure("english", self.persona, label, 200, referrer, "; ".join(found)[:300]))
+            self._read_page(url, html)
         elif content_type.startswith("application/json") and url.startswith("/api/"):
             for link in json_links(response.json()):
                 self.offer(link, referrer=url)
@@ -480,14 +487,14 @@ def summary(crawls: list[Crawl], routes_total: int, routes_covered: int, label: 
         hidden = sum(1 for f in crawl.fetched.values() if f.status == 404 and not f.offered)
         refused = sum(1 for f in crawl.fetched.values() if f.status in (401, 403))
         lines.append(
-            f"  {crawl.persona:<10} {len(urls):5d} distinct URLs ({len(crawl.fetched)} requests;"
+            f"  {crawl.persona:<12} {len(urls):5d} distinct URLs ({len(crawl.fetched)} requests;"
             f" {hidden} filled URLs 404, {refused} answers 401/403)"
         )
         for fetched in crawl.fetched.values():
             everything[f"{crawl.persona} {fetched.url}{' [htmx]' if fetched.htmx else ''}"] = fetched
     distinct = {url for crawl in crawls for url, _ in crawl.fetched}
     total = sum(f.seconds for f in everything.values())
-    lines.append(f"  total      {len(distinct):5d} distinct URLs, {len(everything)} requests, {total:.1f}s server time")
+    lines.append(f"  total        {len(distinct):5d} distinct URLs, {len(everything)} requests, {total:.1f}s server time")
     lines.append(f"  URL patterns covered: {routes_covered}/{routes_total}")
     lines.append("  slowest:")
     for key, fetched in sorted(everything.items(), key=lambda item: -item[1].seconds)[:10]:

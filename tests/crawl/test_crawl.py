@@ -38,6 +38,8 @@ from tests.crawl.crawler import (
     unfillable,
 )
 from tests.crawl.world import COMPARE, SCANNED_REPOSITORY, LivingWharf, build_world
+from tests.i18n.catalogues import compile_catalogues
+from tests.i18n.english import english_left
 from tests.scanning.adapter_registry_support import fake_adapter  # noqa: F401  (fixture used by name)
 from tests.scanning.test_harbor_adapter import FakeAdapter
 
@@ -47,6 +49,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 # (`developer`, `maintainer`, `limited` exist in the world already). `teamdev` holds
 # no role of their own: everything they reach comes through a team (world.py).
 CRAWL_PERSONAS = ("sysadmin", "padmin", "guest", "outsider", "anonymous", "teamdev")
+# The same crawl in Chinese (zh-Hans), each page checked for the templates' English
+# left in its main content (tests/i18n/english.py): the system admin, who reaches
+# every page, through their saved language; the anonymous visitor through the
+# browser's Accept-Language.
+ZH_HANS_PERSONAS = {"sysadmin": "setting", "anonymous": "accept-language"}
 
 # Where every crawl starts, besides the filled patterns.
 START = ("/", "/projects/", "/api/v1/")
@@ -77,11 +84,18 @@ FILLINGS_PER_PATTERN = 4
 KNOWN_FAILURES: set[tuple[str, str]] = set()
 
 
-def persona_client(world: LivingWharf, persona: str) -> Client:
+def persona_client(world: LivingWharf, persona: str, language: str = "") -> Client:
+    """`language`: "setting" saves zh-Hans as the user's language, "accept-language"
+    asks for it in the request's header; empty: English, as the crawl has always run."""
     # A view's exception becomes the 500 a user would see, collected rather than raised.
-    client = Client(raise_request_exception=False)
+    headers = {"Accept-Language": "zh-Hans,zh;q=0.9"} if language == "accept-language" else {}
+    client = Client(raise_request_exception=False, headers=headers)
     if persona != "anonymous":
-        client.force_login(world.users[persona])
+        user = world.users[persona]
+        if language == "setting":
+            user.language = "zh-hans"
+            user.save(update_fields=["language"])
+        client.force_login(user)
     return client
 
 
@@ -124,8 +138,13 @@ def test_every_persona_crawls_wharf_without_errors_slow_pages_or_dead_links(
     caplog.set_level(logging.ERROR, logger="django.request")
     crawls: list[Crawl] = []
     variations: set[tuple[str, str, str]] = set()
-    for persona in CRAWL_PERSONAS:
-        crawl = Crawl(persona, persona_client(world, persona), operations, NEVER_FOLLOW, variations=variations)
+    compile_catalogues()
+    runs = [(persona, "") for persona in CRAWL_PERSONAS] + list(ZH_HANS_PERSONAS.items())
+    for persona, language in runs:
+        client = persona_client(world, persona, language)
+        label = f"{persona}/zh" if language else persona
+        check = english_left if language else None
+        crawl = Crawl(label, client, operations, NEVER_FOLLOW, variations=variations, page_check=check)
         for url in START:
             crawl.offer(url, referrer="(start)")
         crawl.run()  # what the navigation offers comes first, so 404s there are judged as offered
@@ -141,6 +160,9 @@ def test_every_persona_crawls_wharf_without_errors_slow_pages_or_dead_links(
             crawl.offer(url, referrer="(registry service)", offered=False)
         crawl.run()
         crawls.append(crawl)
+        if language == "setting":  # the later checks read the pages in English
+            world.users[persona].language = ""
+            world.users[persona].save(update_fields=["language"])
 
     failures: list[Failure] = [f for crawl in crawls for f in crawl.failures]
     failures += _asset_failures(crawls, persona_client(world, "anonymous"))
