@@ -92,6 +92,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<str:name>/repositories/-/sync/", sync.project_sync, name="project_sync"),
     path(REPO, repositories.repository_detail, name="repository"),
     path(REPO + "-/sync/", sync.repository_sync, name="repository_sync"),
+    path(REPO + "-/usage/", repositories.repository_usage, name="repository_usage"),
     path(REPO + "-/tags/delete/", tags.tags_delete, name="tags_delete"),
     path(REPO + "-/tags/label/", labels.tags_label, name="tags_label"),
     path(REPO + "-/tags/<str:tag>/delete/", tags.tag_delete, name="tag_delete"),

@@ -71,6 +71,9 @@ def test_pages_show_unique_logical_and_would_free(world, acme) -> None:
     logical = _size(one) + _size(two)
     assert f"{filesizeformat(logical - base)} unique" in page and f"{filesizeformat(logical)} logical" in page
     repo_page = client.get("/projects/acme/repositories/a/").content.decode()
-    assert 'id="repository-usage"' in repo_page
-    assert f"would free {filesizeformat(_size(one) - base)}" in repo_page
+    assert 'hx-get="/projects/acme/repositories/a/-/usage/"' in repo_page, "the page loads its usage line"
+    usage = client.get("/projects/acme/repositories/a/-/usage/").content.decode()
+    assert 'id="repository-usage"' in usage
+    assert f"would free {filesizeformat(_size(one) - base)}" in usage
+    assert world.client("outsider").get("/projects/acme/repositories/a/-/usage/").status_code == 404
     assert Artifact.objects.count() == 2
