@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -182,7 +184,12 @@ class RunItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReplicationI
             return ReplicationItem.objects.none()
         items = ReplicationItem.objects.filter(run_id=self.kwargs["run_id"]).order_by("id")
         wanted = self.request.query_params.get("status")
-        return items.filter(status=wanted) if wanted in ReplicationItem.Status.values else items
+        if not wanted:
+            return items
+        if wanted not in ReplicationItem.Status.values:  # a typo is a 400, not every item
+            choices = ", ".join(ReplicationItem.Status.values)
+            raise ValidationError({"status": [_("Not an item status: choose one of %(choices)s.") % {"choices": choices}]})
+        return items.filter(status=wanted)
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=ReplicationItem.Status.values)],

@@ -15,6 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.throttling import UserRateThrottle
 
 from accounts.models import Team
+from replication.models import RegistryEndpoint, ReplicationRule, ReplicationRun
 from repositories.models import Label, RecycleBinEntry, RetentionRun
 from repositories.services.errors import RegistryActionFailed
 from tests.api.conftest import RepoRows
@@ -200,12 +201,16 @@ def path_values(world: World, content: dict[str, RepoRows]) -> dict[str, str]:
     project_hook = Webhook.objects.create(project=world.private, name="ci", url="https://ci.example.com/hook")
     system_hook = Webhook.objects.create(project=None, name="ops", url="https://ops.example.com/hook")
     team = Team.objects.create(name="platform")
+    endpoint = RegistryEndpoint.objects.create(name="dr", url="http://127.0.0.1:9")
+    rule = ReplicationRule.objects.create(name="r", endpoint=endpoint)
+    replication_run = ReplicationRun.objects.create(rule=rule, trigger="manual", status="failed")
     return {
         "project_name": world.private.name,
         "repository_name": rows.app.name,
         "digest": rows.image.digest,
         "report_id": str(report.pk),
-        "run_id": str(run.pk),
+        "run_id": str(replication_run.pk),  # /api/v1/replication-runs/{run_id}/items/
+        "project:run_id": str(run.pk),  # a project's retention run
         "id": str(label.pk),  # the only swept `{id}`: a project's label
         "project:webhook_id": str(project_hook.pk),
         "webhook_id": str(system_hook.pk),
@@ -276,7 +281,13 @@ def test_readable_values_still_filter(sysadmin: Client, world: World) -> None:
 
 
 def test_a_page_past_the_end_stays_a_404(sysadmin: Client) -> None:
-    assert_json_error(sysadmin.get("/api/v1/projects/", {"page": "99"}), 404)
+    assert_json_error(sysadmin.get("/api/v1/teams/", {"page": "99"}), 404)
+
+
+def test_a_page_number_on_a_cursor_list_is_a_400_that_says_to_follow_the_links(sysadmin: Client) -> None:
+    response = sysadmin.get("/api/v1/projects/", {"page": "2"})
+    assert response.status_code == 400
+    assert "cursor" in str(response.json()["page"])
 
 
 def test_retention_preview_refuses_an_unreadable_detail_flag(sysadmin: Client, world: World) -> None:
