@@ -544,3 +544,16 @@ def test_the_order_follows_the_release_advisories_were_computed_for_not_the_data
     # apk-tools 3 cannot read `p1` followed by `-r`: both versions are invalid at the
     # same token and compare equal, so it sees the fix as installed (what apk 3 does).
     assert find_vulnerabilities(on_3_23, index) == []
+
+
+def test_archive_nesting_stops_at_its_limit() -> None:
+    from repositories.vulns.inventory.java import MAX_NESTING
+
+    archive = eco.maven_jar("org.deep", "level8", "8.0")
+    for level in range(7, 0, -1):
+        archive = eco.jar(
+            eco.pom_properties("org.deep", f"level{level}", f"{level}.0"), (f"lib/l{level + 1}.jar", archive)
+        )
+    found = scan(layer(file("app/deep.jar", archive)))
+    levels = sorted(p.name for p in found.of_kind(MAVEN))
+    assert levels == [f"org.deep:level{n}" for n in range(1, MAX_NESTING + 1)]
