@@ -29,6 +29,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,14 @@ needs_go = pytest.mark.skipif(
 )
 
 
-def _spec(name: str, epoch: int, version: str, release: str, subpackages: tuple[str, ...]) -> str:
+def _spec(
+    name: str,
+    epoch: int,
+    version: str,
+    release: str,
+    subpackages: tuple[str, ...],
+    files: tuple[str, ...] = (),
+) -> str:
     lines = [
         f"Name: {name}",
         f"Version: {version}",
@@ -63,7 +71,10 @@ def _spec(name: str, epoch: int, version: str, release: str, subpackages: tuple[
         "BuildArch: noarch",
         "%description",
         "test",
+        "%install",
+        *(f"mkdir -p %{{buildroot}}{path.rsplit('/', 1)[0]} && touch %{{buildroot}}{path}" for path in files),
         "%files",
+        *files,
     ]
     for sub in subpackages:
         lines += [
@@ -77,14 +88,15 @@ def _spec(name: str, epoch: int, version: str, release: str, subpackages: tuple[
 
 
 @functools.cache
-def rpm_database(packages: tuple[tuple[str, int, str, str, tuple[str, ...]], ...]) -> bytes:
-    """`rpmdb.sqlite` with each (source name, epoch, version, release, subpackages) installed."""
+def rpm_database(packages: tuple[tuple[Any, ...], ...]) -> bytes:
+    """`rpmdb.sqlite` with each (source name, epoch, version, release, subpackages[, files of
+    the main package]) installed."""
     with tempfile.TemporaryDirectory(prefix="wharf-rpm-") as work:
         top, db = Path(work) / "top", Path(work) / "db"
         db.mkdir()
-        for name, epoch, version, release, subpackages in packages:
+        for name, epoch, version, release, subpackages, *files in packages:
             spec = Path(work) / f"{name}.spec"
-            spec.write_text(_spec(name, epoch, version, release, subpackages))
+            spec.write_text(_spec(name, epoch, version, release, subpackages, files[0] if files else ()))
             subprocess.run(
                 [
                     "rpmbuild",

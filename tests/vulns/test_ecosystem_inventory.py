@@ -451,6 +451,42 @@ def test_python_installed_by_dpkg_is_one_package_and_pip_installs_stay() -> None
     assert [p.name for p in found.of_kind(PYPI)] == ["Flask"]
 
 
+def test_python_installed_by_apk_is_one_package_and_pip_installs_stay() -> None:
+    installed = (
+        "P:py3-requests\nV:2.31.0-r1\nA:noarch\no:py3-requests\n"
+        "F:usr/lib/python3.11/site-packages/requests\nR:__init__.py\n"
+        "F:usr/lib/python3.11/site-packages/requests-2.31.0.dist-info\nR:METADATA\n"
+    )
+    site = "usr/lib/python3.11/site-packages"
+    found = scan(
+        layer(
+            file("etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n"),
+            file("lib/apk/db/installed", installed),
+            file(f"{site}/requests-2.31.0.dist-info/METADATA", "Name: requests\nVersion: 2.31.0\n"),
+            file(
+                f"{site}/flask-3.0.0.dist-info/METADATA", "Name: Flask\nVersion: 3.0.0\n"
+            ),  # pip, same directory
+        )
+    )
+    assert [p.name for p in found.of_kind(PYPI)] == ["Flask"]
+
+
+@eco.needs_rpm
+def test_python_installed_by_rpm_is_one_package() -> None:
+    site = "/usr/lib/python3.9/site-packages"
+    packages = (("python-idna", 0, "2.10", "7.el9", (), (f"{site}/idna-2.10.dist-info/METADATA",)),)
+    found = scan(
+        layer(
+            file("etc/os-release", eco.ROCKY_OS_RELEASE),
+            file("var/lib/rpm/rpmdb.sqlite", eco.rpm_database(packages)),
+            file(f"{site[1:]}/idna-2.10.dist-info/METADATA", "Name: idna\nVersion: 2.10\n"),
+            file(f"{site[1:]}/urllib3-2.0.0.dist-info/METADATA", "Name: urllib3\nVersion: 2.0.0\n"),
+        )
+    )
+    assert [p.name for p in found.of_kind(RPM)] == ["python-idna"]
+    assert [p.name for p in found.of_kind(PYPI)] == ["urllib3"]
+
+
 # --- matching and the SBOM ----------------------------------------------------------------
 
 
@@ -544,3 +580,16 @@ def test_the_order_follows_the_release_advisories_were_computed_for_not_the_data
     # apk-tools 3 cannot read `p1` followed by `-r`: both versions are invalid at the
     # same token and compare equal, so it sees the fix as installed (what apk 3 does).
     assert find_vulnerabilities(on_3_23, index) == []
+
+
+def test_archive_nesting_stops_at_its_limit() -> None:
+    from repositories.vulns.inventory.java import MAX_NESTING
+
+    archive = eco.maven_jar("org.deep", "level8", "8.0")
+    for level in range(7, 0, -1):
+        archive = eco.jar(
+            eco.pom_properties("org.deep", f"level{level}", f"{level}.0"), (f"lib/l{level + 1}.jar", archive)
+        )
+    found = scan(layer(file("app/deep.jar", archive)))
+    levels = sorted(p.name for p in found.of_kind(MAVEN))
+    assert levels == [f"org.deep:level{n}" for n in range(1, MAX_NESTING + 1)]

@@ -146,7 +146,7 @@ def inventory(image: ImageFiles) -> Inventory:
                 f"apk-tools 3 database: versions are ordered as {os_ecosystem}'s advisories were computed "
                 "(apk-tools 2 up to Alpine 3.22, apk-tools 3 from 3.23 and edge)"
             )
-    found = _without_os_duplicates(found)
+    found = _without_os_duplicates(found, _owned_python_metadata(image))
     packages: dict[tuple[str, ...], Package] = {}
     for package in found:
         if package.kind in OS_KINDS:
@@ -175,25 +175,36 @@ def _with_ubuntu_pro(distro: Distro | None, found: list[Package], notes: list[st
     return replace(distro, ecosystems=(*distro.ecosystems, pro))
 
 
-def _without_os_duplicates(found: list[Package]) -> list[Package]:
-    """Drop language packages a distribution package installed (Python by dpkg, apk or rpm).
+def _without_os_duplicates(found: list[Package], owned: set[str]) -> list[Package]:
+    """Drop Python distributions a distribution package installed (by dpkg, apk or rpm).
 
-    A distribution's `python3-requests` writes `requests-2.28.1.dist-info` under
-    `/usr/lib/python3/dist-packages` (or `site-packages`); its fixes arrive as
-    distribution updates, which the OS package's advisories track, so the PyPI copy
-    would be a duplicate finding with the wrong fixed version. Python metadata under
-    a distribution's own directories is therefore not listed when the image has OS
-    packages; anything installed by pip elsewhere (`/usr/local`, a virtualenv) is.
+    A distribution's `python3-requests` writes `requests-2.28.1.dist-info` too; its
+    fixes arrive as distribution updates, which the OS package's advisories track, so
+    a PyPI copy would be a duplicate finding with the wrong fixed version. apk and rpm
+    databases list every file and directory a package owns (`owned`: the metadata
+    directories among them); Debian keeps `/usr/lib/python3/dist-packages` for its
+    own packages (pip writes to `/usr/local`), so a dist-info there is dpkg's.
+    Everything pip installed stays a PyPI package.
     """
     if not any(p.kind in OS_KINDS for p in found):
         return found
-    return [p for p in found if not (p.kind == PYPI and _installed_by_distribution(p.path))]
+    return [p for p in found if not (p.kind == PYPI and _installed_by_distribution(p.path, owned))]
 
 
-def _installed_by_distribution(path: str) -> bool:
-    return path.startswith(("usr/lib/python3/dist-packages/", "usr/lib64/python3")) or (
-        path.startswith("usr/lib/python3.") and "/site-packages/" in path
-    )
+def _installed_by_distribution(path: str, owned: set[str]) -> bool:
+    if path.startswith("usr/lib/python3/dist-packages/"):
+        return True
+    return path.rpartition("/")[0] in owned or path in owned  # `.egg-info` may be the file itself
+
+
+def _owned_python_metadata(image: ImageFiles) -> set[str]:
+    owned: set[str] = set()
+    for kept in image.files():
+        if kept.path in apk.APK_DATABASES:
+            owned |= apk.owned_python_metadata(kept.data)
+        elif kept.path in rpm.RPM_DATABASES:
+            owned |= rpm.owned_python_metadata(kept.path, kept.data)
+    return owned
 
 
 __all__ = ["Distro", "Inventory", "Package", "extract", "inventory", "wanted"]

@@ -47,3 +47,21 @@ def packages_from(kept: KeptFile) -> list[Package]:
     """The installed packages of an apk database, each with its introducing layer."""
     layers = introducing_layers(kept, lambda data: (p.key for p in _parse(data)))
     return [replace(p, layer=layers.get(p.key, kept.layer), path=kept.path) for p in _parse(kept.data)]
+
+
+def owned_python_metadata(data: bytes) -> set[str]:
+    """The Python metadata (`*.dist-info`, `*.egg-info`) paths apk packages own.
+
+    Each package's block lists its directories (`F:`) and, below each, its files
+    (`R:`); a metadata directory is an `F:` line, an `.egg-info` file an `R:` one.
+    """
+    owned: set[str] = set()
+    directory = ""
+    for line in text_of(data).splitlines():
+        if line.startswith("F:"):
+            directory = line[2:].strip()
+            if directory.endswith((".dist-info", ".egg-info")):
+                owned.add(directory)
+        elif line.startswith("R:") and line.endswith(".egg-info"):
+            owned.add(f"{directory}/{line[2:].strip()}")
+    return owned

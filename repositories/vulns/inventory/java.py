@@ -14,7 +14,8 @@ as a zip in memory, and reduced to the Maven artifacts it holds:
   Wharf scans offline and only records it.
 - archives inside (`BOOT-INF/lib/*.jar`, `WEB-INF/lib/*.jar`, `lib/*.jar` of an
   ear, any `*.jar`/`*.war`/`*.ear` entry) are opened the same way, to
-  `MAX_NESTING` levels, each at most `NESTED_CAP` bytes uncompressed; the path names
+  `MAX_NESTING` levels, each at most `NESTED_CAP` bytes uncompressed and
+  `NESTED_BUDGET` in all; the path names
   the chain (`app.jar!/BOOT-INF/lib/x.jar!/...`).
 
 Packages are in the Maven ecosystem as `group:artifact`.
@@ -36,9 +37,13 @@ from .packages import MAVEN, Package
 MAVEN_ECOSYSTEM = "Maven"
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar")
 ARCHIVE_CAP = 256 * MiB
-NESTED_CAP = 128 * MiB
-MAX_NESTING = 6
+NESTED_CAP = 64 * MiB
+MAX_NESTING = 5
 MAX_ARTIFACTS = 10_000  # per top-level archive
+# Uncompressed bytes of nested archives read for one top-level archive: bounds the
+# time a hostile archive (many large nested entries) can cost; memory is bounded by
+# NESTED_CAP per level, since only the chain being read is held.
+NESTED_BUDGET = 1024 * MiB
 _POM_PROPERTIES = re.compile(r"^META-INF/maven/[^/]+/[^/]+/pom\.properties$")
 _FILE_NAME = re.compile(r"^(?P<name>.+?)-(?P<version>\d[\w.+-]*)$")
 
@@ -54,7 +59,7 @@ def reduce_archive(handle: IO[bytes], size: int, path: str = "") -> bytes | None
     """Read one archive; the artifacts in it (and in archives nested in it) as JSON."""
     data = handle.read(size)
     artifacts: list[dict[str, str]] = []
-    _scan(data, "", artifacts, depth=1, file_name=path)
+    _scan(data, "", artifacts, depth=1, file_name=path, budget=[NESTED_BUDGET])
     return json.dumps(artifacts, separators=(",", ":")).encode() if artifacts else None
 
 
@@ -109,7 +114,14 @@ def _from_manifest(manifest: dict[str, str], file_name: str) -> tuple[str, str, 
     return group, artifact, version
 
 
-def _scan(data: bytes, path: str, artifacts: list[dict[str, str]], depth: int, file_name: str = "") -> None:
+def _scan(
+    data: bytes,
+    path: str,
+    artifacts: list[dict[str, str]],
+    depth: int,
+    file_name: str = "",
+    budget: list[int] | None = None,
+) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError):
@@ -156,14 +168,17 @@ def _scan(data: bytes, path: str, artifacts: list[dict[str, str]], depth: int, f
                 )
         if depth >= MAX_NESTING:
             return
+        remaining = budget if budget is not None else [NESTED_BUDGET]
         for info in nested:
-            if info.file_size > NESTED_CAP:
+            if info.file_size > NESTED_CAP or info.file_size > remaining[0]:
                 continue
+            remaining[0] -= info.file_size
             try:
                 inner = archive.read(info)
             except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
                 continue
-            _scan(inner, f"{path}!/{info.filename}" if path else f"!/{info.filename}", artifacts, depth + 1)
+            inner_path = f"{path}!/{info.filename}" if path else f"!/{info.filename}"
+            _scan(inner, inner_path, artifacts, depth + 1, budget=remaining)
 
 
 def packages_from(kept: KeptFile) -> list[Package]:

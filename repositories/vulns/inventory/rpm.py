@@ -46,6 +46,7 @@ RPM_DATABASES = (
 )
 
 TAG_NAME, TAG_VERSION, TAG_RELEASE, TAG_EPOCH, TAG_ARCH, TAG_SOURCERPM = 1000, 1001, 1002, 1003, 1022, 1044
+TAG_BASENAMES, TAG_DIRNAMES = 1117, 1118
 _WANTED_TAGS = {TAG_NAME, TAG_VERSION, TAG_RELEASE, TAG_EPOCH, TAG_ARCH, TAG_SOURCERPM}
 TYPE_INT32, TYPE_STRING, TYPE_STRING_ARRAY, TYPE_I18NSTRING = 4, 6, 8, 9
 _MAX_INDEX = 0x0000FFFF  # rpm's own limits on il and dl (hdrchkTags/hdrchkData)
@@ -253,6 +254,36 @@ def ndb_blobs(data: bytes) -> Iterator[bytes]:
         if blob_index != index or start + 16 + length > len(data) or length > block_count * _NDB_BLOCK:
             continue
         yield data[start + 16 : start + 16 + length]
+
+
+def header_strings(blob: bytes, tag: int) -> list[str]:
+    """Every string of a STRING_ARRAY tag of one header blob ([] when absent or broken)."""
+    try:
+        index_length, data_length = struct.unpack_from(">ii", blob, 0)
+        if not 0 < index_length <= _MAX_INDEX or not 0 <= data_length <= _MAX_DATA:
+            return []
+        data_start = 8 + 16 * index_length
+        for entry in range(index_length):
+            entry_tag, type_, offset, count = struct.unpack_from(">iIiI", blob, 8 + 16 * entry)
+            if entry_tag != tag or type_ != TYPE_STRING_ARRAY or not 0 <= offset < data_length:
+                continue
+            data = blob[data_start + offset : data_start + data_length]
+            return [part.decode("utf-8", "replace") for part in data.split(b"\0", count)[:count]]
+    except struct.error:
+        return []
+    return []
+
+
+def owned_python_metadata(path: str, data: bytes) -> set[str]:
+    """The Python metadata directories (`*.dist-info`, `*.egg-info`) rpm packages own,
+    read from their headers' directory names."""
+    owned: set[str] = set()
+    for blob in _blobs(path, data):
+        for directory in header_strings(blob, TAG_DIRNAMES):
+            directory = directory.strip("/")
+            if directory.endswith((".dist-info", ".egg-info")):
+                owned.add(directory)
+    return owned
 
 
 def _blobs(path: str, data: bytes) -> Iterator[bytes]:

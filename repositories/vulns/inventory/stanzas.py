@@ -39,12 +39,15 @@ def control_stanzas(text: str) -> Iterator[dict[str, str]]:
 
 
 def introducing_layers(kept: KeptFile, keys: Callable[[bytes], Iterable[K]]) -> dict[K, str]:
-    """For each key in the current content, the digest of the layer that introduced it.
+    """For each key in the current content, the digest of the layer that introduced it
+    (a key left out was introduced by `kept.layer`, the current content's layer).
 
     `kept.history` holds the earlier contents of the database file; a package was
     introduced by the lowest layer from which every later version of the file still
     lists it (so one removed and reinstalled counts from the reinstall).
     """
+    if not kept.history:
+        return {}  # one version of the file: its layer introduced everything (callers default to it)
     versions = [*kept.history, (kept.layer, kept.data)]
     current = set(keys(kept.data))
     introduced = dict.fromkeys(current, kept.layer)
