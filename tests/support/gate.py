@@ -35,7 +35,7 @@ class GateServer:
         marker_dir: Path,
         cache_seconds: int = 0,
         failure: str = "by-project",
-        timeout: float = 2.0,
+        timeout: float = 10.0,  # a loaded test machine can take seconds to answer
         workers: str = "1",
         port: int | None = None,
     ) -> None:
