@@ -18,16 +18,16 @@ class WebhookEvent(models.TextChoices):
     RETENTION_FINISHED = "retention.finished", "Retention run finished"
     QUOTA_WARNING = "quota.warning", "Quota nearly used (not yet emitted)"
     QUOTA_EXCEEDED = "quota.exceeded", "Quota exceeded (not yet emitted)"
-    REPLICATION_FINISHED = "replication.finished", "Replication finished (not yet emitted)"
+    REPLICATION_FINISHED = "replication.finished", "Replication finished"
 
 
 TEST_EVENT = "wharf.test"
 """The type of "send a test event" deliveries: not subscribable, sent on request."""
 
 NOT_YET_EMITTED: frozenset[str] = frozenset(
-    {WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED, WebhookEvent.REPLICATION_FINISHED}
+    {WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED}
 )
-"""Listed so a subscription can be made now; Wharf has no quotas or replication yet."""
+"""Listed so a subscription can be made now; Wharf has no quotas yet."""
 
 HARBOR_TYPES: dict[str, str] = {
     WebhookEvent.ARTIFACT_PUSHED: "PUSH_ARTIFACT",
