@@ -24,9 +24,7 @@ class WebhookEvent(models.TextChoices):
 TEST_EVENT = "wharf.test"
 """The type of "send a test event" deliveries: not subscribable, sent on request."""
 
-NOT_YET_EMITTED: frozenset[str] = frozenset(
-    {WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED}
-)
+NOT_YET_EMITTED: frozenset[str] = frozenset({WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED})
 """Listed so a subscription can be made now; Wharf has no quotas yet."""
 
 HARBOR_TYPES: dict[str, str] = {
