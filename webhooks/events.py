@@ -19,17 +19,15 @@ class WebhookEvent(models.TextChoices):
     RETENTION_FINISHED = "retention.finished", _("Retention run finished")
     QUOTA_WARNING = "quota.warning", _("Quota nearly used (not yet emitted)")
     QUOTA_EXCEEDED = "quota.exceeded", _("Quota exceeded (not yet emitted)")
-    REPLICATION_FINISHED = "replication.finished", _("Replication finished (not yet emitted)")
+    REPLICATION_FINISHED = "replication.finished", _("Replication finished")
     GC_FINISHED = "gc.finished", _("Garbage collection finished (system webhooks)")
 
 
 TEST_EVENT = "wharf.test"
 """The type of "send a test event" deliveries: not subscribable, sent on request."""
 
-NOT_YET_EMITTED: frozenset[str] = frozenset(
-    {WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED, WebhookEvent.REPLICATION_FINISHED}
-)
-"""Listed so a subscription can be made now; Wharf has no quotas or replication yet."""
+NOT_YET_EMITTED: frozenset[str] = frozenset({WebhookEvent.QUOTA_WARNING, WebhookEvent.QUOTA_EXCEEDED})
+"""Listed so a subscription can be made now; Wharf has no quotas yet."""
 
 SYSTEM_ONLY: frozenset[str] = frozenset({WebhookEvent.GC_FINISHED})
 """Events of the whole registry, not of a project: only system webhooks subscribe to them."""

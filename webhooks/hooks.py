@@ -5,7 +5,9 @@ which does nothing more than one query when no webhook subscribes.
 Call sites: `repositories/services/events.py` (push, pull, delete notifications),
 `repositories/services/scanning.py` and `harbor_adapter.py` (a scan's end),
 `repositories/services/retention_runs.py` (a run's end), `repositories/services/gc.py`
-(a garbage collection's end: system webhooks only, it is no project's event).
+(a garbage collection's end: system webhooks only, it is no project's event),
+`replication/services/runs.py` (a replication run's end: system webhooks, as replication
+rules are system-wide).
 """
 
 from __future__ import annotations
@@ -115,6 +117,34 @@ def gc_finished(run: Any) -> None:
                 "bytes_removed": run.bytes_removed,
                 "manifests_removed": run.manifests_removed,
                 "recycle_entries": run.recycle_entries,
+                "message": run.message,
+            }
+        },
+        occurred_at=run.finished_at,
+    )
+
+
+def replication_finished(run: Any) -> None:
+    """A replication run ended (succeeded or failed); rules are system-wide, so the
+    system's webhooks hear of it."""
+    rule = run.rule
+    emit(
+        WebhookEvent.REPLICATION_FINISHED,
+        project=None,
+        operator="wharf",
+        details={
+            "replication": {
+                "run_id": run.pk,
+                "rule": rule.name,
+                "direction": rule.direction,
+                "endpoint": rule.endpoint.name,
+                "trigger": run.trigger,
+                "status": run.status,
+                "items": run.items_total,
+                "copied": run.copied,
+                "skipped": run.skipped,
+                "failed": run.failed,
+                "deleted": run.deleted,
                 "message": run.message,
             }
         },

@@ -137,10 +137,15 @@ def update_endpoint(
 
 
 def delete_endpoint(endpoint: RegistryEndpoint, *, actor: Actor) -> None:
-    rules = list(endpoint.rules.values_list("name", flat=True)) if hasattr(endpoint, "rules") else []
+    rules = list(endpoint.rules.values_list("name", flat=True))
     if rules:
         raise ValidationError(
             f"Replication rules use this endpoint: {', '.join(sorted(rules))}. Delete them first."
+        )
+    caches = list(endpoint.proxy_caches.values_list("project__name", flat=True))
+    if caches:
+        raise ValidationError(
+            f"Proxy-cache projects pull through it: {', '.join(sorted(caches))}. Remove them first."
         )
     with transaction.atomic():
         details = _snapshot(endpoint)

@@ -16,7 +16,7 @@ from repositories.globs import PatternKind, validate_pattern
 from repositories.registry.client import REPOSITORY_RE
 from repositories.services.retention import validate_schedule
 
-from ..models import RegistryEndpoint, ReplicationRule
+from ..models import ProxyCache, RegistryEndpoint, ReplicationRule
 
 FIELDS = (
     "name",
@@ -140,6 +140,11 @@ def update_rule(rule: ReplicationRule, *, actor: Actor, **fields: Any) -> Replic
 
 
 def delete_rule(rule: ReplicationRule, *, actor: Actor) -> None:
+    cache = ProxyCache.objects.filter(rule=rule).select_related("project").first()
+    if cache is not None:
+        raise ValidationError(
+            f"This rule imports the proxy cache of {cache.project.name}; remove the proxy cache instead."
+        )
     if rule.runs.filter(status__in=["queued", "running"]).exists():
         raise ValidationError(
             "A run of this rule is queued or running; delete the rule when it has finished."

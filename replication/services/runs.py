@@ -47,6 +47,7 @@ from repositories.registry import RegistryClient, RegistryError
 from repositories.retention.candidates import reference_subject
 from repositories.services.registry import registry_client
 from repositories.services.retention import schedule_matches
+from webhooks import hooks as webhook_hooks
 
 from .. import credentials
 from ..copier import Copier, CopyStats
@@ -434,6 +435,7 @@ def _finish(
             target_name=rule.name,
             details=details,
         )
+        webhook_hooks.replication_finished(run)
     return run
 
 

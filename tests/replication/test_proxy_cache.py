@@ -84,6 +84,12 @@ def test_configuring_makes_the_import_rule_and_removing_takes_it_away(world: Wor
         proxy_caches.configure(actor=ADMIN, project=hub, upstream=endpoint)
     with pytest.raises(Exception, match="instance itself"):
         proxy_caches.configure(actor=ADMIN, project=ProjectFactory(name="x"), upstream=rule.endpoint)
+    from replication.services import endpoints, rules
+
+    with pytest.raises(Exception, match="remove the proxy cache instead"):
+        rules.delete_rule(rule, actor=ADMIN)
+    with pytest.raises(Exception, match="Proxy-cache projects pull through it: hub, quay"):
+        endpoints.delete_endpoint(endpoint, actor=ADMIN)
     proxy_caches.remove(cache, actor=ADMIN)
     assert not ReplicationRule.objects.filter(name="proxy-cache-hub").exists()
     assert not RegistryEndpoint.objects.filter(name="proxy-cache-hub").exists()

@@ -123,7 +123,8 @@ def test_a_remote_failing_half_way_fails_readably_and_the_rerun_copies_only_what
         assert first.failed > 0 and first.copied >= REPOSITORIES // 2 - 4
         assert f"{first.failed} of {first.items_total} failed" in first.message and "503" in first.message
         reason = first.items.filter(status="failed").first()
-        assert reason is not None and "UNAVAILABLE" in reason.reason
+        # What was asked and the status (with the registry's own words when its answer had a body).
+        assert reason is not None and "HTTP 503" in reason.reason and "dr/" in reason.reason
         failed_before = _items(first, "failed")
         copied_before = _items(first, "copied")
 
@@ -141,13 +142,23 @@ def test_a_remote_failing_half_way_fails_readably_and_the_rerun_copies_only_what
         proxy.stop()
 
 
-def test_an_unreachable_endpoint_fails_the_run_with_its_reason(world: Any, wharf_registry: Any) -> None:
+def test_an_unreachable_endpoint_fails_the_run_with_its_reason_and_tells_system_webhooks(
+    world: Any, wharf_registry: Any, settings: Any
+) -> None:
     from tests.support.registry import free_port
+    from webhooks.models import Delivery
+    from webhooks.services import create_webhook
 
+    settings.WHARF_WEBHOOKS_ALLOW_PRIVATE = True
+    create_webhook(
+        actor=ADMIN, project=None, name="ops", url="http://127.0.0.1:9/hook", events=["replication.finished"]
+    )
     endpoint = RegistryEndpoint.objects.create(name="gone", url=f"http://127.0.0.1:{free_port()}")
     run = runs.run_now(_rule(endpoint), actor=ADMIN)
     assert run.status == "failed" and run.items_total == 0
     assert run.message.startswith("Endpoint gone (") and "connect" in run.message.lower()
+    delivery = Delivery.objects.get(event="replication.finished")
+    assert "connect" in str(delivery.payload).lower() and "rule" in str(delivery.payload)
 
 
 def test_on_push_replication_reaches_the_remote_within_seconds(
