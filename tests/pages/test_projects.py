@@ -147,10 +147,10 @@ def test_project_tabs_follow_permissions(world):
     limited = world.client("limited").get("/projects/acme/").context["tabs"]
     guest = world.client("guest").get("/projects/acme/").context["tabs"]
 
-    # Labels and signing keys are read by whoever reads the repositories.
-    assert [tab["key"] for tab in limited] == ["summary", "repositories", "labels", "security", "signing"]
+    # Labels, statistics and signing keys are read by whoever reads the repositories.
+    assert [tab["key"] for tab in limited] == ["summary", "repositories", "labels", "statistics", "security", "signing"]
     assert [tab["key"] for tab in guest] == [
-        "summary", "repositories", "labels", "security", "signing", "members", "retention", "logs"
+        "summary", "repositories", "labels", "statistics", "security", "signing", "members", "retention", "logs"
     ]
 
 
