@@ -51,6 +51,7 @@ class Chart:
     labels: list[str]
     series: list[Series]
     unit: str = ""
+    label_name: str = "Day"  # what a label is, for the table's first column
     fmt: Callable[[int], str] = "{:,}".format  # how the table and the peak write a value
     width: int = WIDTH
     height: int = HEIGHT

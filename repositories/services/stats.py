@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.registry_auth.grants import project_of
 from portal.db import latest_per
 
-from ..models import Artifact, Project, ProjectDailyStats, RegistryEvent, ScanReport, Severity
+from ..models import Artifact, Project, ProjectDailyStats, RegistryEvent, RetentionRun, ScanReport, Severity
 from .usage import project_usage
 
 BANDS = [band.value for band in Severity]
@@ -152,3 +152,21 @@ def series(project: Project, days: int, *, today: date | None = None) -> list[Da
             )
         )
     return out
+
+
+RETENTION_RUNS_CHARTED = 30
+
+
+def retention_deletions(project: Project, limit: int = RETENTION_RUNS_CHARTED) -> list[tuple[str, int, int]]:
+    """The project's last `limit` finished real retention runs, oldest first, as
+    (label "#id date", artifacts deleted, tags deleted); one query on the run index."""
+    runs = (
+        RetentionRun.objects.filter(project=project, dry_run=False, finished_at__isnull=False)
+        .exclude(status__in=RetentionRun.ACTIVE)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "created_at", "artifacts_deleted", "tags_deleted")[:limit]
+    )
+    return [
+        (f"#{pk} {timezone.localdate(created):%Y-%m-%d}", artifacts, tags)
+        for pk, created, artifacts, tags in reversed(list(runs))
+    ]

@@ -1,7 +1,8 @@
 """Project → Statistics: storage over time, pushes and pulls per day, open findings per
-day, as inline SVG drawn from `repositories.charts` (no chart library, no JavaScript),
-each with its numbers in a table. Reading needs `Perm.VIEW_REPOSITORIES`, like the
-storage usage it charts (and the API's `projects/{name}/statistics/`)."""
+day and, for those holding `Perm.VIEW_RETENTION`, deletions per retention run; inline SVG
+drawn from `repositories.charts` (no chart library, no JavaScript), each chart with its
+numbers in a table. Reading needs `Perm.VIEW_REPOSITORIES`, like the storage usage it
+charts (and the API's `projects/{name}/statistics/`; runs are in `retention-runs/`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from accounts.views.http import HtmxHttpRequest, render_page
 from .. import charts
 from ..access import get_project
 from ..models import Severity
-from ..services.stats import DayStats, series
+from ..services.stats import DayStats, retention_deletions, series
 from .tabs import project_context
 
 DAY_CHOICES = (7, 30, 90, 365)
@@ -78,14 +79,32 @@ def build_charts(days: list[DayStats]) -> dict[str, charts.Chart]:
     return {"storage": storage, "traffic": traffic, "findings": findings}
 
 
+def retention_chart(runs: list[tuple[str, int, int]]) -> charts.Chart:
+    labels = [label for label, _, _ in runs]
+    chart = charts.bar_chart(
+        "Retention deletions per run",
+        labels,
+        [
+            charts.Series("artifacts deleted", "chart-s0", [a for _, a, _ in runs]),
+            charts.Series("tags deleted", "chart-s1", [t for _, _, t in runs]),
+        ],
+    )
+    chart.label_name = "Run"
+    return chart
+
+
 @login_required
 @require_GET
 def project_statistics(request: HtmxHttpRequest, name: str) -> HttpResponse:
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
     days, problem = parse_days(request.GET.get("days"))
     context: dict[str, Any] = project_context(project, "statistics")
+    built = build_charts(series(project, days))
+    if Perm.VIEW_RETENTION in project.perms:  # type: ignore[attr-defined]
+        # The last runs, whatever the span: a run is an event, not a day's state.
+        built["retention"] = retention_chart(retention_deletions(project))
     context.update(
-        charts=build_charts(series(project, days)),
+        charts=built,
         days=days,
         day_choices=DAY_CHOICES,
         days_problem=problem,

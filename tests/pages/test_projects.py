@@ -148,10 +148,12 @@ def test_project_tabs_follow_permissions(world):
     limited = world.client("limited").get("/projects/acme/").context["tabs"]
     guest = world.client("guest").get("/projects/acme/").context["tabs"]
 
-    # Labels and signing keys are read by whoever reads the repositories, policies by whoever sees the project.
-    assert [tab["key"] for tab in limited] == ["summary", "repositories", "labels", "security", "signing", "policies"]
+    # Labels, statistics and signing keys are read by whoever reads the repositories, policies by whoever sees the project.
+    assert [tab["key"] for tab in limited] == [
+        "summary", "repositories", "labels", "statistics", "security", "signing", "policies"
+    ]
     assert [tab["key"] for tab in guest] == [
-        "summary", "repositories", "labels", "security", "signing", "policies", "members", "retention", "logs"
+        "summary", "repositories", "labels", "statistics", "security", "signing", "policies", "members", "retention", "logs"
     ]
 
 

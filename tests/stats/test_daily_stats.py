@@ -143,3 +143,27 @@ def test_the_page_reads_a_year_in_a_few_queries(world: Any, django_assert_max_nu
     client = world.client("developer")
     with django_assert_max_num_queries(12):
         assert client.get("/projects/acme/statistics/?days=365").status_code == 200
+
+
+def test_retention_deletions_per_run_are_charted_for_those_who_see_retention(world: Any) -> None:
+    from repositories.models import RetentionRun
+
+    now = timezone.now()
+    for i, (deleted, tags) in enumerate([(3, 4), (0, 1), (7, 7)]):
+        RetentionRun.objects.create(
+            project=world.private,
+            status="succeeded",
+            finished_at=now,
+            created_at=now - timedelta(hours=3 - i),
+            artifacts_deleted=deleted,
+            tags_deleted=tags,
+        )
+    RetentionRun.objects.create(
+        project=world.private, status="succeeded", finished_at=now, dry_run=True, artifacts_deleted=9
+    )
+    labels = [label for label, _, _ in stats.retention_deletions(world.private)]
+    assert len(labels) == 3 and labels[0].startswith("#") and "(dry" not in "".join(labels)
+    guest = world.client("guest").get("/projects/acme/statistics/").content.decode()
+    assert 'id="retention-chart"' in guest and ": 7 artifacts deleted" in guest
+    limited = world.client("limited").get("/projects/acme/statistics/").content.decode()
+    assert 'id="retention-chart"' not in limited, "the limited guest does not see retention"
