@@ -131,7 +131,7 @@ def repository_list(request: HtmxHttpRequest, name: str) -> HttpResponse:
     form.is_valid()
     data = form.cleaned_data
     q, sort = data.get("q") or "", data.get("sort") or "name"
-    repositories = Repository.objects.filter(project=project)
+    repositories: QuerySet[Repository] = Repository.objects.filter(project=project)
     if q:
         repositories = search(repositories, ("name", "description"), q)
     listed = keyset.page_context(repositories, REPOSITORY_SORTS[sort][1], request.GET, REPOSITORIES_PER_PAGE)

@@ -68,8 +68,12 @@ class _Scope:
         self.repository = Repository.objects.create(project=world.private, name="acme/lists")
         self.artifact = Artifact.objects.create(repository=self.repository, digest=_digest("subject"))
         self.report = ScanReport.objects.create(artifact=self.artifact, status=ScanReport.Status.SUCCEEDED)
-        self.run = RetentionRun.objects.create(project=world.private, status="succeeded", policy={"rules": []})
-        self.webhook = Webhook.objects.create(project=world.private, name="lists", url="https://example.invalid/hook")
+        self.run = RetentionRun.objects.create(
+            project=world.private, status="succeeded", policy={"rules": []}
+        )
+        self.webhook = Webhook.objects.create(
+            project=world.private, name="lists", url="https://example.invalid/hook"
+        )
 
 
 _SCOPES: dict[int, _Scope] = {}
@@ -83,7 +87,9 @@ def scope(world: World) -> _Scope:
 
 
 def _project(world: World, rng: random.Random, k: int) -> Any:
-    return Project.objects.create(name=f"list-{rng.randrange(10**6):06d}-{k}", created_at=_when(rng), is_public=True)
+    return Project.objects.create(
+        name=f"list-{rng.randrange(10**6):06d}-{k}", created_at=_when(rng), is_public=True
+    )
 
 
 def _repository(world: World, rng: random.Random, k: int) -> Any:
@@ -119,7 +125,9 @@ def _finding(world: World, rng: random.Random, k: int) -> Any:
 
 
 def _run(world: World, rng: random.Random, k: int) -> Any:
-    return RetentionRun.objects.create(project=world.private, status="succeeded", policy={"rules": []}, created_at=_when(rng))
+    return RetentionRun.objects.create(
+        project=world.private, status="succeeded", policy={"rules": []}, created_at=_when(rng)
+    )
 
 
 def _item(world: World, rng: random.Random, k: int) -> Any:
@@ -142,7 +150,9 @@ def _entry(world: World, rng: random.Random, k: int) -> Any:
 
 def _robot(world: World, rng: random.Random, k: int) -> Any:
     return RobotAccount.objects.create(
-        project=world.private, name=f"bot-{rng.randrange(10**6):06d}-{k}", secret_hash=_digest(f"robot-{k}")[7:71]
+        project=world.private,
+        name=f"bot-{rng.randrange(10**6):06d}-{k}",
+        secret_hash=_digest(f"robot-{k}")[7:71],
     )
 
 
@@ -157,7 +167,9 @@ def _user(world: World, rng: random.Random, k: int) -> Any:
 
 
 def _delivery(world: World, rng: random.Random, k: int) -> Any:
-    return Delivery.objects.create(webhook=scope(world).webhook, event="PUSH_ARTIFACT", payload={}, status="succeeded")
+    return Delivery.objects.create(
+        webhook=scope(world).webhook, event="PUSH_ARTIFACT", payload={}, status="succeeded"
+    )
 
 
 SPECS = [
@@ -198,7 +210,13 @@ SPECS = [
         page="/projects/acme/repositories/lists/-/artifacts/{digest}/vulnerabilities/",
         page_sorts=list(FINDING_PAGE_SORTS),
     ),
-    ListSpec("retention runs", "guest", _run, api="/api/v1/projects/acme/retention-runs/", page="/projects/acme/retention/runs/"),
+    ListSpec(
+        "retention runs",
+        "guest",
+        _run,
+        api="/api/v1/projects/acme/retention-runs/",
+        page="/projects/acme/retention/runs/",
+    ),
     ListSpec(
         "retention run items",
         "guest",
@@ -206,8 +224,16 @@ SPECS = [
         api="/api/v1/projects/acme/retention-runs/{run}/items/",
         page="/projects/acme/retention/runs/{run}/",
     ),
-    ListSpec("recycle bin", "guest", _entry, api="/api/v1/projects/acme/recycle-bin/", page="/projects/acme/retention/deleted/"),
-    ListSpec("project robots", "padmin", _robot, api="/api/v1/projects/acme/robots/", page="/projects/acme/robots/"),
+    ListSpec(
+        "recycle bin",
+        "guest",
+        _entry,
+        api="/api/v1/projects/acme/recycle-bin/",
+        page="/projects/acme/retention/deleted/",
+    ),
+    ListSpec(
+        "project robots", "padmin", _robot, api="/api/v1/projects/acme/robots/", page="/projects/acme/robots/"
+    ),
     ListSpec("system robots", "sysadmin", _system_robot, api="/api/v1/robots/", page="/robots/"),
     ListSpec("users", "sysadmin", _user, api="/api/v1/users/", page="/users/"),
     ListSpec(

@@ -40,7 +40,8 @@ from tests.conftest import World
 from webhooks.models import Delivery, Webhook
 
 pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="EXPLAIN output is vendor-specific: this checks PostgreSQL's planner"
+    connection.vendor != "postgresql",
+    reason="EXPLAIN output is vendor-specific: this checks PostgreSQL's planner",
 )
 
 ROWS = 20_000
@@ -85,7 +86,10 @@ def _assert_indexed(client: Any, url: str, table: str, tables: tuple[str, ...]) 
         plan = _explain(sql, tables)
         nodes = list(_nodes(plan))
         scans = [n for n in nodes if n.get("Relation Name") == table]
-        assert scans and not [n for n in scans if n["Node Type"] == "Seq Scan"], (url, json.dumps(plan)[:2000])
+        assert scans and not [n for n in scans if n["Node Type"] == "Seq Scan"], (
+            url,
+            json.dumps(plan)[:2000],
+        )
         assert not [n for n in nodes if n["Node Type"] == "Sort"], (url, json.dumps(plan)[:2000])
 
 
@@ -126,7 +130,9 @@ def test_repository_list_orders_use_an_index(world: World, api: Any) -> None:
 
 
 def test_artifact_list_orders_use_an_index(world: World, api: Any) -> None:
-    repositories = [Repository.objects.create(project=world.private, name=f"acme/{n}") for n in ("big", "other")]
+    repositories = [
+        Repository.objects.create(project=world.private, name=f"acme/{n}") for n in ("big", "other")
+    ]
     for repository in repositories:
         _bulk(
             Artifact,
@@ -154,7 +160,12 @@ def test_project_and_user_lists_use_an_index(world: World, api: Any) -> None:
     _bulk(User, lambda i: User(username=f"u{i:05d}"))
     client = api("sysadmin")
     for ordering in ("name", "-name", "created_at", "-created_at"):
-        _walk(client, f"/api/v1/projects/?ordering={ordering}", "repositories_project", ("repositories_project",))
+        _walk(
+            client,
+            f"/api/v1/projects/?ordering={ordering}",
+            "repositories_project",
+            ("repositories_project",),
+        )
     _walk(client, "/api/v1/users/", "accounts_user", ("accounts_user",))
 
 
@@ -185,13 +196,22 @@ def test_retention_lists_use_an_index(world: World, api: Any) -> None:
         _bulk(
             RetentionRunItem,
             lambda i, r=run: RetentionRunItem(
-                run=r, repository_name="acme/app", digest=f"sha256:{i:064d}", action="delete", outcome="deleted"
+                run=r,
+                repository_name="acme/app",
+                digest=f"sha256:{i:064d}",
+                action="delete",
+                outcome="deleted",
             ),
         )
     client = api("guest")
     tables = ("repositories_retentionrun", "repositories_retentionrunitem", "repositories_recyclebinentry")
     _walk(client, "/api/v1/projects/acme/retention-runs/", "repositories_retentionrun", tables)
-    _walk(client, f"/api/v1/projects/acme/retention-runs/{runs[0].pk}/items/", "repositories_retentionrunitem", tables)
+    _walk(
+        client,
+        f"/api/v1/projects/acme/retention-runs/{runs[0].pk}/items/",
+        "repositories_retentionrunitem",
+        tables,
+    )
     _walk(
         client,
         f"/api/v1/projects/acme/retention-runs/{runs[0].pk}/items/?outcome=deleted",
@@ -207,14 +227,21 @@ def test_robot_and_delivery_lists_use_an_index(world: World, api: Any) -> None:
     for project in (world.private, neighbour):
         _bulk(
             RobotAccount,
-            lambda i, p=project: RobotAccount(project=p, name=f"bot{i:05d}", secret_hash=f"{p.pk:08d}{i:056d}"),
+            lambda i, p=project: RobotAccount(
+                project=p, name=f"bot{i:05d}", secret_hash=f"{p.pk:08d}{i:056d}"
+            ),
         )
         hook = Webhook.objects.create(project=project, name="hook", url="https://example.invalid/")
         _bulk(Delivery, lambda i, h=hook: Delivery(webhook=h, event="PUSH_ARTIFACT", payload={}))
         hooks.append(hook)
     client = api("padmin")
     _walk(client, "/api/v1/projects/acme/robots/", "accounts_robotaccount", ("accounts_robotaccount",))
-    _walk(client, f"/api/v1/projects/acme/webhooks/{hooks[0].pk}/deliveries/", "webhooks_delivery", ("webhooks_delivery",))
+    _walk(
+        client,
+        f"/api/v1/projects/acme/webhooks/{hooks[0].pk}/deliveries/",
+        "webhooks_delivery",
+        ("webhooks_delivery",),
+    )
 
 
 def _trigram_scans(client: Any, url: str, table: str, index: str) -> None:
@@ -246,4 +273,6 @@ def test_substring_searches_use_the_trigram_indexes(world: World, api: Any) -> N
     # two trigram scans against one pass over 100,000 rows and may take either; the name
     # search of the API and the tag filter are the ones that must stay flat.
     page = world.client("guest")
-    _trigram_scans(page, f"/projects/acme/repositories/svc-{_hex(1)}/?tag={wanted}", "repositories_tag", "tag_name_trgm")
+    _trigram_scans(
+        page, f"/projects/acme/repositories/svc-{_hex(1)}/?tag={wanted}", "repositories_tag", "tag_name_trgm"
+    )
