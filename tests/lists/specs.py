@@ -14,6 +14,9 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import RobotAccount, User
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import record
 from repositories.api.registry_filters import ARTIFACT_API_ORDERINGS, REPOSITORY_API_ORDERINGS
 from repositories.api.scanning_filters import ORDERINGS as FINDING_API_ORDERINGS
 from repositories.models import (
@@ -166,6 +169,16 @@ def _user(world: World, rng: random.Random, k: int) -> Any:
     return User.objects.create(username=f"user-{rng.randrange(10**6):06d}-{k}")
 
 
+def _event(world: World, rng: random.Random, k: int) -> Any:
+    return record(
+        rng.choice([AuditAction.MEMBER_ADD, AuditAction.PROJECT_UPDATE]),
+        actor=Actor.for_user(world.users["padmin"]),
+        project=world.private,
+        target_type="user",
+        target_name=f"target-{k}",
+    )
+
+
 def _delivery(world: World, rng: random.Random, k: int) -> Any:
     return Delivery.objects.create(
         webhook=scope(world).webhook, event="PUSH_ARTIFACT", payload={}, status="succeeded"
@@ -236,6 +249,8 @@ SPECS = [
     ),
     ListSpec("system robots", "sysadmin", _system_robot, api="/api/v1/robots/", page="/robots/"),
     ListSpec("users", "sysadmin", _user, api="/api/v1/users/", page="/users/"),
+    ListSpec("audit log", "sysadmin", _event, api="/api/v1/audit-events/", api_orders=[None]),
+    ListSpec("project audit log", "guest", _event, api="/api/v1/projects/acme/audit-events/"),
     ListSpec(
         "webhook deliveries",
         "padmin",
