@@ -278,7 +278,7 @@ def test_readable_values_still_filter(sysadmin: Client, world: World) -> None:
 def test_a_page_past_the_end_stays_a_404(sysadmin: Client) -> None:
     # A list still paged by number (the long lists page by cursor and refuse `page`: 400).
     assert_json_error(sysadmin.get("/api/v1/sync-runs/", {"page": "99"}), 404)
-    assert_json_error(sysadmin.get("/api/v1/projects/", {"page": "99"}), 400)
+    assert sysadmin.get("/api/v1/projects/", {"page": "99"}).status_code == 400
 
 
 def test_retention_preview_refuses_an_unreadable_detail_flag(sysadmin: Client, world: World) -> None:
