@@ -25,10 +25,14 @@ class AuditKeysetPagination(KeysetPagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         if request.query_params.get("page") not in (None, ""):
-            raise ValidationError({"page": ["This list pages by cursor: follow `next`, `previous`, `first` and `last`."]})
+            raise ValidationError(
+                {"page": ["This list pages by cursor: follow `next`, `previous`, `first` and `last`."]}
+            )
         size = positive_int(request, self.page_size_query_param, cap=self.max_page_size) or self.page_size
         try:
-            position = start(request.query_params.get(self.cursor_query_param), positive_int(request, "before"))
+            position = start(
+                request.query_params.get(self.cursor_query_param), positive_int(request, "before")
+            )
         except keyset.InvalidCursor as exc:
             raise ValidationError({self.cursor_query_param: [str(exc)]}) from exc
         self.request = request
