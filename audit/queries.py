@@ -1,9 +1,10 @@
 """Reading the audit log: filters, keyset pages and CSV export, shared by the
 pages and the API so both filter the same way.
 
-Pages are keyset pages on the primary key (`before=<id>`): each page is one index
-range scan whatever its depth, so the log stays fast at millions of rows, where
-OFFSET pagination would scan every skipped row.
+Pages are keyset pages on the primary key, newest first, through `portal.keyset` like
+every other long list (`?cursor=`; an old `?before=<id>` link still starts after that
+id): each page is one index range scan whatever its depth, so the log stays fast at
+millions of rows, where OFFSET pagination would scan every skipped row.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -20,6 +20,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from portal import keyset
+from portal.keyset import KeysetPage, Ordering, Position
 
 from .models import AuditAction, AuditEvent
 
@@ -48,7 +51,8 @@ class AuditFilterForm(forms.Form):
     target = forms.CharField(required=False, max_length=255, label=_("Target"))
     since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)  # old links
+    cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -62,11 +66,8 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-@dataclass
-class AuditPage:
-    events: list[AuditEvent]
-    next_before: int | None
-    filters: dict[str, Any] = field(default_factory=dict)
+# Newest first, on the id: the primary key, or (filter column, -id) indexes for a filter.
+AUDIT_ORDERING = Ordering("-id", ("id",), descending=True)
 
 
 def filter_events(qs: QuerySet[AuditEvent], data: dict[str, Any]) -> QuerySet[AuditEvent]:
@@ -84,13 +85,19 @@ def filter_events(qs: QuerySet[AuditEvent], data: dict[str, Any]) -> QuerySet[Au
     return qs
 
 
-def keyset_page(qs: QuerySet[AuditEvent], before: int | None, size: int = PAGE_SIZE) -> AuditPage:
-    """One page of events, newest first, older than id `before`."""
-    if before:
-        qs = qs.filter(id__lt=before)
-    events = list(qs.order_by("-id")[: size + 1])
-    next_before = events[size - 1].pk if len(events) > size else None
-    return AuditPage(events=events[:size], next_before=next_before)
+def start(cursor: str | None, before: int | None) -> Position:
+    """Where a page starts: at `cursor`, else (an old link) after the id `before`, else the
+    newest; raise `InvalidCursor` for a cursor that is not one of the log's."""
+    if cursor:
+        return keyset.decode(AuditEvent, AUDIT_ORDERING, cursor)
+    return Position(values=(before,)) if before else Position()
+
+
+def keyset_page(
+    qs: QuerySet[AuditEvent], position: Position | None = None, size: int = PAGE_SIZE
+) -> KeysetPage[AuditEvent]:
+    """One page of events, newest first, from `position` (`start`)."""
+    return keyset.paginate(qs, AUDIT_ORDERING, position or Position(), size)
 
 
 class _Echo:

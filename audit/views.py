@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.views.http import HtmxHttpRequest, render_page, system_admin_required
+from portal.keyset import InvalidCursor, Position, page_links
 
 from .models import AuditEvent
-from .queries import AuditFilterForm, csv_rows, filter_events, keyset_page
+from .queries import AuditFilterForm, csv_rows, filter_events, keyset_page, start
 
 TEMPLATE = "audit/list.html"
 
@@ -30,25 +31,28 @@ def events_page_context(request: HtmxHttpRequest, events: QuerySet[AuditEvent]) 
     form = AuditFilterForm(request.GET or None)
     filters = request.GET.copy()
     filters.pop("before", None)
+    filters.pop("cursor", None)
     if form.is_bound and not form.is_valid():
         return {"form": form, "events": [], "older_url": None, "filters": filters.urlencode()}
     data = form.cleaned_data if form.is_bound else {}
-    page = keyset_page(filter_events(events, data), data.get("before"))
-    for event in page.events:
+    try:
+        position = start(data.get("cursor"), data.get("before"))
+    except InvalidCursor:
+        position = Position()
+    page = keyset_page(filter_events(events, data), position)
+    for event in page.rows:
         # Compact JSON for display; the template escapes it like any other text.
         event.details_text = (  # type: ignore[attr-defined]
             json.dumps(event.details, sort_keys=True, separators=(",", ":")) if event.details else ""
         )
-    older_url = None
-    if page.next_before:
-        older = filters.copy()
-        older["before"] = str(page.next_before)
-        older_url = "?" + older.urlencode()
+    links = dict(page_links(page, filters.urlencode()))
     return {
         "form": form,
-        "events": page.events,
-        "older_url": older_url,
-        "paged": bool(data.get("before")),
+        "events": page.rows,
+        "older_url": links["Next"],
+        "newer_url": links["Previous"],
+        "oldest_url": links["Last"],
+        "paged": page.previous is not None,
         "filters": filters.urlencode(),
     }
 

@@ -1,4 +1,6 @@
-"""The long lists at scale: a repository's tags (page and API), the project list, the audit log.
+"""The long lists at scale: a repository's tags (page and API), the project list, the audit log,
+and the other long lists (`other_lists.py`: repositories, artifacts, findings, retention runs and
+items, recycle bin, robots, users, webhook deliveries; first and last page of every order).
 
 Fills its own PostgreSQL database (dropped and created afresh on each run, so it migrates the
 checkout's indexes) with one repository each of 1k, 10k and 100k tags (bulk SQL, seconds),
@@ -202,6 +204,9 @@ def main() -> None:
     parser.add_argument("--audit", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", help="a regex: measure only the tag cases whose 'page|api label' it finds")
+    parser.add_argument(
+        "--list-rows", type=int, default=100_000, help="rows of each other list (repositories, runs, ...); 0: skip them"
+    )
     parser.add_argument("--database-url", default=os.environ.get("LISTBENCH_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
@@ -239,6 +244,10 @@ def main() -> None:
         for label, path in (("audit page", "/audit/"), ("audit api", "/api/v1/audit-events/")):
             ms, queries, rows = measure(client, path, args.rounds)
             print(f"admin  {label:28} {ms:7.1f} ms {queries:2}q {rows:3}r  {load()}")
+        if args.list_rows:
+            import other_lists
+
+            other_lists.run(client, project, repositories[-1], args.list_rows, args.rounds, measure, load)
         print(load())
 
 

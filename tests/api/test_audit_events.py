@@ -49,14 +49,20 @@ def test_project_events_come_newest_first_in_keyset_pages(world: World, api: Any
     assert pages == 3
 
 
-def test_next_link_keeps_filters_and_uses_before(world: World, api: Any) -> None:
+def test_next_link_keeps_filters_and_uses_a_cursor(world: World, api: Any) -> None:
     _record_many(world, 12)
+    client = api("guest")
 
-    body = api("guest").get("/api/v1/projects/acme/audit-events/?action=member.add&page_size=2").json()
+    body = client.get("/api/v1/projects/acme/audit-events/?action=member.add&page_size=2").json()
 
     assert body["next"].startswith("http://testserver/api/v1/projects/acme/audit-events/?")
-    assert "action=member.add" in body["next"]
-    assert f"before={body['results'][-1]['id']}" in body["next"]
+    assert "action=member.add" in body["next"] and "cursor=" in body["next"]
+    assert body["count_exact"] is True
+    assert body["count"] == AuditEvent.objects.filter(project=world.private, action="member.add").count()
+    second = client.get(body["next"]).json()
+    assert max(e["id"] for e in second["results"]) < min(e["id"] for e in body["results"])
+    older = client.get(f"/api/v1/projects/acme/audit-events/?action=member.add&page_size=2&before={body['results'][-1]['id']}")
+    assert older.json()["results"] == second["results"]  # an old `before` link still works
 
 
 def test_last_page_has_no_next(world: World, api: Any) -> None:

@@ -39,6 +39,7 @@ from repositories.models import (
     ProjectTeam,
     RecycleBinEntry,
     RetentionRun,
+    RetentionRunItem,
     ScannerAdapter,
     ScanReport,
     SyncRun,
@@ -189,6 +190,7 @@ def build_world(server: RegistryServer, tmp_path: Path) -> LivingWharf:
     _gate(acme)
     sync_now(actor=ACTOR, scope=SyncRun.Scope.PROJECT, project=demo)
     _webhooks(acme)
+    _long_lists(acme)
     _gc(server, users["sysadmin"])
     # The GC page shows a schedule; the Statistics tabs chart today's row of every project.
     gc.save_schedule(actor=ACTOR, user=users["sysadmin"], enabled=True, schedule="0 3 * * 0")
@@ -224,6 +226,20 @@ def _webhooks(acme: Project) -> None:
                 events=["artifact.pushed", "scan.completed"], format=fmt, secret="s3cret",
             )
             webhooks.send_test(hook, actor=ACTOR)
+
+
+def _long_lists(acme: Project) -> None:
+    """A list longer than a page, so the crawl follows its cursor links (First, Previous,
+    Next, Last; the API's `next`, `previous`, `first`, `last`): a retention run's items,
+    rows without links of their own, so the crawl stays small."""
+    run = RetentionRun.objects.filter(project=acme, dry_run=True).order_by("pk").first()
+    assert run is not None
+    RetentionRunItem.objects.bulk_create(
+        RetentionRunItem(
+            run=run, repository_name="acme/app", digest=f"sha256:{i:064x}", action="delete", outcome=RetentionRunItem.Outcome.DRY_RUN
+        )
+        for i in range(60)
+    )
 
 
 def _gc(server: RegistryServer, admin: Any) -> None:

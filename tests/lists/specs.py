@@ -14,6 +14,9 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import RobotAccount, User
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import record
 from repositories.api.registry_filters import ARTIFACT_API_ORDERINGS, REPOSITORY_API_ORDERINGS
 from repositories.api.scanning_filters import ORDERINGS as FINDING_API_ORDERINGS
 from repositories.models import (
@@ -68,8 +71,12 @@ class _Scope:
         self.repository = Repository.objects.create(project=world.private, name="acme/lists")
         self.artifact = Artifact.objects.create(repository=self.repository, digest=_digest("subject"))
         self.report = ScanReport.objects.create(artifact=self.artifact, status=ScanReport.Status.SUCCEEDED)
-        self.run = RetentionRun.objects.create(project=world.private, status="succeeded", policy={"rules": []})
-        self.webhook = Webhook.objects.create(project=world.private, name="lists", url="https://example.invalid/hook")
+        self.run = RetentionRun.objects.create(
+            project=world.private, status="succeeded", policy={"rules": []}
+        )
+        self.webhook = Webhook.objects.create(
+            project=world.private, name="lists", url="https://example.invalid/hook"
+        )
 
 
 _SCOPES: dict[int, _Scope] = {}
@@ -83,7 +90,9 @@ def scope(world: World) -> _Scope:
 
 
 def _project(world: World, rng: random.Random, k: int) -> Any:
-    return Project.objects.create(name=f"list-{rng.randrange(10**6):06d}-{k}", created_at=_when(rng), is_public=True)
+    return Project.objects.create(
+        name=f"list-{rng.randrange(10**6):06d}-{k}", created_at=_when(rng), is_public=True
+    )
 
 
 def _repository(world: World, rng: random.Random, k: int) -> Any:
@@ -119,7 +128,9 @@ def _finding(world: World, rng: random.Random, k: int) -> Any:
 
 
 def _run(world: World, rng: random.Random, k: int) -> Any:
-    return RetentionRun.objects.create(project=world.private, status="succeeded", policy={"rules": []}, created_at=_when(rng))
+    return RetentionRun.objects.create(
+        project=world.private, status="succeeded", policy={"rules": []}, created_at=_when(rng)
+    )
 
 
 def _item(world: World, rng: random.Random, k: int) -> Any:
@@ -142,7 +153,9 @@ def _entry(world: World, rng: random.Random, k: int) -> Any:
 
 def _robot(world: World, rng: random.Random, k: int) -> Any:
     return RobotAccount.objects.create(
-        project=world.private, name=f"bot-{rng.randrange(10**6):06d}-{k}", secret_hash=_digest(f"robot-{k}")[7:71]
+        project=world.private,
+        name=f"bot-{rng.randrange(10**6):06d}-{k}",
+        secret_hash=_digest(f"robot-{k}")[7:71],
     )
 
 
@@ -156,8 +169,20 @@ def _user(world: World, rng: random.Random, k: int) -> Any:
     return User.objects.create(username=f"user-{rng.randrange(10**6):06d}-{k}")
 
 
+def _event(world: World, rng: random.Random, k: int) -> Any:
+    return record(
+        rng.choice([AuditAction.MEMBER_ADD, AuditAction.PROJECT_UPDATE]),
+        actor=Actor.for_user(world.users["padmin"]),
+        project=world.private,
+        target_type="user",
+        target_name=f"target-{k}",
+    )
+
+
 def _delivery(world: World, rng: random.Random, k: int) -> Any:
-    return Delivery.objects.create(webhook=scope(world).webhook, event="PUSH_ARTIFACT", payload={}, status="succeeded")
+    return Delivery.objects.create(
+        webhook=scope(world).webhook, event="PUSH_ARTIFACT", payload={}, status="succeeded"
+    )
 
 
 SPECS = [
@@ -198,7 +223,13 @@ SPECS = [
         page="/projects/acme/repositories/lists/-/artifacts/{digest}/vulnerabilities/",
         page_sorts=list(FINDING_PAGE_SORTS),
     ),
-    ListSpec("retention runs", "guest", _run, api="/api/v1/projects/acme/retention-runs/", page="/projects/acme/retention/runs/"),
+    ListSpec(
+        "retention runs",
+        "guest",
+        _run,
+        api="/api/v1/projects/acme/retention-runs/",
+        page="/projects/acme/retention/runs/",
+    ),
     ListSpec(
         "retention run items",
         "guest",
@@ -206,10 +237,20 @@ SPECS = [
         api="/api/v1/projects/acme/retention-runs/{run}/items/",
         page="/projects/acme/retention/runs/{run}/",
     ),
-    ListSpec("recycle bin", "guest", _entry, api="/api/v1/projects/acme/recycle-bin/", page="/projects/acme/retention/deleted/"),
-    ListSpec("project robots", "padmin", _robot, api="/api/v1/projects/acme/robots/", page="/projects/acme/robots/"),
+    ListSpec(
+        "recycle bin",
+        "guest",
+        _entry,
+        api="/api/v1/projects/acme/recycle-bin/",
+        page="/projects/acme/retention/deleted/",
+    ),
+    ListSpec(
+        "project robots", "padmin", _robot, api="/api/v1/projects/acme/robots/", page="/projects/acme/robots/"
+    ),
     ListSpec("system robots", "sysadmin", _system_robot, api="/api/v1/robots/", page="/robots/"),
     ListSpec("users", "sysadmin", _user, api="/api/v1/users/", page="/users/"),
+    ListSpec("audit log", "sysadmin", _event, api="/api/v1/audit-events/", api_orders=[None]),
+    ListSpec("project audit log", "guest", _event, api="/api/v1/projects/acme/audit-events/"),
     ListSpec(
         "webhook deliveries",
         "padmin",

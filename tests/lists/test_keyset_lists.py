@@ -102,7 +102,9 @@ def test_api_list_shows_every_row_once_while_rows_are_added(world: World, api: A
         _check(_api_keys(list(reversed(backward)), spec.api_key), clean, f"{spec.name} {order} backward")
 
 
-def _page_walk(client: Any, address: str, params: dict[str, Any], direction: str, grow: Any) -> list[list[Any]]:
+def _page_walk(
+    client: Any, address: str, params: dict[str, Any], direction: str, grow: Any
+) -> list[list[Any]]:
     response = client.get(address, params)
     assert response.status_code == 200, (address, params)
     page = response.context["page"]
@@ -121,7 +123,9 @@ def _page_walk(client: Any, address: str, params: dict[str, Any], direction: str
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.page], ids=lambda s: s.name)
-def test_page_shows_every_row_once_while_rows_are_added(world: World, small_pages: None, spec: ListSpec) -> None:
+def test_page_shows_every_row_once_while_rows_are_added(
+    world: World, small_pages: None, spec: ListSpec
+) -> None:
     rng = random.Random(spec.name)
     _fill(world, spec, rng)
     client = world.client(spec.user)
@@ -141,7 +145,9 @@ def test_page_shows_every_row_once_while_rows_are_added(world: World, small_page
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.api], ids=lambda s: s.name)
-def test_api_refuses_a_cursor_of_another_list_or_a_page_number(world: World, api: Any, spec: ListSpec) -> None:
+def test_api_refuses_a_cursor_of_another_list_or_a_page_number(
+    world: World, api: Any, spec: ListSpec
+) -> None:
     client = api(spec.user)
     scope(world)
     address = url(world, spec.api or "")

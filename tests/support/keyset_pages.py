@@ -32,7 +32,9 @@ def nth_page(client: Any, url: str, params: dict[str, Any] | None, n: int) -> An
     return response
 
 
-def api_rows(client: Any, url: str, params: dict[str, Any] | None = None, *, limit: int = 1000) -> list[dict[str, Any]]:
+def api_rows(
+    client: Any, url: str, params: dict[str, Any] | None = None, *, limit: int = 1000
+) -> list[dict[str, Any]]:
     """Every result of an API list, following `next` from the first page."""
     body = client.get(url, params or {}).json()
     results = list(body["results"])
