@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from accounts.models import User
 from accounts.registry_auth.keys import create_key_pair
 from repositories.models import Tag
 from tests.factories import PASSWORD, UserFactory
@@ -90,3 +91,15 @@ def test_the_main_pages_in_chinese_fit_in_chromium(
             suffix = "" if width == 1280 else f"-{width}"
             page.screenshot(path=str(Path(shots) / f"zh-{name}{suffix}.png"), full_page=True)
     assert not problems, "\n".join(problems)
+
+    if width == 1280:
+        # The account menu's switcher: English, saved on the user, takes effect at once.
+        page.goto(f"{live_server.url}/projects/")
+        page.click("#user-menu")
+        if shots:
+            page.screenshot(path=str(Path(shots) / "zh-menu.png"))
+        page.click("#language-form button[value=en]")
+        page.wait_for_url(re.compile(r"/projects/$"))
+        assert page.locator("main h1").inner_text() == "Projects"
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert User.objects.get(username="root").language == "en"

@@ -56,6 +56,8 @@ def test_the_account_menu_saves_the_language_and_audits_it(world: World) -> None
     assert event.details == {"language": {"from": "", "to": "zh-hans"}}
     html = client.get("/projects/").content.decode()
     assert '<html lang="zh-hans"' in html and ">项目</h1>" in html and "语言已保存。" in html
+    # The switcher names each language in itself, whatever the page's language.
+    assert ">English</button>" in html and ">简体中文</button>" in html and ">跟随浏览器</button>" in html
     # Back to the browser's language: empty.
     client.post("/account/language/", {"language": "", "next": "/projects/"})
     world.users["developer"].refresh_from_db()
