@@ -354,7 +354,8 @@ def _char_set(pattern: str, i: int, out: list[str], allowed: frozenset[str]) -> 
         c = body[k]
         if c not in allowed and c != "]" and c not in "-":
             raise PatternError(
-                gettext("`%(c)s` cannot appear in a name, so `[...]` cannot match it.") % {"c": c}
+                gettext("`%(character)s` cannot appear in a name, so `[...]` cannot match it.")
+                % {"character": c}
             )
         if c == "/":
             raise PatternError(gettext("`[...]` never matches `/`; remove it from the class."))
@@ -362,8 +363,8 @@ def _char_set(pattern: str, i: int, out: list[str], allowed: frozenset[str]) -> 
             end = body[k + 2]
             if end < c:
                 raise PatternError(
-                    gettext("The range `%(c)s-%(end)s` is backwards; write `%(end)s-%(c)s`.")
-                    % {"c": c, "end": end}
+                    gettext("The range `%(start)s-%(end)s` is backwards; write `%(end)s-%(start)s`.")
+                    % {"start": c, "end": end}
                 )
             members.update(chr(code) for code in range(ord(c), ord(end) + 1))
             k += 3
