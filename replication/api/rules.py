@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -192,5 +193,5 @@ class RunItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReplicationI
         from django.http import Http404
 
         if not ReplicationRun.objects.filter(pk=self.kwargs["run_id"]).exists():
-            raise Http404("No such run.")
+            raise Http404(_("No such run."))
         return super().list(request, *args, **kwargs)
