@@ -197,8 +197,12 @@ def mark_collected(entry_ids: list[int], *, run: Any = None, at: datetime | None
 def collected_message(entry: RecycleBinEntry) -> str:
     """Why a marked entry cannot come back, naming the GC run when Wharf ran it."""
     when = timezone.localtime(entry.collected_at).strftime("%Y-%m-%d %H:%M") if entry.collected_at else ""
-    by = f"garbage collection #{entry.collected_by_id}" if entry.collected_by_id else "a garbage collection"
-    return f"{by} removed its layers ({when}); it cannot be restored."
+    if entry.collected_by_id:
+        return gettext("garbage collection #%(run)s removed its layers (%(when)s); it cannot be restored.") % {
+            "run": entry.collected_by_id,
+            "when": when,
+        }
+    return gettext("a garbage collection removed its layers (%(when)s); it cannot be restored.") % {"when": when}
 
 
 def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | None = None) -> RecycleBinEntry:
