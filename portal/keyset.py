@@ -333,7 +333,7 @@ def _typed(model: type[Model], key: str, value: Any) -> Any:
     if field is not None:
         return field.to_python(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidCursor("Not a cursor of this list.")
+        raise InvalidCursor(_("Not a cursor of this list."))
     return value
 
 

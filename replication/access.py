@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.permissions import PROMOTE_SOURCE_PERMISSION, PROMOTE_TARGET_PERMISSION, may_manage_replication
 from repositories.access import get_project, get_repository, get_repository_in
@@ -17,7 +18,7 @@ from repositories.models import Artifact, Project, Repository
 def _artifact_in(repository: Repository, digest: str) -> Artifact:
     artifact = Artifact.objects.filter(repository=repository, digest=digest).first()
     if artifact is None:
-        raise Http404("No such artifact.")
+        raise Http404(_("No such artifact."))
     artifact.repository = repository
     return artifact
 
@@ -48,4 +49,4 @@ def promotion_targets(user: Any) -> QuerySet[Project]:
 def require_replication_manager(user: Any) -> None:
     """Raise PermissionDenied unless `user` may manage endpoints, rules and runs."""
     if not may_manage_replication(user):
-        raise PermissionDenied("Only system admins may manage registry endpoints and replication.")
+        raise PermissionDenied(_("Only system admins may manage registry endpoints and replication."))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from repositories.models import Project
 
@@ -56,12 +57,12 @@ class RegistryEndpoint(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     url = models.URLField(
-        max_length=500, help_text="The registry's base URL, e.g. https://registry.example.com"
+        max_length=500, help_text=_("The registry's base URL, e.g. https://registry.example.com")
     )
     description = models.TextField(blank=True, max_length=2000)
     username = models.CharField(max_length=255, blank=True)
     password = models.TextField(
-        blank=True, help_text="Encrypted; empty when the endpoint has no credentials."
+        blank=True, help_text=_("Encrypted; empty when the endpoint has no credentials.")
     )
     verify_tls = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -99,33 +100,33 @@ class ReplicationRule(models.Model):
     """
 
     class Direction(models.TextChoices):
-        PUSH = "push", "Push (this registry → endpoint)"
-        PULL = "pull", "Pull (endpoint → this registry)"
+        PUSH = "push", _("Push (this registry → endpoint)")
+        PULL = "pull", _("Pull (endpoint → this registry)")
 
     class Trigger(models.TextChoices):
-        MANUAL = "manual", "Manual"
-        SCHEDULED = "scheduled", "Scheduled (cron)"
-        ON_PUSH = "on_push", "On push"
+        MANUAL = "manual", _("Manual")
+        SCHEDULED = "scheduled", _("Scheduled (cron)")
+        ON_PUSH = "on_push", _("On push")
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True, max_length=2000)
     endpoint = models.ForeignKey(RegistryEndpoint, on_delete=models.PROTECT, related_name="rules")
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.PUSH)
-    repositories = models.CharField(max_length=255, default="**", help_text="Glob over repository names.")
-    tags = models.CharField(max_length=255, default="**", help_text="Glob over tag names.")
+    repositories = models.CharField(max_length=255, default="**", help_text=_("Glob over repository names."))
+    tags = models.CharField(max_length=255, default="**", help_text=_("Glob over tag names."))
     labels = models.JSONField(
-        default=list, blank=True, help_text="Label names an artifact must all carry (push)."
+        default=list, blank=True, help_text=_("Label names an artifact must all carry (push).")
     )
     destination_namespace = models.CharField(max_length=255, blank=True)
     replace_namespace = models.BooleanField(
-        default=True, help_text="Replace the first name component by the namespace; off: put it in front."
+        default=True, help_text=_("Replace the first name component by the namespace; off: put it in front.")
     )
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
-    schedule = models.CharField(max_length=100, blank=True, help_text="Five-field cron, for scheduled rules.")
-    override = models.BooleanField(default=True, help_text="Move destination tags that point elsewhere.")
-    delete_remote = models.BooleanField(default=False, help_text="Push: delete remote tags deleted here.")
+    schedule = models.CharField(max_length=100, blank=True, help_text=_("Five-field cron, for scheduled rules."))
+    override = models.BooleanField(default=True, help_text=_("Move destination tags that point elsewhere."))
+    delete_remote = models.BooleanField(default=False, help_text=_("Push: delete remote tags deleted here."))
     concurrency = models.PositiveSmallIntegerField(
-        default=0, help_text="Artifacts at once; 0: the site default."
+        default=0, help_text=_("Artifacts at once; 0: the site default.")
     )
     enabled = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -153,10 +154,10 @@ class ReplicationRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     rule = models.ForeignKey(ReplicationRule, on_delete=models.CASCADE, related_name="runs")
     trigger = models.CharField(max_length=10, choices=ReplicationRule.Trigger.choices)
@@ -173,7 +174,7 @@ class ReplicationRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
-    stats = models.JSONField(default=dict, blank=True, help_text="The copier's counts (blobs, bytes).")
+    stats = models.JSONField(default=dict, blank=True, help_text=_("The copier's counts (blobs, bytes)."))
     message = models.TextField(blank=True)
 
     class Meta:
@@ -193,14 +194,14 @@ class ReplicationItem(models.Model):
     tag the rule may not override), failed with the reason, or deleted (remote tag gone here)."""
 
     class Status(models.TextChoices):
-        COPIED = "copied", "Copied"
-        SKIPPED = "skipped", "Skipped"
-        FAILED = "failed", "Failed"
-        DELETED = "deleted", "Deleted"
+        COPIED = "copied", _("Copied")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
+        DELETED = "deleted", _("Deleted")
 
     run = models.ForeignKey(ReplicationRun, on_delete=models.CASCADE, related_name="items")
-    source = models.CharField(max_length=400, help_text="repository:tag at the source.")
-    destination = models.CharField(max_length=400, help_text="repository:tag at the destination.")
+    source = models.CharField(max_length=400, help_text=_("repository:tag at the source."))
+    destination = models.CharField(max_length=400, help_text=_("repository:tag at the destination."))
     digest = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices)
     reason = models.TextField(blank=True)

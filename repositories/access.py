@@ -167,5 +167,7 @@ def require_gate_policy_change(user: Any, project: Project, fields: Any) -> None
     if not refused:
         return
     if editable:
-        raise PermissionDenied(f"Only system admins may change {', '.join(refused)}.")
-    raise PermissionDenied(f"Your role in {project.name} does not allow changing its policies.")
+        raise PermissionDenied(_("Only system admins may change %(fields)s.") % {"fields": ", ".join(refused)})
+    raise PermissionDenied(
+        _("Your role in %(project)s does not allow changing its policies.") % {"project": project.name}
+    )

@@ -62,7 +62,12 @@ def _validate(webhook: Webhook) -> None:
         system_only = [e for e in webhook.events if e in SYSTEM_ONLY]
         if webhook.project_id is not None and system_only:
             raise ValidationError(
-                {"events": [f"Only system webhooks receive {', '.join(system_only)}: it is not a project's event."]}
+                {
+                    "events": [
+                        _("Only system webhooks receive %(events)s: it is not a project's event.")
+                        % {"events": ", ".join(system_only)}
+                    ]
+                }
             )
     except ValidationError as exc:
         errors.update(exc.message_dict)

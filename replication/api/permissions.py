@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -13,7 +14,7 @@ from accounts.permissions import may_manage_replication
 class MayManageReplication(BasePermission):
     """Endpoints, rules and runs: system admins (anonymous callers get 401 first)."""
 
-    message = "Only system admins may manage registry endpoints and replication."
+    message = _("Only system admins may manage registry endpoints and replication.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return may_manage_replication(request.user)

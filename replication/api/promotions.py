@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
@@ -71,7 +72,7 @@ class PromotionViewSet(viewsets.GenericViewSet[Promotion]):
         repository = get_repository(self.request.user, self.kwargs["repository_name"], perm)
         artifact = repository.artifacts.filter(digest=self.kwargs["digest"]).first()
         if artifact is None:
-            raise Http404("No such artifact.")
+            raise Http404(_("No such artifact."))
         artifact.repository = repository
         return artifact
 

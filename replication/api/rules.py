@@ -199,5 +199,5 @@ class RunItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReplicationI
         from django.http import Http404
 
         if not ReplicationRun.objects.filter(pk=self.kwargs["run_id"]).exists():
-            raise Http404("No such run.")
+            raise Http404(_("No such run."))
         return super().list(request, *args, **kwargs)

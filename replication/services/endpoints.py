@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -34,16 +35,16 @@ def _clean_url(url: str) -> str:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValidationError(
-            {"url": "Give the registry's http(s) base URL, e.g. https://registry.example.com."}
+            {"url": _("Give the registry's http(s) base URL, e.g. https://registry.example.com.")}
         )
     if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
-        raise ValidationError({"url": "Give the registry's base URL only: no path (Wharf adds /v2/)."})
+        raise ValidationError({"url": _("Give the registry's base URL only: no path (Wharf adds /v2/).")})
     return url
 
 
 def _validate(name: str, url: str) -> str:
     if not NAME_RE.match(name):
-        raise ValidationError({"name": "Up to 100 letters, digits, dots, dashes and underscores."})
+        raise ValidationError({"name": _("Up to 100 letters, digits, dots, dashes and underscores.")})
     return _clean_url(url)
 
 
@@ -53,7 +54,10 @@ def _sealed(password: str) -> str:
     try:
         return credentials.encrypt(password)
     except credentials.SecretUnavailable as exc:
-        raise ValidationError({"password": str(exc)}) from exc
+        # The one refusal encrypt() has: no key configured (credentials says it in English for the logs).
+        raise ValidationError(
+            {"password": _("WHARF_REPLICATION_KEYS is not set, so Wharf cannot store or read credentials.")}
+        ) from exc
 
 
 def _snapshot(endpoint: RegistryEndpoint) -> dict[str, Any]:
@@ -75,9 +79,9 @@ def create_endpoint(
     name = name.strip()
     url = _validate(name, url)
     if RegistryEndpoint.objects.filter(name=name).exists():
-        raise ValidationError({"name": "An endpoint with this name exists already."})
+        raise ValidationError({"name": _("An endpoint with this name exists already.")})
     if password and not username:
-        raise ValidationError({"username": "A password needs a username."})
+        raise ValidationError({"username": _("A password needs a username.")})
     with transaction.atomic():
         endpoint = RegistryEndpoint.objects.create(
             name=name,
@@ -113,10 +117,10 @@ def update_endpoint(
         )
     endpoint.url = _validate(endpoint.name, endpoint.url)
     if RegistryEndpoint.objects.filter(name=endpoint.name).exclude(pk=endpoint.pk).exists():
-        raise ValidationError({"name": "An endpoint with this name exists already."})
+        raise ValidationError({"name": _("An endpoint with this name exists already.")})
     if password:
         if not endpoint.username:
-            raise ValidationError({"username": "A password needs a username."})
+            raise ValidationError({"username": _("A password needs a username.")})
         endpoint.password = _sealed(password)
     if not endpoint.username:
         endpoint.password = ""
@@ -140,7 +144,7 @@ def delete_endpoint(endpoint: RegistryEndpoint, *, actor: Actor) -> None:
     rules = list(endpoint.rules.values_list("name", flat=True))
     if rules:
         raise ValidationError(
-            f"Replication rules use this endpoint: {', '.join(sorted(rules))}. Delete them first."
+            _("Replication rules use this endpoint: %(rules)s. Delete them first.") % {"rules": ", ".join(sorted(rules))}
         )
     caches = list(endpoint.proxy_caches.values_list("project__name", flat=True))
     if caches:

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -44,7 +45,7 @@ def _target_name(target_project: Project, repository: str) -> str:
     name = f"{target_project.name}/{repository}"
     if not repository or len(name) > 255 or not REPOSITORY_RE.match(name):
         raise ValidationError(
-            {"repository": "Use lowercase letters, digits and separators (. _ -), components joined by /."}
+            {"repository": _("Use lowercase letters, digits and separators (. _ -), components joined by /.")}
         )
     return name
 
@@ -52,10 +53,10 @@ def _target_name(target_project: Project, repository: str) -> str:
 def _validate(artifact: Artifact, target_name: str, tag: str) -> None:
     if not TAG_RE.match(tag):
         raise ValidationError(
-            {"tag": "A tag is up to 128 letters, digits, _ . or -, not starting with . or -."}
+            {"tag": _("A tag is up to 128 letters, digits, _ . or -, not starting with . or -.")}
         )
     if artifact.parent_id is not None:
-        raise ValidationError("This is a platform image inside an index: promote the index.")
+        raise ValidationError(_("This is a platform image inside an index: promote the index."))
     existing = Repository.objects.filter(name=target_name).first()
     if existing is not None:
         current = Tag.objects.filter(repository=existing, name=tag).select_related("artifact").first()
@@ -64,7 +65,8 @@ def _validate(artifact: Artifact, target_name: str, tag: str) -> None:
             if number is not None:
                 raise ValidationError(
                     {
-                        "tag": f"{target_name}:{tag} is protected by immutable rule {number}; it cannot be moved."
+                        "tag": _("%(tag)s is protected by immutable rule %(number)s; it cannot be moved.")
+                        % {"tag": f"{target_name}:{tag}", "number": number}
                     }
                 )
 
@@ -98,7 +100,7 @@ def promote(
         target_name == source.name
         and Tag.objects.filter(repository=source, name=tag, artifact=artifact).exists()
     ):
-        raise ValidationError({"tag": f"{target_name}:{tag} already is this artifact."})
+        raise ValidationError({"tag": _("%(tag)s already is this artifact.") % {"tag": f"{target_name}:{tag}"}})
     client = registry_client()
     copier = Copier(client, client, same_registry=True)
     stats = CopyStats()
@@ -116,7 +118,8 @@ def promote(
             stats.add(copier.copy(source.name, digest, target_name, None).stats)
     except RegistryError as exc:
         raise RegistryActionFailed(
-            f"The registry did not take the promotion of {source.name}@{artifact.digest}: {exc}",
+            _("The registry did not take the promotion of %(source)s: %(error)s")
+            % {"source": f"{source.name}@{artifact.digest}", "error": exc},
             transient=exc.transient,
         ) from exc
     now = timezone.now()

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -51,20 +52,22 @@ def configure(
     """Make `project` a proxy cache of `upstream`: its instance's port, the endpoint
     that reaches the instance, and the import rule."""
     if ProxyCache.objects.filter(project=project).exists():
-        raise ValidationError({"project": f"{project.name} is a proxy cache already."})
+        raise ValidationError({"project": _("%(project)s is a proxy cache already.") % {"project": project.name}})
     if ProxyCache.objects.filter(rule__endpoint=upstream).exists():
-        raise ValidationError({"upstream": "This endpoint is a proxy-cache instance itself."})
+        raise ValidationError({"upstream": _("This endpoint is a proxy-cache instance itself.")})
     port = port or free_port()
     if not 1024 <= port <= 65535:
-        raise ValidationError({"port": "A port between 1024 and 65535."})
+        raise ValidationError({"port": _("A port between 1024 and 65535.")})
     if ProxyCache.objects.filter(port=port).exists():
-        raise ValidationError({"port": "Another proxy cache listens there."})
+        raise ValidationError({"port": _("Another proxy cache listens there.")})
     name = _name(project)
     if (
         RegistryEndpoint.objects.filter(name=name).exists()
         or ReplicationRule.objects.filter(name=name).exists()
     ):
-        raise ValidationError(f"An endpoint or rule called {name} exists already; rename or remove it first.")
+        raise ValidationError(
+            _("An endpoint or rule called %(name)s exists already; rename or remove it first.") % {"name": name}
+        )
     with transaction.atomic():
         instance = RegistryEndpoint.objects.create(
             name=name,
@@ -108,7 +111,7 @@ def remove(cache: ProxyCache, *, actor: Actor) -> None:
     """Stop treating the project as a proxy cache: the import rule (with its runs) and the
     instance's endpoint go; what was imported stays in the project."""
     if cache.rule.runs.filter(status__in=["queued", "running"]).exists():
-        raise ValidationError("An import is queued or running; remove the cache when it has finished.")
+        raise ValidationError(_("An import is queued or running; remove the cache when it has finished."))
     with transaction.atomic():
         project, rule, instance = cache.project, cache.rule, cache.rule.endpoint
         details = {"upstream": cache.upstream.name, "port": cache.port}

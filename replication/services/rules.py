@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -42,13 +43,13 @@ MAX_CONCURRENCY = 64
 def _validate(rule: ReplicationRule) -> None:
     errors: dict[str, str] = {}
     if not NAME_RE.match(rule.name):
-        errors["name"] = "Up to 100 letters, digits, dots, dashes and underscores."
+        errors["name"] = _("Up to 100 letters, digits, dots, dashes and underscores.")
     elif ReplicationRule.objects.filter(name=rule.name).exclude(pk=rule.pk).exists():
-        errors["name"] = "A rule with this name exists already."
+        errors["name"] = _("A rule with this name exists already.")
     if rule.direction not in ReplicationRule.Direction.values:
-        errors["direction"] = "Choose push or pull."
+        errors["direction"] = _("Choose push or pull.")
     if rule.trigger not in ReplicationRule.Trigger.values:
-        errors["trigger"] = "Choose manual, scheduled or on push."
+        errors["trigger"] = _("Choose manual, scheduled or on push.")
     for field, kind in (("repositories", PatternKind.REPOSITORY), ("tags", PatternKind.TAG)):
         problem = validate_pattern(getattr(rule, field) or "", kind)
         if problem:
@@ -56,13 +57,13 @@ def _validate(rule: ReplicationRule) -> None:
     namespace = rule.destination_namespace
     if namespace and not REPOSITORY_RE.match(namespace):
         errors["destination_namespace"] = (
-            "A repository path: lowercase letters, digits, separators, joined by /."
+            _("A repository path: lowercase letters, digits, separators, joined by /.")
         )
     if rule.trigger == ReplicationRule.Trigger.SCHEDULED:
         problem = (
             validate_schedule(rule.schedule)
             if rule.schedule.strip()
-            else "A scheduled rule needs a schedule."
+            else _("A scheduled rule needs a schedule.")
         )
         if problem:
             errors["schedule"] = problem
@@ -71,15 +72,15 @@ def _validate(rule: ReplicationRule) -> None:
         if problem:
             errors["schedule"] = problem
     if rule.trigger == ReplicationRule.Trigger.ON_PUSH and rule.direction == ReplicationRule.Direction.PULL:
-        errors["trigger"] = "On push starts push rules only: Wharf hears of pushes to its own registry."
+        errors["trigger"] = _("On push starts push rules only: Wharf hears of pushes to its own registry.")
     if rule.direction == ReplicationRule.Direction.PULL and rule.labels:
-        errors["labels"] = "Label filters apply to push rules: labels are Wharf's, the remote has none."
+        errors["labels"] = _("Label filters apply to push rules: labels are Wharf's, the remote has none.")
     if rule.direction == ReplicationRule.Direction.PULL and rule.delete_remote:
-        errors["delete_remote"] = "Deleting on the remote applies to push rules."
+        errors["delete_remote"] = _("Deleting on the remote applies to push rules.")
     if not isinstance(rule.labels, list) or not all(isinstance(x, str) and x.strip() for x in rule.labels):
-        errors["labels"] = "A list of label names."
+        errors["labels"] = _("A list of label names.")
     if not 0 <= rule.concurrency <= MAX_CONCURRENCY:
-        errors["concurrency"] = f"Between 0 (the site default) and {MAX_CONCURRENCY}."
+        errors["concurrency"] = _("Between 0 (the site default) and %(max)s.") % {"max": MAX_CONCURRENCY}
     if errors:
         raise ValidationError(errors)
 
@@ -101,7 +102,7 @@ def _apply(rule: ReplicationRule, fields: dict[str, Any]) -> None:
             value = sorted({str(v).strip() for v in (value or []) if str(v).strip()})
         setattr(rule, field, value)
     if not isinstance(rule.endpoint, RegistryEndpoint):
-        raise ValidationError({"endpoint": "Choose a registry endpoint."})
+        raise ValidationError({"endpoint": _("Choose a registry endpoint.")})
 
 
 def create_rule(*, actor: Actor, **fields: Any) -> ReplicationRule:
@@ -147,7 +148,7 @@ def delete_rule(rule: ReplicationRule, *, actor: Actor) -> None:
         )
     if rule.runs.filter(status__in=["queued", "running"]).exists():
         raise ValidationError(
-            "A run of this rule is queued or running; delete the rule when it has finished."
+            _("A run of this rule is queued or running; delete the rule when it has finished.")
         )
     with transaction.atomic():
         details = _snapshot(rule)

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -24,17 +26,18 @@ from ..services import endpoints
 
 
 class EndpointForm(BootstrapForm):
-    name = forms.CharField(max_length=100)
-    url = forms.CharField(max_length=500, label="URL", help_text="e.g. https://registry.example.com")
-    username = forms.CharField(max_length=255, required=False)
+    name = forms.CharField(max_length=100, label=gettext_lazy("Name"))
+    url = forms.CharField(max_length=500, label=gettext_lazy("URL"), help_text=gettext_lazy("e.g. https://registry.example.com"))
+    username = forms.CharField(max_length=255, required=False, label=gettext_lazy("Username"))
     password = forms.CharField(
         max_length=1000,
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Stored encrypted, never shown again. Leave empty to keep the stored one.",
+        label=gettext_lazy("Password"),
+        help_text=gettext_lazy("Stored encrypted, never shown again. Leave empty to keep the stored one."),
     )
-    verify_tls = forms.BooleanField(required=False, initial=True, label="Verify TLS certificates")
-    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    verify_tls = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Verify TLS certificates"))
+    description = forms.CharField(max_length=2000, required=False, label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 def _context(form: EndpointForm | None = None) -> dict[str, Any]:
@@ -56,7 +59,7 @@ def endpoint_list(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Endpoint {endpoint.name} added.")
+            messages.success(request, _("Endpoint %(name)s added.") % {"name": endpoint.name})
             url = reverse("replication:endpoint", args=[endpoint.pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return render_page(request, "replication/endpoints.html", "content", _context(form))
@@ -77,7 +80,7 @@ def endpoint_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             apply_validation_error(form, exc)
             endpoint.refresh_from_db()
         else:
-            messages.success(request, f"Endpoint {endpoint.name} saved.")
+            messages.success(request, _("Endpoint %(name)s saved.") % {"name": endpoint.name})
             url = reverse("replication:endpoint", args=[endpoint.pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {"nav": "replication", "endpoint": endpoint, "form": form}
@@ -106,14 +109,14 @@ def endpoint_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(exc.messages))
             url = reverse("replication:endpoint", args=[pk])
         else:
-            messages.success(request, f"Endpoint {endpoint.name} removed.")
+            messages.success(request, _("Endpoint %(name)s removed.") % {"name": endpoint.name})
             url = reverse("replication:endpoints")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Remove endpoint {endpoint.name}?",
-        "message": "Wharf forgets this registry and its stored credentials. Nothing in the registry changes.",
+        "title": _("Remove endpoint %(name)s?") % {"name": endpoint.name},
+        "message": _("Wharf forgets this registry and its stored credentials. Nothing in the registry changes."),
         "action": request.path,
         "cancel_url": reverse("replication:endpoint", args=[pk]),
-        "confirm_label": "Remove",
+        "confirm_label": _("Remove"),
     }
     return render_page(request, "confirm.html", "dialog", context)

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -30,9 +32,11 @@ from ..services import promotion
 
 
 class PromoteForm(BootstrapForm):
-    project = forms.ChoiceField(label="Target project")
-    repository = forms.CharField(max_length=255, help_text="Its name inside the target project.")
-    tag = forms.CharField(max_length=128)
+    project = forms.ChoiceField(label=gettext_lazy("Target project"))
+    repository = forms.CharField(
+        max_length=255, label=gettext_lazy("Repository"), help_text=gettext_lazy("Its name inside the target project.")
+    )
+    tag = forms.CharField(max_length=128, label=gettext_lazy("Tag"))
 
     def __init__(self, *args: Any, targets: list[Project], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,13 +81,17 @@ def promote(request: HtmxHttpRequest, name: str, repo: str, digest: str) -> Http
         else:
             messages.success(
                 request,
-                f"Promoted to {done.target_repository}:{done.tag}"
-                f" ({done.stats.get('blobs_mounted', 0)} blobs mounted, {done.stats.get('blobs_uploaded', 0)} uploaded).",
+                _("Promoted to %(target)s (%(mounted)s blobs mounted, %(uploaded)s uploaded).")
+                % {
+                    "target": f"{done.target_repository}:{done.tag}",
+                    "mounted": done.stats.get("blobs_mounted", 0),
+                    "uploaded": done.stats.get("blobs_uploaded", 0),
+                },
             )
             url = _artifact_page(artifact)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Promote {artifact.short_digest}",
+        "title": _("Promote %(digest)s") % {"digest": artifact.short_digest},
         "artifact": artifact,
         "form": form,
         "targets": targets,
@@ -99,7 +107,7 @@ def promotion_history(request: HtmxHttpRequest, name: str, repo: str, digest: st
     project = get_project(request.user, name, Perm.VIEW_REPOSITORIES)
     repository = get_repository_in(project, repo)
     if not Artifact.objects.filter(repository=repository, digest=digest).exists():
-        raise Http404("No such artifact.")
+        raise Http404(_("No such artifact."))
     context = project_context(project, "repositories") | {
         "repository": repository,
         "digest": digest,

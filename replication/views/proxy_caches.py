@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -26,18 +27,20 @@ from ..services import runs as run_service
 
 class ProxyCacheForm(BootstrapForm):
     project = forms.ModelChoiceField(
-        queryset=Project.objects.filter(proxy_cache__isnull=True).order_by("name")
+        queryset=Project.objects.filter(proxy_cache__isnull=True).order_by("name"), label=gettext_lazy("Project")
     )
     upstream = forms.ModelChoiceField(
         # Not the endpoints of other caches' own instances.
         queryset=RegistryEndpoint.objects.exclude(rules__proxy_cache__isnull=False).order_by("name"),
-        help_text="The registry to pull through to (a registry endpoint).",
+        label=gettext_lazy("Upstream"),
+        help_text=gettext_lazy("The registry to pull through to (a registry endpoint)."),
     )
     port = forms.IntegerField(
         min_value=1024,
         max_value=65535,
         required=False,
-        help_text="Where its instance listens; empty: the next free one.",
+        label=gettext_lazy("Port"),
+        help_text=gettext_lazy("Where its instance listens; empty: the next free one."),
     )
 
 
@@ -56,7 +59,10 @@ def cache_list(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"{cache.project.name} is a proxy cache of {cache.upstream.url}.")
+            messages.success(
+                request,
+                gettext("%(project)s is a proxy cache of %(url)s.") % {"project": cache.project.name, "url": cache.upstream.url},
+            )
             url = reverse("replication:proxy_caches")
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return render_page(request, "replication/proxy_caches.html", "content", _context(form))
@@ -81,14 +87,14 @@ def cache_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{cache.project.name} is no longer a proxy cache.")
+            messages.success(request, gettext("%(project)s is no longer a proxy cache.") % {"project": cache.project.name})
         url = reverse("replication:proxy_caches")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Stop the proxy cache of {cache.project.name}?",
-        "message": "Its import rule and runs go; what was imported stays in the project. Stop its instance too.",
+        "title": gettext("Stop the proxy cache of %(project)s?") % {"project": cache.project.name},
+        "message": gettext("Its import rule and runs go; what was imported stays in the project. Stop its instance too."),
         "action": request.path,
         "cancel_url": reverse("replication:proxy_caches"),
-        "confirm_label": "Remove",
+        "confirm_label": gettext("Remove"),
     }
     return render_page(request, "confirm.html", "dialog", context)

@@ -13,6 +13,8 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -29,39 +31,57 @@ ITEMS_SHOWN = 500
 
 
 class RuleForm(BootstrapForm):
-    name = forms.CharField(max_length=100)
-    endpoint = forms.ModelChoiceField(queryset=RegistryEndpoint.objects.order_by("name"), empty_label=None)
-    direction = forms.ChoiceField(choices=ReplicationRule.Direction.choices)
-    repositories = forms.CharField(
-        max_length=255, initial="**", help_text="Glob over repository names, e.g. acme/**"
+    name = forms.CharField(max_length=100, label=gettext_lazy("Name"))
+    endpoint = forms.ModelChoiceField(
+        queryset=RegistryEndpoint.objects.order_by("name"), empty_label=None, label=gettext_lazy("Endpoint")
     )
-    tags = forms.CharField(max_length=255, initial="**", help_text="Glob over tags, e.g. v*")
+    direction = forms.ChoiceField(choices=ReplicationRule.Direction.choices, label=gettext_lazy("Direction"))
+    repositories = forms.CharField(
+        max_length=255,
+        initial="**",
+        label=gettext_lazy("Repositories"),
+        help_text=gettext_lazy("Glob over repository names, e.g. acme/**"),
+    )
+    tags = forms.CharField(
+        max_length=255, initial="**", label=gettext_lazy("Tags"), help_text=gettext_lazy("Glob over tags, e.g. v*")
+    )
     labels = forms.CharField(
-        max_length=1000, required=False, help_text="Push: label names, comma-separated, all required."
+        max_length=1000,
+        required=False,
+        label=gettext_lazy("Labels"),
+        help_text=gettext_lazy("Push: label names, comma-separated, all required."),
     )
     destination_namespace = forms.CharField(
         max_length=255,
         required=False,
-        help_text="Replaces the first part of each name (acme/web → NAMESPACE/web).",
+        label=gettext_lazy("Destination namespace"),
+        help_text=gettext_lazy("Replaces the first part of each name (acme/web → NAMESPACE/web)."),
     )
     replace_namespace = forms.BooleanField(
         required=False,
         initial=True,
-        label="Replace the first name component (off: put the namespace in front)",
+        label=gettext_lazy("Replace the first name component (off: put the namespace in front)"),
     )
-    trigger = forms.ChoiceField(choices=ReplicationRule.Trigger.choices)
+    trigger = forms.ChoiceField(choices=ReplicationRule.Trigger.choices, label=gettext_lazy("Trigger"))
     schedule = forms.CharField(
-        max_length=100, required=False, help_text="Scheduled rules: cron, e.g. 0 3 * * *"
+        max_length=100,
+        required=False,
+        label=gettext_lazy("Schedule"),
+        help_text=gettext_lazy("Scheduled rules: cron, e.g. 0 3 * * *"),
     )
     override = forms.BooleanField(
-        required=False, initial=True, label="Move destination tags that point elsewhere"
+        required=False, initial=True, label=gettext_lazy("Move destination tags that point elsewhere")
     )
-    delete_remote = forms.BooleanField(required=False, label="Push: delete remote tags deleted here")
+    delete_remote = forms.BooleanField(required=False, label=gettext_lazy("Push: delete remote tags deleted here"))
     concurrency = forms.IntegerField(
-        min_value=0, max_value=64, initial=0, help_text="Artifacts at once; 0: default."
+        min_value=0,
+        max_value=64,
+        initial=0,
+        label=gettext_lazy("Concurrency"),
+        help_text=gettext_lazy("Artifacts at once; 0: default."),
     )
-    enabled = forms.BooleanField(required=False, initial=True)
-    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    enabled = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Enabled"))
+    description = forms.CharField(max_length=2000, required=False, label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def fields_for_service(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -99,7 +119,7 @@ def rule_create(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Rule {rule.name} created.")
+            messages.success(request, _("Rule %(name)s created.") % {"name": rule.name})
             url = reverse("replication:rule", args=[rule.pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return render_page(
@@ -119,7 +139,7 @@ def rule_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             apply_validation_error(form, exc)
             rule.refresh_from_db()
         else:
-            messages.success(request, f"Rule {rule.name} saved.")
+            messages.success(request, _("Rule %(name)s saved.") % {"name": rule.name})
             url = reverse("replication:rule", args=[rule.pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
@@ -136,7 +156,7 @@ def rule_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def rule_run(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(ReplicationRule, pk=pk)
     run, new = run_service.request_run(rule, actor=Actor.from_request(request))
-    messages.success(request, f"Run {run.pk} queued." if new else f"Run {run.pk} was queued already.")
+    messages.success(request, (_("Run %(run)s queued.") if new else _("Run %(run)s was queued already.")) % {"run": run.pk})
     url = reverse("replication:run", args=[run.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -152,15 +172,15 @@ def rule_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(exc.messages))
             url = reverse("replication:rule", args=[pk])
         else:
-            messages.success(request, f"Rule {rule.name} deleted.")
+            messages.success(request, _("Rule %(name)s deleted.") % {"name": rule.name})
             url = reverse("replication:rules")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {
-        "title": f"Delete rule {rule.name}?",
-        "message": "The rule and its run history go. Nothing in either registry changes.",
+        "title": _("Delete rule %(name)s?") % {"name": rule.name},
+        "message": _("The rule and its run history go. Nothing in either registry changes."),
         "action": request.path,
         "cancel_url": reverse("replication:rule", args=[pk]),
-        "confirm_label": "Delete",
+        "confirm_label": _("Delete"),
     }
     return render_page(request, "confirm.html", "dialog", context)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
@@ -90,6 +91,6 @@ class ProjectStatisticsViewSet(viewsets.GenericViewSet[Any]):
         except ValueError:
             days = 0
         if not 1 <= days <= MAX_DAYS:
-            raise ValidationError({"days": [f"A whole number of days from 1 to {MAX_DAYS}."]})
+            raise ValidationError({"days": [_("A whole number of days from 1 to %(max)s.") % {"max": MAX_DAYS}]})
         body = {"project": project.name, "days": days, "series": [_day(d) for d in series(project, days)]}
         return Response(StatisticsSerializer(body).data)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from repositories.text import gettext
+
 SEVERITIES = ("critical", "high", "medium", "low")  # strongest first; "unknown" never blocks
 _RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES), start=1)}
 
@@ -211,13 +213,13 @@ def parse_size(text: str) -> int | None:
         cleaned[len(cleaned.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) :].strip().lower()
     )
     if unit not in _UNITS or not number:
-        raise ValueError(f"Write a size such as 500 MiB, 10 GiB or a number of bytes, not {text!r}.")
+        raise ValueError(gettext("Write a size such as 500 MiB, 10 GiB or a number of bytes, not %(text)r.") % {"text": text})
     try:
         value = float(number)
     except ValueError:
         raise ValueError(
-            f"Write a size such as 500 MiB, 10 GiB or a number of bytes, not {text!r}."
+            gettext("Write a size such as 500 MiB, 10 GiB or a number of bytes, not %(text)r.") % {"text": text}
         ) from None
     if value < 0 or value != value or value * _UNITS[unit] > 2**62:
-        raise ValueError("The size must be between 0 and 4 EiB.")
+        raise ValueError(gettext("The size must be between 0 and 4 EiB."))
     return int(value * _UNITS[unit])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .projects import Project
 
@@ -12,11 +13,11 @@ from .projects import Project
 class BlockSeverity(models.TextChoices):
     """The lowest severity that blocks a pull ("" = vulnerabilities block nothing)."""
 
-    OFF = "", "Off"
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High and above"
-    MEDIUM = "medium", "Medium and above"
-    LOW = "low", "Low and above"
+    OFF = "", _("Off")
+    CRITICAL = "critical", _("Critical")
+    HIGH = "high", _("High and above")
+    MEDIUM = "medium", _("Medium and above")
+    LOW = "low", _("Low and above")
 
 
 class GatePolicy(models.Model):
@@ -33,22 +34,22 @@ class GatePolicy(models.Model):
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="gate_policy")
     require_signed = models.BooleanField(
-        default=False, help_text="Refuse pulls of images no trusted key has signed."
+        default=False, help_text=_("Refuse pulls of images no trusted key has signed.")
     )
     block_severity = models.CharField(
         max_length=10,
         choices=BlockSeverity.choices,
         blank=True,
         default=BlockSeverity.OFF,
-        help_text="Refuse pulls of images with vulnerabilities at or above this severity (or not scanned).",
+        help_text=_("Refuse pulls of images with vulnerabilities at or above this severity (or not scanned)."),
     )
     quota_bytes = models.BigIntegerField(
         null=True,
         blank=True,
-        help_text="Storage the project may use, each blob counted once (empty: unlimited).",
+        help_text=_("Storage the project may use, each blob counted once (empty: unlimited)."),
     )
     quota_artifacts = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Artifacts the project may hold (empty: unlimited)."
+        null=True, blank=True, help_text=_("Artifacts the project may hold (empty: unlimited).")
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -61,7 +62,7 @@ class GatePolicy(models.Model):
             models.CheckConstraint(
                 condition=models.Q(quota_bytes__isnull=True) | models.Q(quota_bytes__gte=0),
                 name="gate_policy_quota_bytes_positive",
-                violation_error_message="A storage quota cannot be negative.",
+                violation_error_message=_("A storage quota cannot be negative."),
             )
         ]
 

@@ -29,8 +29,8 @@ class GcRun(models.Model):
         FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        MANUAL = "manual", "By hand"
-        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", _("By hand")
+        SCHEDULE = "schedule", _("Schedule")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.context import Actor
 from audit.models import AuditAction
@@ -31,8 +32,8 @@ from .retention import refuse_if_protected
 
 __all__ = ["RegistryActionFailed", "ValidationError", "delete_artifact", "delete_tag"]
 
-UNANSWERED = (
-    " The registry gave no answer, so it may have deleted it: the recycle-bin entry is kept,"
+UNANSWERED = gettext_lazy(
+    "The registry gave no answer, so it may have deleted it: the recycle-bin entry is kept,"
     " and restoring it is safe either way."
 )
 
@@ -40,9 +41,9 @@ UNANSWERED = (
 def _failed(entry: RecycleBinEntry, what: str, exc: RegistryError) -> RegistryActionFailed:
     """The error for a failed DELETE. The entry goes only when the registry answered: a request
     that got no answer (connection dropped, registry stopped) may have been carried out."""
-    message = f"The registry did not delete {what}: {exc}"
+    message = _("The registry did not delete %(what)s: %(exc)s") % {"what": what, "exc": exc}
     if exc.may_have_happened:
-        message += UNANSWERED
+        message += " " + str(UNANSWERED)
     else:
         recycle.discard(entry)
     return RegistryActionFailed(message, transient=exc.transient)

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.registry_auth.grants import project_of
 from audit.context import Actor
@@ -283,27 +284,27 @@ def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for field, value in changes.items():
         if field not in POLICY_FIELDS:
-            errors[field] = "Not a policy setting."
+            errors[field] = _("Not a policy setting.")
         elif field == "require_signed":
             if not isinstance(value, bool):
-                errors[field] = "Must be true or false."
+                errors[field] = _("Must be true or false.")
             else:
                 cleaned[field] = value
         elif field == "block_severity":
             value = value or ""
             if value not in BlockSeverity.values:
-                errors[field] = f"Choose one of: {', '.join(SEVERITIES)}, or empty for off."
+                errors[field] = _("Choose one of: %(choices)s, or empty for off.") % {"choices": ", ".join(SEVERITIES)}
             else:
                 cleaned[field] = value
         else:
             if value in (None, ""):
                 cleaned[field] = None
             elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                errors[field] = "A whole number, 0 or more (empty: unlimited)."
+                errors[field] = _("A whole number, 0 or more (empty: unlimited).")
             elif field == "quota_artifacts" and value > 2_147_483_647:
-                errors[field] = "At most 2147483647."
+                errors[field] = _("At most 2147483647.")
             elif value > 2**62:
-                errors[field] = "Too large."
+                errors[field] = _("Too large.")
             else:
                 cleaned[field] = value
     if errors:

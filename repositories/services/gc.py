@@ -281,14 +281,14 @@ def save_schedule(
     cron expression or an enabled schedule without one."""
     schedule = " ".join(schedule.split())
     if len(schedule) > 100:
-        raise ValidationError({"schedule": ["At most 100 characters."]})
+        raise ValidationError({"schedule": [_("At most 100 characters.")]})
     if schedule:
         try:
             parse_schedule(schedule)
         except ValueError as exc:
             raise ValidationError({"schedule": [str(exc)]}) from exc
     elif enabled:
-        raise ValidationError({"schedule": ["Give a cron expression (e.g. `0 3 * * 0`) to enable the schedule."]})
+        raise ValidationError({"schedule": [_("Give a cron expression (e.g. `0 3 * * 0`) to enable the schedule.")]})
     with transaction.atomic():
         row = GcSchedule.objects.select_for_update().filter(pk=1).first() or GcSchedule(pk=1)
         before = {

@@ -198,10 +198,11 @@ def collected_message(entry: RecycleBinEntry) -> str:
     """Why a marked entry cannot come back, naming the GC run when Wharf ran it."""
     when = timezone.localtime(entry.collected_at).strftime("%Y-%m-%d %H:%M") if entry.collected_at else ""
     if entry.collected_by_id:
-        text = gettext("garbage collection #%(run)s removed its layers (%(when)s); it cannot be restored.")
-    else:
-        text = gettext("a garbage collection removed its layers (%(when)s); it cannot be restored.")
-    return text % {"run": entry.collected_by_id, "when": when}
+        return gettext("garbage collection #%(run)s removed its layers (%(when)s); it cannot be restored.") % {
+            "run": entry.collected_by_id,
+            "when": when,
+        }
+    return gettext("a garbage collection removed its layers (%(when)s); it cannot be restored.") % {"when": when}
 
 
 def restore(entry: RecycleBinEntry, actor: Actor, *, client: RegistryClient | None = None) -> RecycleBinEntry:

@@ -40,16 +40,18 @@ class GcForm(BootstrapForm):
 
 
 class GcScheduleForm(BootstrapForm):
-    enabled = forms.BooleanField(required=False, label="Run on a schedule")
+    enabled = forms.BooleanField(required=False, label=_("Run on a schedule"))
     schedule = forms.CharField(
         required=False,
         max_length=100,
-        label="Cron schedule",
-        help_text="Five fields, server time zone: minute hour day-of-month month day-of-week. "
-        "`0 3 * * 0` is Sundays at 03:00.",
+        label=_("Cron schedule"),
+        help_text=_(
+            "Five fields, server time zone: minute hour day-of-month month day-of-week. "
+            "`0 3 * * 0` is Sundays at 03:00."
+        ),
     )
-    dry_run = forms.BooleanField(required=False, label="Scheduled runs are dry runs")
-    delete_untagged = forms.BooleanField(required=False, label="Scheduled runs delete untagged manifests")
+    dry_run = forms.BooleanField(required=False, label=_("Scheduled runs are dry runs"))
+    delete_untagged = forms.BooleanField(required=False, label=_("Scheduled runs delete untagged manifests"))
 
     prefix = "schedule"  # beside the "Run GC now" form, whose fields share these names
 
@@ -99,7 +101,7 @@ def gc_schedule_save(request: HtmxHttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            messages.success(request, "Garbage collection schedule saved.")
+            messages.success(request, gettext("Garbage collection schedule saved."))
             return redirect("projects:gc_runs")
     return _render(request, GcForm(), form)
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BootstrapForm, apply_validation_error
@@ -39,27 +40,29 @@ REFUSALS_SHOWN = 10
 class GatePolicyForm(BootstrapForm):
     require_signed = forms.BooleanField(
         required=False,
-        label="Only signed images",
-        help_text="Refuse pulls of images no trusted key (Signing tab) has signed.",
+        label=gettext_lazy("Only signed images"),
+        help_text=gettext_lazy("Refuse pulls of images no trusted key (Signing tab) has signed."),
     )
     block_severity = forms.ChoiceField(
         choices=BlockSeverity.choices,
         required=False,
-        label="Prevent vulnerable images from running",
-        help_text="Refuse pulls of images with vulnerabilities at or above this severity, or not scanned. "
-        "Allowlisted vulnerabilities do not count.",
+        label=gettext_lazy("Prevent vulnerable images from running"),
+        help_text=gettext_lazy(
+            "Refuse pulls of images with vulnerabilities at or above this severity, or not scanned. "
+            "Allowlisted vulnerabilities do not count."
+        ),
     )
     quota_bytes = forms.CharField(
         required=False,
-        label="Storage quota",
-        help_text="e.g. 10 GiB; each blob counted once; empty: unlimited.",
+        label=gettext_lazy("Storage quota"),
+        help_text=gettext_lazy("e.g. 10 GiB; each blob counted once; empty: unlimited."),
     )
     quota_artifacts = forms.IntegerField(
         required=False,
         min_value=0,
         max_value=2_147_483_647,
-        label="Artifact quota",
-        help_text="Empty: unlimited.",
+        label=gettext_lazy("Artifact quota"),
+        help_text=gettext_lazy("Empty: unlimited."),
     )
 
     def __init__(self, *args: Any, editable: frozenset[str], **kwargs: Any) -> None:
@@ -144,7 +147,7 @@ def policies_save(request: HtmxHttpRequest, name: str) -> HttpResponse:
             if not form.errors:
                 form.add_error(None, exc)
         else:
-            messages.success(request, "Policies saved; the gate applies them to the next manifest request.")
+            messages.success(request, gettext("Policies saved; the gate applies them to the next manifest request."))
             if not request.htmx:
                 return redirect(reverse("projects:policies", args=[project.name]))
             return render_page(request, "projects/policies.html", "policy", _context(request, project))

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import Perm
@@ -36,7 +37,10 @@ def parse_days(raw: str | None) -> tuple[int, str]:
         days = 0
     if days not in DAY_CHOICES:
         offered = ", ".join(str(d) for d in DAY_CHOICES)
-        return DEFAULT_DAYS, f"Choose a span of {offered} days; showing {DEFAULT_DAYS}."
+        return DEFAULT_DAYS, _("Choose a span of %(offered)s days; showing %(days)s.") % {
+            "offered": offered,
+            "days": DEFAULT_DAYS,
+        }
     return days, ""
 
 
@@ -47,24 +51,24 @@ def build_charts(days: list[DayStats]) -> dict[str, charts.Chart]:
         return [getattr(d, attr) if d.recorded else None for d in days]
 
     storage = charts.line_chart(
-        "Storage",
+        _("Storage"),
         labels,
         [
-            charts.Series("logical", "chart-s0", values("logical_bytes")),
-            charts.Series("unique", "chart-s1", values("unique_bytes")),
+            charts.Series(_("logical"), "chart-s0", values("logical_bytes")),
+            charts.Series(_("unique"), "chart-s1", values("unique_bytes")),
         ],
     )
     storage.fmt = filesizeformat
     traffic = charts.bar_chart(
-        "Pushes and pulls per day",
+        _("Pushes and pulls per day"),
         labels,
         [
-            charts.Series("pushes", "chart-s0", values("pushes")),
-            charts.Series("pulls", "chart-s1", values("pulls")),
+            charts.Series(_("pushes"), "chart-s0", values("pushes")),
+            charts.Series(_("pulls"), "chart-s1", values("pulls")),
         ],
     )
     findings = charts.bar_chart(
-        "Open findings per day",
+        _("Open findings per day"),
         labels,
         [
             charts.Series(
@@ -76,20 +80,22 @@ def build_charts(days: list[DayStats]) -> dict[str, charts.Chart]:
         ],
         stacked=True,
     )
+    for chart in (storage, traffic, findings):
+        chart.label_name = _("Day")
     return {"storage": storage, "traffic": traffic, "findings": findings}
 
 
 def retention_chart(runs: list[tuple[str, int, int]]) -> charts.Chart:
-    labels = [label for label, _, _ in runs]
+    labels = [label for label, _artifacts, _tags in runs]
     chart = charts.bar_chart(
-        "Retention deletions per run",
+        _("Retention deletions per run"),
         labels,
         [
-            charts.Series("artifacts deleted", "chart-s0", [a for _, a, _ in runs]),
-            charts.Series("tags deleted", "chart-s1", [t for _, _, t in runs]),
+            charts.Series(_("artifacts deleted"), "chart-s0", [a for _label, a, _tags in runs]),
+            charts.Series(_("tags deleted"), "chart-s1", [t for _label, _artifacts, t in runs]),
         ],
     )
-    chart.label_name = "Run"
+    chart.label_name = _("Run")
     return chart
 
 

@@ -34,7 +34,7 @@ from repositories.retention.policy import Template, validate_count
 from tests.conftest import World
 from webhooks.payloads import EventData, render
 
-APPS = ["accounts", "audit", "repositories", "webhooks"]
+APPS = ["accounts", "audit", "replication", "repositories", "webhooks"]
 ROOT = Path(django_settings.BASE_DIR)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdr]|\{\w+\}")
 
