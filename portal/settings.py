@@ -229,7 +229,7 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "repositories.models.scanning.Severity",
         "ReplicationTriggerEnum": "replication.models.ReplicationRule.Trigger",
         "ReplicationDirectionEnum": "replication.models.ReplicationRule.Direction",
-        "ReplicationRunStatusEnum": "replication.models.ReplicationRun.Status",
+        # A replication run's statuses are a sync run's (queued, running, succeeded, failed): StatusEnum.
         "ReplicationItemStatusEnum": "replication.models.ReplicationItem.Status",
     },
     # Swagger UI from the drf-spectacular-sidecar package: no CDN.

@@ -69,6 +69,12 @@ def report_with(artifact, findings: list[dict], *, age: timedelta, packages: dic
 def make_scans(project: Project, name: str = "app") -> ScanContent:
     content = make_content(project, name)
     now = timezone.now()
+    # "Today's" reports stay within today whatever the hour the suite runs (the security
+    # chart counts per local day): one and two hours ago, or a third and two thirds of the
+    # time since midnight if that is shorter.
+    since_midnight = now - timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    one_hour = min(timedelta(hours=1), since_midnight / 3)
+    two_hours = min(timedelta(hours=2), since_midnight * 2 / 3)
     image_findings = [
         dict(vulnerability_id="CVE-2026-0001", package="openssl", installed_version="3.0.1", fixed_version="3.0.2",
              severity=Severity.CRITICAL, cvss_score=9.8, title=f"openssl overflow {HOSTILE}", ecosystem="Debian:12",
@@ -82,7 +88,7 @@ def make_scans(project: Project, name: str = "app") -> ScanContent:
              severity=Severity.LOW, cvss_score=2.0, aliases=["CVE-2026-0004"], title="=HYPERLINK(\"x\")"),
     ]
     image_report = report_with(
-        content.image, image_findings, age=timedelta(hours=1),
+        content.image, image_findings, age=one_hour,
         packages={"openssl": "3.0.1", "zlib": "1.2.13", "curl": "7.88", "newpkg": "1.0"},
     )
     other_report = report_with(
@@ -97,15 +103,15 @@ def make_scans(project: Project, name: str = "app") -> ScanContent:
     )
     ScanReport.objects.create(artifact=content.other, status=ScanReport.Status.QUEUED, created_at=now)
     index_report = ScanReport.objects.create(
-        artifact=content.index, status=ScanReport.Status.SUCCEEDED, created_at=now - timedelta(hours=2),
-        finished_at=now - timedelta(hours=2),
+        artifact=content.index, status=ScanReport.Status.SUCCEEDED, created_at=now - two_hours,
+        finished_at=now - two_hours,
     )
     child = content.index.children.get(architecture="amd64")
     report_with(
         child,
         [dict(vulnerability_id="CVE-2026-0001", package="openssl", installed_version="3.0.1", fixed_version="3.0.2",
               severity=Severity.CRITICAL, cvss_score=9.8)],
-        age=timedelta(hours=2),
+        age=two_hours,
         packages={"openssl": "3.0.1"},
         parent=index_report,
     )

@@ -30,6 +30,7 @@ def test_candidates_carry_the_rows_values_as_aware_datetimes() -> None:
         pushed_at=v2.pushed_at,
         pulled_at=None,
         tags=(engine.Tag("v2", pushed_at=Tag.objects.get(name="v2").pushed_at, pulled_at=pulled),),
+        ref=v2.pk,  # the row's id, which the advisor uses to find what the evaluation deletes
     )
     assert by_digest[v2.digest].tags[0].pulled_at.tzinfo is not None
     assert by_digest[v1.digest].push_time_known is False

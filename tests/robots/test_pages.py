@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import RobotAccount, hash_token_secret
@@ -22,6 +23,8 @@ def _secret_in(html: str) -> str:
 
 
 def test_created_robot_secret_is_shown_once_with_quoted_login_commands(world: World) -> None:
+    # Clients log in where they pull: the gate's address when Wharf runs one (REGISTRY_PUBLIC_HOST).
+    host = settings.REGISTRY_PUBLIC_HOST
     client = world.client("padmin")
     response = client.post("/projects/acme/robots/", CREATE)
     assert response.status_code == 200
@@ -29,8 +32,8 @@ def test_created_robot_secret_is_shown_once_with_quoted_login_commands(world: Wo
     html = response.content.decode()
     secret = _secret_in(html)
     # The `$` of the login name is single-quoted (HTML-escaped in the page) so a shell keeps it.
-    assert "docker login 127.0.0.1:5000 -u &#x27;robot$acme+ci&#x27;" in html
-    assert "skopeo login --tls-verify=false 127.0.0.1:5000 -u &#x27;robot$acme+ci&#x27;" in html
+    assert f"docker login {host} -u &#x27;robot$acme+ci&#x27;" in html
+    assert f"skopeo login --tls-verify=false {host} -u &#x27;robot$acme+ci&#x27;" in html
     robot = RobotAccount.objects.get()
     assert robot.secret_hash == hash_token_secret(secret) and secret not in robot.secret_hash
     again = client.get("/projects/acme/robots/")

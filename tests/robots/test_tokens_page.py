@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from tests.conftest import World
 
 
 def test_tokens_page_explains_token_as_registry_password_and_api_bearer(world: World) -> None:
+    # Clients log in where they pull: the gate's address when Wharf runs one (REGISTRY_PUBLIC_HOST).
+    host = settings.REGISTRY_PUBLIC_HOST
     html = world.client("developer").get("/account/tokens/").content.decode()
     assert 'id="token-usage"' in html
-    assert "docker login 127.0.0.1:5000 -u developer" in html
-    assert "skopeo login --tls-verify=false 127.0.0.1:5000 -u developer" in html
+    assert f"docker login {host} -u developer" in html
+    assert f"skopeo login --tls-verify=false {host} -u developer" in html
     assert "Authorization: Bearer" in html
 
 
