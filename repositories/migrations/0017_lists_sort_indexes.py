@@ -9,6 +9,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('repositories', '0016_merge_20261206_2116'),
+        # After the recycle bin's new columns: on SQLite that AddField rebuilds the table, and
+        # unapplied after this migration it rebuilt it without this index (then "no such index").
+        ('repositories', '0017_ops_gc_schedule_recycle_collected'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
