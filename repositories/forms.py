@@ -47,16 +47,21 @@ class ProjectListForm(forms.Form):
 class ProjectCreateForm(BootstrapForm):
     name = forms.CharField(
         max_length=PROJECT_NAME_MAX,
+        label=_("Name"),
         help_text=_("Lowercase letters and digits, separated by '.', '_' or '-'. It cannot change later."),
     )
-    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=2000, label=_("Description"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     is_public = forms.BooleanField(
         required=False, label=_("Public"), help_text=_("Every user can browse and pull a public project.")
     )
 
 
 class ProjectUpdateForm(BootstrapForm):
-    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=2000, label=_("Description"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     is_public = forms.BooleanField(
         required=False, label=_("Public"), help_text=_("Every user can browse and pull a public project.")
     )
