@@ -31,26 +31,7 @@ class RuleSerializer(serializers.ModelSerializer[ReplicationRule]):
 
     class Meta:
         model = ReplicationRule
-        fields = [
-            "id",
-            "name",
-            "description",
-            "endpoint",
-            "direction",
-            "repositories",
-            "tags",
-            "labels",
-            "destination_namespace",
-            "replace_namespace",
-            "trigger",
-            "schedule",
-            "override",
-            "delete_remote",
-            "concurrency",
-            "enabled",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *rule_service.FIELDS, "created_at", "updated_at"]  # what the service takes
         read_only_fields = ["id", "created_at", "updated_at"]
         # The service validates every field with one set of messages (pages and API alike).
         validators: list[Any] = []
