@@ -11,7 +11,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from repositories.gate.nginx import GateConfig, render_nginx_config
-from tests.support.registry import RegistryServer, free_port
+from tests.support.registry import RegistryServer, free_port, stop_process_group
 
 NGINX_BINARY = os.environ.get("WHARF_TEST_NGINX_BINARY", "nginx")
 
@@ -113,15 +112,7 @@ class GateServer:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        stop_process_group(process)
 
     def log_tail(self, lines: int = 30) -> str:
         parts = []

@@ -53,6 +53,20 @@ def unique_repo(prefix: str = "test") -> str:
     return f"{prefix}/r{secrets.token_hex(5)}"
 
 
+
+def stop_process_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM the process group a server fixture started (`start_new_session`), SIGKILL it
+    after 5 s; nothing if it is gone already."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
 class RegistryServer:
     """One `docker-registry serve` process with its own storage and config file."""
 
@@ -145,15 +159,7 @@ class RegistryServer:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        stop_process_group(process)
 
     def restart(self) -> None:
         self.stop()
