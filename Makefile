@@ -162,19 +162,43 @@ run: deps messages
 
 # The whole suite, real services included, once per database: the same tests, the
 # database chosen by DATABASE_URL (unset = the embedded SQLite default). Both run even
-# if the first fails; exit code 5 (no tests ran) fails too.
+# if the first fails; exit code 5 (no tests ran) fails too. TEST_PARALLEL=1 (the
+# default) runs the two databases at the same time, each writing its own log under
+# var/test-logs/ (printed whole when both have finished): the suites share no state
+# (PostgreSQL + Redis vs a SQLite file and local cache under var/test-sqlite, servers on
+# free ports), and much of each suite waits on the registry, nginx or Chromium, so the
+# two together take about the longer one's time instead of the sum.
+# TEST_PARALLEL=0 runs them one after the other with the output streamed.
 TEST_DATABASES ?= postgresql sqlite
+TEST_PARALLEL ?= 1
+TEST_LOGS := var/test-logs
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 ON_POSTGRESQL := DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_REDIS)/1 CELERY_BROKER_URL=$(TEST_REDIS)/2
 ON_SQLITE := env -u DATABASE_URL -u CACHE_URL -u CELERY_BROKER_URL WHARF_VAR_DIR=$(CURDIR)/var/test-sqlite
 
 test: dev-deps system-test-deps services messages
 	@failed=""; \
-	for db in $(TEST_DATABASES); do \
-	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory test-$$db || failed="$$failed $$db"; \
-	  echo "== the suite on $$db took $$(( $$(date +%s) - start )) s"; \
-	done; \
+	if [ "$(TEST_PARALLEL)" = 1 ]; then \
+	  mkdir -p $(TEST_LOGS); \
+	  for db in $(TEST_DATABASES); do \
+	    ( start=$$(date +%s); \
+	      case $$db in postgresql) $(ON_POSTGRESQL) $(PYTEST) $(PYTEST_ARGS);; sqlite) $(ON_SQLITE) $(PYTEST) $(PYTEST_ARGS);; \
+	        *) echo "unknown database $$db"; false;; esac > $(TEST_LOGS)/$$db.log 2>&1; echo $$? > $(TEST_LOGS)/$$db.rc; \
+	      echo "== the suite on $$db took $$(( $$(date +%s) - start )) s" >> $(TEST_LOGS)/$$db.log ) & \
+	  done; \
+	  echo "== running the suite on $(TEST_DATABASES) at the same time (logs in $(TEST_LOGS)/)"; \
+	  wait; \
+	  for db in $(TEST_DATABASES); do \
+	    echo "==================== $$db ===================="; cat $(TEST_LOGS)/$$db.log; \
+	    [ "$$(cat $(TEST_LOGS)/$$db.rc)" = 0 ] || failed="$$failed $$db"; \
+	  done; \
+	else \
+	  for db in $(TEST_DATABASES); do \
+	    start=$$(date +%s); \
+	    $(MAKE) --no-print-directory test-$$db || failed="$$failed $$db"; \
+	    echo "== the suite on $$db took $$(( $$(date +%s) - start )) s"; \
+	  done; \
+	fi; \
 	if [ -n "$$failed" ]; then echo "== FAILED on:$$failed"; exit 1; fi
 
 test-postgresql: dev-deps system-test-deps services messages
