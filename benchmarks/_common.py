@@ -196,3 +196,81 @@ def fill(url: str, repos: int, tags: int, threads: int, *, namespace: str | None
     by_name = {name: [digests[(name, i)] for i in range(tags)] for name in names}
     config_digests = {name: [configs[(name, i)] for i in range(tags)] for name in names}
     return Filled(names, paths, by_name, requests, seconds, config_digests)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def fill_storage(storage: Path, repos: int, tags: int, threads: int = 4, *, namespace: str | None = None) -> Filled:
+    """The same R x T images as `fill`, written straight into the registry's filesystem storage.
+
+    Pushing 100,000 tags through the registry takes 10-20 minutes on 2 cores; writing the
+    files the registry's filesystem driver would have written takes about a minute, so a
+    sync of 100,000 tags can be measured at all. The layout is CNCF Distribution 2.x's
+    (`docs/registry.md`, "Filesystem storage layout"): blobs under
+    `docker/registry/v2/blobs/sha256/<2>/<hex>/data`, and per repository the `_layers` links
+    of its blobs (which also make the catalog list it), the manifest's revision link and the
+    tag's `current` and `index` links. The registry serves what it finds there as it would a
+    pushed image (manifest reads by tag and digest, blob reads, tag lists, the catalog);
+    `requests` is 0 since none were made. The registry may be running: nothing it caches
+    refers to files that did not exist.
+    """
+    from repositories.registry.builder import DOCKER_LAYER, OCI_LAYER, Format, build_image, make_layer
+
+    root = storage / "docker" / "registry" / "v2"
+    if namespace:
+        names = [f"{namespace}/app{r:04d}" for r in range(repos)]
+    else:
+        names = [f"bench{r % 20:02d}/app{r:04d}" for r in range(repos)]
+    fmt_of: dict[str, Format] = {name: ("docker" if r % 4 == 3 else "oci") for r, name in enumerate(names)}
+
+    def blob(digest: str, data: bytes) -> None:
+        hex_ = digest.split(":", 1)[1]
+        _write(root / "blobs" / "sha256" / hex_[:2] / hex_ / "data", data)
+
+    def link(path: Path, digest: str) -> None:
+        _write(path, digest.encode())
+
+    def one_repository(name: str) -> tuple[str, list[str], list[str]]:
+        layer = make_layer({"app/id": name.encode()}, DOCKER_LAYER if fmt_of[name] == "docker" else OCI_LAYER)
+        repository = root / "repositories" / name
+        blob(layer[0].digest, layer[0].data)
+        link(repository / "_layers" / "sha256" / layer[0].digest.split(":", 1)[1] / "link", layer[0].digest)
+        digests, configs = [], []
+        for index in range(tags):
+            tag = tag_name(index)
+            image = build_image(
+                fmt=fmt_of[name],
+                layer_blobs=[layer],
+                labels={"org.opencontainers.image.title": name, "org.opencontainers.image.version": tag},
+                created=f"2026-01-01T00:{index // 60 % 60:02d}:{index % 60:02d}Z",
+            )
+            config, digest = image.config, image.digest
+            blob(config.digest, config.data)
+            link(repository / "_layers" / "sha256" / config.digest.split(":", 1)[1] / "link", config.digest)
+            blob(digest, image.raw)
+            hex_ = digest.split(":", 1)[1]
+            manifests = repository / "_manifests"
+            link(manifests / "revisions" / "sha256" / hex_ / "link", digest)
+            link(manifests / "tags" / tag / "current" / "link", digest)
+            link(manifests / "tags" / tag / "index" / "sha256" / hex_ / "link", digest)
+            digests.append(digest)
+            configs.append(config.digest)
+        return name, digests, configs
+
+    started = time.perf_counter()
+    by_name: dict[str, list[str]] = {}
+    config_digests: dict[str, list[str]] = {}
+    if repos == 1:  # one big repository: its tags in parallel would need a split; one thread is fine
+        results = [one_repository(names[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            results = list(pool.map(one_repository, names))
+    for name, digests, configs in results:
+        by_name[name], config_digests[name] = digests, configs
+    seconds = time.perf_counter() - started
+    paths = {name: [f"/v2/{name}/manifests/{tag_name(i)}" for i in range(tags)] for name in names}
+    return Filled(names, paths, by_name, 0, seconds, config_digests)
+
