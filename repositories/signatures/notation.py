@@ -67,6 +67,7 @@ class NotationVerdict:
     status: NotationStatus
     signer: str = ""  # the leaf certificate's subject (RFC 4514)
     detail: str = ""
+    trusted_by: x509.Certificate | None = None  # the trust store's certificate the chain leads to
 
     @property
     def valid(self) -> bool:
@@ -156,8 +157,29 @@ def _for_code_signing(leaf: x509.Certificate) -> bool:
     return ExtendedKeyUsageOID.CODE_SIGNING in purposes
 
 
-def _chain_problem(chain: list[x509.Certificate], roots: list[x509.Certificate], when: datetime) -> str:
-    """Why `chain` (leaf first) does not lead to a trusted root at `when`; "" when it does."""
+def _chain_problem(
+    chain: list[x509.Certificate], roots: list[x509.Certificate], when: datetime
+) -> tuple[str, x509.Certificate | None]:
+    """Why `chain` (leaf first) does not lead to a trusted root at `when` ("" when it does),
+    and the trust store's certificate it leads to."""
+    problem = _chain_links(chain, when)
+    if problem:
+        return problem, None
+    top = chain[-1]
+    for root in roots:
+        if top == root:
+            return "", root
+        if top.issuer != root.subject or not _is_ca(root) or not _valid_at(root, when):
+            continue
+        try:
+            top.verify_directly_issued_by(root)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return "", root
+    return "no certificate of the project's trust store issued the signer's chain", None
+
+
+def _chain_links(chain: list[x509.Certificate], when: datetime) -> str:
     if not _for_code_signing(chain[0]):
         return "the signing certificate is not for code signing"
     for cert in chain:
@@ -170,18 +192,7 @@ def _chain_problem(chain: list[x509.Certificate], roots: list[x509.Certificate],
             cert.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature):
             return f"{cert.subject.rfc4514_string()} is not issued by {issuer.subject.rfc4514_string()}"
-    top = chain[-1]
-    for root in roots:
-        if top == root:
-            return ""
-        if top.issuer != root.subject or not _is_ca(root) or not _valid_at(root, when):
-            continue
-        try:
-            top.verify_directly_issued_by(root)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return ""
-    return "no certificate of the project's trust store issued the signer's chain"
+    return ""
 
 
 def verify_notation(
@@ -236,7 +247,7 @@ def _verify(digest: str, envelope: bytes, roots: list[x509.Certificate], media_t
         return NotationVerdict(
             NotationStatus.TAMPERED, signer, "the signature does not match the signed header and payload"
         )
-    problem = _chain_problem(chain, roots, signed_at)
+    problem, root = _chain_problem(chain, roots, signed_at)
     if problem:
         return NotationVerdict(NotationStatus.UNTRUSTED, signer, problem)
     target = payload.get("targetArtifact")
@@ -244,5 +255,5 @@ def _verify(digest: str, envelope: bytes, roots: list[x509.Certificate], media_t
     if not isinstance(signed_digest, str):
         raise _Malformed("the payload names no targetArtifact digest")
     if signed_digest != digest:
-        return NotationVerdict(NotationStatus.OTHER_DIGEST, signer, f"it signs {signed_digest}")
-    return NotationVerdict(NotationStatus.SIGNED, signer)
+        return NotationVerdict(NotationStatus.OTHER_DIGEST, signer, f"it signs {signed_digest}", root)
+    return NotationVerdict(NotationStatus.SIGNED, signer, trusted_by=root)
