@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/gate_bench.py [--seconds 10] [--rounds 3] [--connections 16]
-        [--cache-seconds 1]
+        [--cache-seconds 1] [--stale-seconds 1]
 
 Makes a throwaway SQLite database (or uses DATABASE_URL, which must be empty) and a
 registry (Debian's docker-registry, no token auth: wrk sends no credentials), pushes two
@@ -11,8 +11,10 @@ images and syncs them: `guarded/app:v1` in a project whose policy requires a sig
 and blocks critical vulnerabilities (it is signed and scanned clean, so every request
 walks the whole decision and is let through), `free/app:v1` in a project without a
 policy. Starts gunicorn as the Procfile does (2 workers x 4 threads) and the gate's
-nginx twice: asking Wharf on every manifest request, and keeping Wharf's answers
-`--cache-seconds` (the `WHARF_GATE_DECISION_CACHE` setting). Then `wrk --latency` with 16
+nginx three times: asking Wharf on every manifest request, keeping Wharf's answers
+`--cache-seconds` (the `WHARF_GATE_DECISION_CACHE` setting; requests at expiry wait for
+Wharf), and keeping them with `--stale-seconds` of bounded staleness
+(`WHARF_GATE_DECISION_STALE`: at expiry one background request asks Wharf). Then `wrk --latency` with 16
 connections, rounds interleaved (direct, gate..., direct, ...) so load from elsewhere hits
 all alike.
 
@@ -145,6 +147,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--cache-seconds", type=int, default=1)
+    parser.add_argument("--stale-seconds", type=int, default=1)
     options = parser.parse_args()
     for tool in ("wrk", "nginx", "docker-registry"):
         if shutil.which(tool) is None:
@@ -187,6 +190,7 @@ def run(options: argparse.Namespace, workdir: Path, processes: list[subprocess.P
             "WHARF_REGISTRY_TOKEN_AUTH": "false",
             "REGISTRY_USERNAME": "",
             "WHARF_GATE_SECRET": SECRET,
+            "WHARF_GATE_DECISION_STALE": str(options.stale_seconds),
             "DJANGO_SETTINGS_MODULE": "portal.settings",
         }
     )
@@ -263,9 +267,10 @@ def run(options: argparse.Namespace, workdir: Path, processes: list[subprocess.P
     settings.WHARF_GATE_STATE_DIR = state
     write_markers()
     gates: dict[str, tuple[int, Path]] = {}
-    for label, cache in (
-        ("gate, asking Wharf every time", 0),
-        (f"gate, answers kept {options.cache_seconds}s", options.cache_seconds),
+    for label, cache, stale in (
+        ("gate, asking Wharf every time", 0, 0),
+        (f"gate, answers kept {options.cache_seconds}s", options.cache_seconds, 0),
+        (f"gate, kept {options.cache_seconds}s + {options.stale_seconds}s stale", options.cache_seconds, options.stale_seconds),
     ):
         port = _free_port()
         prefix = workdir / f"nginx{port}"
@@ -281,6 +286,7 @@ def run(options: argparse.Namespace, workdir: Path, processes: list[subprocess.P
                     marker_dir=str(state / "guarded"),
                     pull_marker_dir=str(state / "pull"),
                     cache_seconds=cache,
+                    stale_seconds=stale,
                     timing_log=str(prefix / "timing.log"),
                     user=pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
                 )

@@ -297,6 +297,9 @@ WHARF_GATE_FAILURE = env.str("WHARF_GATE_FAILURE", default="by-project")
 # time): a policy change takes up to this long (+1 s, nginx's whole-second clock) to apply to
 # repeated pulls, never longer (benchmarks/gate_bench.py).
 WHARF_GATE_DECISION_CACHE = env.int("WHARF_GATE_DECISION_CACHE", default=1)
+# Seconds an expired kept answer may still serve while one background request asks Wharf
+# again (0: never; then requests at expiry wait for Wharf). Adds to how long a change takes.
+WHARF_GATE_DECISION_STALE = env.int("WHARF_GATE_DECISION_STALE", default=0)
 # Seconds a push the gate let through under a quota keeps its share reserved if Wharf's rows
 # never show it (the registry's notification and the manifest's read normally settle it first).
 WHARF_GATE_RESERVATION_SECONDS = env.int("WHARF_GATE_RESERVATION_SECONDS", default=600)

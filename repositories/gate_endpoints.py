@@ -112,9 +112,12 @@ def gate_pull(request: HttpRequest) -> HttpResponse:
     judged = Judged("pull", match["name"], match["reference"], check_pull(match["name"], match["reference"]))
     observe(judged, started)
     if judged.decision.allowed or not _refused(request, judged, "pull"):
-        return HttpResponse(status=204)
-    response = HttpResponse(status=403)
-    response[ERROR_HEADER] = _error_body("DENIED", judged.decision.message)
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(status=403)
+        response[ERROR_HEADER] = _error_body("DENIED", judged.decision.message)
+    if settings.WHARF_GATE_DECISION_STALE > 0:  # read by nginx only when its config allows it
+        response["Cache-Control"] = f"stale-while-revalidate={settings.WHARF_GATE_DECISION_STALE}"
     return response
 
 

@@ -22,7 +22,10 @@ credentials) that long in nginx, so repeated pulls of a guarded image never reac
 a policy change then takes up to that long to apply (plus nginx's whole-second clock: an
 answer kept "1 s" is used for at most 2 s), never longer -- an expired answer is never
 served again, Wharf is asked at once. Refusals repeated within that time are not counted
-again.
+again. With `stale_seconds` > 0 (Wharf then sends `Cache-Control: stale-while-revalidate`
+with the same number), an answer expired less than that long ago is still used while one
+background request asks Wharf, so no client waits at expiry; a policy change then takes up
+to `cache_seconds + stale_seconds` (+1 s) to apply.
 
 `timing_log` (a file path) logs each manifest request nginx serves with `$request_time`
 and the registry's `$upstream_response_time`: their difference is the time the gate
@@ -68,6 +71,7 @@ class GateConfig:
     workers: str = "auto"
     cache_seconds: int = 0  # keep Wharf's answers this long (0: ask every time)
     timing_log: str | None = None  # log manifest requests' total and registry times there
+    stale_seconds: int = 0  # an expired answer may serve this long more while one request refreshes it
 
 
 def _quoted(value: str) -> str:
@@ -116,6 +120,13 @@ def render_nginx_config(config: GateConfig) -> str:
             f"            proxy_cache_valid 204 403 {config.cache_seconds}s;\n"
             "            proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;\n"
         )
+        if config.stale_seconds > 0:
+            # Bounded staleness: Wharf's `Cache-Control: stale-while-revalidate=N` lets nginx answer
+            # from an answer expired less than N s ago while one background request refreshes it, so
+            # no client waits for Wharf at expiry; past N s it asks Wharf as without it.
+            cache_use = cache_use.replace(
+                "proxy_ignore_headers Cache-Control Expires", "proxy_ignore_headers Expires"
+            ) + "            proxy_cache_background_update on;\n"
     timing_format, timing_use = "", ""
     if config.timing_log:
         timing_format = (

@@ -293,6 +293,38 @@ def test_answers_kept_by_nginx_still_name_the_policy_and_a_policy_change_applies
         assert httpx.get(url, headers=accept).status_code == status
 
 
+def test_with_bounded_staleness_an_expired_answer_serves_at_most_the_stale_time_more(
+    gated: Gated, settings: Any
+) -> None:
+    settings.WHARF_GATE_DECISION_STALE = 1
+    digest = _stored(gated, "acme/web", build_image(), "v1")
+    _scanned(digest)
+    project = Project.objects.get(name="acme")
+    gate_service.save_policy(project, {"require_signed": True}, actor=ACTOR)
+    kept = gated.start_gate(cache_seconds=1, stale_seconds=1)
+    url = f"{kept.url}/v2/acme/web/manifests/v1"
+    accept = {"Accept": OCI_MANIFEST}
+    while True:  # an answer kept within one second of nginx's clock
+        before = time.time()
+        assert httpx.get(url, headers=accept).status_code == 403
+        stored = time.time()
+        if int(before) == int(stored):
+            break
+        time.sleep(3.1)  # let it expire and go stale, then try again
+    gate_service.save_policy(project, {"require_signed": False, "block_severity": "critical"}, actor=ACTOR)
+    # nginx counts whole seconds: kept "1 s" means through second int(stored) + 1, then stale
+    # (used while Wharf is asked in the background) through int(stored) + 2.
+    time.sleep(max(0.0, int(stored) + 2.2 - time.time()))
+    if time.time() < int(stored) + 2.8:
+        assert httpx.get(url, headers=accept).status_code == 403  # the expired answer, no wait
+    time.sleep(max(0.0, stored + 3.05 - time.time()))  # kept 1 s (+1 s clock) and 1 s stale at most
+    assert httpx.get(url, headers=accept).status_code == 200
+    gate_service.save_policy(project, {"require_signed": True, "block_severity": ""}, actor=ACTOR)
+    time.sleep(3.05)
+    answer = httpx.get(url, headers=accept)
+    assert answer.status_code == 403 and "it is not signed" in answer.json()["errors"][0]["message"]
+
+
 def test_a_large_manifest_passes_the_gate_and_an_oversized_one_is_refused(gated: Gated) -> None:
     image = build_image(annotations={"padding": "x" * 3_000_000})  # over Django's 2.5 MB form limit
     for blob in image.blobs:
