@@ -9,9 +9,12 @@ same usage and all would pass.
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -28,23 +31,24 @@ from tests.gate.test_gate_registry import _registry_digest, _stored, copy_in
 pytestmark = [pytest.mark.slow]
 
 ACTOR = Actor.system("test")
+T = TypeVar("T")
 
 
-def _together(*calls: object) -> list[object]:
+def _together(*calls: Callable[[], T]) -> list[T]:
     """Run the callables in threads released at the same moment; their results in order."""
     barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
+    results: dict[int, T] = {}
 
-    def run(index: int, call: object) -> None:
+    def run(index: int, call: Callable[[], T]) -> None:
         barrier.wait()
-        results[index] = call()  # type: ignore[operator]
+        results[index] = call()
 
     threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    return results
+    return [results[i] for i in range(len(calls))]
 
 
 def _quota_project(gated: Gated, **quota: int | None) -> Project:
@@ -68,16 +72,15 @@ def test_two_concurrent_skopeo_pushes_that_together_exceed_the_storage_quota_one
     write_oci_layout(tmp_path / "one", {"t": first})
     write_oci_layout(tmp_path / "two", {"t": second})
 
-    results = _together(
+    results: list[subprocess.CompletedProcess[str]] = _together(
         lambda: copy_in(tmp_path / "one", "t", gated.gate.host, "acme/web:one"),
         lambda: copy_in(tmp_path / "two", "t", gated.gate.host, "acme/web:two"),
     )
 
-    codes = [r.returncode for r in results]  # type: ignore[attr-defined]
-    assert sorted(code == 0 for code in codes) == [False, True], [r.stderr for r in results]  # type: ignore[attr-defined]
-    refused = results[codes.index(next(c for c in codes if c != 0))]
-    assert "would exceed project acme's storage quota" in refused.stderr  # type: ignore[attr-defined]
-    assert "pushes in progress add" in refused.stderr  # type: ignore[attr-defined]
+    assert sorted(r.returncode == 0 for r in results) == [False, True], [r.stderr for r in results]
+    refused = next(r for r in results if r.returncode != 0)
+    assert "would exceed project acme's storage quota" in refused.stderr
+    assert "pushes in progress add" in refused.stderr
     stored = [_registry_digest(gated, "acme/web", tag) for tag in ("one", "two")]
     assert sorted(d is None for d in stored) == [False, True]
     assert QuotaReservation.objects.filter(project=project).count() == 1  # the one that passed
@@ -111,13 +114,10 @@ def test_concurrent_manifest_puts_over_the_artifact_quota_pass_exactly_as_many_a
             timeout=60,
         )
 
-    answers = _together(*(lambda i=i: put(i) for i in range(4)))
-    statuses = sorted(a.status_code for a in answers)  # type: ignore[attr-defined]
-    assert statuses == [201, 201, 403, 403], [a.text for a in answers]  # type: ignore[attr-defined]
+    answers = _together(*(lambda i=i: put(i) for i in range(4)))  # type: ignore[misc]
+    assert sorted(a.status_code for a in answers) == [201, 201, 403, 403], [a.text for a in answers]
     assert all(
-        "quota of" in a.text and "(policy: artifact quota)" in a.text
-        for a in answers
-        if a.status_code == 403  # type: ignore[attr-defined]
+        "quota of" in a.text and "(policy: artifact quota)" in a.text for a in answers if a.status_code == 403
     )
 
 
