@@ -293,9 +293,16 @@ WHARF_GATE_UPSTREAM = env.str("WHARF_GATE_UPSTREAM", default=f"127.0.0.1:{WHARF_
 # refuses all, `open` lets all through.
 WHARF_GATE_TIMEOUT = env.float("WHARF_GATE_TIMEOUT", default=2.0)
 WHARF_GATE_FAILURE = env.str("WHARF_GATE_FAILURE", default="by-project")
-# Seconds nginx keeps Wharf's answer for a manifest and credentials (0: ask every time): a
-# policy change takes up to this long to apply to repeated pulls (benchmarks/gate_bench.py).
+# Seconds nginx keeps Wharf's answer for a manifest, method and credentials (0: ask every
+# time): a policy change takes up to this long (+1 s, nginx's whole-second clock) to apply to
+# repeated pulls, never longer (benchmarks/gate_bench.py).
 WHARF_GATE_DECISION_CACHE = env.int("WHARF_GATE_DECISION_CACHE", default=1)
+# Seconds an expired kept answer may still serve while one background request asks Wharf
+# again (0: never; then requests at expiry wait for Wharf). Adds to how long a change takes.
+WHARF_GATE_DECISION_STALE = env.int("WHARF_GATE_DECISION_STALE", default=0)
+# Seconds a push the gate let through under a quota keeps its share reserved if Wharf's rows
+# never show it (the registry's notification and the manifest's read normally settle it first).
+WHARF_GATE_RESERVATION_SECONDS = env.int("WHARF_GATE_RESERVATION_SECONDS", default=600)
 WHARF_GATE_STATE_DIR = Path(env.str("WHARF_GATE_STATE_DIR", default=str(VAR_DIR / "gate")))
 # host[:port] people use in `docker pull`: the gate's when there is one, else REGISTRY_URL's.
 REGISTRY_PUBLIC_HOST = env.str("REGISTRY_PUBLIC_HOST", default="") or (

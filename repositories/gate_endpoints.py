@@ -33,7 +33,16 @@ from audit.context import request_id
 
 from .gate.nginx import ERROR_HEADER
 from .gate.policy import Decision
-from .services.gate import MANIFEST_LIMIT, Judged, check_pull, check_push, gate_actor, observe, record_refusal
+from .services.gate import (
+    MANIFEST_LIMIT,
+    Judged,
+    check_pull,
+    gate_actor,
+    judge_push,
+    observe,
+    record_refusal,
+    release,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +112,12 @@ def gate_pull(request: HttpRequest) -> HttpResponse:
     judged = Judged("pull", match["name"], match["reference"], check_pull(match["name"], match["reference"]))
     observe(judged, started)
     if judged.decision.allowed or not _refused(request, judged, "pull"):
-        return HttpResponse(status=204)
-    response = HttpResponse(status=403)
-    response[ERROR_HEADER] = _error_body("DENIED", judged.decision.message)
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(status=403)
+        response[ERROR_HEADER] = _error_body("DENIED", judged.decision.message)
+    if settings.WHARF_GATE_DECISION_STALE > 0:  # read by nginx only when its config allows it
+        response["Cache-Control"] = f"stale-while-revalidate={settings.WHARF_GATE_DECISION_STALE}"
     return response
 
 
@@ -165,12 +177,16 @@ def gate_push(request: HttpRequest, path: str) -> HttpResponse:
     body = request.read(MANIFEST_LIMIT + 1)
     if len(body) > MANIFEST_LIMIT:
         return _json_response(413, "SIZE_INVALID", f"a manifest may be at most {MANIFEST_LIMIT} bytes")
-    decision: Decision = check_push(match["name"], match["reference"], body)
+    decision: Decision
+    decision, reservation = judge_push(match["name"], match["reference"], body)
     judged = Judged("push", match["name"], match["reference"], decision)
     observe(judged, started)
     if not decision.allowed and _refused(request, judged, "push"):
         return _json_response(403, "DENIED", decision.message)
-    return _forward(request, uri, body)
+    response = _forward(request, uri, body)
+    if not 200 <= response.status_code < 300:
+        release(reservation)  # nothing was stored: the quota it held is free again
+    return response
 
 
 def reset_forwarder() -> Any:

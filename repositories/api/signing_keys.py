@@ -39,7 +39,8 @@ class TrustedKeySerializer(serializers.ModelSerializer[TrustedKey]):
 class TrustedKeyCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     public_key = serializers.CharField(
-        max_length=20000, help_text="PEM public key (cosign.pub): ECDSA P-256, RSA (≥ 2048 bits) or Ed25519."
+        max_length=20000, help_text="PEM public key (cosign.pub): ECDSA P-256, RSA (≥ 2048 bits) or Ed25519; "
+        "or a PEM CA certificate that Notation signatures must chain to (algorithm x509-ca)."
     )
 
 

@@ -17,9 +17,19 @@ refuses (503 `UNAVAILABLE`), `open` lets the request through to the registry,
 keeps one per project with policies, `services.gate.refresh_marker`), so the check needs
 no reload and no call to Wharf.
 
-`cache_seconds` > 0 keeps Wharf's answers (per URI and credentials) that long in nginx:
-a policy change then takes up to that long to apply, and repeated refusals within it
-are not counted again.
+`cache_seconds` > 0 keeps Wharf's answers (204 and 403 only, per method, URI and
+credentials) that long in nginx, so repeated pulls of a guarded image never reach Python:
+a policy change then takes up to that long to apply (plus nginx's whole-second clock: an
+answer kept "1 s" is used for at most 2 s), never longer -- an expired answer is never
+served again, Wharf is asked at once. Refusals repeated within that time are not counted
+again. With `stale_seconds` > 0 (Wharf then sends `Cache-Control: stale-while-revalidate`
+with the same number), an answer expired less than that long ago is still used while one
+background request asks Wharf, so no client waits at expiry; a policy change then takes up
+to `cache_seconds + stale_seconds` (+1 s) to apply.
+
+`timing_log` (a file path) logs each manifest request nginx serves with `$request_time`
+and the registry's `$upstream_response_time`: their difference is the time the gate
+itself added (the benchmark reads it). Off by default: nothing is logged on the hot path.
 """
 
 from __future__ import annotations
@@ -60,6 +70,8 @@ class GateConfig:
     user: str | None = None  # when nginx starts as root: the user its workers run as
     workers: str = "auto"
     cache_seconds: int = 0  # keep Wharf's answers this long (0: ask every time)
+    timing_log: str | None = None  # log manifest requests' total and registry times there
+    stale_seconds: int = 0  # an expired answer may serve this long more while one request refreshes it
 
 
 def _quoted(value: str) -> str:
@@ -98,16 +110,30 @@ def render_nginx_config(config: GateConfig) -> str:
             "max_size=64m inactive=60s use_temp_path=off;\n"
         )
         # The key holds the credentials: whether a refusal is told depends on the client's grant.
+        # Only decisions are kept (204, 403): a 5xx or a timeout is asked again the next time.
+        # No `proxy_cache_use_stale updating`: it would serve an expired answer once more, however
+        # long after (up to `inactive`), so a policy change would not be bounded by the kept time.
         cache_use = (
             "            proxy_buffering on;  # nginx caches only buffered answers\n"
             "            proxy_cache wharf_gate_decisions;\n"
-            '            proxy_cache_key "$request_uri|$http_authorization";\n'
+            '            proxy_cache_key "$request_method|$request_uri|$http_authorization";\n'
             f"            proxy_cache_valid 204 403 {config.cache_seconds}s;\n"
-            # Past its time an answer is used once more while one request asks Wharf again (no waiting).
-            "            proxy_cache_use_stale updating;\n"
-            "            proxy_cache_background_update on;\n"
             "            proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;\n"
         )
+        if config.stale_seconds > 0:
+            # Bounded staleness: Wharf's `Cache-Control: stale-while-revalidate=N` lets nginx answer
+            # from an answer expired less than N s ago while one background request refreshes it, so
+            # no client waits for Wharf at expiry; past N s it asks Wharf as without it.
+            cache_use = cache_use.replace(
+                "proxy_ignore_headers Cache-Control Expires", "proxy_ignore_headers Expires"
+            ) + "            proxy_cache_background_update on;\n"
+    timing_format, timing_use = "", ""
+    if config.timing_log:
+        timing_format = (
+            "    log_format wharf_gate_timing '$request_method $status $request_time "
+            "\"$upstream_response_time\" $uri';\n"
+        )
+        timing_use = f"            access_log {_quoted(config.timing_log)} wharf_gate_timing buffer=256k flush=1s;\n"
     secret = _quoted(config.secret)
     return f"""# Written by `manage.py gate_config`; changes are lost at the next run.
 {user}worker_processes {config.workers};
@@ -123,7 +149,7 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-
+{timing_format}
 {cache_zone}    upstream wharf_gate_registry {{ server {config.registry}; keepalive 64; }}
     upstream wharf_gate_portal {{ server {config.wharf}; keepalive 32; }}
 
@@ -161,7 +187,7 @@ http {{
             auth_request_set $wharf_gate_error $upstream_http_{ERROR_HEADER.lower().replace("-", "_")};
             error_page 403 = @wharf_gate_denied;
             error_page 500 = @wharf_gate_down;
-            proxy_pass http://wharf_gate_registry;
+{timing_use}            proxy_pass http://wharf_gate_registry;
         }}
 
         location = /_wharf_gate/pull {{
@@ -181,7 +207,7 @@ http {{
 {cache_use}        }}
 
         location @wharf_gate_pass {{
-            proxy_pass http://wharf_gate_registry;
+{timing_use}            proxy_pass http://wharf_gate_registry;
         }}
 
         location @wharf_gate_denied {{

@@ -143,6 +143,8 @@ class PushFacts:
     that already exists on another digest (None otherwise). Usage figures are the
     project's unique bytes and artifact count now, and what this manifest adds: the
     bytes of its blobs the project does not hold yet and 1 if its digest is new there.
+    `reserved_*`: what pushes already let through but not yet in Wharf's rows will add
+    (counted like usage; what this push shares with them is not added twice).
     """
 
     protected_by: int | None = None
@@ -151,6 +153,8 @@ class PushFacts:
     added_bytes: int = 0
     artifacts: int = 0
     added_artifacts: int = 0
+    reserved_bytes: int = 0
+    reserved_artifacts: int = 0
 
 
 @dataclass(frozen=True)
@@ -180,20 +184,26 @@ def decide_push(image: str, project: str, quota: Quota, facts: PushFacts) -> Dec
     if (
         quota.artifacts is not None
         and facts.added_artifacts
-        and facts.artifacts + facts.added_artifacts > quota.artifacts
+        and facts.artifacts + facts.reserved_artifacts + facts.added_artifacts > quota.artifacts
     ):
+        pending = f", pushes in progress add {facts.reserved_artifacts}" if facts.reserved_artifacts else ""
         return Decision(
             False,
             Refusal.QUOTA_ARTIFACTS,
             f"pushing {image} would exceed project {project}'s quota of {quota.artifacts} artifacts "
-            f"(it holds {facts.artifacts}) (policy: artifact quota)",
+            f"(it holds {facts.artifacts}{pending}) (policy: artifact quota)",
         )
-    if quota.bytes is not None and facts.added_bytes and facts.used_bytes + facts.added_bytes > quota.bytes:
+    if (
+        quota.bytes is not None
+        and facts.added_bytes
+        and facts.used_bytes + facts.reserved_bytes + facts.added_bytes > quota.bytes
+    ):
+        pending = f", pushes in progress add {human_size(facts.reserved_bytes)}" if facts.reserved_bytes else ""
         return Decision(
             False,
             Refusal.QUOTA_STORAGE,
             f"pushing {image} would exceed project {project}'s storage quota of {human_size(quota.bytes)}: "
-            f"it uses {human_size(facts.used_bytes)} and this image adds {human_size(facts.added_bytes)} "
+            f"it uses {human_size(facts.used_bytes)}{pending} and this image adds {human_size(facts.added_bytes)} "
             f"(policy: storage quota)",
         )
     return ALLOW

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .gate import GatePolicy
+from .gate import GatePolicy, QuotaReservation
 from .gc import GcRun, GcSchedule
 from .labels import ArtifactLabel, Label, LabelQuerySet
 from .projects import Membership, Project, ProjectQuerySet, ProjectTeam
@@ -70,6 +70,7 @@ __all__ = [
     "ProjectScanSettings",
     "ProjectTeam",
     "PushedAtSource",
+    "QuotaReservation",
     "RecycleBinEntry",
     "RegistryEvent",
     "Repository",

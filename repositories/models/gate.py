@@ -81,3 +81,29 @@ class GatePolicy(models.Model):
     def is_active(self) -> bool:
         """Whether the gate has anything to enforce for the project (its failure mode follows)."""
         return self.guards_pulls or self.has_quota
+
+
+class QuotaReservation(models.Model):
+    """What a manifest PUT the gate let through under a quota will add to its project, held
+    from the decision until Wharf's rows show it (`services.gate`), so that two pushes that
+    each fit but together exceed the quota cannot both pass.
+
+    `artifact`: the push adds one artifact (`digest` is new in the project). `blobs`:
+    `[[digest, size], ...]`, the blobs the project did not hold then. Each part stops
+    counting once its rows exist (the artifact at the registry's notification, its blobs
+    when the manifest is read); the row goes then, at `expires_at` (a push that never
+    arrived), or at once when the registry refuses the forwarded PUT.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=100)
+    artifact = models.BooleanField(default=False)
+    blobs = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "expires_at"], name="quota_reservation_live")]
+
+    def __str__(self) -> str:
+        return f"quota reservation of {self.digest} in {self.project_id}"

@@ -55,6 +55,7 @@ class SignatureReason(models.TextChoices):
     OTHER_DIGEST = "other_digest", _("signs another digest")
     TAMPERED = "tampered", _("payload changed after signing")
     WRONG_KEY = "wrong_key", _("no trusted key verifies it")
+    UNTRUSTED = "untrusted", _("its certificate chain leads to no trusted CA")
     NO_KEYS = "no_keys", _("the project trusts no key")
     MALFORMED = "malformed", _("malformed signature")
     UNREADABLE = "unreadable", _("signature could not be read from the registry")

@@ -3,7 +3,11 @@
 Hot path (`check_pull`): one query for the project's policy (nothing more for a project
 without pull policies), one for the tag or digest with its signature verdict, one for
 the latest scan's counts when a severity policy applies; never a registry call. Push
-(`check_push`): the tag's row and, under a quota, the project's usage sums.
+(`judge_push`): the tag's row and, under a quota, the project's usage sums plus what the
+pushes let through but not yet in Wharf's rows reserve (`QuotaReservation`). Under a quota
+the decision holds the project's policy row locked (SQLite: the write lock every
+transaction takes) from reading usage to writing its reservation, so concurrent pushes
+of one project are judged one after the other, each seeing the others' reservations.
 
 Refusals are audited: each refused push once; refused pulls once per (minute, image,
 reason, client, principal) -- a cluster retrying a blocked image would otherwise write
@@ -19,6 +23,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,7 @@ from ..models import (
     GatePolicy,
     ImmutableRule,
     Project,
+    QuotaReservation,
     Repository,
     ScanReport,
     SignatureReason,
@@ -155,9 +161,57 @@ def _manifest_blobs(digest: str, body: bytes) -> list[tuple[str, int, str]]:
     return blob_rows(digest, body, layers if isinstance(layers, list) else [])
 
 
+@dataclass
+class _Reserved:
+    """What the live reservations of a project hold that Wharf's rows do not show yet."""
+
+    artifacts: set[str]  # manifest digests
+    blobs: dict[str, int]  # blob digest -> size
+
+
+def _reserved(project: Project, candidates: list[tuple[str, int, str]], digest: str) -> _Reserved:
+    """Read the project's live reservations, dropping expired and settled ones (their rows
+    arrived). Called with the policy row locked."""
+    now = timezone.now()
+    QuotaReservation.objects.filter(expires_at__lte=now).delete()
+    live = list(QuotaReservation.objects.filter(project=project).values_list("id", "digest", "artifact", "blobs"))
+    if not live:
+        return _Reserved(set(), {})
+    digests = {d for _, d, _, _ in live} | {digest}
+    known = set(
+        Artifact.objects.filter(repository__project=project, digest__in=digests).values_list("digest", flat=True)
+    )
+    blob_digests = {str(b[0]) for _, _, _, blobs in live for b in blobs} | {d for d, _, _ in candidates}
+    held = set(
+        ArtifactBlob.objects.filter(artifact__repository__project=project, digest__in=blob_digests).values_list(
+            "digest", flat=True
+        )
+    )
+    reserved = _Reserved(set(), {})
+    settled = []
+    for pk, reserved_digest, artifact, blobs in live:
+        pending = {str(d): int(size) for d, size in blobs if str(d) not in held}
+        if artifact and reserved_digest not in known:
+            reserved.artifacts.add(reserved_digest)
+        elif not pending:
+            settled.append(pk)
+        reserved.blobs.update(pending)
+    if settled:
+        QuotaReservation.objects.filter(pk__in=settled).delete()
+    return reserved
+
+
 def push_facts(
-    repository: Repository | None, project: Project | None, reference: str, body: bytes, quota: Quota
-) -> PushFacts:
+    repository: Repository | None,
+    project: Project | None,
+    reference: str,
+    body: bytes,
+    quota: Quota,
+    *,
+    reserve: bool = False,
+) -> tuple[PushFacts, QuotaReservation | None]:
+    """The facts a PUT is judged on and, with `reserve` (the caller holds the project's lock),
+    the reservation to write if it passes (unsaved; None when it adds nothing)."""
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     protected_by, current = None, ""
     if repository is not None and not DIGEST.match(reference):
@@ -170,28 +224,42 @@ def push_facts(
         if current and current != digest:
             protected_by = protecting_rule(repository, reference)
     if project is None or (quota.bytes is None and quota.artifacts is None) or protected_by is not None:
-        return PushFacts(protected_by=protected_by, current_digest=current)
+        return PushFacts(protected_by=protected_by, current_digest=current), None
     in_project = Artifact.objects.filter(repository__project=project)
     known = in_project.filter(digest=digest).exists()
-    added_bytes = 0
-    if quota.bytes is not None:
-        blobs = _manifest_blobs(digest, body)
-        held = set(
-            ArtifactBlob.objects.filter(
-                artifact__repository__project=project, digest__in=[d for d, _, _ in blobs]
-            ).values_list("digest", flat=True)
-        )
-        added_bytes = sum(size for d, size, _ in blobs if d not in held)
-    return PushFacts(
-        used_bytes=project_usage(project).unique_size if quota.bytes is not None else 0,
-        added_bytes=added_bytes,
-        artifacts=in_project.count() if quota.artifacts is not None else 0,
-        added_artifacts=0 if known else 1,
+    blobs = _manifest_blobs(digest, body) if quota.bytes is not None else []
+    reserved = _reserved(project, blobs, digest) if reserve else _Reserved(set(), {})
+    held = set(
+        ArtifactBlob.objects.filter(
+            artifact__repository__project=project, digest__in=[d for d, _, _ in blobs]
+        ).values_list("digest", flat=True)
     )
+    new_blobs = {d: size for d, size, _ in blobs if d not in held}
+    added_artifact = not known and digest not in reserved.artifacts
+    facts = PushFacts(
+        used_bytes=project_usage(project).unique_size if quota.bytes is not None else 0,
+        added_bytes=sum(size for d, size in new_blobs.items() if d not in reserved.blobs),
+        artifacts=in_project.count() if quota.artifacts is not None else 0,
+        added_artifacts=1 if added_artifact else 0,
+        reserved_bytes=sum(reserved.blobs.values()) if quota.bytes is not None else 0,
+        reserved_artifacts=len(reserved.artifacts) if quota.artifacts is not None else 0,
+    )
+    reservation = None
+    if reserve and (added_artifact or new_blobs):
+        reservation = QuotaReservation(
+            project=project,
+            digest=digest,
+            artifact=added_artifact,
+            blobs=[[d, size] for d, size in new_blobs.items()],
+            expires_at=timezone.now() + timedelta(seconds=settings.WHARF_GATE_RESERVATION_SECONDS),
+        )
+    return facts, reservation
 
 
-def check_push(repository_name: str, reference: str, body: bytes) -> Decision:
-    """Allow or refuse a PUT of a manifest: immutable tags first, then the project's quotas."""
+def judge_push(repository_name: str, reference: str, body: bytes) -> tuple[Decision, int | None]:
+    """Allow or refuse a PUT of a manifest: immutable tags first, then the project's quotas.
+    A push let through under a quota reserves what it adds (the id returned, to `release`
+    it if the registry refuses the manifest after all)."""
     repository = Repository.objects.select_related("project").filter(name=repository_name).first()
     project = (
         repository.project
@@ -199,11 +267,37 @@ def check_push(repository_name: str, reference: str, body: bytes) -> Decision:
         else Project.objects.filter(name=project_of(repository_name)).first()
     )
     if project is None:
-        return ALLOW
+        return ALLOW, None
+    image = image_name(repository_name, reference)
     row = GatePolicy.objects.filter(project=project).values_list("quota_bytes", "quota_artifacts").first()
-    quota = Quota(bytes=row[0], artifacts=row[1]) if row else Quota()
-    facts = push_facts(repository, project, reference, body, quota)
-    return decide_push(image_name(repository_name, reference), project.name, quota, facts)
+    if row is None or (row[0] is None and row[1] is None):
+        facts, _ = push_facts(repository, project, reference, body, Quota())
+        return decide_push(image, project.name, Quota(), facts), None
+    with transaction.atomic():
+        # The lock that orders this project's quota decisions (SQLite: BEGIN IMMEDIATE already).
+        row = (
+            GatePolicy.objects.select_for_update()
+            .filter(project=project)
+            .values_list("quota_bytes", "quota_artifacts")
+            .first()
+        )
+        quota = Quota(bytes=row[0], artifacts=row[1]) if row else Quota()
+        facts, reservation = push_facts(repository, project, reference, body, quota, reserve=True)
+        decision = decide_push(image, project.name, quota, facts)
+        if decision.allowed and reservation is not None:
+            reservation.save()
+            return decision, reservation.pk
+    return decision, None
+
+
+def check_push(repository_name: str, reference: str, body: bytes) -> Decision:
+    return judge_push(repository_name, reference, body)[0]
+
+
+def release(reservation_id: int | None) -> None:
+    """Drop a reservation whose push did not happen (the registry refused the manifest)."""
+    if reservation_id is not None:
+        QuotaReservation.objects.filter(pk=reservation_id).delete()
 
 
 # --- refusals ------------------------------------------------------------------------------------

@@ -4,8 +4,11 @@
 `verify_project` once committed, since every verdict of the project may change.
 `verify_artifact` reads an artifact's signature accessories (found by
 `accessories.accessories_for`: `sha256-<hex>.sig` tags and OCI 1.1 referrers) from
-the registry, hands them to the pure verifier (`repositories.signatures.verify`) and
-stores the verdict in `ArtifactSignature`. A push of a signature reaches it through
+the registry, hands them to the pure verifiers (`repositories.signatures.verify` for
+cosign against the project's keys, `.notation` for Notation JWS envelopes against its CA
+certificates, trusted keys too, `algorithm` `x509-ca`) and stores the verdict in
+`ArtifactSignature`: signed if either verifies, else cosign's reason when there are cosign
+signatures, else Notation's. A push of a signature reaches it through
 `after_push` (called by the details task the push notification queues).
 """
 
@@ -39,8 +42,20 @@ from ..models import (
 from ..registry import RegistryClient, RegistryError, RegistryUnavailable
 from ..registry.manifests import parse_manifest
 from ..retention.candidates import reference_subject
+from ..signatures import notation
 from ..signatures import verify as engine
-from ..signatures.keys import BadKey, algorithm_of, fingerprint, load_public_key, normalized_pem
+from ..signatures.keys import (
+    CERTIFICATE_ALGORITHM,
+    BadKey,
+    algorithm_of,
+    certificate_fingerprint,
+    certificate_pem,
+    fingerprint,
+    is_certificate,
+    load_ca_certificate,
+    load_public_key,
+    normalized_pem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +83,27 @@ def _queue_project(project: Project) -> None:
 
 def add_key(*, project: Project, name: str, public_key: str, actor: Actor) -> TrustedKey:
     """Trust `public_key` (PEM) under `name` in `project`; `ValidationError` keyed by
-    field for a bad key, a taken name or a key already trusted."""
+    field for a bad key, a taken name or a key already trusted. A PEM CA certificate
+    joins the project's trust store for Notation signatures instead."""
     try:
-        parsed = load_public_key(public_key)
+        if is_certificate(public_key):
+            certificate = load_ca_certificate(public_key)
+            pem, algorithm, print_ = (
+                certificate_pem(certificate),
+                CERTIFICATE_ALGORITHM,
+                certificate_fingerprint(certificate),
+            )
+        else:
+            parsed = load_public_key(public_key)
+            pem, algorithm, print_ = normalized_pem(parsed), algorithm_of(parsed), fingerprint(parsed)
     except BadKey as exc:
         raise ValidationError({"public_key": str(exc)}) from exc
     key = TrustedKey(
         project=project,
         name=name.strip(),
-        public_key=normalized_pem(parsed),
-        algorithm=algorithm_of(parsed),
-        fingerprint=fingerprint(parsed),
+        public_key=pem,
+        algorithm=algorithm,
+        fingerprint=print_,
         created_by_id=actor.user_id,
     )
     key.full_clean()
@@ -125,10 +150,11 @@ def _manifest_bytes(
 
 def _signatures_of(
     repository: str, digests: Iterable[str], rows: dict[str, Artifact], client: RegistryClient
-) -> list[engine.Signature]:
-    """The cosign signatures in the accessory manifests `digests`; layers of other
-    kinds (Notation, attestations) are not cosign signatures and are left out."""
+) -> tuple[list[engine.Signature], list[bytes]]:
+    """The cosign signatures and the Notation JWS envelopes in the accessory manifests
+    `digests`; layers of other kinds (attestations, COSE envelopes) are left out."""
     found: list[engine.Signature] = []
+    envelopes: list[bytes] = []
     for digest in digests:
         raw = _manifest_bytes(rows.get(digest), repository, digest, client)
         manifest = parse_manifest(raw, digest=digest)
@@ -139,11 +165,44 @@ def _signatures_of(
             elif layer.media_type == engine.BUNDLE_MEDIA_TYPE:
                 blob = client.get_blob(repository, layer.digest, max_size=MAX_SIGNATURE_BLOB)
                 found.append(engine.BundleSignature(blob))
-    return found
+            elif layer.media_type == notation.JWS_MEDIA_TYPE:
+                envelopes.append(client.get_blob(repository, layer.digest, max_size=MAX_SIGNATURE_BLOB))
+    return found, envelopes
+
+
+def _trust_store(rows: list[TrustedKey]) -> dict[str, TrustedKey]:
+    """The project's CA certificates (Notation), by their DER fingerprint."""
+    return {row.fingerprint: row for row in rows if row.algorithm == CERTIFICATE_ALGORITHM}
+
+
+_NOTATION_REASONS = {
+    notation.NotationStatus.OTHER_DIGEST: SignatureReason.OTHER_DIGEST,
+    notation.NotationStatus.TAMPERED: SignatureReason.TAMPERED,
+    notation.NotationStatus.UNTRUSTED: SignatureReason.UNTRUSTED,
+    notation.NotationStatus.NO_TRUST_STORE: SignatureReason.NO_KEYS,
+    notation.NotationStatus.MALFORMED: SignatureReason.MALFORMED,
+}
+_NOTATION_ORDER = tuple(_NOTATION_REASONS)
+
+
+def _notation_verdict(
+    digest: str, envelopes: list[bytes], certificates: dict[str, TrustedKey]
+) -> tuple[str, str, str, str]:
+    """(status, key name, reason, detail) over `digest`'s Notation envelopes: signed if one
+    verifies, else the most telling failure."""
+    roots = notation.load_trust_store([row.public_key for row in certificates.values()])
+    verdicts = [notation.verify_notation(digest, envelope, roots) for envelope in envelopes]
+    for verdict in verdicts:
+        if verdict.valid and verdict.trusted_by is not None:
+            row = certificates.get(certificate_fingerprint(verdict.trusted_by))
+            return SignatureStatus.SIGNED.value, row.name if row else "", "", f"Notation: {verdict.signer}"
+    worst = min(verdicts, key=lambda v: _NOTATION_ORDER.index(v.status))
+    detail = f"Notation: {worst.signer}: {worst.detail}" if worst.signer else f"Notation: {worst.detail}"
+    return SignatureStatus.INVALID.value, "", _NOTATION_REASONS[worst.status].value, detail
 
 
 def _trusted_keys(project: Project) -> tuple[list[engine.TrustedKey], dict[str, TrustedKey]]:
-    rows = list(TrustedKey.objects.filter(project=project))
+    rows = [row for row in TrustedKey.objects.filter(project=project) if row.algorithm != CERTIFICATE_ALGORITHM]
     keys = []
     for row in rows:
         try:
@@ -165,8 +224,9 @@ def verify_artifact(artifact: Artifact, client: RegistryClient) -> ArtifactSigna
     ]
     rows = {a.digest: a for a in Artifact.objects.filter(repository=repository, digest__in=signatures)}
     keys, key_rows = _trusted_keys(repository.project)
+    certificates = _trust_store(list(TrustedKey.objects.filter(project=repository.project)))
     try:
-        found = _signatures_of(repository.name, signatures, rows, client)
+        found, envelopes = _signatures_of(repository.name, signatures, rows, client)
     except RegistryUnavailable:
         raise
     except RegistryError as exc:  # gone, too large or not a manifest: say so, do not retry
@@ -181,6 +241,11 @@ def verify_artifact(artifact: Artifact, client: RegistryClient) -> ArtifactSigna
             verdict.reason.value,
             verdict.detail,
         )
+        if envelopes and verdict.status is not engine.Status.SIGNED:
+            by_notation = _notation_verdict(artifact.digest, envelopes, certificates)
+            if by_notation[0] == SignatureStatus.SIGNED or not found:
+                status, key_name, reason, detail = by_notation
+                key_rows = {row.name: row for row in certificates.values()}
     if not signatures and not ArtifactSignature.objects.filter(artifact=artifact).exists():
         return None
     row, _ = ArtifactSignature.objects.update_or_create(

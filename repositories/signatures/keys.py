@@ -1,11 +1,13 @@
 """Trusted public keys as `cosign generate-key-pair` writes them (`cosign.pub`): a PEM
-`PUBLIC KEY` (SubjectPublicKeyInfo) holding an ECDSA P-256, RSA or Ed25519 key."""
+`PUBLIC KEY` (SubjectPublicKeyInfo) holding an ECDSA P-256, RSA or Ed25519 key; and CA
+certificates (PEM `CERTIFICATE`), the trust store Notation signatures are verified against."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -13,6 +15,7 @@ from repositories.text import gettext
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 MIN_RSA_BITS = 2048
+CERTIFICATE_ALGORITHM = "x509-ca"  # a trusted key row holding a CA certificate (Notation)
 
 
 class BadKey(ValueError):
@@ -71,3 +74,35 @@ def normalized_pem(key: PublicKey) -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
+
+
+def is_certificate(pem: str) -> bool:
+    return pem.strip().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def load_ca_certificate(pem: str) -> x509.Certificate:
+    """The one CA certificate in `pem` (a root or intermediate of Notation signers), or
+    `BadKey` with a message fit for a form error."""
+    try:
+        certificates = x509.load_pem_x509_certificates(pem.strip().encode())
+    except ValueError as exc:
+        raise BadKey(gettext("Not a readable PEM certificate (%(exc)s).") % {"exc": exc}) from exc
+    if len(certificates) != 1:
+        raise BadKey(gettext("Paste one certificate at a time."))
+    certificate = certificates[0]
+    try:
+        is_ca = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise BadKey(gettext("This certificate is not a CA: trust the CA that issued the signing certificates."))
+    return certificate
+
+
+def certificate_fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 of the certificate's DER form, hex."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def certificate_pem(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()

@@ -40,7 +40,10 @@ class TrustedKeyForm(BootstrapForm):
         max_length=20000,
         label=_("Public key (PEM)"),
         widget=forms.Textarea(attrs={"rows": 5, "class": "font-monospace"}),
-        help_text=_("cosign.pub as cosign generate-key-pair writes it: ECDSA P-256, RSA or Ed25519."),
+        help_text=_(
+            "cosign.pub as cosign generate-key-pair writes it: ECDSA P-256, RSA or Ed25519; "
+            "or a CA certificate (PEM) that Notation signatures must chain to."
+        ),
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent
+from portal.metrics import GATE_DECISIONS
 from repositories.models import Artifact, Project, ScanReport, Tag
 from repositories.registry.builder import BuiltManifest, build_image, make_layer, push, write_oci_layout
 from repositories.registry.manifests import OCI_MANIFEST
@@ -251,21 +252,77 @@ def test_only_nginx_may_ask_the_gate_endpoints(gated: Gated, live_server: Any) -
     )
 
 
-def test_answers_kept_by_nginx_still_name_the_policy_and_expire(gated: Gated) -> None:
+def _decisions() -> float:
+    """Pull decisions Wharf made so far (the live server runs in this process)."""
+    return sum(
+        sample.value
+        for metric in GATE_DECISIONS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels.get("operation") == "pull"
+    )
+
+
+def test_answers_kept_by_nginx_still_name_the_policy_and_a_policy_change_applies_within_the_kept_time(
+    gated: Gated,
+) -> None:
     digest = _stored(gated, "acme/web", build_image(), "v1")
+    _scanned(digest)
     project = Project.objects.get(name="acme")
     gate_service.save_policy(project, {"require_signed": True}, actor=ACTOR)
     kept = gated.start_gate(cache_seconds=1)
-    for _ in range(3):  # the first asks Wharf, the others are nginx's kept answer
-        assert f"({digest}): it is not signed" in inspect(kept.host, "acme/web:v1").stderr
-    gate_service.save_policy(project, {"require_signed": False, "block_severity": "critical"}, actor=ACTOR)
+    url = f"{kept.url}/v2/acme/web/manifests/v1"
+    accept = {"Accept": OCI_MANIFEST}
+
+    asked = _decisions()
+    started = time.monotonic()
+    answers = [httpx.get(url, headers=accept) for _ in range(5)]
+    quick = time.monotonic() - started < 1.0  # nginx's kept "1 s" lasts at least that long
+    for answer in answers:  # the first asks Wharf, the others get nginx's kept answer, message and all
+        assert answer.status_code == 403
+        assert f"({digest}): it is not signed" in answer.json()["errors"][0]["message"]
+    if quick:
+        assert _decisions() - asked == 1, "nginx did not keep Wharf's answer"
+
+    # A change is seen by every request that starts more than the kept time (+1 s: nginx's
+    # clock counts whole seconds) after it: an expired answer is never used again.
+    for change, status in (({"require_signed": False, "block_severity": "critical"}, 200),
+                           ({"block_severity": "", "require_signed": True}, 403)):
+        assert httpx.get(url, headers=accept).status_code != status  # the old answer, now kept
+        gate_service.save_policy(project, change, actor=ACTOR)
+        time.sleep(2.05)
+        assert httpx.get(url, headers=accept).status_code == status
+
+
+def test_with_bounded_staleness_an_expired_answer_serves_at_most_the_stale_time_more(
+    gated: Gated, settings: Any
+) -> None:
+    settings.WHARF_GATE_DECISION_STALE = 1
+    digest = _stored(gated, "acme/web", build_image(), "v1")
     _scanned(digest)
-    # Past the kept second, one more use of the old answer while Wharf is asked again (how long
-    # that takes depends on the machine's load), then the new policy's answer.
-    deadline = time.monotonic() + 15
-    while inspect(kept.host, "acme/web:v1").returncode != 0:
-        assert time.monotonic() < deadline, "the kept answer never expired"
-        time.sleep(0.5)
+    project = Project.objects.get(name="acme")
+    gate_service.save_policy(project, {"require_signed": True}, actor=ACTOR)
+    kept = gated.start_gate(cache_seconds=1, stale_seconds=1)
+    url = f"{kept.url}/v2/acme/web/manifests/v1"
+    accept = {"Accept": OCI_MANIFEST}
+    while True:  # an answer kept within one second of nginx's clock
+        before = time.time()
+        assert httpx.get(url, headers=accept).status_code == 403
+        stored = time.time()
+        if int(before) == int(stored):
+            break
+        time.sleep(3.1)  # let it expire and go stale, then try again
+    gate_service.save_policy(project, {"require_signed": False, "block_severity": "critical"}, actor=ACTOR)
+    # nginx counts whole seconds: kept "1 s" means through second int(stored) + 1, then stale
+    # (used while Wharf is asked in the background) through int(stored) + 2.
+    time.sleep(max(0.0, int(stored) + 2.2 - time.time()))
+    if time.time() < int(stored) + 2.8:
+        assert httpx.get(url, headers=accept).status_code == 403  # the expired answer, no wait
+    time.sleep(max(0.0, stored + 3.05 - time.time()))  # kept 1 s (+1 s clock) and 1 s stale at most
+    assert httpx.get(url, headers=accept).status_code == 200
+    gate_service.save_policy(project, {"require_signed": True, "block_severity": ""}, actor=ACTOR)
+    time.sleep(3.05)
+    answer = httpx.get(url, headers=accept)
+    assert answer.status_code == 403 and "it is not signed" in answer.json()["errors"][0]["message"]
 
 
 def test_a_large_manifest_passes_the_gate_and_an_oversized_one_is_refused(gated: Gated) -> None:

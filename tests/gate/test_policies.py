@@ -201,6 +201,18 @@ def test_push_decisions_check_immutability_then_quotas() -> None:
     assert decide_push("a/b:v2", "a", Quota(artifacts=2), PushFacts(artifacts=2, added_artifacts=0)).allowed
 
 
+def test_pushes_in_progress_count_against_the_quota_with_what_they_reserve() -> None:
+    quota = Quota(bytes=1024, artifacts=3)
+    assert decide_push("a/b:v2", "a", quota, PushFacts(used_bytes=500, added_bytes=500, artifacts=1, added_artifacts=1)).allowed
+    storage = decide_push(
+        "a/b:v2", "a", quota, PushFacts(used_bytes=500, reserved_bytes=400, added_bytes=500, added_artifacts=1)
+    )
+    assert storage.policy == "quota_storage"
+    assert "it uses 500 B, pushes in progress add 400 B and this image adds 500 B" in storage.message
+    count = decide_push("a/b:v2", "a", quota, PushFacts(artifacts=1, reserved_artifacts=2, added_artifacts=1))
+    assert count.policy == "quota_artifacts" and "(it holds 1, pushes in progress add 2)" in count.message
+
+
 @pytest.mark.parametrize(
     ("text", "size"),
     [("", None), ("1048576", 1048576), ("10 GiB", 10 * 1024**3), ("500MB", 500 * 1000**2), ("1.5 kib", 1536)],

@@ -8,6 +8,8 @@ import uuid
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from django.core.exceptions import ValidationError
 
 from audit.context import Actor
 from repositories.models import Artifact, ArtifactSignature, Project
@@ -143,3 +145,41 @@ def test_a_sync_that_finds_a_signature_verifies_it(wharf_registry: Any) -> None:
     run_sync(run.pk)  # the task, as the worker runs it: sync, then verification
     verdict = ArtifactSignature.objects.get(artifact__digest=digest)
     assert (verdict.status, verdict.key_name) == ("signed", "release")
+
+
+def test_a_notation_signature_verifies_against_the_projects_ca_certificates(
+    wharf_registry: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from repositories.registry.builder import build_artifact
+    from repositories.signatures.notation import JWS_MEDIA_TYPE, SIGNATURE_ARTIFACT_TYPE
+    from tests.signatures.test_notation import Pki, envelope
+
+    project = Project.objects.create(name="acme")
+    pki, stranger = Pki(), Pki("Someone else's root")
+    image = build_image()
+    digest = _push(wharf_registry, django_capture_on_commit_callbacks, image, "v1")
+
+    def sign(data: bytes) -> None:
+        referrer = build_artifact(
+            SIGNATURE_ARTIFACT_TYPE, data, payload_media_type=JWS_MEDIA_TYPE, subject=image
+        )
+        push(wharf_registry.client(), "acme/web", referrer)
+        _notify(django_capture_on_commit_callbacks, "acme/web", "", referrer.digest)
+
+    def verdict() -> tuple[str, str, str]:
+        row = ArtifactSignature.objects.get(artifact=Artifact.objects.get(digest=digest))
+        return row.status, row.key_name, row.reason
+
+    sign(envelope(stranger, digest))
+    assert verdict() == ("invalid", "", "no_keys")  # the project trusts no certificate yet
+    with pytest.raises(ValidationError):  # a signing (leaf) certificate is not a trust anchor
+        signatures.add_key(project=project, name="leaf", public_key=pki.leaf.public_bytes(Encoding.PEM).decode(), actor=ACTOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        signatures.add_key(project=project, name="corp-ca", public_key=pki.root_pem, actor=ACTOR)
+    assert verdict() == ("invalid", "", "untrusted")  # another CA's chain
+
+    sign(envelope(pki, digest, tamper=True))
+    assert verdict()[2] == "tampered"  # more telling than an untrusted chain
+    sign(envelope(pki, digest))
+    assert verdict() == ("signed", "corp-ca", "")
+    assert ArtifactSignature.objects.get(artifact__digest=digest).detail == "Notation: CN=release signer"

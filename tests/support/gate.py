@@ -33,6 +33,7 @@ class GateServer:
         secret: str,
         marker_dir: Path,
         cache_seconds: int = 0,
+        stale_seconds: int = 0,
         failure: str = "by-project",
         timeout: float = 10.0,  # a loaded test machine can take seconds to answer
         workers: str = "1",
@@ -54,6 +55,7 @@ class GateServer:
                     marker_dir=str(marker_dir / "guarded"),
                     pull_marker_dir=str(marker_dir / "pull"),
                     cache_seconds=cache_seconds,
+                    stale_seconds=stale_seconds,
                     timeout=timeout,
                     failure=failure,
                     user=pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,

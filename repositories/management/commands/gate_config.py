@@ -51,6 +51,7 @@ class Command(BaseCommand):
             marker_dir=str(marker_directory().resolve()),
             pull_marker_dir=str(pull_marker_directory().resolve()),
             cache_seconds=settings.WHARF_GATE_DECISION_CACHE,
+            stale_seconds=settings.WHARF_GATE_DECISION_STALE,
             default_project=settings.WHARF_DEFAULT_PROJECT,
             timeout=settings.WHARF_GATE_TIMEOUT,
             failure=settings.WHARF_GATE_FAILURE,
