@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # The registry token endpoint is answered here; the page middlewares below do not run for it.
+    "accounts.registry_auth.middleware.TokenEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the browser's Accept-Language (or the language cookie), then the
     # signed-in user's own choice once authentication ran (UserLanguageMiddleware).
