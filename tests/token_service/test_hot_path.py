@@ -49,7 +49,7 @@ def credentials(world: World) -> dict[str, str | None]:
 
 
 def ask(client: Client, auth: str | None = None) -> Any:
-    headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": auth} if auth else {}
     return client.get(URL, QUERY, **headers)
 
 
@@ -161,7 +161,9 @@ def test_the_redis_cache_builds_one_client_per_pool() -> None:
         "redis://127.0.0.1:6379/0"  # the SQLite run's cache is in process; Redis still runs here
     )
     backend = RedisCache(location, {})
-    first = backend._cache.get_client()
-    assert backend._cache.get_client() is first
-    assert backend._cache.get_client(write=True) is first  # one server: reads and writes share its pool
+    # Django's RedisCacheClient, which the stubs do not declare.
+    client = backend._cache  # type: ignore[attr-defined]
+    first = client.get_client()
+    assert client.get_client() is first
+    assert client.get_client(write=True) is first  # one server: reads and writes share its pool
     assert backend.get(f"wharf-test-absent-{secrets.token_hex(8)}", "default") == "default"  # it works
