@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # The registry token endpoint is answered here; the page middlewares below do not run for it.
+    "accounts.registry_auth.middleware.TokenEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the browser's Accept-Language (or the language cookie), then the
     # signed-in user's own choice once authentication ran (UserLanguageMiddleware).
@@ -135,6 +137,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://wharf")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Django's backend builds a Redis client per call (portal/cache.py says why that matters).
+    CACHES["default"]["BACKEND"] = "portal.cache.RedisCache"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

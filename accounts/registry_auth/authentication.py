@@ -112,10 +112,13 @@ def _password_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome
         # Directory and OIDC accounts have no local password to check.
         return Outcome(None, WRONG_PASSWORD)
     elif not password_cache.verified(credentials.username, credentials.password, user.pk, user.password):
-        if not user.check_password(credentials.password):
-            return Outcome(None, WRONG_PASSWORD)
-        # check_password may have upgraded the stored hash: remember the one now stored.
-        password_cache.remember(credentials.username, credentials.password, user.pk, user.password)
+        with password_cache.one_check_at_a_time(credentials.username, credentials.password):
+            # Another thread may have verified the same credentials while this one waited.
+            if not password_cache.verified(credentials.username, credentials.password, user.pk, user.password):
+                if not user.check_password(credentials.password):
+                    return Outcome(None, WRONG_PASSWORD)
+                # check_password may have upgraded the stored hash: remember the one now stored.
+                password_cache.remember(credentials.username, credentials.password, user.pk, user.password)
     if not user.is_active:
         return Outcome(None, DISABLED)
     return Outcome(Principal.for_user(user), projects=projects)

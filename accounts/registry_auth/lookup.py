@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -102,11 +103,16 @@ def _projects(rows: Iterable[Sequence[Any]]) -> Projects:
     found: Projects = {}
     for row in rows:
         name, pk, is_public, role, team_role = row[-5:]
-        if name is not None:
-            held = roles.setdefault(name, [])
-            held += [role, team_role]
-            best = highest_role(held)
-            found[name] = ProjectFacts(pk=pk, is_public=bool(is_public), role=best.value if best else None)
+        if name is None:
+            continue
+        held = roles.setdefault(name, [])
+        held += [role, team_role]
+        if team_role is None and len(held) == 2:
+            best = role  # the usual row: the user's own role (or none) and no team's
+        else:
+            highest = highest_role(held)
+            best = highest.value if highest else None
+        found[name] = ProjectFacts(pk=pk, is_public=bool(is_public), role=best)
     return found
 
 
@@ -121,24 +127,30 @@ def _aware(value: Any) -> dt.datetime | None:
     return value  # type: ignore[no-any-return]
 
 
-def _json(model: Any, name: str, value: Any) -> Any:
-    return model._meta.get_field(name).from_db_value(value, None, connection)
+def _json(model: Any, name: str, value: Any, db: Any) -> Any:
+    return model._meta.get_field(name).from_db_value(value, None, db)
 
 
-def _instance(model: Any, values: dict[str, Any]) -> Any:
+def _instance(model: Any, values: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> Any:
     """A model instance holding `values` (by attname), its other fields deferred.
 
-    `Model.from_db` takes the values in the model's field order, whatever order the names are in.
+    What `Model.from_db` builds, without `Model.__init__`'s walk over every field (half
+    the lookup's Python time): a field missing from the instance's `__dict__` is
+    deferred, exactly as Django marks them, and loads on access. None of these models
+    has a `post_init` receiver (the signal `__init__` would send).
     """
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(connection.alias, names, [values[name] for name in names])
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    state = instance._state = ModelState()
+    state.adding, state.db = False, alias
+    return instance
 
 
-def _user(values: Sequence[Any]) -> User:
+def _user(values: Sequence[Any], alias: str) -> User:
     """A User with only the fields the token service reads (the others deferred)."""
     pk, username, password, is_active, is_superuser, source = values
     fields = {"id": pk, "username": username, "password": password, "source": source}
-    return _instance(User, {**fields, "is_active": bool(is_active), "is_superuser": bool(is_superuser)})  # type: ignore[no-any-return]
+    return _instance(User, {**fields, "is_active": bool(is_active), "is_superuser": bool(is_superuser)}, alias)  # type: ignore[no-any-return]
 
 
 # The statements depend only on the database vendor and how many projects are named:
@@ -184,29 +196,30 @@ def anonymous_projects(names: Sequence[str]) -> Projects:
     """The existing projects among `names`; no query when there are none."""
     if not names:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(_anonymous_sql(connection.vendor, len(names)), list(names))
+    db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection, not one per attribute
+    with db.cursor() as cursor:
+        cursor.execute(_anonymous_sql(db.vendor, len(names)), list(names))
         return _projects(cursor.fetchall())
 
 
 def user_by_username(username: str, names: Sequence[str]) -> tuple[User | None, Projects]:
     """The user with this username (exact, as `ModelBackend` looks it up) and the projects."""
-    sql = _user_sql(connection.vendor, len(names))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*names, username])
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(_user_sql(db.vendor, len(names)), [*names, username])
         rows = cursor.fetchall()
     if not rows:
         return None, {}
-    return _user(rows[0][: len(_USER_FIELDS)]), _projects(rows)
+    return _user(rows[0][: len(_USER_FIELDS)], db.alias), _projects(rows)
 
 
 def token_by_hash(key_hash: str, names: Sequence[str]) -> tuple[ApiToken | None, Projects]:
     """The personal access token with this secret hash, not revoked nor expired, with its
     user (active or not: the caller decides) and the projects."""
-    sql = _token_sql(connection.vendor, len(names))
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*names, key_hash, now])
+    db = connections[DEFAULT_DB_ALIAS]
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    with db.cursor() as cursor:
+        cursor.execute(_token_sql(db.vendor, len(names)), [*names, key_hash, now])
         rows = cursor.fetchall()
     if not rows:
         return None, {}
@@ -218,12 +231,14 @@ def token_by_hash(key_hash: str, names: Sequence[str]) -> tuple[ApiToken | None,
             "id": pk,
             "user_id": user_id,
             "name": name,
-            "scopes": _json(ApiToken, "scopes", scopes),
+            "scopes": _json(ApiToken, "scopes", scopes, db),
             "expires_at": _aware(expires_at),
             "revoked_at": _aware(revoked_at),
         },
+        db.alias,
     )
-    token.user = _user(first[len(_TOKEN_FIELDS) : len(_TOKEN_FIELDS) + len(_USER_FIELDS)])
+    # Cached as the `user` relation, as select_related would (the descriptor's checks cost more).
+    token._state.fields_cache["user"] = _user(first[len(_TOKEN_FIELDS) : len(_TOKEN_FIELDS) + len(_USER_FIELDS)], db.alias)
     return token, _projects(rows)
 
 
@@ -232,20 +247,21 @@ def robot_by_hash(secret_hash: str, names: Sequence[str]) -> tuple[RobotAccount 
     project's name, and the projects (robots hold no membership role)."""
     from repositories.models import Project
 
-    sql = _robot_sql(connection.vendor, len(names))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*names, secret_hash])
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(_robot_sql(db.vendor, len(names)), [*names, secret_hash])
         rows = cursor.fetchall()
     if not rows:
         return None, {}
     first = rows[0]
     values = dict(zip(_ROBOT_FIELDS, first[: len(_ROBOT_FIELDS)], strict=True))
     for name in ("project_names", "repository_patterns"):
-        values[name] = _json(RobotAccount, name, values[name])
+        values[name] = _json(RobotAccount, name, values[name], db)
     for name in ("can_pull", "can_push", "can_delete", "enabled"):
         values[name] = bool(values[name])
     values["expires_at"] = _aware(values["expires_at"])
-    robot: RobotAccount = _instance(RobotAccount, values)
+    robot: RobotAccount = _instance(RobotAccount, values, db.alias)
     if values["project_id"] is not None:
-        robot.project = _instance(Project, {"id": values["project_id"], "name": first[len(_ROBOT_FIELDS)]})
+        project = _instance(Project, {"id": values["project_id"], "name": first[len(_ROBOT_FIELDS)]}, db.alias)
+        robot._state.fields_cache["project"] = project
     return robot, _projects(rows)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 _PREFIX = "wharf:token-fail"
 
@@ -91,21 +90,21 @@ class _PullCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, int] = {}
+        self._count = 0  # the sum of `_pending`
         self._last_flush = time.monotonic()
 
     def add(self) -> None:
-        day = f"{timezone.now():%Y-%m-%d}"
+        day = time.strftime("%Y-%m-%d", time.gmtime())  # the UTC day, as timezone.now() gives it
         with self._lock:
             self._pending[day] = self._pending.get(day, 0) + 1
-            due = sum(self._pending.values()) >= self.FLUSH_EVERY or (
-                time.monotonic() - self._last_flush >= self.FLUSH_SECONDS
-            )
+            self._count += 1
+            due = self._count >= self.FLUSH_EVERY or time.monotonic() - self._last_flush >= self.FLUSH_SECONDS
         if due:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
-            pending, self._pending = self._pending, {}
+            pending, self._pending, self._count = self._pending, {}, 0
             self._last_flush = time.monotonic()
         for day, count in pending.items():
             key = f"wharf:token-pulls:{day}"
