@@ -415,12 +415,13 @@ class RunFigures:
 
 
 def _run(project: Any, *, dry_run: bool, concurrency: int, counter: StatementCounter) -> RunFigures:
-    """Request, claim and execute a run with the shared client, as a worker does; timed."""
+    """Request, claim and execute a run, timed, with the client a run builds for itself
+    (`job_client`, sized to its concurrency; created here only to count its requests)."""
     from django.conf import settings
 
     from audit.context import Actor
     from repositories.models import RetentionRun
-    from repositories.services.registry import registry_client
+    from repositories.services.registry import job_client
     from repositories.services.retention_runs import claim_run, execute_run, request_run
 
     settings.WHARF_RETENTION_CONCURRENCY = concurrency
@@ -428,15 +429,13 @@ def _run(project: Any, *, dry_run: bool, concurrency: int, counter: StatementCou
     claimed = claim_run(run.pk)
     if claimed is None:
         raise SystemExit(f"run {run.pk} could not be claimed")
-    client = registry_client()
-    requests = client.request_count
-    with counter.counting():
+    with job_client(concurrency) as client, counter.counting():
         started = time.perf_counter()
         finished = execute_run(claimed, client)
         seconds = time.perf_counter() - started
     if finished.status != RetentionRun.Status.SUCCEEDED:
         raise SystemExit(f"the {'dry' if dry_run else 'real'} run ended {finished.status}: {finished.message}")
-    return RunFigures(finished, seconds, client.request_count - requests, counter.count)
+    return RunFigures(finished, seconds, client.request_count, counter.count)
 
 
 def _item_set(run: Any, **filters: Any) -> set[tuple[str, str]]:
@@ -458,15 +457,14 @@ class DirectFigures:
 
 def _registry_directly(url: str, targets: list[tuple[str, str, str]], workers: int) -> DirectFigures:
     """Per (repository, tag, digest): HEAD the tag, then DELETE the digest -- the requests a run
-    sends per deletion -- with a client built as `registry_client()` builds its own, from
-    `workers` threads (one at a time when 1)."""
+    sends per deletion -- with the client a run builds (`job_client`: same auth and token
+    cache, a pool of `workers` connections), from `workers` threads (one at a time when 1)."""
     from django.conf import settings
 
-    from repositories.registry import RegistryClient
+    from repositories.services.registry import job_client
 
-    client = RegistryClient(
-        url, auth=client_auth(), timeout=settings.REGISTRY_TIMEOUT, max_connections=max(20, workers)
-    )
+    assert url == settings.REGISTRY_URL
+    client = job_client(workers)
 
     def head_and_delete(target: tuple[str, str, str]) -> None:
         repository, tag, digest = target

@@ -21,8 +21,7 @@ from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun
 from repositories.models import RetentionRunItem as Item
 from repositories.registry.errors import RegistryError
 from repositories.services import recycle, retention, retention_runs
-from repositories.services.registry import registry_client
-from tests.retention_runs.helpers import ACTOR, rule, seed
+from tests.retention_runs.helpers import ACTOR, rule, runs_client, seed
 from tests.support.images import build_image, push
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -106,7 +105,7 @@ def test_a_tag_moved_during_a_concurrent_run_saves_its_artifact_only(
     doomed = {tag: Tag.objects.get(name=tag).artifact.digest for tag in AGES if tag not in KEPT}
     last_tag = max(doomed, key=doomed.__getitem__)
     newer = build_image()
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     moved = threading.Event()
 
@@ -132,7 +131,7 @@ def test_a_tag_moved_during_a_concurrent_run_saves_its_artifact_only(
 def test_the_registry_stopping_during_a_concurrent_run_stops_it_and_keeps_every_entry(
     acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     count = 0
     lock = threading.Lock()
@@ -177,7 +176,7 @@ def test_a_delete_that_gets_no_answer_keeps_its_entry_and_restores(
     """The registry deletes, then every answer about one digest is lost (a dropped connection,
     its retry too): the item fails, but its entry stays, and restoring it brings the image back.
     (A retry that is answered settles it: a DELETE of what is gone succeeds, `missing_ok`.)"""
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     lost: list[str] = []
     lock = threading.Lock()
@@ -216,7 +215,7 @@ def test_an_entry_of_a_concurrent_run_restores(acme: Project, wharf_registry: An
 def test_a_crash_in_a_worker_still_records_what_was_deleted(
     acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     calls = 0
     lock = threading.Lock()

@@ -10,8 +10,7 @@ from audit.models import AuditAction, AuditEvent
 from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
 from repositories.models import RetentionRunItem as Item
 from repositories.services import retention, retention_runs
-from repositories.services.registry import registry_client
-from tests.retention_runs.helpers import ACTOR, rule, seed
+from tests.retention_runs.helpers import ACTOR, rule, runs_client, seed
 from tests.support.images import build_image, push
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -122,7 +121,7 @@ def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
     acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch, fast_retries: None, one_at_a_time: None
 ) -> None:
     seed(wharf_registry, "acme/app", {"v0": 8, "v00": 7})  # four deletions planned now
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
 
     def delete_then_stop(*args: Any, **kwargs: Any) -> bool:
@@ -153,7 +152,7 @@ def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
 def test_a_stop_request_ends_the_run_between_deletions(
     acme: Project, monkeypatch: pytest.MonkeyPatch, wharf_registry: Any, one_at_a_time: None
 ) -> None:
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
 
     def delete_then_ask_to_stop(*args: Any, **kwargs: Any) -> bool:
@@ -208,7 +207,7 @@ def test_a_transient_delete_failure_is_retried_and_then_succeeds(
 ) -> None:
     from repositories.registry import RegistryUnavailable
 
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     failures = [RegistryUnavailable("503 from a test", status=503)]
 
@@ -230,7 +229,7 @@ def test_a_refused_delete_is_reported_and_the_others_go_on(
 ) -> None:
     from repositories.registry import RegistryError
 
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     refused = Tag.objects.get(name="v1").artifact.digest
 
