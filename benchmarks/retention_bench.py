@@ -429,7 +429,7 @@ def _run(project: Any, *, dry_run: bool, concurrency: int, counter: StatementCou
     claimed = claim_run(run.pk)
     if claimed is None:
         raise SystemExit(f"run {run.pk} could not be claimed")
-    with job_client(concurrency) as client, counter.counting():
+    with job_client(concurrency + 1) as client, counter.counting():
         started = time.perf_counter()
         finished = execute_run(claimed, client)
         seconds = time.perf_counter() - started

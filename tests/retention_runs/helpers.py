@@ -23,7 +23,7 @@ ACTOR = Actor.system("test")
 
 def runs_client(monkeypatch: pytest.MonkeyPatch) -> RegistryClient:
     """The client the next real run deletes through (a run builds its own), for a test to patch."""
-    client = job_client(settings.WHARF_RETENTION_CONCURRENCY)
+    client = job_client(settings.WHARF_RETENTION_CONCURRENCY + 1)
     monkeypatch.setattr(retention_runs, "job_client", lambda connections: client)
     return client
 

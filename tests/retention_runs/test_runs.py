@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from audit.models import AuditAction, AuditEvent
 from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
@@ -149,15 +150,21 @@ def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
     } | {"v3", "v4", "release-1"}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_stop_request_ends_the_run_between_deletions(
     acme: Project, monkeypatch: pytest.MonkeyPatch, wharf_registry: Any, one_at_a_time: None
 ) -> None:
+    """The stop is asked, as the page asks it, on another connection while the first deletion
+    is under way (deletes run in a worker thread), so the test's data is committed."""
     client = runs_client(monkeypatch)
     delete = client.delete_manifest
 
     def delete_then_ask_to_stop(*args: Any, **kwargs: Any) -> bool:
         result = delete(*args, **kwargs)
-        retention_runs.request_stop(RetentionRun.objects.get(status=RetentionRun.Status.RUNNING))
+        try:
+            retention_runs.request_stop(RetentionRun.objects.get(status=RetentionRun.Status.RUNNING))
+        finally:
+            connection.close()  # this worker thread's own connection
         return result
 
     monkeypatch.setattr(client, "delete_manifest", delete_then_ask_to_stop)
