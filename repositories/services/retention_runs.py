@@ -22,9 +22,19 @@ dependents), each chunk so:
    `WHARF_RETENTION_RETRY_SECONDS`); other errors fail the item. Workers touch no database.
 3. One transaction records the chunk: Wharf's rows of what the registry deleted go, the
    entries of what was not deleted are dropped, the items and the run's counts are
-   updated, and one audit event per deletion is appended (`record_many`).
+   updated (one UPDATE), and one audit event per deletion is appended (`record_many`).
 
-`stop_requested` is checked between chunks (run `stopped`). If the registry stays
+The chunks are pipelined (`_Pipeline`), across repositories: one chunk at a time is in
+step 2, and meanwhile this thread records (3) the chunk before it and prepares (1) the one
+after it, so the registry does not wait for the bookkeeping. Step 2 of a chunk starts only
+once the chunk before it is out of step 2; a chunk holding owners of the next one's items
+is recorded before that one is prepared (the owners' outcomes decide the dependents).
+The deletes go through a client of the run's own (`job_client`, one connection per
+worker and one for this thread).
+
+`stop_requested` is checked before a chunk is prepared and again before it starts (run
+`stopped`): a stop seen while a chunk is deleting lets the requests under way finish and
+starts no new one. If the registry stays
 unreachable, the worker that saw it fails its item and the others start no new request;
 the chunk is recorded as it stands (what was deleted keeps its entry, and so does an item
 whose DELETE was sent but got no answer: the registry may have done it), the run ends

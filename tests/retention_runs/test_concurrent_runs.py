@@ -17,7 +17,7 @@ import pytest
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent
 from audit.services import Entry, record, record_many, verify_chain
-from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
+from repositories.models import Artifact, Project, RecycleBinEntry, Repository, RetentionRun, Tag
 from repositories.models import RetentionRunItem as Item
 from repositories.registry.errors import RegistryError
 from repositories.services import recycle, retention, retention_runs
@@ -72,6 +72,29 @@ def test_a_concurrent_run_deletes_exactly_its_dry_runs_plan(acme: Project, wharf
     events = AuditEvent.objects.filter(action=AuditAction.RETENTION_DELETE)
     assert {e.target_name.split("@")[1] for e in events} == {d for _, d in deleted(real)}
     assert {e.details["recycle_bin_entry"] for e in events} == {e.pk for e in entries}
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_chunks_of_several_repositories_are_all_recorded_and_counted(
+    acme: Project, wharf_registry: Any, settings: Any, workers: int
+) -> None:
+    """The chunks run on across repositories (one deletes while the run records the one
+    before): every outcome, entry and audit event lands, and each repository's counts are
+    refreshed once its last chunk is recorded."""
+    settings.WHARF_RETENTION_CONCURRENCY = workers
+    seed(wharf_registry, "acme/api", {f"a{n:02d}": 30 - n for n in range(7)})
+    real = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert real.status == RetentionRun.Status.SUCCEEDED, real.message
+    assert len(deleted(real)) == 15 and deleted(real) == planned(real)
+    assert {name for name, _ in deleted(real)} == {"acme/app", "acme/api"}
+    for name in ("acme/app", "acme/api"):
+        assert len(wharf_registry.client().tags(name)) == 2
+        repository = Repository.objects.get(name=name)
+        assert (repository.tag_count, repository.artifact_count) == (2, 2), name
+    assert not real.items.filter(outcome=Item.Outcome.PENDING).exists()
+    assert RecycleBinEntry.objects.filter(run=real).count() == 15
+    assert AuditEvent.objects.filter(action=AuditAction.RETENTION_DELETE).count() == 15
+    assert verify_chain()[1] is None
 
 
 def test_the_audit_chain_verifies_after_a_concurrent_run(acme: Project) -> None:
