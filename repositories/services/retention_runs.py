@@ -461,9 +461,10 @@ def _recycle_entries(
     Items that may not go on are finished here (owner kept, no longer in Wharf)."""
     artifacts = {
         a.digest: a
-        for a in Artifact.objects.select_related("repository__project").filter(
-            repository__name=repository, digest__in=[i.digest for i in chunk]
-        )
+        for a in Artifact.objects.select_related("repository__project")
+        # What `recycle.entry_for` reads: not the JSON columns (an image config can be large).
+        .only("digest", "manifest", "media_type", "size", "repository__name", "repository__project")
+        .filter(repository__name=repository, digest__in=[i.digest for i in chunk])
     }
     tags_of: dict[int, dict[str, datetime]] = {}
     rows = Tag.objects.filter(artifact__in=[a.pk for a in artifacts.values()]).values_list(
