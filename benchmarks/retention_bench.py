@@ -23,9 +23,10 @@ Part 3 (`run`), real runs against a `docker-registry` started for it (token auth
 deployed, logging at `warn`): four sets of R repositories x T tags are pushed (`runseq/*`,
 `runpar/*`, `regseq/*`, `regpar/*`) and synced into Wharf. A policy keeping the K most
 recently pushed runs dry and then for real on `runseq` at WHARF_RETENTION_CONCURRENCY=1
-and on `runpar` at `--workers`; the registry then gets the same requests per item (HEAD of
+and on `runpar` at `--workers`; the registry gets the same requests per item (HEAD of
 the tag, DELETE of the digest) on `regseq` one at a time and on `regpar` from `--workers`
-threads. Prints deletions/s, registry requests and SQL statements per deletion (counted
+threads, half of the items just before the run and half just after (the load drifts),
+through the client a run builds (`job_client`: the same auth, tokens and keep-alive pool). Prints deletions/s, registry requests and SQL statements per deletion (counted
 on the run's connection) and run / registry at the same concurrency (goal >= 0.8); checks
 that each real run deleted exactly what its dry run listed (the T-K oldest of each
 repository), that the registry lists exactly the K newest tags, and that the audit chain
@@ -555,10 +556,17 @@ def real_run(args: argparse.Namespace, workdir: Path) -> bool:
                         "template": "latest_pushed_n", "n": args.keep}],
             )
             dry = _run(project, dry_run=True, concurrency=workers, counter=counter)
+            # Half the registry's items just before the run and half just after: on a shared
+            # machine the load drifts, and a replay only before or after would carry the drift.
+            targets = _oldest(filled[other], args.tags - args.keep)
+            before = _registry_directly(server.url, targets[: len(targets) // 2], workers)
             real = _run(project, dry_run=False, concurrency=workers, counter=counter)
+            after = _registry_directly(server.url, targets[len(targets) // 2 :], workers)
+            registry = DirectFigures(
+                before.deletes + after.deletes, before.seconds + after.seconds, before.requests + after.requests
+            )
             deleted = real.run.artifacts_deleted
             run_rate = deleted / real.seconds
-            registry = _registry_directly(server.url, _oldest(filled[other], args.tags - args.keep), workers)
             label = "sequential" if workers == 1 else f"{workers} workers"
             print(
                 f"real run   {label:<10} {deleted:,} deleted in {real.seconds:.1f} s = {run_rate:,.0f}/s; "
@@ -567,7 +575,8 @@ def real_run(args: argparse.Namespace, workdir: Path) -> bool:
             )
             print(
                 f"registry   {label:<10} HEAD + DELETE of {registry.deletes:,} items in {registry.seconds:.1f} s = "
-                f"{registry.rate:,.0f}/s ({registry.requests / registry.deletes:.2f} requests per item)"
+                f"{registry.rate:,.0f}/s (half before the run: {before.rate:,.0f}/s, half after: {after.rate:,.0f}/s; "
+                f"{registry.requests / registry.deletes:.2f} requests per item)"
             )
             print(f"ratio      {label:<10} run / registry = {run_rate / registry.rate:.2f} (goal >= 0.8); {load_average()}")
             dry_set = _item_set(dry.run, action=RetentionRunItem.Action.DELETE)
