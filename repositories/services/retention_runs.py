@@ -32,9 +32,8 @@ is recorded before that one is prepared (the owners' outcomes decide the depende
 The deletes go through a client of the run's own (`job_client`, one connection per
 worker and one for this thread).
 
-`stop_requested` is checked before a chunk is prepared and again before it starts (run
-`stopped`): a stop seen while a chunk is deleting lets the requests under way finish and
-starts no new one. If the registry stays
+`stop_requested` is checked before each chunk starts deleting (run `stopped`); the chunk
+deleting when the stop is asked finishes. If the registry stays
 unreachable, the worker that saw it fails its item and the others start no new request;
 the chunk is recorded as it stands (what was deleted keeps its entry, and so does an item
 whose DELETE was sent but got no answer: the registry may have done it), the run ends
@@ -624,7 +623,9 @@ class _Pipeline:
         self.finished: set[str] = set()  # repositories with no chunk left to record
 
     def feed(self, repository: str, chunk: list[Item], added_onto: dict[str, list[str]]) -> None:
-        if self._stop_requested():
+        # With a batch deleting, the stop is checked once it has landed (below), so that its
+        # own outcome (a registry failure, say) is what ends the run if it ends it.
+        if self.flight is None and self._stop_requested():
             raise _Stopped
         if self.flight is not None and self.flight.repository == repository and self.flight.owns_some_of(chunk):
             self.drain()
