@@ -23,9 +23,10 @@ Part 3 (`run`), real runs against a `docker-registry` started for it (token auth
 deployed, logging at `warn`): four sets of R repositories x T tags are pushed (`runseq/*`,
 `runpar/*`, `regseq/*`, `regpar/*`) and synced into Wharf. A policy keeping the K most
 recently pushed runs dry and then for real on `runseq` at WHARF_RETENTION_CONCURRENCY=1
-and on `runpar` at `--workers`; the registry then gets the same requests per item (HEAD of
+and on `runpar` at `--workers`; the registry gets the same requests per item (HEAD of
 the tag, DELETE of the digest) on `regseq` one at a time and on `regpar` from `--workers`
-threads. Prints deletions/s, registry requests and SQL statements per deletion (counted
+threads, half of the items just before the run and half just after (the load drifts),
+through the client a run builds (`job_client`: the same auth, tokens and keep-alive pool). Prints deletions/s, registry requests and SQL statements per deletion (counted
 on the run's connection) and run / registry at the same concurrency (goal >= 0.8); checks
 that each real run deleted exactly what its dry run listed (the T-K oldest of each
 repository), that the registry lists exactly the K newest tags, and that the audit chain
@@ -415,12 +416,13 @@ class RunFigures:
 
 
 def _run(project: Any, *, dry_run: bool, concurrency: int, counter: StatementCounter) -> RunFigures:
-    """Request, claim and execute a run with the shared client, as a worker does; timed."""
+    """Request, claim and execute a run, timed, with the client a run builds for itself
+    (`job_client`, sized to its concurrency; created here only to count its requests)."""
     from django.conf import settings
 
     from audit.context import Actor
     from repositories.models import RetentionRun
-    from repositories.services.registry import registry_client
+    from repositories.services.registry import job_client
     from repositories.services.retention_runs import claim_run, execute_run, request_run
 
     settings.WHARF_RETENTION_CONCURRENCY = concurrency
@@ -428,15 +430,13 @@ def _run(project: Any, *, dry_run: bool, concurrency: int, counter: StatementCou
     claimed = claim_run(run.pk)
     if claimed is None:
         raise SystemExit(f"run {run.pk} could not be claimed")
-    client = registry_client()
-    requests = client.request_count
-    with counter.counting():
+    with job_client(concurrency + 1) as client, counter.counting():
         started = time.perf_counter()
         finished = execute_run(claimed, client)
         seconds = time.perf_counter() - started
     if finished.status != RetentionRun.Status.SUCCEEDED:
         raise SystemExit(f"the {'dry' if dry_run else 'real'} run ended {finished.status}: {finished.message}")
-    return RunFigures(finished, seconds, client.request_count - requests, counter.count)
+    return RunFigures(finished, seconds, client.request_count, counter.count)
 
 
 def _item_set(run: Any, **filters: Any) -> set[tuple[str, str]]:
@@ -458,15 +458,14 @@ class DirectFigures:
 
 def _registry_directly(url: str, targets: list[tuple[str, str, str]], workers: int) -> DirectFigures:
     """Per (repository, tag, digest): HEAD the tag, then DELETE the digest -- the requests a run
-    sends per deletion -- with a client built as `registry_client()` builds its own, from
-    `workers` threads (one at a time when 1)."""
+    sends per deletion -- with the client a run builds (`job_client`: same auth and token
+    cache, a pool of `workers` connections), from `workers` threads (one at a time when 1)."""
     from django.conf import settings
 
-    from repositories.registry import RegistryClient
+    from repositories.services.registry import job_client
 
-    client = RegistryClient(
-        url, auth=client_auth(), timeout=settings.REGISTRY_TIMEOUT, max_connections=max(20, workers)
-    )
+    assert url == settings.REGISTRY_URL
+    client = job_client(workers)
 
     def head_and_delete(target: tuple[str, str, str]) -> None:
         repository, tag, digest = target
@@ -557,10 +556,17 @@ def real_run(args: argparse.Namespace, workdir: Path) -> bool:
                         "template": "latest_pushed_n", "n": args.keep}],
             )
             dry = _run(project, dry_run=True, concurrency=workers, counter=counter)
+            # Half the registry's items just before the run and half just after: on a shared
+            # machine the load drifts, and a replay only before or after would carry the drift.
+            targets = _oldest(filled[other], args.tags - args.keep)
+            before = _registry_directly(server.url, targets[: len(targets) // 2], workers)
             real = _run(project, dry_run=False, concurrency=workers, counter=counter)
+            after = _registry_directly(server.url, targets[len(targets) // 2 :], workers)
+            registry = DirectFigures(
+                before.deletes + after.deletes, before.seconds + after.seconds, before.requests + after.requests
+            )
             deleted = real.run.artifacts_deleted
             run_rate = deleted / real.seconds
-            registry = _registry_directly(server.url, _oldest(filled[other], args.tags - args.keep), workers)
             label = "sequential" if workers == 1 else f"{workers} workers"
             print(
                 f"real run   {label:<10} {deleted:,} deleted in {real.seconds:.1f} s = {run_rate:,.0f}/s; "
@@ -569,7 +575,8 @@ def real_run(args: argparse.Namespace, workdir: Path) -> bool:
             )
             print(
                 f"registry   {label:<10} HEAD + DELETE of {registry.deletes:,} items in {registry.seconds:.1f} s = "
-                f"{registry.rate:,.0f}/s ({registry.requests / registry.deletes:.2f} requests per item)"
+                f"{registry.rate:,.0f}/s (half before the run: {before.rate:,.0f}/s, half after: {after.rate:,.0f}/s; "
+                f"{registry.requests / registry.deletes:.2f} requests per item)"
             )
             print(f"ratio      {label:<10} run / registry = {run_rate / registry.rate:.2f} (goal >= 0.8); {load_average()}")
             dry_set = _item_set(dry.run, action=RetentionRunItem.Action.DELETE)

@@ -22,9 +22,18 @@ dependents), each chunk so:
    `WHARF_RETENTION_RETRY_SECONDS`); other errors fail the item. Workers touch no database.
 3. One transaction records the chunk: Wharf's rows of what the registry deleted go, the
    entries of what was not deleted are dropped, the items and the run's counts are
-   updated, and one audit event per deletion is appended (`record_many`).
+   updated (one UPDATE), and one audit event per deletion is appended (`record_many`).
 
-`stop_requested` is checked between chunks (run `stopped`). If the registry stays
+The chunks are pipelined (`_Pipeline`), across repositories: one chunk at a time is in
+step 2, and meanwhile this thread records (3) the chunk before it and prepares (1) the one
+after it, so the registry does not wait for the bookkeeping. Step 2 of a chunk starts only
+once the chunk before it is out of step 2; a chunk holding owners of the next one's items
+is recorded before that one is prepared (the owners' outcomes decide the dependents).
+The deletes go through a client of the run's own (`job_client`, one connection per
+worker and one for this thread).
+
+`stop_requested` is checked before each chunk starts deleting (run `stopped`); the chunk
+deleting when the stop is asked finishes. If the registry stays
 unreachable, the worker that saw it fails its item and the others start no new request;
 the chunk is recorded as it stands (what was deleted keeps its entry, and so does an item
 whose DELETE was sent but got no answer: the registry may have done it), the run ends
@@ -42,7 +51,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -67,7 +77,7 @@ from ..models import RetentionRunItem as Item
 from ..registry import RegistryClient, RegistryError
 from . import recycle
 from .content import refresh_repository_counts
-from .registry import registry_client
+from .registry import job_client
 from .retention import (
     candidates_for,
     immutable_data,
@@ -288,8 +298,10 @@ def _full_names(project: Project) -> dict[str, str]:
 
 
 def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, sleep: Sleep = time.sleep) -> RetentionRun:
-    """Run a claimed run to its end (see the module docstring); never leaves it running."""
-    client = client or registry_client()
+    """Run a claimed run to its end (see the module docstring); never leaves it running.
+
+    Without `client`, a real run deletes through a client of its own (`job_client`), sized to
+    `WHARF_RETENTION_CONCURRENCY` and closed at the end."""
     with transaction.atomic():
         record(
             AuditAction.RETENTION_RUN_START,
@@ -317,7 +329,12 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
             )
         # The plan in its order (ids follow it), as model rows for the per-chunk updates.
         items = list(Item.objects.filter(run=run, action=Item.Action.DELETE).order_by("id"))
-        status, message = _delete_all(run, items, client, sleep)
+        if client is not None:
+            status, message = _delete_all(run, items, client, sleep)
+        else:
+            # The workers' connections, and one for this thread's reads (tag lists, manifests).
+            with job_client(settings.WHARF_RETENTION_CONCURRENCY + 1) as own:
+                status, message = _delete_all(run, items, own, sleep)
         return _finish(run, status, message)
     except engine.PolicyError as exc:
         return _finish(run, RetentionRun.Status.FAILED, f"The policy is invalid: {exc}")
@@ -328,20 +345,30 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
 
 
 def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sleep: Sleep) -> tuple[str, str]:
+    """Every repository's chunks, pipelined: while the workers delete one chunk, this thread
+    records the chunk before it and commits the entries of the chunk after it."""
     by_repository: dict[str, list[Item]] = {}
     for item in items:
         by_repository.setdefault(item.repository_name, []).append(item)
-    outcomes: dict[tuple[str, str], str] = {}
     workers = max(1, settings.WHARF_RETENTION_CONCURRENCY)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention") if workers > 1 else None
+    # Even one worker is a thread: the deletes of a chunk then overlap the bookkeeping of others.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention")
+    pipeline = _Pipeline(run, client, sleep, pool)
     try:
-        for repository, repo_items in by_repository.items():
-            try:
-                _delete_repository(run, repository, repo_items, client, sleep, outcomes, pool)
-            finally:
-                row = Repository.objects.filter(name=repository).first()
-                if row is not None:
-                    refresh_repository_counts(row)
+        try:
+            for repository, repo_items in by_repository.items():
+                added_onto = _tags_added_onto(repository, repo_items, client, sleep)
+                if added_onto is None:  # the listing failed: its items are failed
+                    continue
+                for chunk in _chunks(repo_items, max(1, settings.WHARF_RETENTION_CHUNK_SIZE)):
+                    pipeline.feed(repository, chunk, added_onto)
+                pipeline.done_with(repository)
+            pipeline.drain()
+        except BaseException:
+            pipeline.halt()
+            raise
+        finally:
+            pipeline.refresh_counts(every=True)
     except RunAborted as exc:
         _leave_rest(run, f"Not attempted: {exc}")
         return RetentionRun.Status.FAILED, f"The registry could not be reached: {exc}. The run stopped there."
@@ -349,8 +376,7 @@ def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sl
         _leave_rest(run, "Not attempted: the run was stopped.")
         return RetentionRun.Status.STOPPED, "Stopped on request."
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+        pool.shutdown(wait=True)
     run.refresh_from_db(fields=["artifacts_failed"])
     if run.artifacts_failed:
         return RetentionRun.Status.FAILED, f"{run.artifacts_failed} deletion(s) failed; see the items."
@@ -394,18 +420,14 @@ def _chunks(items: list[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def _delete_repository(
-    run: RetentionRun,
-    repository: str,
-    items: list[Item],
-    client: RegistryClient,
-    sleep: Sleep,
-    outcomes: dict[tuple[str, str], str],
-    pool: ThreadPoolExecutor | None,
-) -> None:
+def _tags_added_onto(
+    repository: str, items: list[Item], client: RegistryClient, sleep: Sleep
+) -> dict[str, list[str]] | None:
+    """Tags pushed since the evaluation onto a planned digest (deleting by digest would take
+    them too): digest → tag names. None when the tags could not be listed (the items are
+    then failed); `RunAborted` when the registry stays unreachable."""
     planned = {item.digest for item in items}
     known_tags = set(Tag.objects.filter(repository__name=repository).values_list("name", flat=True))
-    # Tags pushed since the evaluation: deleting by digest would take them too.
     added_onto: dict[str, list[str]] = {}
     try:
         current = _retrying(partial(client.tags, repository), items[0], sleep)
@@ -420,11 +442,8 @@ def _delete_repository(
         if not (exc.status == 404 and exc.code == "NAME_UNKNOWN"):
             for item in items:
                 _fail(item, f"listing the tags of {repository}: {exc}")
-            return
-    for chunk in _chunks(items, max(1, settings.WHARF_RETENTION_CHUNK_SIZE)):
-        if RetentionRun.objects.filter(pk=run.pk, stop_requested=True).exists():
-            raise _Stopped
-        _delete_chunk(run, repository, chunk, client, sleep, outcomes, added_onto, pool)
+            return None
+    return added_onto
 
 
 def _finished(item: Item, outcome: str, error: str = "") -> None:
@@ -441,9 +460,10 @@ def _recycle_entries(
     Items that may not go on are finished here (owner kept, no longer in Wharf)."""
     artifacts = {
         a.digest: a
-        for a in Artifact.objects.select_related("repository__project").filter(
-            repository__name=repository, digest__in=[i.digest for i in chunk]
-        )
+        for a in Artifact.objects.select_related("repository__project")
+        # What `recycle.entry_for` reads: not the JSON columns (an image config can be large).
+        .only("digest", "manifest", "media_type", "size", "repository__name", "repository__project")
+        .filter(repository__name=repository, digest__in=[i.digest for i in chunk])
     }
     tags_of: dict[int, dict[str, datetime]] = {}
     rows = Tag.objects.filter(artifact__in=[a.pk for a in artifacts.values()]).values_list(
@@ -535,7 +555,25 @@ def _failed_attempt(item: Item, error: str, uncertain: set[str] | None) -> None:
     _finished(item, Item.Outcome.FAILED, error)
 
 
-def _delete_chunk(
+@dataclass
+class _Batch:
+    """A chunk on its way: its recycle entries committed, then its attempts in the workers."""
+
+    repository: str
+    chunk: list[Item]
+    todo: list[Item]  # the items that go on to the registry
+    entries: dict[str, RecycleBinEntry | None]
+    abort: threading.Event = field(default_factory=threading.Event)
+    reasons: list[str] = field(default_factory=list)  # why the registry failed for good
+    uncertain: set[str] = field(default_factory=set)  # digests whose DELETE got no answer
+    futures: list[Future[None]] = field(default_factory=list)
+
+    def owns_some_of(self, chunk: list[Item]) -> bool:
+        digests = {item.digest for item in self.chunk}
+        return any(item.owner_digest in digests for item in chunk if item.owner_digest)
+
+
+def _prepare(
     run: RetentionRun,
     repository: str,
     chunk: list[Item],
@@ -543,10 +581,9 @@ def _delete_chunk(
     sleep: Sleep,
     outcomes: dict[tuple[str, str], str],
     added_onto: dict[str, list[str]],
-    pool: ThreadPoolExecutor | None,
-) -> None:
-    """One chunk: decide what needs no registry call, commit the recycle entries, re-check and
-    delete concurrently, then record every outcome in one transaction."""
+) -> _Batch:
+    """Decide what needs no registry call and commit the recycle entries of the rest: after
+    this, a crash loses no entry of what the batch deletes."""
     todo: list[Item] = []
     for item in chunk:
         if item.owner_digest and outcomes.get((repository, item.owner_digest)) != Item.Outcome.DELETED:
@@ -556,35 +593,122 @@ def _delete_chunk(
             _finished(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) {names} were pushed onto it since the evaluation")
         else:
             todo.append(item)
-    abort = threading.Event()
-    reasons: list[str] = []
-    uncertain: set[str] = set()
+    batch = _Batch(repository, chunk, [], {})
     try:
-        entries = _recycle_entries(run, repository, todo, client, sleep) if todo else {}
+        batch.entries = _recycle_entries(run, repository, todo, client, sleep) if todo else {}
     except RunAborted as exc:  # the registry failed while reading a manifest Wharf had not stored
-        entries, reasons = {}, [str(exc)]
-        abort.set()
-    todo = [item for item in todo if item.digest in entries]
-    # Committed before any of their deletes: a crash from here on loses no entry.
-    stored = [entry for entry in entries.values() if entry is not None]
+        batch.reasons.append(str(exc))
+        batch.abort.set()
+    batch.todo = [item for item in todo if item.digest in batch.entries]
     with transaction.atomic():
-        RecycleBinEntry.objects.bulk_create(stored)
-    try:
-        if pool is None:
-            for item in todo:
-                _attempt(item, client, sleep, abort, reasons, uncertain)
-        else:
-            futures = [pool.submit(_attempt, item, client, sleep, abort, reasons, uncertain) for item in todo]
-            wait(futures)
-            for future in futures:
+        RecycleBinEntry.objects.bulk_create([entry for entry in batch.entries.values() if entry is not None])
+    return batch
+
+
+class _Pipeline:
+    """Chunks through three steps: prepare (this thread: entries committed), delete (the
+    workers: re-check and DELETE, no database), record (this thread: one transaction).
+
+    At most one batch is deleting at a time, so the concurrency is the pool's; while it does,
+    this thread records the batch before it and prepares the one after it. A batch starts only
+    when the one before it has finished deleting, the registry did not fail for good and no
+    stop was requested; a batch whose items own some of the next chunk's is recorded before
+    that chunk is prepared (its outcomes decide the dependents)."""
+
+    def __init__(self, run: RetentionRun, client: RegistryClient, sleep: Sleep, pool: ThreadPoolExecutor) -> None:
+        self.run, self.client, self.sleep, self.pool = run, client, sleep, pool
+        self.outcomes: dict[tuple[str, str], str] = {}
+        self.flight: _Batch | None = None  # deleting
+        self.dirty: set[str] = set()  # repositories with recorded deletions whose counts are stale
+        self.finished: set[str] = set()  # repositories with no chunk left to record
+
+    def feed(self, repository: str, chunk: list[Item], added_onto: dict[str, list[str]]) -> None:
+        # With a batch deleting, the stop is checked once it has landed (below), so that its
+        # own outcome (a registry failure, say) is what ends the run if it ends it.
+        if self.flight is None and self._stop_requested():
+            raise _Stopped
+        if self.flight is not None and self.flight.repository == repository and self.flight.owns_some_of(chunk):
+            self.drain()
+        batch = _prepare(self.run, repository, chunk, self.client, self.sleep, self.outcomes, added_onto)
+        previous = self._land()
+        if batch.reasons or (previous is not None and previous.reasons) or self._stop_requested():
+            # Nothing more goes to the registry; what was done is recorded, entries of the rest dropped.
+            try:
+                if previous is not None:
+                    self._record(previous)
+            finally:
+                self._record(batch)
+            raise _Stopped
+        self._start(batch)
+        if previous is not None:
+            self._record(previous)
+
+    def done_with(self, repository: str) -> None:
+        self.finished.add(repository)
+        if self.flight is None or self.flight.repository != repository:
+            self.refresh_counts()
+
+    def drain(self) -> None:
+        last = self._land()
+        if last is not None:
+            self._record(last)
+
+    def halt(self) -> None:
+        """Something failed: let the deleting batch start no new request, and record it."""
+        batch, self.flight = self.flight, None
+        if batch is None:
+            return
+        batch.abort.set()
+        wait(batch.futures)
+        try:
+            self._record(batch)
+        except Exception:  # the failure being raised matters more; this one goes to the log
+            log.exception("recording retention run %s's last chunk", self.run.pk)
+
+    def refresh_counts(self, *, every: bool = False) -> None:
+        """The repository counts of those whose deletions are all recorded (`every`: of every
+        one with recorded deletions, at the end or after a failure)."""
+        deleting = self.flight.repository if self.flight is not None else None
+        for name in sorted(self.dirty):
+            if name != deleting and (every or name in self.finished):
+                row = Repository.objects.filter(name=name).first()
+                if row is not None:
+                    refresh_repository_counts(row)
+                self.dirty.discard(name)
+
+    def _stop_requested(self) -> bool:
+        return RetentionRun.objects.filter(pk=self.run.pk, stop_requested=True).exists()
+
+    def _start(self, batch: _Batch) -> None:
+        batch.futures = [
+            self.pool.submit(_attempt, item, self.client, self.sleep, batch.abort, batch.reasons, batch.uncertain)
+            for item in batch.todo
+        ]
+        self.flight = batch
+
+    def _land(self) -> _Batch | None:
+        """The deleting batch, once every attempt of it is over (no longer in flight)."""
+        batch, self.flight = self.flight, None
+        if batch is not None:
+            wait(batch.futures)
+        return batch
+
+    def _record(self, batch: _Batch) -> None:
+        """Record a landed batch (always, whatever its workers did); then raise what went
+        wrong: a bug in a worker, or the registry failing for good."""
+        try:
+            for future in batch.futures:
                 future.result()  # a bug in a worker surfaces here, after every worker is done
-    finally:
-        # Whatever happened, what the registry confirmed is recorded.
-        _record_chunk(run, repository, chunk, entries, uncertain)
-    for item in chunk:
-        outcomes[(repository, item.digest)] = item.outcome
-    if reasons:
-        raise RunAborted(reasons[0])
+        finally:
+            # Whatever happened, what the registry confirmed is recorded.
+            _record_chunk(self.run, batch.repository, batch.chunk, batch.entries, batch.uncertain)
+            self.dirty.add(batch.repository)
+        for item in batch.chunk:
+            self.outcomes[(batch.repository, item.digest)] = item.outcome
+        if batch.reasons:
+            raise RunAborted(batch.reasons[0])
+        if batch.repository in self.finished:
+            self.refresh_counts()
 
 
 def _record_chunk(
@@ -611,7 +735,7 @@ def _record_chunk(
             RecycleBinEntry.objects.filter(pk__in=unused).delete()
         if deleted:
             Artifact.objects.filter(repository__name=repository, digest__in=[i.digest for i in deleted]).delete()
-        Item.objects.bulk_update(chunk, ["outcome", "error", "attempts", "finished_at"])
+        _save_outcomes(chunk)
         RetentionRun.objects.filter(pk=run.pk).update(
             artifacts_deleted=F("artifacts_deleted") + len(deleted),
             tags_deleted=F("tags_deleted") + sum(len(item.tags) for item in deleted),
@@ -636,6 +760,39 @@ def _record_chunk(
                     for item in deleted
                 ),
                 actor=ACTOR,
+            )
+
+
+# The item columns a chunk's record sets, from the items in memory.
+_OUTCOME_COLUMNS = ("outcome", "error", "attempts", "finished_at")
+_OUTCOME_BATCH = 1000
+
+
+def _save_outcomes(chunk: list[Item]) -> None:
+    """The chunk's item rows in one UPDATE from a VALUES list. `bulk_update` builds a CASE
+    expression per column and row, which cost more Python time than the chunk's deletes."""
+    if not chunk:
+        return
+    ops, quote = connection.ops, connection.ops.quote_name
+    table = quote(Item._meta.db_table)
+    column_of = {field.name: quote(field.column) for field in Item._meta.concrete_fields}
+    names = ["id", *_OUTCOME_COLUMNS]
+    # PostgreSQL types a VALUES column from its literals: a chunk whose every finished_at is
+    # NULL would be text, so say what it is. (SQLite's CAST would turn a date into a number.)
+    finished = "%s::timestamptz" if connection.vendor == "postgresql" else "%s"
+    row = f"(%s, %s, %s, %s, {finished})"
+    assignments = ", ".join(f"{column_of[name]} = v.{quote(name)}" for name in _OUTCOME_COLUMNS)
+    with connection.cursor() as cursor:
+        for start in range(0, len(chunk), _OUTCOME_BATCH):  # SQLite caps a statement's parameters
+            batch = chunk[start : start + _OUTCOME_BATCH]
+            params: list[Any] = []
+            for item in batch:
+                finished_at = ops.adapt_datetimefield_value(item.finished_at)
+                params += [item.pk, item.outcome, item.error, item.attempts, finished_at]
+            cursor.execute(
+                f"WITH v ({', '.join(quote(n) for n in names)}) AS (VALUES {', '.join([row] * len(batch))}) "  # noqa: S608
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{column_of['id']} = v.{quote('id')}",
+                params,
             )
 
 

@@ -5,15 +5,27 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from audit.context import Actor
 from repositories.models import Artifact, Project, PushedAtSource, Repository, Tag
+from repositories.registry import RegistryClient
+from repositories.services import retention_runs
+from repositories.services.registry import job_client
 from repositories.services.sync import sync_now
 from tests.support.images import build_image, push
 from tests.support.registry import RegistryServer
 
 ACTOR = Actor.system("test")
+
+
+def runs_client(monkeypatch: pytest.MonkeyPatch) -> RegistryClient:
+    """The client the next real run deletes through (a run builds its own), for a test to patch."""
+    client = job_client(settings.WHARF_RETENTION_CONCURRENCY + 1)
+    monkeypatch.setattr(retention_runs, "job_client", lambda connections: client)
+    return client
 
 
 def rule(

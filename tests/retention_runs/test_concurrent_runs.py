@@ -17,12 +17,11 @@ import pytest
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent
 from audit.services import Entry, record, record_many, verify_chain
-from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
+from repositories.models import Artifact, Project, RecycleBinEntry, Repository, RetentionRun, Tag
 from repositories.models import RetentionRunItem as Item
 from repositories.registry.errors import RegistryError
 from repositories.services import recycle, retention, retention_runs
-from repositories.services.registry import registry_client
-from tests.retention_runs.helpers import ACTOR, rule, seed
+from tests.retention_runs.helpers import ACTOR, rule, runs_client, seed
 from tests.support.images import build_image, push
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -75,6 +74,29 @@ def test_a_concurrent_run_deletes_exactly_its_dry_runs_plan(acme: Project, wharf
     assert {e.details["recycle_bin_entry"] for e in events} == {e.pk for e in entries}
 
 
+@pytest.mark.parametrize("workers", [1, 8])
+def test_chunks_of_several_repositories_are_all_recorded_and_counted(
+    acme: Project, wharf_registry: Any, settings: Any, workers: int
+) -> None:
+    """The chunks run on across repositories (one deletes while the run records the one
+    before): every outcome, entry and audit event lands, and each repository's counts are
+    refreshed once its last chunk is recorded."""
+    settings.WHARF_RETENTION_CONCURRENCY = workers
+    seed(wharf_registry, "acme/api", {f"a{n:02d}": 30 - n for n in range(7)})
+    real = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert real.status == RetentionRun.Status.SUCCEEDED, real.message
+    assert len(deleted(real)) == 15 and deleted(real) == planned(real)
+    assert {name for name, _ in deleted(real)} == {"acme/app", "acme/api"}
+    for name in ("acme/app", "acme/api"):
+        assert len(wharf_registry.client().tags(name)) == 2
+        repository = Repository.objects.get(name=name)
+        assert (repository.tag_count, repository.artifact_count) == (2, 2), name
+    assert not real.items.filter(outcome=Item.Outcome.PENDING).exists()
+    assert RecycleBinEntry.objects.filter(run=real).count() == 15
+    assert AuditEvent.objects.filter(action=AuditAction.RETENTION_DELETE).count() == 15
+    assert verify_chain()[1] is None
+
+
 def test_the_audit_chain_verifies_after_a_concurrent_run(acme: Project) -> None:
     run = retention_runs.run_now(acme, ACTOR, dry_run=False)
     assert run.status == RetentionRun.Status.SUCCEEDED, run.message
@@ -106,7 +128,7 @@ def test_a_tag_moved_during_a_concurrent_run_saves_its_artifact_only(
     doomed = {tag: Tag.objects.get(name=tag).artifact.digest for tag in AGES if tag not in KEPT}
     last_tag = max(doomed, key=doomed.__getitem__)
     newer = build_image()
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     moved = threading.Event()
 
@@ -132,7 +154,7 @@ def test_a_tag_moved_during_a_concurrent_run_saves_its_artifact_only(
 def test_the_registry_stopping_during_a_concurrent_run_stops_it_and_keeps_every_entry(
     acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     count = 0
     lock = threading.Lock()
@@ -177,7 +199,7 @@ def test_a_delete_that_gets_no_answer_keeps_its_entry_and_restores(
     """The registry deletes, then every answer about one digest is lost (a dropped connection,
     its retry too): the item fails, but its entry stays, and restoring it brings the image back.
     (A retry that is answered settles it: a DELETE of what is gone succeeds, `missing_ok`.)"""
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     lost: list[str] = []
     lock = threading.Lock()
@@ -216,7 +238,7 @@ def test_an_entry_of_a_concurrent_run_restores(acme: Project, wharf_registry: An
 def test_a_crash_in_a_worker_still_records_what_was_deleted(
     acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     calls = 0
     lock = threading.Lock()

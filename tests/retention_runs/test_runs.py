@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from audit.models import AuditAction, AuditEvent
 from repositories.models import Artifact, Project, RecycleBinEntry, RetentionRun, Tag
 from repositories.models import RetentionRunItem as Item
 from repositories.services import retention, retention_runs
-from repositories.services.registry import registry_client
-from tests.retention_runs.helpers import ACTOR, rule, seed
+from tests.retention_runs.helpers import ACTOR, rule, runs_client, seed
 from tests.support.images import build_image, push
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -122,7 +122,7 @@ def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
     acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch, fast_retries: None, one_at_a_time: None
 ) -> None:
     seed(wharf_registry, "acme/app", {"v0": 8, "v00": 7})  # four deletions planned now
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
 
     def delete_then_stop(*args: Any, **kwargs: Any) -> bool:
@@ -150,15 +150,21 @@ def test_the_registry_stopping_mid_run_fails_the_run_with_consistent_outcomes(
     } | {"v3", "v4", "release-1"}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_stop_request_ends_the_run_between_deletions(
     acme: Project, monkeypatch: pytest.MonkeyPatch, wharf_registry: Any, one_at_a_time: None
 ) -> None:
-    client = registry_client()
+    """The stop is asked, as the page asks it, on another connection while the first deletion
+    is under way (deletes run in a worker thread), so the test's data is committed."""
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
 
     def delete_then_ask_to_stop(*args: Any, **kwargs: Any) -> bool:
         result = delete(*args, **kwargs)
-        retention_runs.request_stop(RetentionRun.objects.get(status=RetentionRun.Status.RUNNING))
+        try:
+            retention_runs.request_stop(RetentionRun.objects.get(status=RetentionRun.Status.RUNNING))
+        finally:
+            connection.close()  # this worker thread's own connection
         return result
 
     monkeypatch.setattr(client, "delete_manifest", delete_then_ask_to_stop)
@@ -208,7 +214,7 @@ def test_a_transient_delete_failure_is_retried_and_then_succeeds(
 ) -> None:
     from repositories.registry import RegistryUnavailable
 
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     failures = [RegistryUnavailable("503 from a test", status=503)]
 
@@ -230,7 +236,7 @@ def test_a_refused_delete_is_reported_and_the_others_go_on(
 ) -> None:
     from repositories.registry import RegistryError
 
-    client = registry_client()
+    client = runs_client(monkeypatch)
     delete = client.delete_manifest
     refused = Tag.objects.get(name="v1").artifact.digest
 
