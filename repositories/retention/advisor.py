@@ -91,7 +91,8 @@ def _advise(
     no_blobs: tuple[Blob, ...] = ()
     for decision in evaluation.artifacts:
         artifact = decision.artifact
-        found = blobs.get((artifact.repository, artifact.digest), no_blobs)
+        # Wharf passes no blobs (its bytes come from storage rows): skip the per-artifact lookup.
+        found = blobs.get((artifact.repository, artifact.digest), no_blobs) if blobs else no_blobs
         if decision.kept:
             for digest, _ in found:
                 kept_blobs.add(digest)
