@@ -293,7 +293,6 @@ def _full_names(project: Project) -> dict[str, str]:
 
 def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, sleep: Sleep = time.sleep) -> RetentionRun:
     """Run a claimed run to its end (see the module docstring); never leaves it running."""
-    client = client or registry_client()
     with transaction.atomic():
         record(
             AuditAction.RETENTION_RUN_START,
@@ -323,7 +322,8 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
             )
         # The plan in its order (ids follow it), as model rows for the per-chunk updates.
         items = list(Item.objects.filter(run=run, action=Item.Action.DELETE).order_by("id"))
-        status, message = _delete_all(run, items, client, sleep)
+        # Made only now: a dry run never talks to the registry (building the client costs).
+        status, message = _delete_all(run, items, client or registry_client(), sleep)
         return _finish(run, status, message)
     except engine.PolicyError as exc:
         return _finish(run, RetentionRun.Status.FAILED, f"The policy is invalid: {exc}")
