@@ -18,6 +18,10 @@ four-rule policy is saved, and then, `--repeat` times, the preview as the page a
 run it (policy read from the database, candidates loaded, evaluated; loading and engine
 timed apart as well) and a dry run as a worker runs it (`run_now`, writing its items).
 Prints medians and the dry run's SQL statements. Goals: preview <= 1 s, dry run <= 2 s.
+Then a summary measured in fresh processes on the same rows: the cold preview (the first
+in its process), preview + advisor and the dry run; with `--baseline DIR` (another checkout,
+e.g. `git archive REV | tar -x -C DIR`) the same figures for that code, measured alternately
+with this checkout's (before, after, before, after), each line with the load average.
 
 Part 3 (`run`), real runs against a `docker-registry` started for it (token auth as
 deployed, logging at `warn`): four sets of R repositories x T tags are pushed (`runseq/*`,
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import random
 import shutil
@@ -55,7 +60,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# `--measure-only` runs with another checkout's code (the `--baseline` comparison): that
+# checkout is imported instead of this one, on the same database.
+sys.path.insert(0, os.environ.get("WHARF_BENCH_CODE") or str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
     Filled,
@@ -396,7 +403,70 @@ def real_path(args: argparse.Namespace) -> bool:
         f"dry run    {run.artifacts_planned:,} items planned: median {_median(dries):.2f} s of {args.repeat} "
         f"({min(statements)} SQL statements); goal <= 2 s; {load_average()}"
     )
-    return run.artifacts_planned == len(evaluation.deleted)
+    ok = run.artifacts_planned == len(evaluation.deleted)
+    figures: list[tuple[str, dict[str, float]]] = []
+    for _ in range(args.rounds):
+        if args.baseline:
+            figures.append(("before", _measure_elsewhere(args.baseline, args.repeat)))
+        figures.append(("after" if args.baseline else "summary", _measure_elsewhere("", args.repeat)))
+    for label, got in figures:
+        print(
+            f"{label:<10} cold preview {got['cold']:.2f} s (median {got['preview']:.2f} s), preview + advisor "
+            f"{got['advised']:.2f} s, dry run {got['dry']:.2f} s; goals 1 / 1 / 2 s; "
+            f"load average {got['load1']:.2f} {got['load5']:.2f}"
+        )
+    return ok
+
+
+def _measure_elsewhere(code: str, repeat: int) -> dict[str, float]:
+    """`measure_path` in a fresh process (so the first preview is cold), on `code`'s checkout
+    (this one if empty), same database and settings."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "WHARF_BENCH_CODE": str(Path(code).resolve()) if code else ""}
+    done = subprocess.run(  # noqa: S603  (this interpreter running this script)
+        [sys.executable, str(Path(__file__).resolve()), "--measure-only", "--repeat", str(repeat)],
+        env=env, cwd=code or None, capture_output=True, text=True, check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"measuring {code or 'this checkout'} failed:\n{done.stderr[-3000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def measure_path(repeat: int) -> dict[str, float]:
+    """Cold preview (the first in this process), median preview, preview + advisor and dry run
+    of part 2's saved policy, as the page, the API and a worker run them."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    for name in ("httpx", "httpcore", "repositories"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from audit.context import Actor
+    from repositories.models import Project, RetentionPolicy
+    from repositories.services import retention as service
+    from repositories.services.retention_advisor import advice_for
+    from repositories.services.retention_runs import run_now
+
+    project = Project.objects.get(name=LOAD_PROJECT)
+    previews, advised, dries = [], [], []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
+        previews.append(time.perf_counter() - began)
+        advice_for(project, evaluation)
+        advised.append(time.perf_counter() - began)
+    for _ in range(repeat):
+        began = time.perf_counter()
+        run_now(project, Actor.system("benchmark"), dry_run=True)
+        dries.append(time.perf_counter() - began)
+    one, five, _ = os.getloadavg()
+    return {
+        "cold": previews[0], "preview": _median(previews), "advised": _median(advised), "dry": _median(dries),
+        "load1": one, "load5": five,
+    }
 
 
 # --- part 3: a real run against the registry ----------------------------------------------------
@@ -621,6 +691,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="token",
         help="token: the registry trusts Wharf's signed tokens, as deployed (default); none: an open registry",
     )
+    parser.add_argument(
+        "--baseline", default="", help="part 2: another checkout to measure alternately with this one (before/after)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="part 2: summary rounds (before and after each)")
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     if not args.parts <= {"engine", "path", "run"}:
@@ -632,6 +707,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
+    if args.measure_only:  # a child of `_measure_elsewhere`: one JSON line
+        import json
+
+        print(json.dumps(measure_path(args.repeat)))
+        return 0
     print(f"start      {load_average()}")
     if "engine" in args.parts:
         evaluation()

@@ -97,7 +97,7 @@ from repositories.retention.decisions import (
     RepositorySummary,
     TagDecision,
 )
-from repositories.retention.engine import evaluate
+from repositories.retention.engine import evaluate, gc_paused
 from repositories.retention.policy import (
     MAX_COUNT,
     MAX_DAYS,
@@ -140,6 +140,7 @@ __all__ = [
     "TagSelector",
     "Template",
     "evaluate",
+    "gc_paused",
     "glob_match",
     "reference_subject",
     "validate_count",

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from repositories.retention.candidates import Artifact, reference_subject
 from repositories.retention.decisions import Evaluation
-from repositories.retention.engine import _gc_paused
+from repositories.retention.engine import gc_paused
 
 WINDOWS = (7, 30, 90)
 MAX_WARNINGS = 50
@@ -68,7 +68,7 @@ def advise(
 ) -> Advice:
     """The advice for `evaluation`; `blobs` gives each artifact's blobs by (repository
     path, digest) and `repository_last_push` each repository path's last push."""
-    with _gc_paused():  # as the engine does: many small acyclic objects, see its note
+    with gc_paused():  # as the engine does: many small acyclic objects, see its note
         return _advise(evaluation, blobs, repository_last_push, now=now, warn_days=warn_days)
 
 
@@ -91,7 +91,8 @@ def _advise(
     no_blobs: tuple[Blob, ...] = ()
     for decision in evaluation.artifacts:
         artifact = decision.artifact
-        found = blobs.get((artifact.repository, artifact.digest), no_blobs)
+        # Wharf passes no blobs (its bytes come from storage rows): skip the per-artifact lookup.
+        found = blobs.get((artifact.repository, artifact.digest), no_blobs) if blobs else no_blobs
         if decision.kept:
             for digest, _ in found:
                 kept_blobs.add(digest)

@@ -447,53 +447,73 @@ def _aware() -> Callable[[Any], Any]:
 
 
 def candidates_for(project: Project, *, with_labels: bool = False) -> list[engine.Artifact]:
-    """Every artifact of the project as engine input: two queries read straight from the cursor
-    into the engine's plain data (no model instances, no per-row ORM conversion), whatever the size,
-    and a third for the artifacts' label names when `with_labels` (rules select on labels)."""
-    aware = _aware()
+    """Every artifact of the project as engine input, read straight from the cursor into the
+    engine's plain data (no model instances, no per-row ORM conversion), whatever the size.
+
+    Three queries: the repositories (id -> path), the tags, the artifacts; a fourth for the
+    artifacts' label names when `with_labels` (rules select on labels). The artifact query
+    joins nothing: its repository's path comes from the first query by id and its parent's
+    digest from the artifacts themselves by id (an index and its children share a
+    repository), so the database only scans the artifacts and Python only looks ids up."""
+    paths = {
+        pk: repository_path(project, name)
+        for pk, name in Repository.objects.filter(project=project).values_list("id", "name")
+    }
+    if not paths:
+        return []
+    aware = None if connection.features.supports_timezones or not settings.USE_TZ else _aware()
     push = PushedAtSource.PUSH.value
-    tags_of: dict[int, list[engine.Tag]] = defaultdict(list)
-    push_seen: set[int] = set()  # artifacts with a tag whose push was seen
-    tag_rows = Tag.objects.filter(repository__project=project).values_list(
-        "artifact_id", "name", "pushed_at", "last_pull_at", "pushed_at_source"
-    )
-    make_tag = engine.Tag
-    for artifact_id, name, pushed_at, pulled_at, source in _raw_rows(tag_rows):
-        tags_of[artifact_id].append(make_tag(name, aware(pushed_at), aware(pulled_at)))
-        if source == push:
-            push_seen.add(artifact_id)
-    rows = Artifact.objects.filter(repository__project=project).values_list(
-        "id",
-        "repository__name",
-        "digest",
-        "pushed_at",
-        "last_pull_at",
-        "parent__digest",
-        "subject_digest",
-        "pushed_at_source",
-    )
-    labels_of = artifact_label_names(project) if with_labels else {}
-    paths: dict[str, str] = {}
-    candidates = []
-    make_artifact = engine.Artifact
-    for pk, repository, digest, pushed_at, pulled_at, parent, subject, source in _raw_rows(rows):
-        path = paths.get(repository)
-        if path is None:
-            path = paths[repository] = repository_path(project, repository)
-        candidates.append(
-            make_artifact(
-                path,
-                digest,
-                aware(pushed_at),
-                aware(pulled_at),
-                tuple(tags_of.get(pk, ())),
-                (parent,) if parent else (),
-                subject or None,
-                source == push or pk in push_seen,
-                labels_of.get(pk, frozenset()),
-                pk,
+    make_tag, make_artifact = engine.Tag, engine.Artifact
+    no_labels: frozenset[str] = frozenset()
+    with engine.gc_paused():  # 200,000 new acyclic objects: see `gc_paused`
+        tags_of: dict[int, list[engine.Tag]] = {}
+        push_seen: set[int] = set()  # artifacts with a tag whose push was seen
+        tag_rows = Tag.objects.filter(repository__project=project).values_list(
+            "artifact_id", "name", "pushed_at", "last_pull_at", "pushed_at_source"
+        )
+        for artifact_id, name, pushed_at, pulled_at, source in _raw_rows(tag_rows):
+            if aware is not None:
+                pushed_at, pulled_at = aware(pushed_at), aware(pulled_at)
+            tag = make_tag(name, pushed_at, pulled_at)
+            found = tags_of.get(artifact_id)
+            if found is None:
+                tags_of[artifact_id] = [tag]
+            else:
+                found.append(tag)
+            if source == push:
+                push_seen.add(artifact_id)
+        rows = list(
+            _raw_rows(
+                Artifact.objects.filter(repository__project=project).values_list(
+                    "id", "repository_id", "digest", "pushed_at", "last_pull_at", "parent_id", "subject_digest",
+                    "pushed_at_source",
+                )
             )
         )
+        digest_of = {row[0]: row[2] for row in rows}
+        missing = {row[5] for row in rows if row[5] is not None and row[5] not in digest_of}
+        if missing:  # a parent in another project: never made by Wharf, but stay exact
+            digest_of.update(Artifact.objects.filter(pk__in=missing).values_list("id", "digest"))
+        labels_of = artifact_label_names(project) if with_labels else {}
+        candidates = []
+        for pk, repository_id, digest, pushed_at, pulled_at, parent_id, subject, source in rows:
+            if aware is not None:
+                pushed_at, pulled_at = aware(pushed_at), aware(pulled_at)
+            tags = tags_of.get(pk)
+            candidates.append(
+                make_artifact(
+                    paths[repository_id],
+                    digest,
+                    pushed_at,
+                    pulled_at,
+                    () if tags is None else tuple(tags),
+                    () if parent_id is None else (digest_of[parent_id],),
+                    subject or None,
+                    source == push or pk in push_seen,
+                    labels_of.get(pk, no_labels) if labels_of else no_labels,
+                    pk,
+                )
+            )
     return candidates
 
 

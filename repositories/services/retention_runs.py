@@ -210,9 +210,10 @@ _PLAN_COLUMNS = (
 
 
 def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, ...]]:
-    """Item rows (`_PLAN_COLUMNS`): deletions (owners before dependents), then the artifacts
-    kept for safety. Plain tuples, not model instances: a plan can have 100,000 rows."""
-    deleted = {(d.repository, d.digest): d for d in evaluation.deleted}
+    """Item rows (`_PLAN_COLUMNS`, `tags` already as its JSON text): deletions (owners before
+    dependents), then the artifacts kept for safety. Plain tuples, not model instances: a plan
+    can have 100,000 rows, so everything that is the same for every row is computed once."""
+    deleted = {(d.repository, d.digest): d for d in evaluation.artifacts if not d.kept}
 
     def depth(decision: engine.ArtifactDecision) -> int:
         level, seen = 0, set()
@@ -223,40 +224,48 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
         return level
 
     names = _full_names(run.project)
-    outcome = Item.Outcome.DRY_RUN if run.dry_run else Item.Outcome.PENDING
+    run_id = run.pk
+    outcome = (Item.Outcome.DRY_RUN if run.dry_run else Item.Outcome.PENDING).value
+    delete, skip, skipped = Item.Action.DELETE.value, Item.Action.SKIP.value, Item.Outcome.SKIPPED.value
+    owner_deleted = engine.ReasonCode.OWNER_DELETED
+    dumps = json.dumps
     ordered = sorted(deleted.values(), key=lambda d: (d.repository, depth(d) if d.owner else 0, d.digest))
     rows: list[tuple[Any, ...]] = []
+    append = rows.append
     for d in ordered:
-        dependent = d.code is engine.ReasonCode.OWNER_DELETED
-        rows.append(
+        artifact = d.artifact
+        tags = artifact.tags
+        dependent = d.code is owner_deleted
+        append(
             (
-                run.pk,
-                names.get(d.repository, d.repository),
-                d.digest,
-                sorted(t.name for t in d.artifact.tags),
-                Item.Action.DELETE.value,
+                run_id,
+                names.get(artifact.repository, artifact.repository),
+                artifact.digest,
+                dumps([tags[0].name] if len(tags) == 1 else sorted(t.name for t in tags)),
+                delete,
                 d.reason,
                 (d.owner or "") if dependent else "",
                 d.relation if dependent else "",
-                outcome.value,
+                outcome,
                 "",
                 0,
             )
         )
     safety = (engine.ReasonCode.PROTECTED, engine.ReasonCode.FLOOR)
-    for d in evaluation.kept:
-        if d.code in safety:
-            rows.append(
+    for d in evaluation.artifacts:
+        if d.kept and d.code in safety:
+            artifact = d.artifact
+            append(
                 (
-                    run.pk,
-                    names.get(d.repository, d.repository),
-                    d.digest,
-                    sorted(t.name for t in d.artifact.tags),
-                    Item.Action.SKIP.value,
+                    run_id,
+                    names.get(artifact.repository, artifact.repository),
+                    artifact.digest,
+                    dumps(sorted(t.name for t in artifact.tags)),
+                    skip,
                     d.reason,
                     "",
                     "",
-                    Item.Outcome.SKIPPED.value,
+                    skipped,
                     "",
                     0,
                 )
@@ -265,28 +274,23 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
 
 
 def _write_plan(rows: list[tuple[Any, ...]]) -> None:
-    """Insert the plan's item rows in order (so ids follow the plan): COPY on PostgreSQL, one
-    prepared INSERT run for every row elsewhere. Far cheaper than `bulk_create` of instances."""
+    """Insert the plan's item rows in order (so ids follow the plan) in one statement: COPY
+    on PostgreSQL, one prepared INSERT run for every row elsewhere. Far cheaper than
+    `bulk_create` of instances."""
     if not rows:
         return
     table = connection.ops.quote_name(Item._meta.db_table)
     column_of = {field.name: field.column for field in Item._meta.concrete_fields}
     columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in _PLAN_COLUMNS)
-    tags_at = _PLAN_COLUMNS.index("tags")
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
-            writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-            for row in rows:
-                writer.writerow([json.dumps(v) if i == tags_at else v for i, v in enumerate(row)])
+            csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
             buffer.seek(0)
             cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
         else:
             marks = ", ".join(["%s"] * len(_PLAN_COLUMNS))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (names from the model)
-                [tuple(json.dumps(v) if i == tags_at else v for i, v in enumerate(row)) for row in rows],
-            )
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608 (names from the model)
 
 
 def _full_names(project: Project) -> dict[str, str]:
@@ -312,11 +316,13 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
             details={"run": run.pk, "dry_run": run.dry_run, "trigger": run.trigger},
         )
     try:
-        evaluation = evaluate_for_run(run)
-        rows = _plan(run, evaluation)
-        _write_plan(rows)
-        run.artifacts_evaluated = len(evaluation.artifacts)
-        run.artifacts_kept = len(evaluation.kept)
+        with engine.gc_paused():  # the evaluation's objects stay live while the plan is built
+            evaluation = evaluate_for_run(run)
+            rows = _plan(run, evaluation)
+            _write_plan(rows)
+            run.artifacts_evaluated = len(evaluation.artifacts)
+            run.artifacts_kept = sum(1 for d in evaluation.artifacts if d.kept)
+            del evaluation  # freed here, by reference counting, not by a collection later
         run.artifacts_planned = sum(1 for r in rows if r[4] == Item.Action.DELETE)
         run.artifacts_skipped = len(rows) - run.artifacts_planned
         run.save(update_fields=["artifacts_evaluated", "artifacts_kept", "artifacts_planned", "artifacts_skipped"])

@@ -459,8 +459,9 @@ def test_list_endpoints_run_a_fixed_number_of_queries(
         assert len(response.json()["results"]) == page_size
 
 
-# Session, user, project, tags, artifacts, immutable rules, repository names.
-MAX_PREVIEW_QUERIES = 7
+# Session, user, project, the candidates' repositories (paths by id), tags, artifacts,
+# immutable rules, repository names.
+MAX_PREVIEW_QUERIES = 8
 
 
 def test_a_preview_runs_a_fixed_number_of_queries(

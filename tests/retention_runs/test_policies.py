@@ -131,11 +131,44 @@ def test_candidates_are_read_in_a_fixed_number_of_queries(django_assert_num_quer
     project = ProjectFactory(name="acme")
     rows(project, "app", {f"v{i}": i for i in range(30)})
     rows(project, "team/api", {f"v{i}": i for i in range(30)})
-    with django_assert_num_queries(2):
+    # The repositories (id -> path), the tags, the artifacts: none of them joins for a name.
+    with django_assert_num_queries(3):
         candidates = retention.candidates_for(project)
     assert len(candidates) == 60
     assert {c.repository for c in candidates} == {"app", "team/api"}
     assert all(len(c.tags) == 1 for c in candidates)
+
+
+def test_candidates_name_each_parent_index_and_repository_path_looked_up_by_id() -> None:
+    """The artifact query joins nothing: paths come from the repositories by id and a child's
+    parent digest from the artifacts themselves by id; what the engine sees must not change."""
+    from repositories.models import Artifact, PushedAtSource, Repository
+
+    project = ProjectFactory(name="acme")
+    made = rows(project, "team/api", {"v1": 3})
+    index = made["v1"]
+    repo = Repository.objects.get(name="acme/team/api")
+    children = [
+        Artifact.objects.create(
+            repository=repo, digest="sha256:" + f"{arch}".encode().hex().ljust(64, "0"), parent=index,
+            pushed_at=index.pushed_at, pushed_at_source=PushedAtSource.SEEN,
+        )
+        for arch in ("amd64", "arm64")
+    ]
+    signature = Artifact.objects.create(
+        repository=repo, digest="sha256:" + "5" * 64, subject_digest=index.digest, pushed_at=index.pushed_at
+    )
+
+    by_digest = {c.digest: c for c in retention.candidates_for(project)}
+
+    assert {c.repository for c in by_digest.values()} == {"team/api"}
+    assert all(by_digest[child.digest].parents == (index.digest,) for child in children)
+    assert by_digest[index.digest].parents == () and by_digest[index.digest].tags[0].name == "v1"
+    assert by_digest[signature.digest].subject == index.digest
+    assert {c.ref for c in by_digest.values()} == {index.pk, signature.pk, *(child.pk for child in children)}
+    # A child's push was not seen (sync), its index's was: only the index's time is known.
+    assert [by_digest[child.digest].push_time_known for child in children] == [False, False]
+    assert by_digest[index.digest].push_time_known
 
 
 def test_preview_evaluates_an_unsaved_policy_with_the_immutable_rules() -> None:
@@ -182,7 +215,7 @@ def test_label_names_are_read_in_one_more_query_only_when_rules_use_labels(
     first = Tag.objects.select_related("artifact__repository").get(name="v1").artifact
     label_service.add_label(release, [first], project=project, actor=ACTOR)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         candidates = retention.candidates_for(project, with_labels=True)
 
     assert {c.digest: c.labels for c in candidates if c.labels} == {first.digest: frozenset({"release"})}
