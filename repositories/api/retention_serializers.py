@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -225,6 +226,12 @@ class RetentionRunCreateSerializer(serializers.Serializer[Any]):
 class RetentionRunItemSerializer(serializers.ModelSerializer[RetentionRunItem]):
     repository = serializers.CharField(source="repository_name", read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    reason = serializers.CharField(
+        source="reason_text", read_only=True, help_text=_("Why, in the request's language.")
+    )
+    reason_params = serializers.DictField(
+        read_only=True, help_text=_("The reason's parameters (rule number, tags, owner digest).")
+    )
 
     class Meta:
         model = RetentionRunItem
@@ -235,6 +242,8 @@ class RetentionRunItemSerializer(serializers.ModelSerializer[RetentionRunItem]):
             "tags",
             "action",
             "reason",
+            "reason_code",
+            "reason_params",
             "owner_digest",
             "owner_relation",
             "outcome",

@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from audit.context import Actor
@@ -194,8 +194,8 @@ def evaluate_for_run(run: RetentionRun) -> engine.Evaluation:
 
 # The item columns a plan writes, in order (the rest take their defaults: no error, no attempt yet).
 _PLAN_COLUMNS = (
-    "run", "repository_name", "digest", "tags", "action", "reason", "owner_digest", "owner_relation",
-    "outcome", "error", "attempts",
+    "run", "repository_name", "digest", "tags", "action", "reason", "reason_code", "reason_params",
+    "owner_digest", "owner_relation", "outcome", "error", "attempts",
 )
 
 
@@ -225,7 +225,9 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
                 d.digest,
                 sorted(t.name for t in d.artifact.tags),
                 Item.Action.DELETE.value,
-                d.reason,
+                english_reason(d),
+                d.code.value,
+                d.reason_params(),
                 (d.owner or "") if dependent else "",
                 d.relation if dependent else "",
                 outcome.value,
@@ -243,7 +245,9 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
                     d.digest,
                     sorted(t.name for t in d.artifact.tags),
                     Item.Action.SKIP.value,
-                    d.reason,
+                    english_reason(d),
+                    d.code.value,
+                    d.reason_params(),
                     "",
                     "",
                     Item.Outcome.SKIPPED.value,
@@ -254,6 +258,13 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
     return rows
 
 
+def english_reason(decision: engine.ArtifactDecision) -> str:
+    """The reason in English, whatever language is active (a run started from a request):
+    the item's `reason` column and its audit events keep one language."""
+    with translation.override("en"):
+        return decision.reason
+
+
 def _write_plan(rows: list[tuple[Any, ...]]) -> None:
     """Insert the plan's item rows in order (so ids follow the plan): COPY on PostgreSQL, one
     prepared INSERT run for every row elsewhere. Far cheaper than `bulk_create` of instances."""
@@ -262,20 +273,20 @@ def _write_plan(rows: list[tuple[Any, ...]]) -> None:
     table = connection.ops.quote_name(Item._meta.db_table)
     column_of = {field.name: field.column for field in Item._meta.concrete_fields}
     columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in _PLAN_COLUMNS)
-    tags_at = _PLAN_COLUMNS.index("tags")
+    json_at = (_PLAN_COLUMNS.index("tags"), _PLAN_COLUMNS.index("reason_params"))
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
             writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
             for row in rows:
-                writer.writerow([json.dumps(v) if i == tags_at else v for i, v in enumerate(row)])
+                writer.writerow([json.dumps(v) if i in json_at else v for i, v in enumerate(row)])
             buffer.seek(0)
             cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
         else:
             marks = ", ".join(["%s"] * len(_PLAN_COLUMNS))
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (names from the model)
-                [tuple(json.dumps(v) if i == tags_at else v for i, v in enumerate(row)) for row in rows],
+                [tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(row)) for row in rows],
             )
 
 
