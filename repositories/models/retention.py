@@ -183,6 +183,7 @@ class RetentionRun(models.Model):
     artifacts_failed = models.PositiveIntegerField(default=0)
     tags_deleted = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
+    message_i18n = models.JSONField(default=dict, blank=True, help_text=_("The message's id and parameters."))
     stop_requested = models.BooleanField(default=False)
 
     class Meta:

@@ -210,6 +210,7 @@ class ScanReport(models.Model):
     allowlisted = models.PositiveIntegerField(default=0, help_text=_("Findings marked by the allowlist."))
     worst_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
     error = models.TextField(blank=True)
+    error_i18n = models.JSONField(default=dict, blank=True, help_text=_("The error's message id and parameters."))
     notes = models.JSONField(default=list, blank=True)
     sbom = models.JSONField(null=True, blank=True, help_text=_("CycloneDX JSON (built-in scanner)."))
 

@@ -52,13 +52,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import Entry as AuditEntry
 from audit.services import record, record_many
 from portal import metrics
+from portal.stored_text import Stored, stored
 from webhooks import hooks as webhook_hooks
 
 from .. import retention as engine
@@ -135,8 +136,13 @@ def claim_run(run_id: int) -> RetentionRun | None:
 def request_stop(run: RetentionRun) -> RetentionRun:
     """Ask a run to stop: a queued one stops at once, a running one before its next deletion."""
     now = timezone.now()
+    message = stored(gettext_noop("Stopped before it started."))
     RetentionRun.objects.filter(pk=run.pk, status=RetentionRun.Status.QUEUED).update(
-        status=RetentionRun.Status.STOPPED, stop_requested=True, finished_at=now, message="Stopped before it started."
+        status=RetentionRun.Status.STOPPED,
+        stop_requested=True,
+        finished_at=now,
+        message=message.text,
+        message_i18n=message.data,
     )
     RetentionRun.objects.filter(pk=run.pk, status=RetentionRun.Status.RUNNING).update(stop_requested=True)
     run.refresh_from_db()
@@ -320,25 +326,37 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
         run.artifacts_skipped = len(rows) - run.artifacts_planned
         run.save(update_fields=["artifacts_evaluated", "artifacts_kept", "artifacts_planned", "artifacts_skipped"])
         if run.dry_run:
-            return _finish(run, RetentionRun.Status.SUCCEEDED, f"Dry run: {run.artifacts_planned} artifact(s) would be deleted.")
+            return _finish(
+                run,
+                RetentionRun.Status.SUCCEEDED,
+                stored(gettext_noop("Dry run: %(count)s artifact(s) would be deleted."), count=run.artifacts_planned),
+            )
         if GcRun.objects.filter(status__in=GcRun.ACTIVE).exists():
             # Deleting beside a sweep could leave the recycle bin promising blobs the sweep removes.
             return _finish(
-                run, RetentionRun.Status.FAILED, "A garbage collection is queued or running: nothing was deleted."
+                run,
+                RetentionRun.Status.FAILED,
+                stored(gettext_noop("A garbage collection is queued or running: nothing was deleted.")),
             )
         # The plan in its order (ids follow it), as model rows for the per-chunk updates.
         items = list(Item.objects.filter(run=run, action=Item.Action.DELETE).order_by("id"))
         status, message = _delete_all(run, items, client, sleep)
         return _finish(run, status, message)
     except engine.PolicyError as exc:
-        return _finish(run, RetentionRun.Status.FAILED, f"The policy is invalid: {exc}")
+        return _finish(run, RetentionRun.Status.FAILED, stored(gettext_noop("The policy is invalid: %(detail)s"), detail=str(exc)))
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
         log.exception("retention run %s crashed", run.pk)
         _leave_rest(run, "Not attempted: the run stopped on an internal error.")
-        return _finish(run, RetentionRun.Status.FAILED, f"The run stopped on an internal error: {exc!r}")
+        return _finish(
+            run,
+            RetentionRun.Status.FAILED,
+            stored(gettext_noop("The run stopped on an internal error: %(detail)s"), detail=repr(exc)),
+        )
 
 
-def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sleep: Sleep) -> tuple[str, str]:
+def _delete_all(
+    run: RetentionRun, items: list[Item], client: RegistryClient, sleep: Sleep
+) -> tuple[str, Stored | None]:
     by_repository: dict[str, list[Item]] = {}
     for item in items:
         by_repository.setdefault(item.repository_name, []).append(item)
@@ -355,17 +373,21 @@ def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sl
                     refresh_repository_counts(row)
     except RunAborted as exc:
         _leave_rest(run, f"Not attempted: {exc}")
-        return RetentionRun.Status.FAILED, f"The registry could not be reached: {exc}. The run stopped there."
+        return RetentionRun.Status.FAILED, stored(
+            gettext_noop("The registry could not be reached: %(detail)s. The run stopped there."), detail=str(exc)
+        )
     except _Stopped:
         _leave_rest(run, "Not attempted: the run was stopped.")
-        return RetentionRun.Status.STOPPED, "Stopped on request."
+        return RetentionRun.Status.STOPPED, stored(gettext_noop("Stopped on request."))
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
     run.refresh_from_db(fields=["artifacts_failed"])
     if run.artifacts_failed:
-        return RetentionRun.Status.FAILED, f"{run.artifacts_failed} deletion(s) failed; see the items."
-    return RetentionRun.Status.SUCCEEDED, ""
+        return RetentionRun.Status.FAILED, stored(
+            gettext_noop("%(count)s deletion(s) failed; see the items."), count=run.artifacts_failed
+        )
+    return RetentionRun.Status.SUCCEEDED, None
 
 
 def _leave_rest(run: RetentionRun, message: str) -> None:
@@ -665,7 +687,7 @@ def _fail(item: Item, error: str) -> str:
     return _end(item, Item.Outcome.FAILED, error)
 
 
-def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
+def _finish(run: RetentionRun, status: str, message: Stored | None) -> RetentionRun:
     counts = RetentionRun.objects.filter(pk=run.pk).values(
         "artifacts_deleted", "artifacts_skipped", "artifacts_failed", "tags_deleted"
     ).get()
@@ -673,13 +695,16 @@ def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
         setattr(run, key, value)
     run.status = status
     run.finished_at = timezone.now()
-    run.message = message or (
-        f"{run.artifacts_deleted} artifact(s) and {run.tags_deleted} tag(s) deleted"
-        + (f", {run.artifacts_skipped} skipped" if run.artifacts_skipped else "")
-        + "."
-    )
+    if message is None:
+        counts = {"artifacts": run.artifacts_deleted, "tags": run.tags_deleted, "skipped": run.artifacts_skipped}
+        message = (
+            stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted, %(skipped)s skipped."), **counts)
+            if run.artifacts_skipped
+            else stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted."), **counts)
+        )
+    run.message, run.message_i18n = message.text, message.data
     with transaction.atomic():
-        run.save(update_fields=["status", "finished_at", "message"])
+        run.save(update_fields=["status", "finished_at", "message", "message_i18n"])
         record(
             AuditAction.RETENTION_RUN_END,
             actor=ACTOR,

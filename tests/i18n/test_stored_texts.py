@@ -15,7 +15,7 @@ from django.utils import translation
 from repositories.models import RetentionRunItem
 from repositories.retention import Rule, TagSelector, Template
 from repositories.retention.advisor import PullWarning
-from repositories.retention.reasons import reason_text, rule_text
+from repositories.retention.reasons import reason_text
 from repositories.services import retention, retention_runs
 from tests.factories import ProjectFactory
 from tests.i18n.test_python_strings import _compiled_catalogues  # noqa: F401 (autouse fixture)
