@@ -47,7 +47,7 @@ def test_the_advisors_warning_follows_the_active_language() -> None:
     warning = PullWarning("app", "sha256:" + "a" * 64, ("v1",), datetime(2026, 1, 7, tzinfo=UTC), deployed=True)
 
     with translation.override("zh-hans"):
-        assert warning.describe(now) == "app（v1）将被删除，但 3 天前仍被拉取过，且在该仓库最近一次推送之后：它可能正在使用中"
+        assert warning.describe(now) == "app（v1）3 天前仍被拉取过（在该仓库最近一次推送之后），却将被删除：它可能正在使用中"
     assert warning.describe(now) == (
         "app (v1) would be deleted but was pulled 3 days ago, after the repository's last push: it may be deployed"
     )
