@@ -696,11 +696,11 @@ def _finish(run: RetentionRun, status: str, message: Stored | None) -> Retention
     run.status = status
     run.finished_at = timezone.now()
     if message is None:
-        counts = {"artifacts": run.artifacts_deleted, "tags": run.tags_deleted, "skipped": run.artifacts_skipped}
+        totals = {"artifacts": run.artifacts_deleted, "tags": run.tags_deleted, "skipped": run.artifacts_skipped}
         message = (
-            stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted, %(skipped)s skipped."), **counts)
+            stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted, %(skipped)s skipped."), **totals)
             if run.artifacts_skipped
-            else stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted."), **counts)
+            else stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted."), **totals)
         )
     run.message, run.message_i18n = message.text, message.data
     with transaction.atomic():
