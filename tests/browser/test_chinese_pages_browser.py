@@ -49,6 +49,8 @@ def _pages() -> dict[str, str]:
         "retention": "/projects/demo/retention/",
         "members": "/projects/demo/members/",
         "audit": "/audit/",
+        "sync-runs": "/sync/",
+        "replication": "/replication/",
     }
 
 
