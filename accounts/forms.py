@@ -55,7 +55,7 @@ FIELD_LABELS = {
     "secret": _("Secret"),
     "endpoint": _("Endpoint"),
     "upstream": _("Upstream"),
-    "url": "URL",
+    "url": _("URL"),
     "port": _("Port"),
     "scopes": _("Scopes"),
     "expiry": _("Expiry"),
