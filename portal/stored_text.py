@@ -40,9 +40,16 @@ def stored(msgid: str, **params: Any) -> Stored:
     `Stored` messages themselves."""
     data: dict[str, Any] = {"id": msgid}
     if params:
-        data["params"] = {k: v.data if isinstance(v, Stored) else v for k, v in params.items()}
+        data["params"] = {k: _param(v) for k, v in params.items()}
     with translation.override("en"):
         return Stored(_render(data), data)
+
+
+def _param(value: Any) -> Any:
+    """A parameter as stored: a message of Wharf's as its data, a verbatim text as text."""
+    if isinstance(value, Stored):
+        return value.data if value.data else value.text
+    return value
 
 
 def _render(data: Mapping[str, Any]) -> str:

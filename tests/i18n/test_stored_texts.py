@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
+from portal.stored_text import Stored, shown, shown_html, stored
 from repositories.models import RetentionRunItem
 from repositories.retention import Rule, TagSelector, Template
 from repositories.retention.advisor import PullWarning
@@ -76,3 +78,20 @@ def test_an_item_written_before_reason_codes_shows_its_stored_text() -> None:
     item = RetentionRunItem(reason="deleted: retained by no rule")
     with translation.override("zh-hans"):
         assert item.reason_text == "deleted: retained by no rule"
+
+
+def test_a_stored_message_keeps_a_remote_text_verbatim_inside_a_translated_sentence() -> None:
+    remote = Stored("HTTP 503: storage went away")
+    message = stored(gettext_noop("Could not delete the remote tag: %(detail)s"), detail=remote.text)
+    nested = stored(gettext_noop("%(failed)s of %(total)s failed; first: %(item)s: %(reason)s"),
+                    failed=1, total=2, item="acme/app:v1", reason=remote)
+
+    assert message.text == "Could not delete the remote tag: HTTP 503: storage went away"
+    assert nested.text == "1 of 2 failed; first: acme/app:v1: HTTP 503: storage went away"
+    with translation.override("zh-hans"):
+        assert shown(message.text, message.data) == "无法删除远程标签：HTTP 503: storage went away"
+        assert str(shown_html(message.text, message.data)) == (
+            '无法删除远程标签：<span translate="no">HTTP 503: storage went away</span>'
+        )
+        assert shown(nested.text, nested.data) == "2 个中有 1 个失败；第一个：acme/app:v1：HTTP 503: storage went away"
+    assert str(shown_html("an old row's English", {})) == '<span translate="no">an old row&#x27;s English</span>'
