@@ -145,9 +145,9 @@ COMMON_WORDS = frozenset(
 # Identifiers and data that are English in every language: product and protocol names,
 # the test world's names (projects, repositories, tags, labels, users), units.
 ALLOWED_WORDS = frozenset({"wharf", "url", "csv", "json", "ldap", "api", "rest", "webhook", "oci", "sha256"})
-# A word inside an identifier does not count: paths, dotted codes (`artifact.pushed`),
-# robot names (`robot$acme+ci`), digests, `quoted` tags.
-_ASCII_WORD = re.compile(r"(?<![A-Za-z0-9_.:/@`$+-])[A-Za-z]{3,}(?![A-Za-z0-9_`$+-]|\.[A-Za-z0-9])")
+# A word inside an identifier does not count: paths and globs (`team/**`), dotted codes
+# (`artifact.pushed`), robot names (`robot$acme+ci`), digests, `quoted` tags.
+_ASCII_WORD = re.compile(r"(?<![A-Za-z0-9_.:/@`$+*-])[A-Za-z]{3,}(?![A-Za-z0-9_`$+*/-]|\.[A-Za-z0-9])")
 
 
 def english_words(html: str, allowed: frozenset[str] = ALLOWED_WORDS) -> list[str]:

@@ -60,3 +60,8 @@ def test_english_built_in_python_is_found_outside_data_code_and_proper_nouns() -
 def test_a_chinese_page_with_only_data_and_identifiers_has_no_english_words() -> None:
     html = '<main><p>保留：没有规则匹配此仓库</p><span translate="no">the latest build</span> `latest` sha256:abc</main>'
     assert english_words(html) == []
+
+
+def test_identifiers_are_not_english_words() -> None:
+    html = "<main><p>例如 app-* 或 team/**；事件 artifact.pushed；robot$acme+ci</p></main>"
+    assert english_words(html) == []
