@@ -30,13 +30,59 @@ def apply_validation_error(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+# Labels of the fields that are declared without one: Django would make an English
+# label from the field's name ("Name", "Enabled"), which a Chinese page then shows.
+FIELD_LABELS = {
+    "name": _("Name"),
+    "description": _("Description"),
+    "username": _("Username"),
+    "password": _("Password"),
+    "email": _("Email"),
+    "role": _("Role"),
+    "schedule": _("Schedule"),
+    "enabled": _("Enabled"),
+    "reason": _("Reason"),
+    "projects": _("Projects"),
+    "project": _("Project"),
+    "repository": _("Repository"),
+    "repositories": _("Repositories"),
+    "team": _("Team"),
+    "tags": _("Tags"),
+    "labels": _("Labels"),
+    "label": _("Label"),
+    "events": _("Events"),
+    "format": _("Format"),
+    "secret": _("Secret"),
+    "endpoint": _("Endpoint"),
+    "upstream": _("Upstream"),
+    "url": _("URL"),
+    "port": _("Port"),
+    "scopes": _("Scopes"),
+    "expiry": _("Expiry"),
+    "expires_on": _("Expires on"),
+    "expires_in_days": _("Expires in (days)"),
+    "is_public": _("Public"),
+    "override": _("Override"),
+    "public_key": _("Public key"),
+    "vulnerability_id": _("Vulnerability"),
+    "repository_patterns": _("Repository patterns"),
+    "replace_namespace": _("Replace namespace"),
+    "quota_bytes": _("Storage quota"),
+    "quota_artifacts": _("Artifact quota"),
+    "require_signed": _("Require signed images"),
+}
+
+
 class BootstrapForm(forms.Form):
     """A form whose widgets carry Bootstrap's classes, and `is-invalid` when in error,
-    so templates can render fields with `{{ field }}`."""
+    so templates can render fields with `{{ field }}`. A field declared without a label
+    gets the translated one of `FIELD_LABELS`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
+            if field.label is None and name in FIELD_LABELS:
+                field.label = FIELD_LABELS[name]
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"

@@ -14,6 +14,9 @@ from .forms import BootstrapForm
 from .models import ROBOT_ACTIONS
 from .services.robots import DEFAULT, _Default
 
+# The robot actions as a person reads them (the codes stay in the API and the tokens).
+ACTION_LABELS = {"pull": _("Pull"), "push": _("Push"), "delete": _("Delete")}
+
 ROBOT_MAX_DAYS = 3650
 
 EXPIRY_CHOICES = [("default", _("In 30 days")), ("days", _("In a number of days")), ("never", _("Never"))]
@@ -29,7 +32,7 @@ class RobotCreateForm(BootstrapForm):
     description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
     actions = forms.MultipleChoiceField(
         label=_("Permissions"),
-        choices=[(action, action.capitalize()) for action in ROBOT_ACTIONS],
+        choices=[(action, ACTION_LABELS.get(action, action)) for action in ROBOT_ACTIONS],
         widget=forms.CheckboxSelectMultiple,
         initial=["pull"],
         error_messages={"required": _("Choose at least one permission.")},

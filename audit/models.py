@@ -208,3 +208,36 @@ class AuditEvent(models.Model):
     def compute_hash(self) -> str:
         payload = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256((self.prev_hash + payload).encode()).hexdigest()
+
+
+# What an event's `target_type` code names, as a person reads it (the code stays in the
+# API, the CSV and the hash chain); an unknown code is shown as it is.
+TARGET_TYPE_LABELS = {
+    "user": _("user"),
+    "team": _("team"),
+    "tag": _("tag"),
+    "project": _("project"),
+    "replication_rule": _("replication rule"),
+    "artifact": _("artifact"),
+    "registry_endpoint": _("registry endpoint"),
+    "robot": _("robot account"),
+    "retention_run": _("retention run"),
+    "retention_default": _("default retention policy"),
+    "retention_policy": _("retention policy"),
+    "gc_run": _("garbage collection run"),
+    "gc_schedule": _("garbage collection schedule"),
+    "api_token": _("API token"),
+    "webhook": _("webhook"),
+    "sync": _("sync"),
+    "signing_key": _("signing key"),
+    "scanner_adapter": _("scanner adapter"),
+    "registry_token": _("registry token"),
+    "registry": _("registry"),
+    "recycle_bin": _("recycle bin"),
+    "osv_import": _("vulnerability database import"),
+    "manifest": _("manifest"),
+    "label": _("label"),
+    "immutable_rules": _("immutable tag rules"),
+    "gate_policy": _("gate policy"),
+    "allowlist": _("allowlist"),
+}

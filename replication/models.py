@@ -176,6 +176,7 @@ class ReplicationRun(models.Model):
     deleted = models.PositiveIntegerField(default=0)
     stats = models.JSONField(default=dict, blank=True, help_text=_("The copier's counts (blobs, bytes)."))
     message = models.TextField(blank=True)
+    message_i18n = models.JSONField(default=dict, blank=True, help_text=_("The message's id and parameters."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -205,6 +206,7 @@ class ReplicationItem(models.Model):
     digest = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices)
     reason = models.TextField(blank=True)
+    reason_i18n = models.JSONField(default=dict, blank=True, help_text=_("The reason's message id and parameters."))
     referrers = models.PositiveIntegerField(default=0)
     blobs_uploaded = models.PositiveIntegerField(default=0)
     bytes_uploaded = models.BigIntegerField(default=0)

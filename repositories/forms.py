@@ -31,12 +31,12 @@ class ProjectListForm(forms.Form):
     """The query string of the project list."""
 
     SORTS = [
-        ("name", "Name (A–Z)"),
-        ("-name", "Name (Z–A)"),
-        ("-created", "Newest first"),
-        ("created", "Oldest first"),
-        ("members", "Most members"),
-        ("role", "My role"),
+        ("name", _("Name (A–Z)")),
+        ("-name", _("Name (Z–A)")),
+        ("-created", _("Newest first")),
+        ("created", _("Oldest first")),
+        ("members", _("Most members")),
+        ("role", _("My role")),
     ]
 
     q = forms.CharField(required=False, max_length=100, label=_("Search"))

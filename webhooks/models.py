@@ -90,6 +90,7 @@ class Delivery(models.Model):
     response_ms = models.PositiveIntegerField(null=True, blank=True)
     response_excerpt = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    error_i18n = models.JSONField(default=dict, blank=True, help_text=_("The error's message id and parameters."))
     next_retry_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)

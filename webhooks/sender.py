@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from portal.stored_text import Stored, stored
 
 from .targets import TargetRefused, check_target
 
@@ -25,7 +28,7 @@ class AttemptResult:
     status_code: int | None
     elapsed_ms: int
     excerpt: str
-    error: str
+    error: Stored  # why it failed before an answer; empty text when it did not
 
     @property
     def ok(self) -> bool:
@@ -45,14 +48,14 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
     started = time.monotonic()
     deadline = started + timeout
 
-    def result(code: int | None, excerpt: bytes = b"", error: str = "") -> AttemptResult:
+    def result(code: int | None, excerpt: bytes = b"", error: Stored | None = None) -> AttemptResult:
         text = excerpt[:EXCERPT_CHARS].decode("utf-8", "replace")
-        return AttemptResult(code, int((time.monotonic() - started) * 1000), text, error)
+        return AttemptResult(code, int((time.monotonic() - started) * 1000), text, error or Stored(""))
 
     try:
         check_target(url)
     except TargetRefused as exc:
-        return result(None, error=f"Target refused: {exc}")
+        return result(None, error=stored(gettext_noop("Target refused: %(detail)s"), detail=str(exc)))
     try:
         with (
             httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client,
@@ -64,9 +67,10 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
                 if len(kept) >= cap:
                     break  # enough to show; the connection is closed unread
                 if time.monotonic() > deadline:
-                    return result(response.status_code, bytes(kept), f"Answer not finished after {timeout:g} s.")
+                    late = stored(gettext_noop("Answer not finished after %(seconds)s s."), seconds=f"{timeout:g}")
+                    return result(response.status_code, bytes(kept), late)
             return result(response.status_code, bytes(kept))
     except httpx.TimeoutException:
-        return result(None, error=f"No answer within {timeout:g} s.")
+        return result(None, error=stored(gettext_noop("No answer within %(seconds)s s."), seconds=f"{timeout:g}"))
     except httpx.HTTPError as exc:
-        return result(None, error=f"{type(exc).__name__}: {exc}"[:500])
+        return result(None, error=Stored(f"{type(exc).__name__}: {exc}"[:500]))

@@ -22,11 +22,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 from portal import metrics
+from portal.stored_text import stored
 
 from .events import SYSTEM_ONLY, TEST_EVENT, WebhookEvent
 from .models import Delivery, Webhook, WebhookFormat
@@ -281,7 +283,7 @@ def attempt(delivery_id: int) -> Delivery | None:
     delivery.response_code = result.status_code
     delivery.response_ms = result.elapsed_ms
     delivery.response_excerpt = result.excerpt
-    delivery.error = result.error
+    delivery.error, delivery.error_i18n = result.error.text, result.error.data
     if result.ok:
         delivery.status, delivery.next_retry_at = Delivery.Status.SUCCEEDED, None
     elif delivery.attempts >= settings.WHARF_WEBHOOKS_MAX_ATTEMPTS:
@@ -290,10 +292,11 @@ def attempt(delivery_id: int) -> Delivery | None:
         delivery.status = Delivery.Status.RETRYING
         delivery.next_retry_at = timezone.now() + backoff(delivery.attempts)
     if not result.ok and not delivery.error:
-        delivery.error = f"The receiver answered {result.status_code}."
+        error = stored(gettext_noop("The receiver answered %(status)s."), status=result.status_code)
+        delivery.error, delivery.error_i18n = error.text, error.data
     delivery.save(
         update_fields=[
-            "attempts", "response_code", "response_ms", "response_excerpt", "error", "status", "next_retry_at"
+            "attempts", "response_code", "response_ms", "response_excerpt", "error", "error_i18n", "status", "next_retry_at"
         ]
     )
     metrics.webhook_delivery(delivery.status, result.elapsed_ms / 1000)

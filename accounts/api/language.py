@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -23,7 +24,7 @@ class LanguageSerializer(serializers.Serializer[User]):
     language = serializers.ChoiceField(
         choices=[code for code, _ in language_choices()],
         allow_blank=True,
-        help_text="A language code (en, zh-hans), or empty for the browser's Accept-Language.",
+        help_text=gettext_lazy("A language code (en, zh-hans), or empty for the browser's Accept-Language."),
     )
 
 

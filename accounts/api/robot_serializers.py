@@ -11,11 +11,11 @@ from ..models import ROBOT_ACTIONS, RobotAccount
 
 class RobotSerializer(serializers.ModelSerializer[RobotAccount]):
     full_name = serializers.CharField(
-        read_only=True, help_text="The login name: robot$project+name or robot$name."
+        read_only=True, help_text=gettext_lazy("The login name: robot$project+name or robot$name.")
     )
     project = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     projects = serializers.ListField(
-        source="project_names", child=serializers.CharField(), read_only=True, help_text="System robots only."
+        source="project_names", child=serializers.CharField(), read_only=True, help_text=gettext_lazy("System robots only.")
     )
     permissions = serializers.SerializerMethodField()
     is_expired = serializers.BooleanField(read_only=True)
@@ -48,7 +48,7 @@ class RobotSerializer(serializers.ModelSerializer[RobotAccount]):
 class CreatedRobotSerializer(RobotSerializer):
     secret = serializers.CharField(
         read_only=True,
-        help_text="The password for docker/skopeo login. Shown only this once; Wharf keeps a hash.",
+        help_text=gettext_lazy("The password for docker/skopeo login. Shown only this once; Wharf keeps a hash."),
     )
 
     class Meta(RobotSerializer.Meta):
@@ -68,13 +68,13 @@ class RobotCreateSerializer(serializers.Serializer[RobotAccount]):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     permissions = serializers.ListField(
         child=serializers.ChoiceField(choices=list(ROBOT_ACTIONS)),
-        help_text="A subset of pull, push, delete.",
+        help_text=gettext_lazy("A subset of pull, push, delete."),
     )
     repository_patterns = serializers.ListField(
         child=serializers.CharField(), required=False, default=list, help_text=_PATTERNS_HELP
     )
     expires_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Leave out for 30 days from now; null for never."
+        required=False, allow_null=True, help_text=gettext_lazy("Leave out for 30 days from now; null for never.")
     )
 
 
@@ -83,7 +83,7 @@ class SystemRobotCreateSerializer(RobotCreateSerializer):
         child=serializers.CharField(),
         allow_empty=False,
         error_messages={"empty": NO_PROJECT},
-        help_text="The projects it acts in (names).",
+        help_text=gettext_lazy("The projects it acts in (names)."),
     )
 
 
@@ -93,12 +93,12 @@ class RobotUpdateSerializer(serializers.Serializer[RobotAccount]):
     permissions = serializers.ListField(
         child=serializers.ChoiceField(choices=list(ROBOT_ACTIONS)),
         required=False,
-        help_text="A subset of pull, push, delete.",
+        help_text=gettext_lazy("A subset of pull, push, delete."),
     )
     repository_patterns = serializers.ListField(
         child=serializers.CharField(), required=False, help_text=_PATTERNS_HELP
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="null: never expires.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text=gettext_lazy("null: never expires."))
 
 
 class SystemRobotUpdateSerializer(RobotUpdateSerializer):

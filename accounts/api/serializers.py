@@ -3,6 +3,7 @@ passwords and token names stays in `accounts.services`."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -21,7 +22,7 @@ class CreatedUserSerializer(UserSerializer):
         source="generated_password",
         read_only=True,
         allow_null=True,
-        help_text="The generated password, shown only this once; null when you chose one.",
+        help_text=gettext_lazy("The generated password, shown only this once; null when you chose one."),
     )
 
     class Meta(UserSerializer.Meta):
@@ -33,7 +34,7 @@ class UserCreateSerializer(serializers.Serializer[User]):
     username = serializers.CharField()
     email = serializers.CharField(required=False, allow_blank=True, default="")
     password = serializers.CharField(
-        required=False, write_only=True, help_text="Leave out to have Wharf generate one."
+        required=False, write_only=True, help_text=gettext_lazy("Leave out to have Wharf generate one.")
     )
     is_superuser = serializers.BooleanField(required=False, default=False)
 
@@ -46,7 +47,7 @@ class UserUpdateSerializer(serializers.Serializer[User]):
 
 class PasswordResetSerializer(serializers.Serializer[User]):
     password = serializers.CharField(
-        required=False, write_only=True, help_text="Leave out to have Wharf generate one."
+        required=False, write_only=True, help_text=gettext_lazy("Leave out to have Wharf generate one.")
     )
 
 
@@ -54,7 +55,7 @@ class PasswordResetResultSerializer(serializers.Serializer[User]):
     password = serializers.CharField(
         read_only=True,
         allow_null=True,
-        help_text="The generated password, shown only this once; null when you chose one.",
+        help_text=gettext_lazy("The generated password, shown only this once; null when you chose one."),
     )
 
 
@@ -74,7 +75,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
 
 class CreatedApiTokenSerializer(ApiTokenSerializer):
     secret = serializers.CharField(
-        read_only=True, help_text="Send as 'Authorization: Bearer <secret>'. Shown only this once."
+        read_only=True, help_text=gettext_lazy("Send as 'Authorization: Bearer <secret>'. Shown only this once.")
     )
 
     class Meta(ApiTokenSerializer.Meta):
@@ -93,5 +94,5 @@ class ApiTokenCreateSerializer(serializers.Serializer[ApiToken]):
         error_messages={"max_length": _("Give at most {max_length} scopes.")},
         required=False,
         default=all_token_scopes,
-        help_text="api, read_api, read_registry and/or write_registry; at least one. Left out: all four.",
+        help_text=gettext_lazy("api, read_api, read_registry and/or write_registry; at least one. Left out: all four."),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -28,9 +29,9 @@ _DESCRIPTION_MAX = Team._meta.get_field("description").max_length
 
 
 class TeamSerializer(serializers.ModelSerializer[Team]):
-    members = serializers.SerializerMethodField(help_text="Usernames of the members.")
+    members = serializers.SerializerMethodField(help_text=gettext_lazy("Usernames of the members."))
     projects = serializers.SerializerMethodField(
-        help_text="Each project where the team holds a role, and the role."
+        help_text=gettext_lazy("Each project where the team holds a role, and the role.")
     )
 
     class Meta:
@@ -124,7 +125,7 @@ class TeamViewSet(
 
 
 TEAM_ID_PARAMETER = OpenApiParameter(
-    "team_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The team's id."
+    "team_id", OpenApiTypes.INT, OpenApiParameter.PATH, description=gettext_lazy("The team's id.")
 )
 
 

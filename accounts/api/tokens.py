@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
@@ -35,7 +36,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
         token.secret = secret  # type: ignore[attr-defined]
         return Response(CreatedApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: None}, description="Revoke the token; it stops working at once.")
+    @extend_schema(responses={204: None}, description=gettext_lazy("Revoke the token; it stops working at once."))
     def destroy(self, request: Request, pk: str) -> Response:
         revoke_token(self.get_object(), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
@@ -67,7 +68,7 @@ class AuditEventViewSetBase(mixins.ListModelMixin, viewsets.GenericViewSet[Audit
     @extend_schema(
         responses={
             (200, "text/csv"): OpenApiResponse(
-                OpenApiTypes.STR, description="Every matching event, newest first, as CSV."
+                OpenApiTypes.STR, description=gettext_lazy("Every matching event, newest first, as CSV.")
             )
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.urls import URLPattern, URLResolver, reverse
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -29,10 +30,10 @@ def top_level_resources(patterns: list[URLPattern | URLResolver]) -> dict[str, s
 
 class ApiIndexSerializer(serializers.Serializer[Any]):
     resources = serializers.DictField(
-        child=serializers.URLField(), help_text="Each top-level resource's name and URL."
+        child=serializers.URLField(), help_text=gettext_lazy("Each top-level resource's name and URL.")
     )
-    schema = serializers.URLField(help_text="The OpenAPI schema of this API.")
-    docs = serializers.URLField(help_text="Its documentation (Swagger UI).")
+    schema = serializers.URLField(help_text=gettext_lazy("The OpenAPI schema of this API."))
+    docs = serializers.URLField(help_text=gettext_lazy("Its documentation (Swagger UI)."))
 
 
 class ApiIndexView(APIView):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -57,7 +58,7 @@ class EndpointWriteSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         required=False,
         write_only=True,
-        help_text="Stored encrypted; never shown.",
+        help_text=gettext_lazy("Stored encrypted; never shown."),
     )
     verify_tls = serializers.BooleanField(default=True)
 
@@ -100,7 +101,7 @@ class EndpointViewSet(
         )
         return Response(EndpointSerializer(endpoint).data)
 
-    @extend_schema(responses={204: None, 400: OpenApiResponse(description="Replication rules use it.")})
+    @extend_schema(responses={204: None, 400: OpenApiResponse(description=gettext_lazy("Replication rules use it."))})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         endpoints.delete_endpoint(self.get_object(), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
@@ -52,11 +53,11 @@ class PromotionSerializer(serializers.ModelSerializer[Promotion]):
 
 
 class PromoteRequestSerializer(serializers.Serializer[Any]):
-    project = serializers.CharField(max_length=255, help_text="The target project (you need push there).")
+    project = serializers.CharField(max_length=255, help_text=gettext_lazy("The target project (you need push there)."))
     repository = serializers.CharField(
         max_length=255,
         required=False,
-        help_text="Its name inside the target project; default: the same as here.",
+        help_text=gettext_lazy("Its name inside the target project; default: the same as here."),
     )
     tag = serializers.CharField(max_length=128)
 
@@ -92,9 +93,9 @@ class PromotionViewSet(viewsets.GenericViewSet[Promotion]):
         request=PromoteRequestSerializer,
         responses={
             201: PromotionSerializer,
-            400: OpenApiResponse(description="A bad repository or tag, or a protected tag in the target."),
-            403: OpenApiResponse(description="No pull here, or no push in the target project."),
-            404: OpenApiResponse(description="No such artifact, or no such target project."),
+            400: OpenApiResponse(description=gettext_lazy("A bad repository or tag, or a protected tag in the target.")),
+            403: OpenApiResponse(description=gettext_lazy("No pull here, or no push in the target project.")),
+            404: OpenApiResponse(description=gettext_lazy("No such artifact, or no such target project.")),
             **REGISTRY_ERROR_RESPONSES,
         },
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -30,7 +31,7 @@ class ProxyCacheSerializer(serializers.ModelSerializer[ProxyCache]):
     upstream = serializers.SlugRelatedField(slug_field="name", queryset=RegistryEndpoint.objects.all())
     port = serializers.IntegerField(required=False, min_value=1024, max_value=65535)
     rule = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    url = serializers.CharField(read_only=True, help_text="Where clients pull through.")
+    url = serializers.CharField(read_only=True, help_text=gettext_lazy("Where clients pull through."))
 
     class Meta:
         model = ProxyCache

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -113,7 +114,7 @@ class RuleViewSet(
         rule = rule_service.update_rule(rule, actor=request_actor(request), **body.validated_data)
         return Response(RuleSerializer(rule).data)
 
-    @extend_schema(responses={204: None, 400: OpenApiResponse(description="A run is queued or running.")})
+    @extend_schema(responses={204: None, 400: OpenApiResponse(description=gettext_lazy("A run is queued or running."))})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rule_service.delete_rule(self.get_object(), actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -122,7 +123,7 @@ class RuleViewSet(
         request=None,
         responses={
             202: RunSerializer,
-            200: OpenApiResponse(RunSerializer, description="A run was queued already."),
+            200: OpenApiResponse(RunSerializer, description=gettext_lazy("A run was queued already.")),
         },
     )
     @action(detail=True, methods=["post"])
@@ -147,7 +148,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return runs_.filter(rule__name=rule) if rule else runs_
 
     @extend_schema(
-        parameters=[OpenApiParameter("rule", str, description="Only this rule's runs (its name).")]
+        parameters=[OpenApiParameter("rule", str, description=gettext_lazy("Only this rule's runs (its name)."))]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
@@ -174,7 +175,7 @@ class RunItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReplicationI
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=ReplicationItem.Status.values)],
-        responses={200: ItemSerializer(many=True), 404: OpenApiResponse(description="No such run.")},
+        responses={200: ItemSerializer(many=True), 404: OpenApiResponse(description=gettext_lazy("No such run."))},
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         from django.http import Http404

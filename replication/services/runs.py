@@ -36,10 +36,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal.stored_text import Stored, stored
 from repositories.accessories import reference_tag_names
 from repositories.globs import PatternKind, compile_glob
 from repositories.models import Repository, Tag
@@ -75,13 +77,17 @@ class Outcome:
     work: Work
     status: str
     digest: str = ""
-    reason: str = ""
+    reason: Stored = field(default_factory=lambda: Stored(""))
     stats: CopyStats = field(default_factory=CopyStats)
     placed: list[Placed] = field(default_factory=list)
 
 
 class RunFailed(Exception):
     """The run cannot go on at all (the endpoint cannot be read, no credentials)."""
+
+    def __init__(self, message: Stored) -> None:
+        super().__init__(message.text)
+        self.message = message
 
 
 def destination_name(rule: ReplicationRule, source: str) -> str:
@@ -260,7 +266,10 @@ def copy_one(copier: Copier, rule: ReplicationRule, work: Work, references: Iter
             if there is not None and there != here:
                 outcome.status = ReplicationItem.Status.SKIPPED
                 outcome.digest = here or ""
-                outcome.reason = f"The destination's tag points at {there}; the rule keeps existing tags."
+                outcome.reason = stored(
+                    gettext_noop("The destination's tag points at %(digest)s; the rule keeps existing tags."),
+                    digest=there,
+                )
                 return outcome
         copied = copier.copy(work.source, work.tag, work.destination, work.tag)
         outcome.digest = copied.digest
@@ -276,10 +285,10 @@ def copy_one(copier: Copier, rule: ReplicationRule, work: Work, references: Iter
                 all_present = all_present and referrer.present
         if all_present:
             outcome.status = ReplicationItem.Status.SKIPPED
-            outcome.reason = "Already at the destination (same digest)."
+            outcome.reason = stored(gettext_noop("Already at the destination (same digest)."))
     except RegistryError as exc:
         outcome.status = ReplicationItem.Status.FAILED
-        outcome.reason = str(exc)[:MAX_REASON]
+        outcome.reason = Stored(str(exc)[:MAX_REASON])
     return outcome
 
 
@@ -298,7 +307,7 @@ def _delete_remote(
             if exc.status == 404:
                 continue
             outcomes.append(
-                Outcome(Work(name, "*", destination), ReplicationItem.Status.FAILED, reason=str(exc))
+                Outcome(Work(name, "*", destination), ReplicationItem.Status.FAILED, reason=Stored(str(exc)))
             )
             continue
         here = local_tags.get(name, set())
@@ -306,13 +315,15 @@ def _delete_remote(
             if tag in here or _is_reference(tag) or not tag_glob.matches(tag):
                 continue
             outcome = Outcome(
-                Work(name, tag, destination), ReplicationItem.Status.DELETED, reason="Deleted here."
+                Work(name, tag, destination), ReplicationItem.Status.DELETED, reason=stored(gettext_noop("Deleted here."))
             )
             try:
                 remote.delete_tag(destination, tag)
             except RegistryError as exc:
                 outcome.status = ReplicationItem.Status.FAILED
-                outcome.reason = f"Could not delete the remote tag: {exc}"[:MAX_REASON]
+                outcome.reason = stored(
+                    gettext_noop("Could not delete the remote tag: %(detail)s"), detail=str(exc)
+                ).cut(MAX_REASON)
             outcomes.append(outcome)
     return outcomes
 
@@ -330,7 +341,9 @@ def execute_run(run: ReplicationRun) -> ReplicationRun:
         try:
             remote = endpoint_client(rule.endpoint, max_connections=concurrency * 2)
         except credentials.SecretUnavailable as exc:
-            raise RunFailed(f"Endpoint {rule.endpoint.name}: {exc}") from exc
+            raise RunFailed(
+                stored(gettext_noop("Endpoint %(name)s: %(detail)s"), name=rule.endpoint.name, detail=str(exc))
+            ) from exc
         local = registry_client()
         push = rule.direction == ReplicationRule.Direction.PUSH
         source, target = (local, remote) if push else (remote, local)
@@ -342,7 +355,14 @@ def execute_run(run: ReplicationRun) -> ReplicationRun:
                 else:
                     work, references = pull_candidates(rule, remote, pool)
             except RegistryError as exc:
-                raise RunFailed(f"Endpoint {rule.endpoint.name} ({rule.endpoint.url}): {exc}") from exc
+                raise RunFailed(
+                    stored(
+                        gettext_noop("Endpoint %(name)s (%(url)s): %(detail)s"),
+                        name=rule.endpoint.name,
+                        url=rule.endpoint.url,
+                        detail=str(exc),
+                    )
+                ) from exc
             copier = Copier(source, target, same_registry=False)
             outcomes = list(pool.map(lambda w: copy_one(copier, rule, w, references.get(w.source, ())), work))
             if push and rule.delete_remote and not run.only:
@@ -358,13 +378,13 @@ def execute_run(run: ReplicationRun) -> ReplicationRun:
                     local_tags[repo].add(tag)
                 outcomes += _delete_remote(rule, remote, local_tags, matched)
     except RunFailed as exc:
-        return _finish(run, outcomes, message=str(exc), failed=True)
+        return _finish(run, outcomes, message=exc.message, failed=True)
     log.info("replication run %s: %d items in %.2fs", run.pk, len(outcomes), time.perf_counter() - started)
     return _finish(run, outcomes)
 
 
 def _finish(
-    run: ReplicationRun, outcomes: list[Outcome], *, message: str = "", failed: bool = False
+    run: ReplicationRun, outcomes: list[Outcome], *, message: Stored | None = None, failed: bool = False
 ) -> ReplicationRun:
     rule = run.rule
     counts: dict[str, int] = defaultdict(int)
@@ -375,15 +395,20 @@ def _finish(
     first_failure = next((o for o in outcomes if o.status == ReplicationItem.Status.FAILED), None)
     if first_failure is not None:
         failed = True
-        message = message or (
-            f"{counts['failed']} of {len(outcomes)} failed; first: "
-            f"{first_failure.work.source}:{first_failure.work.tag}: {first_failure.reason}"
+        message = message or stored(
+            gettext_noop("%(failed)s of %(total)s failed; first: %(item)s: %(reason)s"),
+            failed=counts["failed"],
+            total=len(outcomes),
+            item=f"{first_failure.work.source}:{first_failure.work.tag}",
+            reason=first_failure.reason,
         )
-    message = message or (
-        f"{counts['copied']} copied, {counts['skipped']} skipped"
-        + (f", {counts['deleted']} deleted" if counts["deleted"] else "")
-        + f" of {len(outcomes)}."
-    )
+    if message is None:
+        numbers = {k: counts[k] for k in ("copied", "skipped", "deleted")} | {"total": len(outcomes)}
+        message = (
+            stored(gettext_noop("%(copied)s copied, %(skipped)s skipped, %(deleted)s deleted of %(total)s."), **numbers)
+            if counts["deleted"]
+            else stored(gettext_noop("%(copied)s copied, %(skipped)s skipped of %(total)s."), **numbers)
+        )
     now = timezone.now()
     actor = Actor.system("replication")
     with transaction.atomic():
@@ -394,7 +419,8 @@ def _finish(
                 destination=f"{o.work.destination}:{o.work.tag}"[:400],
                 digest=o.digest,
                 status=o.status,
-                reason=o.reason,
+                reason=o.reason.text,
+                reason_i18n=o.reason.data,
                 referrers=max(0, len(o.placed) - 1),
                 blobs_uploaded=o.stats.blobs_uploaded,
                 bytes_uploaded=o.stats.bytes_uploaded,
@@ -414,7 +440,8 @@ def _finish(
         run.copied, run.skipped = counts["copied"], counts["skipped"]
         run.failed, run.deleted = counts["failed"], counts["deleted"]
         run.stats = stats.as_dict()
-        run.message = message[:MAX_REASON]
+        message = message.cut(MAX_REASON)
+        run.message, run.message_i18n = message.text, message.data
         run.save()
         details: dict[str, Any] = {
             "run": run.pk,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -97,7 +98,7 @@ class ArtifactViewSet(
 
     @extend_schema(
         operation_id="repositories_artifacts_destroy",
-        responses={204: None, 404: OpenApiResponse(description="No such artifact."), **REGISTRY_ERROR_RESPONSES},
+        responses={204: None, 404: OpenApiResponse(description=gettext_lazy("No such artifact.")), **REGISTRY_ERROR_RESPONSES},
     )
     def destroy(self, request: Request, repository_name: str, digest: str) -> Response:
         """Delete this manifest in the registry and in Wharf, with every tag on it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -27,31 +28,31 @@ from ..services.usage import project_usage
 
 
 class GatePolicySerializer(serializers.Serializer[Any]):
-    require_signed = serializers.BooleanField(help_text="Refuse pulls of images no trusted key has signed.")
+    require_signed = serializers.BooleanField(help_text=gettext_lazy("Refuse pulls of images no trusted key has signed."))
     block_severity = serializers.ChoiceField(
         choices=BlockSeverity.choices,
         allow_blank=True,
-        help_text="Refuse pulls of images with vulnerabilities at or above this severity, or never scanned "
-        "(empty: off). Allowlisted findings do not count.",
+        help_text=gettext_lazy("Refuse pulls of images with vulnerabilities at or above this severity, or never scanned "
+        "(empty: off). Allowlisted findings do not count."),
     )
     quota_bytes = serializers.IntegerField(
         allow_null=True,
         min_value=0,
-        help_text="Storage quota, each blob once (null: unlimited). System admins only.",
+        help_text=gettext_lazy("Storage quota, each blob once (null: unlimited). System admins only."),
     )
     quota_artifacts = serializers.IntegerField(
         allow_null=True,
         min_value=0,
         max_value=2_147_483_647,
-        help_text="Artifact quota (null: unlimited). System admins only.",
+        help_text=gettext_lazy("Artifact quota (null: unlimited). System admins only."),
     )
 
 
 class GatePolicyReadSerializer(GatePolicySerializer):
-    used_bytes = serializers.IntegerField(read_only=True, help_text="The project's unique storage now.")
-    artifacts = serializers.IntegerField(read_only=True, help_text="The project's artifacts now.")
+    used_bytes = serializers.IntegerField(read_only=True, help_text=gettext_lazy("The project's unique storage now."))
+    artifacts = serializers.IntegerField(read_only=True, help_text=gettext_lazy("The project's artifacts now."))
     editable = serializers.ListField(
-        child=serializers.CharField(), read_only=True, help_text="The fields you may change."
+        child=serializers.CharField(), read_only=True, help_text=gettext_lazy("The fields you may change.")
     )
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_by = serializers.CharField(read_only=True, allow_null=True)

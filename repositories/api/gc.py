@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -71,9 +72,9 @@ class GcRunViewSet(
         request=GcRequestSerializer,
         responses={
             201: GcRunSerializer,
-            400: OpenApiResponse(description="Invalid fields."),
+            400: OpenApiResponse(description=gettext_lazy("Invalid fields.")),
             409: OpenApiResponse(
-                description="Refused: the registry config is not Wharf's own, or a GC or retention run is active."
+                description=gettext_lazy("Refused: the registry config is not Wharf's own, or a GC or retention run is active.")
             ),
         },
     )
@@ -92,12 +93,12 @@ class GcScheduleSerializer(serializers.Serializer[Any]):
     """When garbage collection runs by itself: a five-field cron expression (server time zone)."""
 
     enabled = serializers.BooleanField()
-    schedule = serializers.CharField(allow_blank=True, max_length=100, help_text="e.g. `0 3 * * 0`: Sundays 03:00.")
+    schedule = serializers.CharField(allow_blank=True, max_length=100, help_text=gettext_lazy("e.g. `0 3 * * 0`: Sundays 03:00."))
     dry_run = serializers.BooleanField(default=False)
     delete_untagged = serializers.BooleanField(default=False)
     last_scheduled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     last_skipped_reason = serializers.CharField(
-        read_only=True, help_text="Why the last due minute queued nothing (a GC or retention run was active)."
+        read_only=True, help_text=gettext_lazy("Why the last due minute queued nothing (a GC or retention run was active).")
     )
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_by = serializers.CharField(source="updated_by.username", read_only=True, allow_null=True, default=None)
@@ -119,7 +120,7 @@ class GcScheduleViewSet(viewsets.GenericViewSet[Model]):
     @extend_schema(
         operation_id="gc_schedule_update",
         request=GcScheduleSerializer,
-        responses={200: GcScheduleSerializer, 400: OpenApiResponse(description="A bad cron expression.")},
+        responses={200: GcScheduleSerializer, 400: OpenApiResponse(description=gettext_lazy("A bad cron expression."))},
     )
     @gc_schedule.mapping.put
     def replace_gc_schedule(self, request: Request) -> Response:

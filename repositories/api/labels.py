@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -53,7 +54,7 @@ class LabelSerializer(serializers.ModelSerializer[Label]):
     """A label as shown; `project` is null for a global label."""
 
     project = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    scope = serializers.CharField(read_only=True, help_text="`global` or `project`.")
+    scope = serializers.CharField(read_only=True, help_text=gettext_lazy("`global` or `project`."))
 
     class Meta:
         model = Label
@@ -74,7 +75,7 @@ class LabelUpdateSerializer(serializers.Serializer[Any]):
 
 
 class ArtifactLabelRequestSerializer(serializers.Serializer[Any]):
-    label = serializers.IntegerField(min_value=1, help_text="The id of a global label or one of the project's.")
+    label = serializers.IntegerField(min_value=1, help_text=gettext_lazy("The id of a global label or one of the project's."))
 
 
 class _LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Label]):
@@ -141,7 +142,7 @@ class GlobalLabelViewSet(_LabelViewSet):
     parameters=[
         PROJECT_NAME_PARAMETER,
         OpenApiParameter(
-            "include_global", OpenApiTypes.BOOL, description="List the global labels too (those usable here)."
+            "include_global", OpenApiTypes.BOOL, description=gettext_lazy("List the global labels too (those usable here).")
         ),
     ]
 )
@@ -174,7 +175,7 @@ class ProjectLabelViewSet(_LabelViewSet):
 @extend_schema(
     parameters=[
         REPOSITORY_NAME_PARAMETER,
-        OpenApiParameter("digest", OpenApiTypes.STR, OpenApiParameter.PATH, description="The artifact's digest."),
+        OpenApiParameter("digest", OpenApiTypes.STR, OpenApiParameter.PATH, description=gettext_lazy("The artifact's digest.")),
     ]
 )
 class ArtifactLabelViewSet(viewsets.GenericViewSet[Label]):
@@ -212,7 +213,7 @@ class ArtifactLabelViewSet(viewsets.GenericViewSet[Label]):
         request=ArtifactLabelRequestSerializer,
         responses={
             201: LabelSerializer(many=True),
-            400: OpenApiResponse(description="No such label here (another project's, or none)."),
+            400: OpenApiResponse(description=gettext_lazy("No such label here (another project's, or none).")),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -228,7 +229,7 @@ class ArtifactLabelViewSet(viewsets.GenericViewSet[Label]):
 
     @extend_schema(
         operation_id="repositories_artifacts_labels_remove",
-        responses={204: None, 404: OpenApiResponse(description="The artifact does not have this label.")},
+        responses={204: None, 404: OpenApiResponse(description=gettext_lazy("The artifact does not have this label."))},
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Take the label off the artifact."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import SAFE_METHODS
@@ -24,9 +25,9 @@ from ..services.project_teams import add_project_team, change_project_team_role,
 
 
 class ProjectTeamSerializer(serializers.ModelSerializer[ProjectTeam]):
-    team = serializers.CharField(source="team.name", read_only=True, help_text="The team's name.")
+    team = serializers.CharField(source="team.name", read_only=True, help_text=gettext_lazy("The team's name."))
     team_id = serializers.IntegerField(read_only=True)
-    members = serializers.SerializerMethodField(help_text="Usernames of the members.")
+    members = serializers.SerializerMethodField(help_text=gettext_lazy("Usernames of the members."))
 
     class Meta:
         model = ProjectTeam
@@ -40,7 +41,7 @@ class ProjectTeamSerializer(serializers.ModelSerializer[ProjectTeam]):
 
 
 class ProjectTeamCreateSerializer(serializers.Serializer[ProjectTeam]):
-    team = serializers.CharField(help_text="The team's name.")
+    team = serializers.CharField(help_text=gettext_lazy("The team's name."))
     role = serializers.ChoiceField(choices=Role.choices)
 
 

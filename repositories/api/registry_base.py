@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db.models import Model
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status, viewsets
@@ -42,7 +43,7 @@ REPOSITORY_NAME_PARAMETER = OpenApiParameter(
     "repository_name",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="The repository's full registry name, slashes written as they are (e.g. `team/app`).",
+    description=gettext_lazy("The repository's full registry name, slashes written as they are (e.g. `team/app`)."),
 )
 
 
@@ -69,8 +70,8 @@ class RepositoryScopedViewSet(viewsets.GenericViewSet[M]):
 
 
 REGISTRY_ERROR_RESPONSES = {
-    502: OpenApiResponse(description="The registry refused the change; nothing changed."),
-    503: OpenApiResponse(description="The registry is unavailable; nothing changed. Try again later."),
+    502: OpenApiResponse(description=gettext_lazy("The registry refused the change; nothing changed.")),
+    503: OpenApiResponse(description=gettext_lazy("The registry is unavailable; nothing changed. Try again later.")),
 }
 
 

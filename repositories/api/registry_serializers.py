@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -47,7 +47,7 @@ def pull_command(repository: Repository, reference: str) -> str:
 
 class RepositorySerializer(serializers.ModelSerializer[Repository]):
     project = serializers.CharField(source="project.name", read_only=True)
-    short_name = serializers.CharField(read_only=True, help_text="The name inside its project.")
+    short_name = serializers.CharField(read_only=True, help_text=gettext_lazy("The name inside its project."))
 
     class Meta:
         model = Repository
@@ -70,12 +70,12 @@ class RepositoryDetailSerializer(RepositorySerializer):
     """One repository, with how current Wharf's view of it is (`repositories.freshness`)."""
 
     last_synced_at = serializers.SerializerMethodField(
-        help_text="When the newest succeeded sync covering it (whole registry, its project or itself) finished; "
-        "null if none has."
+        help_text=gettext_lazy("When the newest succeeded sync covering it (whole registry, its project or itself) finished; "
+        "null if none has.")
     )
-    last_sync_run = serializers.SerializerMethodField(help_text="That sync run's id, or null.")
+    last_sync_run = serializers.SerializerMethodField(help_text=gettext_lazy("That sync run's id, or null."))
     last_notification_at = serializers.SerializerMethodField(
-        help_text="When the newest registry notification about it (push, pull, delete) arrived; null if none."
+        help_text=gettext_lazy("When the newest registry notification about it (push, pull, delete) arrived; null if none.")
     )
 
     class Meta(RepositorySerializer.Meta):
@@ -107,8 +107,8 @@ class AccessorySerializer(serializers.Serializer[Accessory]):
     """A signature, SBOM, attestation or other referrer of a tag's artifact."""
 
     kind = serializers.ChoiceField(choices=AccessoryKind.choices)
-    tag = serializers.CharField(allow_null=True, help_text="Its tag; null when it was pushed by digest only.")
-    digest = serializers.CharField(help_text="Its own manifest's digest.")
+    tag = serializers.CharField(allow_null=True, help_text=gettext_lazy("Its tag; null when it was pushed by digest only."))
+    digest = serializers.CharField(help_text=gettext_lazy("Its own manifest's digest."))
 
 
 class AccessoryOfSerializer(serializers.Serializer[dict[str, str]]):
@@ -120,9 +120,9 @@ class SignatureSerializer(serializers.Serializer[Any]):
     """An artifact's cosign signature verdict against its project's trusted keys."""
 
     status = serializers.ChoiceField(choices=SignatureStatus.choices)
-    key = serializers.CharField(help_text="The trusted key that verified it (signed); else empty.")
+    key = serializers.CharField(help_text=gettext_lazy("The trusted key that verified it (signed); else empty."))
     reason = serializers.CharField(
-        help_text="Why it is invalid: other_digest, tampered, wrong_key, no_keys, malformed, unreadable; else empty."
+        help_text=gettext_lazy("Why it is invalid: other_digest, tampered, wrong_key, no_keys, malformed, unreadable; else empty.")
     )
     detail = serializers.CharField()
     checked_at = serializers.DateTimeField(allow_null=True)
@@ -152,7 +152,7 @@ class PlatformSerializer(serializers.Serializer[Artifact]):
     os = serializers.CharField()
     architecture = serializers.CharField()
     variant = serializers.CharField()
-    platform = serializers.CharField(help_text="os/architecture[/variant]")
+    platform = serializers.CharField(help_text=gettext_lazy("os/architecture[/variant]"))
 
 
 def platforms_of(artifact: Artifact) -> list[Artifact]:
@@ -169,7 +169,7 @@ class LabelBriefSerializer(serializers.Serializer[Label]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     color = serializers.CharField()
-    scope = serializers.CharField(help_text="`global` or `project`.")
+    scope = serializers.CharField(help_text=gettext_lazy("`global` or `project`."))
 
 
 WHARF_LABELS_HELP = (
@@ -195,19 +195,19 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
     platforms = serializers.SerializerMethodField()
     size = serializers.IntegerField(source="artifact.size", read_only=True)
     pull_count = serializers.IntegerField(
-        source="artifact.pull_count", read_only=True, help_text="Pulls of the artifact, by any tag or digest."
+        source="artifact.pull_count", read_only=True, help_text=gettext_lazy("Pulls of the artifact, by any tag or digest.")
     )
     pull_command = serializers.SerializerMethodField()
     created = serializers.DateTimeField(
-        source="artifact.created", read_only=True, allow_null=True, help_text="From the image config, if any."
+        source="artifact.created", read_only=True, allow_null=True, help_text=gettext_lazy("From the image config, if any.")
     )
     accessories = serializers.SerializerMethodField(
-        help_text="Signatures, SBOMs, attestations and other referrers of this tag's artifact in this repository."
+        help_text=gettext_lazy("Signatures, SBOMs, attestations and other referrers of this tag's artifact in this repository.")
     )
     accessory_of = serializers.SerializerMethodField(
-        help_text="If this tag is itself an accessory: its kind and its subject's digest; else null."
+        help_text=gettext_lazy("If this tag is itself an accessory: its kind and its subject's digest; else null.")
     )
-    signature = serializers.SerializerMethodField(help_text="Cosign signature verdict of the tag's artifact.")
+    signature = serializers.SerializerMethodField(help_text=gettext_lazy("Cosign signature verdict of the tag's artifact."))
     wharf_labels = serializers.SerializerMethodField(help_text=WHARF_LABELS_HELP)
 
     class Meta:
@@ -307,10 +307,10 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     """An artifact in a list: enough to pick one."""
 
     short_digest = serializers.CharField(read_only=True)
-    platform = serializers.CharField(read_only=True, help_text="os/architecture[/variant], if any.")
+    platform = serializers.CharField(read_only=True, help_text=gettext_lazy("os/architecture[/variant], if any."))
     platforms = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
-    signature = serializers.SerializerMethodField(help_text="Cosign signature verdict.")
+    signature = serializers.SerializerMethodField(help_text=gettext_lazy("Cosign signature verdict."))
     wharf_labels = serializers.SerializerMethodField(help_text=WHARF_LABELS_HELP)
 
     class Meta:
@@ -450,9 +450,9 @@ class ArtifactDetailSerializer(ArtifactSerializer):
 class ManifestSerializer(serializers.Serializer[Artifact]):
     digest = serializers.CharField()
     media_type = serializers.CharField()
-    size = serializers.SerializerMethodField(help_text="Bytes of the manifest as the registry served it.")
+    size = serializers.SerializerMethodField(help_text=gettext_lazy("Bytes of the manifest as the registry served it."))
     manifest = serializers.SerializerMethodField(
-        help_text="The manifest exactly as stored, decoded as UTF-8 (undecodable bytes replaced)."
+        help_text=gettext_lazy("The manifest exactly as stored, decoded as UTF-8 (undecodable bytes replaced).")
     )
 
     def get_size(self, artifact: Artifact) -> int:
@@ -471,7 +471,7 @@ class BulkDeleteTagsSerializer(serializers.Serializer[Any]):
             "min_length": _("Name at least one tag."),
             "max_length": _("Delete at most {max_length} tags at a time."),
         },
-        help_text="Names of the tags to delete, in this repository.",
+        help_text=gettext_lazy("Names of the tags to delete, in this repository."),
     )
 
 
@@ -488,14 +488,14 @@ class TagOutcomeSerializer(serializers.Serializer[Any]):
     tag = serializers.CharField()
     outcome = serializers.ChoiceField(
         choices=TagOutcome.choices,
-        help_text="`skipped`: not tried because the registry was unavailable for an earlier tag.",
+        help_text=gettext_lazy("`skipped`: not tried because the registry was unavailable for an earlier tag."),
     )
     detail = serializers.CharField(allow_blank=True)
 
 
 class BulkDeleteResultSerializer(serializers.Serializer[Any]):
     deleted = serializers.IntegerField()
-    failed = serializers.IntegerField(help_text="Tags not deleted: failed, skipped or not found.")
+    failed = serializers.IntegerField(help_text=gettext_lazy("Tags not deleted: failed, skipped or not found."))
     results = TagOutcomeSerializer(many=True)
 
 
@@ -510,7 +510,7 @@ class SyncRunSerializer(serializers.ModelSerializer[SyncRun]):
     requested_by = serializers.CharField(
         source="requested_by.username", read_only=True, allow_null=True, default=None
     )
-    duration = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds, once finished.")
+    duration = serializers.FloatField(read_only=True, allow_null=True, help_text=gettext_lazy("Seconds, once finished."))
     errors = serializers.SerializerMethodField()
 
     class Meta:
@@ -558,13 +558,13 @@ class SyncRunCreateSerializer(serializers.Serializer[SyncRun]):
 
     scope = serializers.ChoiceField(choices=SyncRun.Scope.choices)
     project = serializers.CharField(
-        required=False, help_text="The project's name; required for scope `project`."
+        required=False, help_text=gettext_lazy("The project's name; required for scope `project`.")
     )
     repository = serializers.RegexField(
         rf"^{REPOSITORY_NAME_REGEX}\Z",
         max_length=255,
         required=False,
-        help_text="The repository's full name; required for scope `repository`.",
+        help_text=gettext_lazy("The repository's full name; required for scope `repository`."),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -35,15 +36,15 @@ class DefaultPolicySerializer(serializers.Serializer[Any]):
     rules = RetentionRuleSerializer(many=True)
     updated_at = serializers.DateTimeField(allow_null=True)
     updated_by = serializers.CharField(allow_null=True)
-    opt_out_allowed = serializers.BooleanField(help_text="Whether projects may opt out (a site setting).")
+    opt_out_allowed = serializers.BooleanField(help_text=gettext_lazy("Whether projects may opt out (a site setting)."))
 
 
 class EffectivePolicySerializer(serializers.Serializer[Any]):
     origin = serializers.ChoiceField(
         choices=["project", "default", "none"],
-        help_text="`project`: its own policy; `default`: the system default (it has no rules of its own); `none`.",
+        help_text=gettext_lazy("`project`: its own policy; `default`: the system default (it has no rules of its own); `none`."),
     )
-    opted_out = serializers.BooleanField(help_text="Whether the project opted out of the default.")
+    opted_out = serializers.BooleanField(help_text=gettext_lazy("Whether the project opted out of the default."))
     policy = RetentionPolicyInputSerializer()
 
 

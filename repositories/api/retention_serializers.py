@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -21,19 +23,19 @@ from ..models import RecycleBinEntry, RetentionRun, RetentionRunItem, RuleTempla
 class RepositorySelectorSerializer(serializers.Serializer[Any]):
     include = serializers.ListField(
         child=serializers.CharField(),
-        help_text="Doublestar globs on the repository path inside the project (`**`, `team-*/**`).",
+        help_text=gettext_lazy("Doublestar globs on the repository path inside the project (`**`, `team-*/**`)."),
     )
     exclude = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ImmutableTagSelectorSerializer(serializers.Serializer[Any]):
-    include = serializers.ListField(child=serializers.CharField(), help_text="Globs on tag names.")
+    include = serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy("Globs on tag names."))
     exclude = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class TagSelectorSerializer(ImmutableTagSelectorSerializer):
     untagged = serializers.BooleanField(
-        required=False, default=False, help_text="Select untagged artifacts too."
+        required=False, default=False, help_text=gettext_lazy("Select untagged artifacts too.")
     )
 
 
@@ -41,10 +43,10 @@ class LabelSelectorSerializer(serializers.Serializer[Any]):
     with_ = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="Label names the artifact must all carry (global or the project's own labels).",
+        help_text=gettext_lazy("Label names the artifact must all carry (global or the project's own labels)."),
     )
     without = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Label names it must carry none of."
+        child=serializers.CharField(), required=False, help_text=gettext_lazy("Label names it must carry none of.")
     )
 
     def get_fields(self) -> dict[str, Any]:
@@ -57,12 +59,12 @@ class LabelSelectorSerializer(serializers.Serializer[Any]):
 class RetentionRuleSerializer(serializers.Serializer[Any]):
     repositories = RepositorySelectorSerializer()
     tags = TagSelectorSerializer()
-    labels = LabelSelectorSerializer(required=False, help_text="Optional; empty lists: labels do not matter.")
+    labels = LabelSelectorSerializer(required=False, help_text=gettext_lazy("Optional; empty lists: labels do not matter."))
     template = serializers.ChoiceField(choices=RuleTemplate.choices)
     n = serializers.IntegerField(
         allow_null=True,
         required=False,
-        help_text="How many (latest_*_n: 1..10,000) or days (*_within_days: 1..3,650); null for `always`.",
+        help_text=gettext_lazy("How many (latest_*_n: 1..10,000) or days (*_within_days: 1..3,650); null for `always`."),
     )
 
 
@@ -91,10 +93,10 @@ class RetentionPolicyInputSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         default="",
         max_length=100,
-        help_text="Five-field cron expression (server time zone), or blank to run by hand only.",
+        help_text=gettext_lazy("Five-field cron expression (server time zone), or blank to run by hand only."),
     )
     allow_empty_repository = serializers.BooleanField(
-        required=False, default=False, help_text="Whether a run may delete every artifact of a repository."
+        required=False, default=False, help_text=gettext_lazy("Whether a run may delete every artifact of a repository.")
     )
     rules = RetentionRulesField()
 
@@ -114,7 +116,7 @@ class ImmutableRulesInputSerializer(serializers.Serializer[Any]):
     revert_protected_overwrites = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="Put a protected tag back on its previous digest as soon as a push overwrites it.",
+        help_text=gettext_lazy("Put a protected tag back on its previous digest as soon as a push overwrites it."),
     )
     rules = ImmutableRulesField()
 
@@ -130,29 +132,29 @@ class ImmutableRulesSerializer(serializers.Serializer[Any]):
 class PreviewTagSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     protected_by = serializers.IntegerField(
-        allow_null=True, help_text="The immutable rule protecting this tag."
+        allow_null=True, help_text=gettext_lazy("The immutable rule protecting this tag.")
     )
 
 
 class PreviewArtifactSerializer(serializers.Serializer[Any]):
     digest = serializers.CharField()
     kept = serializers.BooleanField()
-    code = serializers.CharField(help_text="Why, as a code: retained, protected, not_retained, floor, ...")
-    reason = serializers.CharField(help_text='Why, in words: "kept by rule 2: 5 most recently pushed ...".')
+    code = serializers.CharField(help_text=gettext_lazy("Why, as a code: retained, protected, not_retained, floor, ..."))
+    reason = serializers.CharField(help_text=gettext_lazy('Why, in words: "kept by rule 2: 5 most recently pushed ...".'))
     rule = serializers.IntegerField(allow_null=True)
-    owner = serializers.CharField(allow_null=True, help_text="The parent index or subject it follows.")
-    tags = PreviewTagSerializer(many=True, help_text="Every tag of the artifact; a tag shares its decision.")
+    owner = serializers.CharField(allow_null=True, help_text=gettext_lazy("The parent index or subject it follows."))
+    tags = PreviewTagSerializer(many=True, help_text=gettext_lazy("Every tag of the artifact; a tag shares its decision."))
 
 
 class PreviewRepositorySerializer(serializers.Serializer[Any]):
-    repository = serializers.CharField(help_text="The full registry name.")
-    path = serializers.CharField(help_text="The path inside the project, as patterns see it.")
-    matched = serializers.BooleanField(help_text="Whether any rule applies (if not, nothing is deleted).")
+    repository = serializers.CharField(help_text=gettext_lazy("The full registry name."))
+    path = serializers.CharField(help_text=gettext_lazy("The path inside the project, as patterns see it."))
+    matched = serializers.BooleanField(help_text=gettext_lazy("Whether any rule applies (if not, nothing is deleted)."))
     kept_artifacts = serializers.IntegerField()
     deleted_artifacts = serializers.IntegerField()
     kept_tags = serializers.IntegerField()
     deleted_tags = serializers.IntegerField()
-    artifacts = PreviewArtifactSerializer(many=True, required=False, help_text="Only with `?detail=1`.")
+    artifacts = PreviewArtifactSerializer(many=True, required=False, help_text=gettext_lazy("Only with `?detail=1`."))
 
 
 class PreviewTotalsSerializer(serializers.Serializer[Any]):
@@ -174,7 +176,7 @@ class RetentionRunSerializer(serializers.ModelSerializer[RetentionRun]):
     requested_by = serializers.CharField(
         source="requested_by.username", read_only=True, allow_null=True, default=None
     )
-    duration = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds, once finished.")
+    duration = serializers.FloatField(read_only=True, allow_null=True, help_text=gettext_lazy("Seconds, once finished."))
 
     class Meta:
         model = RetentionRun
@@ -203,7 +205,7 @@ class RetentionRunSerializer(serializers.ModelSerializer[RetentionRun]):
 
 class RetentionRunDetailSerializer(RetentionRunSerializer):
     policy = serializers.JSONField(
-        read_only=True, help_text="The policy the run evaluated, with the immutable rules in force then."
+        read_only=True, help_text=gettext_lazy("The policy the run evaluated, with the immutable rules in force then.")
     )
     items_by_outcome = serializers.SerializerMethodField()
 
@@ -218,13 +220,19 @@ class RetentionRunDetailSerializer(RetentionRunSerializer):
 
 class RetentionRunCreateSerializer(serializers.Serializer[Any]):
     dry_run = serializers.BooleanField(
-        required=False, default=False, help_text="Evaluate and record what would be deleted, delete nothing."
+        required=False, default=False, help_text=gettext_lazy("Evaluate and record what would be deleted, delete nothing.")
     )
 
 
 class RetentionRunItemSerializer(serializers.ModelSerializer[RetentionRunItem]):
     repository = serializers.CharField(source="repository_name", read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    reason = serializers.CharField(
+        source="reason_text", read_only=True, help_text=_("Why, in the request's language.")
+    )
+    reason_params = serializers.DictField(
+        read_only=True, help_text=_("The reason's parameters (rule number, tags, owner digest).")
+    )
 
     class Meta:
         model = RetentionRunItem
@@ -235,6 +243,8 @@ class RetentionRunItemSerializer(serializers.ModelSerializer[RetentionRunItem]):
             "tags",
             "action",
             "reason",
+            "reason_code",
+            "reason_params",
             "owner_digest",
             "owner_relation",
             "outcome",
@@ -252,7 +262,7 @@ class RecycleBinEntrySerializer(serializers.ModelSerializer[RecycleBinEntry]):
     repository = serializers.CharField(source="repository_name", read_only=True)
     tags = serializers.SerializerMethodField()
     run = serializers.IntegerField(
-        source="run_id", read_only=True, allow_null=True, help_text="The retention run."
+        source="run_id", read_only=True, allow_null=True, help_text=gettext_lazy("The retention run.")
     )
 
     class Meta:
@@ -280,13 +290,13 @@ class RecycleBinEntrySerializer(serializers.ModelSerializer[RecycleBinEntry]):
 
     restorable = serializers.BooleanField(
         read_only=True,
-        help_text="False once restored, or once a garbage collection removed its layers (`collected_at`).",
+        help_text=gettext_lazy("False once restored, or once a garbage collection removed its layers (`collected_at`)."),
     )
     collected_at = serializers.DateTimeField(
-        read_only=True, allow_null=True, help_text="When a garbage collection was found to have removed its layers."
+        read_only=True, allow_null=True, help_text=gettext_lazy("When a garbage collection was found to have removed its layers.")
     )
     collected_by = serializers.IntegerField(
-        source="collected_by_id", read_only=True, allow_null=True, help_text="The GC run that removed them, if Wharf's."
+        source="collected_by_id", read_only=True, allow_null=True, help_text=gettext_lazy("The GC run that removed them, if Wharf's.")
     )
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -296,23 +306,23 @@ class RecycleBinEntrySerializer(serializers.ModelSerializer[RecycleBinEntry]):
 
 
 class AdviceWarningSerializer(serializers.Serializer[Any]):
-    repository = serializers.CharField(help_text="The repository's path inside the project.")
+    repository = serializers.CharField(help_text=gettext_lazy("The repository's path inside the project."))
     digest = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     pulled_at = serializers.DateTimeField()
-    deployed = serializers.BooleanField(help_text="Last pull newer than the repository's last push.")
+    deployed = serializers.BooleanField(help_text=gettext_lazy("Last pull newer than the repository's last push."))
     message = serializers.CharField()
 
 
 class AdviceSerializer(serializers.Serializer[Any]):
     """The advisor's figures for a preview (`?advice=true`)."""
 
-    bytes_freed = serializers.IntegerField(help_text="Blobs no kept artifact of the project references, each once.")
+    bytes_freed = serializers.IntegerField(help_text=gettext_lazy("Blobs no kept artifact of the project references, each once."))
     blobs_freed = serializers.IntegerField()
     deleted_artifacts = serializers.IntegerField()
     pulled_within_days = serializers.DictField(
-        child=serializers.IntegerField(), help_text="`7`, `30`, `90`: deleted artifacts pulled within that many days."
+        child=serializers.IntegerField(), help_text=gettext_lazy("`7`, `30`, `90`: deleted artifacts pulled within that many days.")
     )
-    last_pull_at = serializers.DateTimeField(allow_null=True, help_text="The most recent pull of a deleted artifact.")
+    last_pull_at = serializers.DateTimeField(allow_null=True, help_text=gettext_lazy("The most recent pull of a deleted artifact."))
     warnings = AdviceWarningSerializer(many=True)
     more_warnings = serializers.IntegerField()

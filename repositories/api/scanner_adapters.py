@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -48,7 +49,7 @@ class ScannerAdapterCreateSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         default="",
         write_only=True,
-        help_text="The Authorization header value the adapter expects (a secret; never shown again).",
+        help_text=gettext_lazy("The Authorization header value the adapter expects (a secret; never shown again)."),
     )
 
 
@@ -81,7 +82,7 @@ class ScannerAdapterViewSet(
         request=ScannerAdapterCreateSerializer,
         responses={
             201: ScannerAdapterSerializer,
-            400: OpenApiResponse(description="Invalid fields, or the adapter did not answer its metadata."),
+            400: OpenApiResponse(description=gettext_lazy("Invalid fields, or the adapter did not answer its metadata.")),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -109,7 +110,7 @@ class ScannerAdapterViewSet(
         request=None,
         responses={
             200: ScannerAdapterSerializer,
-            400: OpenApiResponse(description="The adapter did not answer its metadata."),
+            400: OpenApiResponse(description=gettext_lazy("The adapter did not answer its metadata.")),
         },
     )
     @action(detail=True, methods=["post"])

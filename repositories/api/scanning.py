@@ -60,7 +60,7 @@ from .scanning_serializers import CompareSerializer, FindingSerializer, ScanRepo
 ARTIFACT_PREFIX_PATTERN = rf"(?P<digest>{DIGEST_REGEX})"
 
 DIGEST_PARAMETER = OpenApiParameter(
-    "digest", OpenApiTypes.STR, OpenApiParameter.PATH, description="The artifact's manifest digest."
+    "digest", OpenApiTypes.STR, OpenApiParameter.PATH, description=gettext_lazy("The artifact's manifest digest.")
 )
 REPORT_ID_PARAMETER = OpenApiParameter("report_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 NO_SUCH_ARTIFACT = gettext_lazy("No such artifact.")
@@ -151,8 +151,8 @@ class ScanReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Artifa
                 serializers=[ScanReportSerializer, AdapterScanQueuedSerializer],
                 resource_type_field_name=None,
             ),
-            200: OpenApiResponse(ScanReportSerializer, description="A scan was already queued or running."),
-            400: OpenApiResponse(description="This artifact cannot be scanned, or `adapter` is unknown or disabled."),
+            200: OpenApiResponse(ScanReportSerializer, description=gettext_lazy("A scan was already queued or running.")),
+            400: OpenApiResponse(description=gettext_lazy("This artifact cannot be scanned, or `adapter` is unknown or disabled.")),
         },
     )
     def create(self, request: Request, repository_name: str, digest: str) -> Response:
@@ -282,12 +282,12 @@ class FindingViewSet(KeysetListMixin, mixins.ListModelMixin, ArtifactScopedViewS
         parameters=[
             OpenApiParameter(
                 "format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"],
-                description="`json` (the default) or `csv`.",
+                description=gettext_lazy("`json` (the default) or `csv`."),
             )
         ],
         responses={
             (200, "application/json"): FindingSerializer(many=True),
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Every matching finding as CSV."),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=gettext_lazy("Every matching finding as CSV.")),
         },
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer], pagination_class=None)
@@ -323,9 +323,9 @@ class ArtifactScanningViewSet(ArtifactScopedViewSet):
         operation_id="repositories_artifacts_sbom",
         responses={
             (200, "application/vnd.cyclonedx+json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="CycloneDX 1.6 JSON, as an attachment."
+                OpenApiTypes.OBJECT, description=gettext_lazy("CycloneDX 1.6 JSON, as an attachment.")
             ),
-            404: OpenApiResponse(description="No such artifact, or no successful built-in scan with an SBOM."),
+            404: OpenApiResponse(description=gettext_lazy("No such artifact, or no successful built-in scan with an SBOM.")),
         },
     )
     @action(detail=False, methods=["get"])
@@ -350,11 +350,11 @@ class ArtifactScanningViewSet(ArtifactScopedViewSet):
     @extend_schema(
         operation_id="repositories_artifacts_trivy_reports_create",
         request={"application/json": OpenApiTypes.OBJECT},
-        description="The body is the JSON `trivy image --format json` wrote (SchemaVersion 2).",
+        description=gettext_lazy("The body is the JSON `trivy image --format json` wrote (SchemaVersion 2)."),
         responses={
             201: ScanReportSerializer,
-            400: OpenApiResponse(description="Not JSON, or not a Trivy SchemaVersion 2 report."),
-            413: OpenApiResponse(description="The report is larger than Wharf accepts."),
+            400: OpenApiResponse(description=gettext_lazy("Not JSON, or not a Trivy SchemaVersion 2 report.")),
+            413: OpenApiResponse(description=gettext_lazy("The report is larger than Wharf accepts.")),
         },
     )
     @action(detail=False, methods=["post"], url_path="trivy-reports", parser_classes=[JSONParser])
@@ -435,7 +435,7 @@ class CompareViewSet(viewsets.GenericViewSet[Any]):
     @extend_schema(
         operation_id="repositories_compare",
         parameters=REFERENCE_PARAMETERS,
-        responses={200: CompareSerializer, 400: OpenApiResponse(description="A side is missing, unknown or unscanned.")},
+        responses={200: CompareSerializer, 400: OpenApiResponse(description=gettext_lazy("A side is missing, unknown or unscanned."))},
     )
     @action(detail=False, methods=["get"])
     def compare(self, request: Request, repository_name: str) -> Response:

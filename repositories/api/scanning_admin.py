@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -195,7 +196,7 @@ class VulnerabilityDatabaseViewSet(viewsets.GenericViewSet[Any]):
 
     @extend_schema(
         operation_id="vulnerability_database_retrieve",
-        responses={200: VulnerabilityDatabaseSerializer, 401: OpenApiResponse(description="Not logged in.")},
+        responses={200: VulnerabilityDatabaseSerializer, 401: OpenApiResponse(description=gettext_lazy("Not logged in."))},
     )
     @action(detail=False, methods=["get"], url_path="vulnerability-database")
     def vulnerability_database(self, request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from portal.api.filters import BooleanFilter
 from portal.keyset import Ordering
@@ -53,23 +54,23 @@ class FindingFilter(django_filters.FilterSet):
     """Filters of `.../scans/{id}/findings/` and its export."""
 
     severity = django_filters.MultipleChoiceFilter(
-        choices=Severity.choices, help_text="Severity band; repeat for several."
+        choices=Severity.choices, help_text=gettext_lazy("Severity band; repeat for several.")
     )
-    fixable = BooleanFilter(method="filter_fixable", help_text="Whether a fixed version is known.")
+    fixable = BooleanFilter(method="filter_fixable", help_text=gettext_lazy("Whether a fixed version is known."))
     package = django_filters.CharFilter(
-        field_name="package", lookup_expr="icontains", help_text="Part of the package name."
+        field_name="package", lookup_expr="icontains", help_text=gettext_lazy("Part of the package name.")
     )
     id = django_filters.CharFilter(
         method="filter_id",
-        help_text="Part of the vulnerability id, or exactly its id, an alias or an upstream id "
-        "(e.g. the CVE of a Debian or GitHub advisory); case-insensitive.",
+        help_text=gettext_lazy("Part of the vulnerability id, or exactly its id, an alias or an upstream id "
+        "(e.g. the CVE of a Debian or GitHub advisory); case-insensitive."),
     )
-    allowlisted = BooleanFilter(help_text="Whether the finding is on an allowlist.")
+    allowlisted = BooleanFilter(help_text=gettext_lazy("Whether the finding is on an allowlist."))
     ordering = django_filters.ChoiceFilter(
         choices=[(key, key) for key in ORDERINGS],
         method="filter_ordering",
         empty_label=None,
-        help_text="`severity` (the default) puts Critical first; `-cvss_score` the highest score first.",
+        help_text=gettext_lazy("`severity` (the default) puts Critical first; `-cvss_score` the highest score first."),
     )
 
     class Meta:

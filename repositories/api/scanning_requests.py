@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from ..models import ScannerAdapter
@@ -15,7 +16,7 @@ class ScanRequestSerializer(serializers.Serializer[Any]):
     enabled scanner adapter."""
 
     adapter = serializers.IntegerField(
-        required=False, allow_null=True, help_text="A registered scanner adapter's id; empty for the built-in scanner."
+        required=False, allow_null=True, help_text=gettext_lazy("A registered scanner adapter's id; empty for the built-in scanner.")
     )
 
     def validate_adapter(self, value: int | None) -> ScannerAdapter | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -48,8 +49,8 @@ class ScanReportSerializer(serializers.ModelSerializer[ScanReport]):
     has_sbom = serializers.SerializerMethodField()
     found_nothing = serializers.BooleanField(
         read_only=True,
-        help_text="A succeeded built-in scan that recognised no operating system and no package: "
-        "zero findings here means nothing could be checked, not that the image is clean.",
+        help_text=gettext_lazy("A succeeded built-in scan that recognised no operating system and no package: "
+        "zero findings here means nothing could be checked, not that the image is clean."),
     )
     children = serializers.SerializerMethodField()
 
@@ -232,11 +233,11 @@ class OsvImportSerializer(serializers.ModelSerializer[OsvImport]):
 class VulnerabilityDatabaseSerializer(serializers.Serializer[dict[str, Any]]):
     """How current the advisory database is."""
 
-    advisories = serializers.IntegerField(help_text="Advisories stored (withdrawn ones included).")
-    database_version = serializers.CharField(help_text="Newest `modified` of all advisories; empty when none.")
-    last_import_at = serializers.DateTimeField(allow_null=True, help_text="When the latest good import finished.")
+    advisories = serializers.IntegerField(help_text=gettext_lazy("Advisories stored (withdrawn ones included)."))
+    database_version = serializers.CharField(help_text=gettext_lazy("Newest `modified` of all advisories; empty when none."))
+    last_import_at = serializers.DateTimeField(allow_null=True, help_text=gettext_lazy("When the latest good import finished."))
     last_import_source = serializers.CharField(allow_null=True)
-    age_seconds = serializers.FloatField(allow_null=True, help_text="Seconds since the latest good import.")
+    age_seconds = serializers.FloatField(allow_null=True, help_text=gettext_lazy("Seconds since the latest good import."))
 
 
 class ScanSettingsSerializer(serializers.Serializer[dict[str, Any]]):
@@ -250,23 +251,23 @@ class CompareVulnerabilitySerializer(serializers.Serializer[dict[str, Any]]):
     package = serializers.CharField()
     severity = serializers.ChoiceField(choices=Severity.choices)
     cvss_score = serializers.FloatField(allow_null=True)
-    from_version = serializers.CharField(allow_null=True, help_text="Installed version in `from`.")
-    to_version = serializers.CharField(allow_null=True, help_text="Installed version in `to`.")
+    from_version = serializers.CharField(allow_null=True, help_text=gettext_lazy("Installed version in `from`."))
+    to_version = serializers.CharField(allow_null=True, help_text=gettext_lazy("Installed version in `to`."))
     fixed_version = serializers.CharField()
     allowlisted = serializers.BooleanField()
 
 
 class ComparePackageSerializer(serializers.Serializer[dict[str, Any]]):
-    package = serializers.CharField(help_text="The package URL without version and qualifiers, or the name.")
+    package = serializers.CharField(help_text=gettext_lazy("The package URL without version and qualifiers, or the name."))
     name = serializers.CharField()
     from_version = serializers.CharField(allow_null=True)
     to_version = serializers.CharField(allow_null=True)
 
 
 class CompareSideSerializer(serializers.Serializer[dict[str, Any]]):
-    reference = serializers.CharField(help_text="The tag or digest asked for.")
+    reference = serializers.CharField(help_text=gettext_lazy("The tag or digest asked for."))
     digest = serializers.CharField()
-    report = serializers.IntegerField(help_text="The built-in report compared.")
+    report = serializers.IntegerField(help_text=gettext_lazy("The built-in report compared."))
 
 
 class CompareSerializer(serializers.Serializer[dict[str, Any]]):
@@ -279,7 +280,7 @@ class CompareSerializer(serializers.Serializer[dict[str, Any]]):
     vulnerabilities_unchanged = CompareVulnerabilitySerializer(many=True)
     packages_added = ComparePackageSerializer(many=True)
     packages_removed = ComparePackageSerializer(many=True)
-    packages_upgraded = ComparePackageSerializer(many=True, help_text="In both, at another version.")
+    packages_upgraded = ComparePackageSerializer(many=True, help_text=gettext_lazy("In both, at another version."))
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()

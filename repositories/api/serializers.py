@@ -3,6 +3,7 @@ stays in `repositories.services.projects`; these only shape input and output."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from accounts.permissions import Role
@@ -17,11 +18,11 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     """A project as the caller sees it (from `ProjectViewSet.annotated`)."""
 
     created_by = serializers.CharField(
-        source="created_by.username", read_only=True, allow_null=True, help_text="Username of the creator."
+        source="created_by.username", read_only=True, allow_null=True, help_text=gettext_lazy("Username of the creator.")
     )
     member_count = serializers.IntegerField(read_only=True)
     my_role = serializers.ChoiceField(
-        choices=Role.choices, read_only=True, allow_null=True, help_text="The caller's role, if a member."
+        choices=Role.choices, read_only=True, allow_null=True, help_text=gettext_lazy("The caller's role, if a member.")
     )
 
     class Meta:
@@ -31,7 +32,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 
 class ProjectCreateSerializer(serializers.Serializer[Project]):
-    name = serializers.CharField(help_text="Lowercase letters and digits separated by '.', '_' or '-'.")
+    name = serializers.CharField(help_text=gettext_lazy("Lowercase letters and digits separated by '.', '_' or '-'."))
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=_DESCRIPTION_MAX
     )

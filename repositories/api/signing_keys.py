@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import SAFE_METHODS
@@ -39,8 +40,11 @@ class TrustedKeySerializer(serializers.ModelSerializer[TrustedKey]):
 class TrustedKeyCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     public_key = serializers.CharField(
-        max_length=20000, help_text="PEM public key (cosign.pub): ECDSA P-256, RSA (≥ 2048 bits) or Ed25519; "
-        "or a PEM CA certificate that Notation signatures must chain to (algorithm x509-ca)."
+        max_length=20000,
+        help_text=gettext_lazy(
+            "PEM public key (cosign.pub): ECDSA P-256, RSA (≥ 2048 bits) or Ed25519; "
+            "or a PEM CA certificate that Notation signatures must chain to (algorithm x509-ca)."
+        ),
     )
 
 

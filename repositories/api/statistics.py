@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
@@ -29,24 +30,24 @@ DEFAULT_DAYS = 30
 class DaySerializer(serializers.Serializer[Any]):
     day = serializers.DateField()
     recorded = serializers.BooleanField(
-        help_text="False for a day Wharf recorded nothing: the other fields are null."
+        help_text=gettext_lazy("False for a day Wharf recorded nothing: the other fields are null.")
     )
     artifacts = serializers.IntegerField(allow_null=True)
-    logical_bytes = serializers.IntegerField(allow_null=True, help_text="Shared blobs counted each time.")
-    unique_bytes = serializers.IntegerField(allow_null=True, help_text="Distinct blobs, each once.")
-    pushes = serializers.IntegerField(allow_null=True, help_text="Manifest pushes notified that day.")
-    pulls = serializers.IntegerField(allow_null=True, help_text="Manifest pulls notified that day.")
+    logical_bytes = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("Shared blobs counted each time."))
+    unique_bytes = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("Distinct blobs, each once."))
+    pushes = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("Manifest pushes notified that day."))
+    pulls = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("Manifest pulls notified that day."))
     findings = serializers.DictField(
         child=serializers.IntegerField(),
         allow_null=True,
-        help_text="Severity band → open findings (latest scans).",
+        help_text=gettext_lazy("Severity band → open findings (latest scans)."),
     )
 
 
 class StatisticsSerializer(serializers.Serializer[Any]):
     project = serializers.CharField()
     days = serializers.IntegerField()
-    series = DaySerializer(many=True, help_text="Oldest day first; today last.")
+    series = DaySerializer(many=True, help_text=gettext_lazy("Oldest day first; today last."))
 
 
 def _day(d: Any) -> dict[str, Any]:
@@ -79,7 +80,7 @@ class ProjectStatisticsViewSet(viewsets.GenericViewSet[Any]):
                 "days", OpenApiTypes.INT, description=f"How many days, today included: 1 to {MAX_DAYS}."
             )
         ],
-        responses={200: StatisticsSerializer, 400: OpenApiResponse(description="`days` out of range.")},
+        responses={200: StatisticsSerializer, 400: OpenApiResponse(description=gettext_lazy("`days` out of range."))},
     )
     @action(detail=False, methods=["get"])
     def statistics(self, request: Request, project_name: str) -> Response:

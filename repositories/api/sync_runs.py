@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -61,8 +62,8 @@ class SyncRunViewSet(
     @extend_schema(
         request=SyncRunCreateSerializer,
         responses={
-            202: OpenApiResponse(SyncRunSerializer, description="A new run was queued."),
-            200: OpenApiResponse(SyncRunSerializer, description="A run of the same scope is already pending."),
+            202: OpenApiResponse(SyncRunSerializer, description=gettext_lazy("A new run was queued.")),
+            200: OpenApiResponse(SyncRunSerializer, description=gettext_lazy("A run of the same scope is already pending.")),
         },
     )
     def create(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -115,7 +116,7 @@ class TagViewSet(
 
     @extend_schema(
         operation_id="repositories_tags_destroy",
-        responses={204: None, 404: OpenApiResponse(description="No such tag."), **REGISTRY_ERROR_RESPONSES},
+        responses={204: None, 404: OpenApiResponse(description=gettext_lazy("No such tag.")), **REGISTRY_ERROR_RESPONSES},
     )
     def destroy(self, request: Request, repository_name: str, tag: str) -> Response:
         """Delete this tag in the registry and in Wharf; other tags on the same digest stay."""

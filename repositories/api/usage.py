@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, viewsets
@@ -28,22 +29,22 @@ MAX_REFERENCES = 1000
 
 
 class UsageSerializer(serializers.Serializer[Any]):
-    logical_size = serializers.IntegerField(help_text="Sum over artifacts of their blobs, in bytes: shared blobs count each time.")
-    unique_size = serializers.IntegerField(help_text="Distinct blobs (manifests, configs, layers), each counted once.")
-    shared_size = serializers.IntegerField(help_text="logical_size - unique_size.")
-    blob_count = serializers.IntegerField(help_text="Distinct blobs.")
+    logical_size = serializers.IntegerField(help_text=gettext_lazy("Sum over artifacts of their blobs, in bytes: shared blobs count each time."))
+    unique_size = serializers.IntegerField(help_text=gettext_lazy("Distinct blobs (manifests, configs, layers), each counted once."))
+    shared_size = serializers.IntegerField(help_text=gettext_lazy("logical_size - unique_size."))
+    blob_count = serializers.IntegerField(help_text=gettext_lazy("Distinct blobs."))
 
 
 class FreedSerializer(serializers.Serializer[Any]):
-    size = serializers.IntegerField(help_text="Bytes of the blobs nothing else references.")
+    size = serializers.IntegerField(help_text=gettext_lazy("Bytes of the blobs nothing else references."))
     blob_count = serializers.IntegerField()
-    artifact_count = serializers.IntegerField(help_text="Artifacts deleted, index children included.")
+    artifact_count = serializers.IntegerField(help_text=gettext_lazy("Artifacts deleted, index children included."))
 
 
 class RepositoryUsageSerializer(UsageSerializer):
     would_free = FreedSerializer(
-        help_text="What deleting the artifacts named by `reference` (all of them when none is given) would free "
-        "at the next garbage collection."
+        help_text=gettext_lazy("What deleting the artifacts named by `reference` (all of them when none is given) would free "
+        "at the next garbage collection.")
     )
 
 
@@ -104,10 +105,10 @@ class RepositoryUsageViewSet(viewsets.GenericViewSet[Any]):
                 OpenApiTypes.STR,
                 OpenApiParameter.QUERY,
                 many=True,
-                description="A tag or digest of this repository; repeat it for a set. None: the whole repository.",
+                description=gettext_lazy("A tag or digest of this repository; repeat it for a set. None: the whole repository."),
             ),
         ],
-        responses={200: RepositoryUsageSerializer, 400: OpenApiResponse(description="An unknown reference.")},
+        responses={200: RepositoryUsageSerializer, 400: OpenApiResponse(description=gettext_lazy("An unknown reference."))},
     )
     @action(detail=False, methods=["get"])
     def usage(self, request: Request, repository_name: str) -> Response:

@@ -291,6 +291,7 @@ class SyncRun(models.Model):
     requests = models.PositiveIntegerField(default=0, help_text=_("Registry HTTP requests made."))
     errors = models.JSONField(default=list, blank=True, help_text=_("[{where, message}] in order."))
     message = models.TextField(blank=True, help_text=_("A one-line summary, or why the run failed."))
+    message_i18n = models.JSONField(default=dict, blank=True, help_text=_("The message's id and parameters."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

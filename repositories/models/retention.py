@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..retention import Template
+from ..retention import Template, reasons
 from .projects import Project
 
 
@@ -183,6 +183,7 @@ class RetentionRun(models.Model):
     artifacts_failed = models.PositiveIntegerField(default=0)
     tags_deleted = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
+    message_i18n = models.JSONField(default=dict, blank=True, help_text=_("The message's id and parameters."))
     stop_requested = models.BooleanField(default=False)
 
     class Meta:
@@ -231,7 +232,11 @@ class RetentionRunItem(models.Model):
     digest = models.CharField(max_length=100)
     tags = models.JSONField(default=list, blank=True)
     action = models.CharField(max_length=8, choices=Action.choices)
-    reason = models.TextField(blank=True)
+    # Old rows and the audit have `reason` in English only; since the reason code and its
+    # parameters are stored too, pages and the API put them in the reader's language.
+    reason = models.TextField(blank=True, help_text=_("The reason in English, as audited."))
+    reason_code = models.CharField(max_length=24, blank=True, help_text=_("The retention engine's reason code."))
+    reason_params = models.JSONField(default=dict, blank=True)
     owner_digest = models.CharField(
         max_length=100, blank=True, help_text=_("For a dependent: the parent index or subject it goes with.")
     )
@@ -252,6 +257,14 @@ class RetentionRunItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository_name}@{self.digest}: {self.outcome}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language (the stored English text for rows written
+        before reason codes were stored)."""
+        if not self.reason_code:
+            return self.reason
+        return reasons.reason_text(self.reason_code, self.reason_params)
 
 
 def recycle_bin_expiry() -> datetime:

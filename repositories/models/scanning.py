@@ -79,6 +79,7 @@ class OsvImport(models.Model):
     ecosystems = models.JSONField(default=list, blank=True, help_text=_("Ecosystems the source named."))
     database_version = models.CharField(max_length=40, blank=True)
     message = models.TextField(blank=True)
+    message_i18n = models.JSONField(default=dict, blank=True, help_text=_("The message's id and parameters."))
     requested_by = models.CharField(max_length=150, blank=True, help_text=_("Actor name that ran the import."))
 
     class Meta:
@@ -210,6 +211,7 @@ class ScanReport(models.Model):
     allowlisted = models.PositiveIntegerField(default=0, help_text=_("Findings marked by the allowlist."))
     worst_severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
     error = models.TextField(blank=True)
+    error_i18n = models.JSONField(default=dict, blank=True, help_text=_("The error's message id and parameters."))
     notes = models.JSONField(default=list, blank=True)
     sbom = models.JSONField(null=True, blank=True, help_text=_("CycloneDX JSON (built-in scanner)."))
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from repositories.retention.candidates import Artifact, reference_subject
 from repositories.retention.decisions import Evaluation
 from repositories.retention.engine import gc_paused
+from repositories.text import gettext
 
 WINDOWS = (7, 30, 90)
 MAX_WARNINGS = 50
@@ -40,11 +41,25 @@ class PullWarning:
     deployed: bool  # last pull newer than the repository's last push
 
     def describe(self, now: datetime) -> str:
+        """The warning in words, in the active language (the reader's in a request)."""
         days = max(0, (now - self.pulled_at).days)
-        when = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
-        name = ", ".join(self.tags) if self.tags else self.digest[:19]
-        text = f"{self.repository} ({name}) would be deleted but was pulled {when}"
-        return text + (", after the repository's last push: it may be deployed" if self.deployed else "")
+        if days == 0:
+            when = gettext("today")
+        elif days == 1:
+            when = gettext("yesterday")
+        else:
+            when = gettext("%(days)s days ago") % {"days": days}
+        words = {
+            "repository": self.repository,
+            "name": ", ".join(self.tags) if self.tags else self.digest[:19],
+            "when": when,
+        }
+        if self.deployed:
+            return gettext(
+                "%(repository)s (%(name)s) would be deleted but was pulled %(when)s, "
+                "after the repository's last push: it may be deployed"
+            ) % words
+        return gettext("%(repository)s (%(name)s) would be deleted but was pulled %(when)s") % words
 
 
 @dataclass(frozen=True, slots=True)

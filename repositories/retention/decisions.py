@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from repositories.retention import reasons
 from repositories.retention.candidates import Artifact
-
-# How many tag names a reason spells out before "and N more".
-_REASON_TAGS = 3
-PUSH_TIME_ESTIMATED = (
-    "push time unknown (found by a sync, the push was not seen): "
-    "the image's created time, or when a sync first saw it, stood in"
-)
+from repositories.retention.policy import Rule
 
 
 class ReasonCode(StrEnum):
@@ -37,7 +33,7 @@ class ArtifactDecision:
     """Whether one artifact is kept, and why. Treat as read-only.
 
     `rule`: the rule number (RETAINED) or immutable rule number (PROTECTED) that decided.
-    `rule_text`: that retention rule in words (RETAINED only).
+    `rule_spec`: that retention rule (RETAINED only).
     `tags`: the tags that decided: the rule's matching tags (empty when the rule selected
     the artifact as untagged) or the protected tag.
     `owner` / `relation`: for WITH_OWNER and OWNER_DELETED, the digest of the parent index
@@ -51,7 +47,7 @@ class ArtifactDecision:
     kept: bool
     code: ReasonCode
     rule: int | None = None
-    rule_text: str = ""
+    rule_spec: Rule | None = None
     tags: tuple[str, ...] = ()
     owner: str | None = None
     relation: str = ""
@@ -68,40 +64,40 @@ class ArtifactDecision:
         return self.artifact.digest
 
     @property
+    def estimated(self) -> bool:
+        """The decision rests on a push time that is an estimate (the push was not seen):
+        nothing retained it (a push rule may have passed it over), the floor kept the most
+        recently pushed, or a rule comparing push times retained it."""
+        code = self.code
+        return not self.artifact.push_time_known and (
+            code in _PUSH_SENSITIVE or (code is ReasonCode.RETAINED and self.push_based)
+        )
+
+    def reason_params(self) -> dict[str, Any]:
+        """What `reasons.reason_text` needs besides the code, as plain JSON-able data (a
+        run item stores it): the deciding rule (with its data when it retained), the first
+        tags that decided and how many more, the owner, the estimate flag."""
+        params: dict[str, Any] = {}
+        if self.rule is not None:
+            params["rule"] = self.rule
+        if self.rule_spec is not None:
+            params["rule_params"] = self.rule_spec.params()
+        if self.code in (ReasonCode.RETAINED, ReasonCode.PROTECTED):
+            params["tags"] = list(self.tags[: reasons.REASON_TAGS])
+            if len(self.tags) > reasons.REASON_TAGS:
+                params["more_tags"] = len(self.tags) - reasons.REASON_TAGS
+        if self.owner:
+            params["owner"], params["relation"] = self.owner, self.relation
+        if self.estimated:
+            params["estimated"] = True
+        return params
+
+    @property
     def reason(self) -> str:
-        """The decision in words, e.g. "kept by rule 2: 5 most recently pushed matching
-        `release-*` (tag `release-1.4`)", with a note when a push time it rests on is
-        an estimate."""
-        reason = self._reason()
-        code = self.code
-        estimated = not self.artifact.push_time_known
-        if estimated and (code in _PUSH_SENSITIVE or (code is ReasonCode.RETAINED and self.push_based)):
-            reason += f"; {PUSH_TIME_ESTIMATED}"
-        return reason
-
-    def _reason(self) -> str:
-        code = self.code
-        if code is ReasonCode.RETAINED:
-            return f"kept by rule {self.rule}: {self.rule_text} ({_which_tags(self.tags)})"
-        if code is ReasonCode.PROTECTED:
-            return f"protected: immutable rule {self.rule} ({_which_tags(self.tags)})"
-        if code is ReasonCode.NOT_RETAINED:
-            return "deleted: retained by no rule"
-        if code is ReasonCode.WITH_OWNER:
-            return f"kept with its {self.relation} {self.owner}"
-        if code is ReasonCode.OWNER_DELETED:
-            return f"deleted with its {self.relation} {self.owner}"
-        if code is ReasonCode.FLOOR:
-            return "kept: the policy may not empty a repository (most recently pushed artifact)"
-        return "kept: no rule matches this repository"
-
-
-def _which_tags(tags: tuple[str, ...]) -> str:
-    if not tags:
-        return "untagged"
-    shown = ", ".join(f"`{t}`" for t in tags[:_REASON_TAGS])
-    more = f" and {len(tags) - _REASON_TAGS} more" if len(tags) > _REASON_TAGS else ""
-    return f"tag{'s' if len(tags) > 1 else ''} {shown}{more}"
+        """The decision in words, in the active language (made when read, never cached),
+        e.g. "kept by rule 2: 5 most recently pushed matching `release-*` (tag
+        `release-1.4`)", with a note when a push time it rests on is an estimate."""
+        return reasons.reason_text(self.code.value, self.reason_params())
 
 
 @dataclass(slots=True, eq=False)

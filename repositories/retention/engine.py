@@ -25,6 +25,7 @@ from repositories.retention.policy import (
     ImmutableRule,
     Policy,
     PolicyError,
+    Rule,
     Template,
     validate_immutable_rules,
     validate_policy,
@@ -73,7 +74,7 @@ class _CompiledRule:
     number: int
     template: Template
     n: int
-    text: str
+    spec: Rule
     repo_include: re.Pattern[str] | None
     repo_exclude: re.Pattern[str] | None
     tag_include: re.Pattern[str] | None
@@ -93,7 +94,7 @@ def _compile_policy(policy: Policy) -> tuple[_CompiledRule, ...]:
             number=number,
             template=rule.template,
             n=rule.n or 0,
-            text=rule.describe(),
+            spec=rule,
             repo_include=compile_patterns(tuple(rule.repositories.include), PatternKind.REPOSITORY),
             repo_exclude=compile_patterns(tuple(rule.repositories.exclude), PatternKind.REPOSITORY),
             tag_include=compile_patterns(tuple(rule.tags.include), PatternKind.TAG),
@@ -351,7 +352,7 @@ def _evaluate_repository(
                 True,
                 ReasonCode.RETAINED,
                 rule.number,
-                rule.text,
+                rule.spec,
                 names,
                 retained_by=tuple(retained_by[digest]),
                 push_based=rule.template in _PUSH_TEMPLATES,

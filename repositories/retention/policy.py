@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from repositories.globs import PatternKind, validate_pattern
+from repositories.retention.reasons import rule_text
 from repositories.text import gettext
 
 MAX_RULES = 15
@@ -74,46 +76,26 @@ class Rule:
     tags: TagSelector = field(default_factory=TagSelector)
     labels: LabelSelector = field(default_factory=LabelSelector)
 
+    def params(self) -> dict[str, Any]:
+        """The rule as plain JSON-able data, what `reasons.rule_text` puts in words
+        (labels only when the rule has them)."""
+        data: dict[str, Any] = {
+            "template": self.template.value,
+            "n": self.n,
+            "include": list(self.tags.include),
+            "exclude": list(self.tags.exclude),
+            "untagged": self.tags.untagged,
+        }
+        if self.labels.with_all:
+            data["with_labels"] = list(self.labels.with_all)
+        if self.labels.without_any:
+            data["without_labels"] = list(self.labels.without_any)
+        return data
+
     def describe(self) -> str:
-        """The rule in words, as used in decision reasons:
+        """The rule in words, in the active language, as used in decision reasons:
         "5 most recently pushed matching `release-*`"."""
-        n = self.n
-        selection = _describe_tags(self.tags)
-        if self.template is Template.LATEST_PUSHED_N:
-            head = "the most recently pushed" if n == 1 else f"{n} most recently pushed"
-        elif self.template is Template.LATEST_PULLED_N:
-            head = "the most recently pulled" if n == 1 else f"{n} most recently pulled"
-        elif self.template is Template.PUSHED_WITHIN_DAYS:
-            head = f"pushed within the last {_days(n)}"
-        elif self.template is Template.PULLED_WITHIN_DAYS:
-            head = f"pulled within the last {_days(n)}"
-        else:
-            head = "always"
-        return f"{head} {selection}{_describe_labels(self.labels)}"
-
-
-def _describe_labels(labels: LabelSelector) -> str:
-    text = ""
-    if labels.with_all:
-        text += ", labelled " + " and ".join(f"`{name}`" for name in labels.with_all)
-    if labels.without_any:
-        text += ", not labelled " + " or ".join(f"`{name}`" for name in labels.without_any)
-    return text
-
-
-def _days(n: int | None) -> str:
-    return "day" if n == 1 else f"{n} days"
-
-
-def _describe_tags(tags: TagSelector) -> str:
-    quoted = " or ".join(f"`{p}`" for p in tags.include)
-    if tags.include:
-        text = f"matching {quoted}" + (" or untagged" if tags.untagged else "")
-    else:
-        text = "untagged" if tags.untagged else "matching nothing"
-    if tags.exclude:
-        text += ", except " + " or ".join(f"`{p}`" for p in tags.exclude)
-    return text
+        return rule_text(self.params())
 
 
 @dataclass(frozen=True, slots=True)

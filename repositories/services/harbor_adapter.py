@@ -20,11 +20,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.registry_auth.jwt import Access, mint_token
 from audit.context import Actor
 from portal import metrics
+from portal.stored_text import Stored, stored
 from webhooks import hooks as webhook_hooks
 
 from ..models import Artifact, Finding, ScanReport
@@ -62,9 +63,10 @@ def mint_pull_token(repository: str) -> str:
     return mint_token(TOKEN_SUBJECT, [Access("repository", repository, ("pull",))], lifetime=TOKEN_LIFETIME).token
 
 
-def _finish(report: ScanReport, status: str, *, error: str = "") -> ScanReport:
+def _finish(report: ScanReport, status: str, *, error: Stored | None = None) -> ScanReport:
     report.status = status
-    report.error = error[:MAX_ERROR]
+    error = (error or Stored("")).cut(MAX_ERROR)
+    report.error, report.error_i18n = error.text, error.data
     report.finished_at = timezone.now()
     report.save()
     webhook_hooks.scan_finished(report)
@@ -118,9 +120,9 @@ def _run(
     artifact = report.artifact
     metadata = client.metadata()
     if not metadata.consumes(artifact.media_type):
-        return _finish(report, ScanReport.Status.FAILED, error=f"The adapter cannot scan {artifact.media_type}.")
+        return _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("The adapter cannot scan %(media_type)s."), media_type=artifact.media_type))
     if not metadata.produces(VULNERABILITY_REPORT_MIME):
-        return _finish(report, ScanReport.Status.FAILED, error="The adapter makes no v1.1 vulnerability report.")
+        return _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("The adapter makes no v1.1 vulnerability report.")))
     report.scanner_version = f"{metadata.name} {metadata.version}".strip()[:100]
     report.database_version = metadata.properties.get(DATABASE_UPDATED_PROPERTY, "")[:40]
     report.save(update_fields=["scanner_version", "database_version"])
@@ -136,7 +138,7 @@ def _run(
         if not isinstance(result, NotReady):
             return store_adapter_report(report, result)
         sleep(min(result.retry_after, MAX_SLEEP))
-    return _finish(report, ScanReport.Status.FAILED, error=f"The adapter's report was not ready after {max_polls} polls.")
+    return _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("The adapter's report was not ready after %(polls)s polls."), polls=max_polls))
 
 
 def scan_with_adapter(
@@ -170,10 +172,10 @@ def scan_with_adapter(
     try:
         return _run(report, client, token_minter, sleep, max_polls)
     except HarborAdapterError as exc:
-        return _finish(report, ScanReport.Status.FAILED, error=f"Scanner adapter: {exc}")
+        return _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("Scanner adapter: %(detail)s"), detail=str(exc)))
     except Exception as exc:
         log.exception("scan of %s with %s failed", artifact, adapter_url)
-        return _finish(report, ScanReport.Status.FAILED, error=f"Internal error while scanning: {exc}")
+        return _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("Internal error while scanning: %(detail)s"), detail=str(exc)))
     finally:
         if own_client:
             client.close()

@@ -28,10 +28,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal.stored_text import Stored, stored
 
 from ..models import Advisory, AdvisoryPackage, OsvImport
 from ..vulns.names import normalize_name
@@ -376,23 +378,26 @@ def import_osv(path: Path | str, *, actor: Actor, batch_size: int = BATCH_SIZE) 
         raise OsvSourceError(f"{path} is neither a directory nor a zip file")
     run = OsvImport.objects.create(source=str(path)[:1024], requested_by=actor.name[:150])
     tally = Tally()
-    status, message = OsvImport.Status.SUCCEEDED, ""
+    status, message = OsvImport.Status.SUCCEEDED, Stored("")
     try:
         _read_into_batches(path, tally, batch_size)
     except OsvSourceError as exc:
-        status, message = OsvImport.Status.FAILED, str(exc)
+        status, message = OsvImport.Status.FAILED, Stored(str(exc))
     except Exception as exc:
         log.exception("OSV import of %s failed", path)
-        status, message = OsvImport.Status.FAILED, f"import stopped: {exc}"
+        status, message = OsvImport.Status.FAILED, stored(gettext_noop("import stopped: %(detail)s"), detail=str(exc))
     if status == OsvImport.Status.SUCCEEDED:
-        message = (
-            f"{tally.created} created, {tally.updated} updated, {tally.unchanged} unchanged, "
-            f"{tally.invalid} invalid"
+        message = stored(
+            gettext_noop("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(invalid)s invalid"),
+            created=tally.created,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
+            invalid=tally.invalid,
         )
     with transaction.atomic():
         run.status = status
         run.finished_at = timezone.now()
-        run.message = message
+        run.message, run.message_i18n = message.text, message.data
         run.database_version = database_version()
         for name in ("seen", "created", "updated", "unchanged", "withdrawn", "invalid"):
             setattr(run, name, getattr(tally, name))

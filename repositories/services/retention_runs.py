@@ -61,20 +61,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import Entry as AuditEntry
 from audit.services import record, record_many
 from portal import metrics
+from portal.stored_text import Stored, stored
 from webhooks import hooks as webhook_hooks
 
 from .. import retention as engine
 from ..models import Artifact, GcRun, Project, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun, Tag
 from ..models import RetentionRunItem as Item
 from ..registry import RegistryClient, RegistryError
+from ..retention import reasons
 from . import recycle
 from .content import refresh_repository_counts
 from .registry import job_client
@@ -145,8 +147,13 @@ def claim_run(run_id: int) -> RetentionRun | None:
 def request_stop(run: RetentionRun) -> RetentionRun:
     """Ask a run to stop: a queued one stops at once, a running one before its next deletion."""
     now = timezone.now()
+    message = stored(gettext_noop("Stopped before it started."))
     RetentionRun.objects.filter(pk=run.pk, status=RetentionRun.Status.QUEUED).update(
-        status=RetentionRun.Status.STOPPED, stop_requested=True, finished_at=now, message="Stopped before it started."
+        status=RetentionRun.Status.STOPPED,
+        stop_requested=True,
+        finished_at=now,
+        message=message.text,
+        message_i18n=message.data,
     )
     RetentionRun.objects.filter(pk=run.pk, status=RetentionRun.Status.RUNNING).update(stop_requested=True)
     run.refresh_from_db()
@@ -204,8 +211,8 @@ def evaluate_for_run(run: RetentionRun) -> engine.Evaluation:
 
 # The item columns a plan writes, in order (the rest take their defaults: no error, no attempt yet).
 _PLAN_COLUMNS = (
-    "run", "repository_name", "digest", "tags", "action", "reason", "owner_digest", "owner_relation",
-    "outcome", "error", "attempts",
+    "run", "repository_name", "digest", "tags", "action", "reason", "reason_code", "reason_params",
+    "owner_digest", "owner_relation", "outcome", "error", "attempts",
 )
 
 
@@ -229,6 +236,7 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
     delete, skip, skipped = Item.Action.DELETE.value, Item.Action.SKIP.value, Item.Outcome.SKIPPED.value
     owner_deleted = engine.ReasonCode.OWNER_DELETED
     dumps = json.dumps
+    reason_text = reasons.reason_text  # in the active language: English, see execute_run
     ordered = sorted(deleted.values(), key=lambda d: (d.repository, depth(d) if d.owner else 0, d.digest))
     rows: list[tuple[Any, ...]] = []
     append = rows.append
@@ -236,6 +244,7 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
         artifact = d.artifact
         tags = artifact.tags
         dependent = d.code is owner_deleted
+        params = d.reason_params()
         append(
             (
                 run_id,
@@ -243,7 +252,9 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
                 artifact.digest,
                 dumps([tags[0].name] if len(tags) == 1 else sorted(t.name for t in tags)),
                 delete,
-                d.reason,
+                reason_text(d.code.value, params),
+                d.code.value,
+                dumps(params),
                 (d.owner or "") if dependent else "",
                 d.relation if dependent else "",
                 outcome,
@@ -255,6 +266,7 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
     for d in evaluation.artifacts:
         if d.kept and d.code in safety:
             artifact = d.artifact
+            params = d.reason_params()
             append(
                 (
                     run_id,
@@ -262,7 +274,9 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
                     artifact.digest,
                     dumps(sorted(t.name for t in artifact.tags)),
                     skip,
-                    d.reason,
+                    reason_text(d.code.value, params),
+                    d.code.value,
+                    dumps(params),
                     "",
                     "",
                     skipped,
@@ -318,7 +332,8 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
     try:
         with engine.gc_paused():  # the evaluation's objects stay live while the plan is built
             evaluation = evaluate_for_run(run)
-            rows = _plan(run, evaluation)
+            with translation.override("en"):  # the item's `reason` column and its audit keep English
+                rows = _plan(run, evaluation)
             _write_plan(rows)
             run.artifacts_evaluated = len(evaluation.artifacts)
             run.artifacts_kept = sum(1 for d in evaluation.artifacts if d.kept)
@@ -327,11 +342,17 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
         run.artifacts_skipped = len(rows) - run.artifacts_planned
         run.save(update_fields=["artifacts_evaluated", "artifacts_kept", "artifacts_planned", "artifacts_skipped"])
         if run.dry_run:
-            return _finish(run, RetentionRun.Status.SUCCEEDED, f"Dry run: {run.artifacts_planned} artifact(s) would be deleted.")
+            return _finish(
+                run,
+                RetentionRun.Status.SUCCEEDED,
+                stored(gettext_noop("Dry run: %(count)s artifact(s) would be deleted."), count=run.artifacts_planned),
+            )
         if GcRun.objects.filter(status__in=GcRun.ACTIVE).exists():
             # Deleting beside a sweep could leave the recycle bin promising blobs the sweep removes.
             return _finish(
-                run, RetentionRun.Status.FAILED, "A garbage collection is queued or running: nothing was deleted."
+                run,
+                RetentionRun.Status.FAILED,
+                stored(gettext_noop("A garbage collection is queued or running: nothing was deleted.")),
             )
         # The plan in its order (ids follow it), as model rows for the per-chunk updates.
         items = list(Item.objects.filter(run=run, action=Item.Action.DELETE).order_by("id"))
@@ -343,14 +364,20 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
                 status, message = _delete_all(run, items, own, sleep)
         return _finish(run, status, message)
     except engine.PolicyError as exc:
-        return _finish(run, RetentionRun.Status.FAILED, f"The policy is invalid: {exc}")
+        return _finish(run, RetentionRun.Status.FAILED, stored(gettext_noop("The policy is invalid: %(detail)s"), detail=str(exc)))
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
         log.exception("retention run %s crashed", run.pk)
         _leave_rest(run, "Not attempted: the run stopped on an internal error.")
-        return _finish(run, RetentionRun.Status.FAILED, f"The run stopped on an internal error: {exc!r}")
+        return _finish(
+            run,
+            RetentionRun.Status.FAILED,
+            stored(gettext_noop("The run stopped on an internal error: %(detail)s"), detail=repr(exc)),
+        )
 
 
-def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sleep: Sleep) -> tuple[str, str]:
+def _delete_all(
+    run: RetentionRun, items: list[Item], client: RegistryClient, sleep: Sleep
+) -> tuple[str, Stored | None]:
     """Every repository's chunks, pipelined: while the workers delete one chunk, this thread
     records the chunk before it and commits the entries of the chunk after it."""
     by_repository: dict[str, list[Item]] = {}
@@ -377,16 +404,20 @@ def _delete_all(run: RetentionRun, items: list[Item], client: RegistryClient, sl
             pipeline.refresh_counts(every=True)
     except RunAborted as exc:
         _leave_rest(run, f"Not attempted: {exc}")
-        return RetentionRun.Status.FAILED, f"The registry could not be reached: {exc}. The run stopped there."
+        return RetentionRun.Status.FAILED, stored(
+            gettext_noop("The registry could not be reached: %(detail)s. The run stopped there."), detail=str(exc)
+        )
     except _Stopped:
         _leave_rest(run, "Not attempted: the run was stopped.")
-        return RetentionRun.Status.STOPPED, "Stopped on request."
+        return RetentionRun.Status.STOPPED, stored(gettext_noop("Stopped on request."))
     finally:
         pool.shutdown(wait=True)
     run.refresh_from_db(fields=["artifacts_failed"])
     if run.artifacts_failed:
-        return RetentionRun.Status.FAILED, f"{run.artifacts_failed} deletion(s) failed; see the items."
-    return RetentionRun.Status.SUCCEEDED, ""
+        return RetentionRun.Status.FAILED, stored(
+            gettext_noop("%(count)s deletion(s) failed; see the items."), count=run.artifacts_failed
+        )
+    return RetentionRun.Status.SUCCEEDED, None
 
 
 def _leave_rest(run: RetentionRun, message: str) -> None:
@@ -817,7 +848,7 @@ def _fail(item: Item, error: str) -> str:
     return _end(item, Item.Outcome.FAILED, error)
 
 
-def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
+def _finish(run: RetentionRun, status: str, message: Stored | None) -> RetentionRun:
     counts = RetentionRun.objects.filter(pk=run.pk).values(
         "artifacts_deleted", "artifacts_skipped", "artifacts_failed", "tags_deleted"
     ).get()
@@ -825,13 +856,16 @@ def _finish(run: RetentionRun, status: str, message: str) -> RetentionRun:
         setattr(run, key, value)
     run.status = status
     run.finished_at = timezone.now()
-    run.message = message or (
-        f"{run.artifacts_deleted} artifact(s) and {run.tags_deleted} tag(s) deleted"
-        + (f", {run.artifacts_skipped} skipped" if run.artifacts_skipped else "")
-        + "."
-    )
+    if message is None:
+        totals = {"artifacts": run.artifacts_deleted, "tags": run.tags_deleted, "skipped": run.artifacts_skipped}
+        message = (
+            stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted, %(skipped)s skipped."), **totals)
+            if run.artifacts_skipped
+            else stored(gettext_noop("%(artifacts)s artifact(s) and %(tags)s tag(s) deleted."), **totals)
+        )
+    run.message, run.message_i18n = message.text, message.data
     with transaction.atomic():
-        run.save(update_fields=["status", "finished_at", "message"])
+        run.save(update_fields=["status", "finished_at", "message", "message_i18n"])
         record(
             AuditAction.RETENTION_RUN_END,
             actor=ACTOR,

@@ -32,12 +32,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 from portal import metrics
+from portal.stored_text import Stored, stored
 from webhooks import hooks as webhook_hooks
 
 from ..models import (
@@ -253,9 +254,10 @@ def worst_of(counts: dict[str, int]) -> str:
     return max(present, key=SEVERITY_RANK.__getitem__).value if present else ""
 
 
-def _finish(report: ScanReport, status: str, *, error: str = "") -> None:
+def _finish(report: ScanReport, status: str, *, error: Stored | None = None) -> None:
     report.status = status
-    report.error = error[:MAX_ERROR]
+    error = (error or Stored("")).cut(MAX_ERROR)
+    report.error, report.error_i18n = error.text, error.data
     report.finished_at = timezone.now()
     report.save()
     webhook_hooks.scan_finished(report)
@@ -291,14 +293,16 @@ def ecosystem_counts(found: Inventory) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _failure_message(exc: Exception) -> str:
+def _failure_message(exc: Exception) -> Stored:
+    """Why a scan failed: the exception's own text (the registry's or the scanner's words)
+    inside a sentence of Wharf's."""
     if isinstance(exc, RegistryUnavailable):
-        return f"The registry is unavailable: {exc}"
+        return stored(gettext_noop("The registry is unavailable: %(detail)s"), detail=str(exc))
     if isinstance(exc, LayerRejected):
-        return f"A layer was refused: {exc}"
+        return stored(gettext_noop("A layer was refused: %(detail)s"), detail=str(exc))
     if isinstance(exc, RegistryError):
-        return f"The registry refused a read: {exc}"
-    return str(exc)
+        return stored(gettext_noop("The registry refused a read: %(detail)s"), detail=str(exc))
+    return Stored(str(exc))
 
 
 def _scan_into(report: ScanReport, client: RegistryClient, allowlist: set[str], *, retry: bool) -> None:
@@ -315,7 +319,7 @@ def _scan_into(report: ScanReport, client: RegistryClient, allowlist: set[str], 
         return
     except Exception as exc:
         log.exception("scan of %s failed", report.artifact)
-        _finish(report, ScanReport.Status.FAILED, error=f"Internal error while scanning: {exc}")
+        _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("Internal error while scanning: %(detail)s"), detail=str(exc)))
         return
     _store_image_scan(report, scan, allowlist)
 
@@ -333,7 +337,7 @@ def _platform_children(artifact: Artifact) -> list[Artifact]:
 def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str], *, retry: bool) -> None:
     children = _platform_children(report.artifact)
     if not children:
-        _finish(report, ScanReport.Status.FAILED, error="The index lists no platform images to scan.")
+        _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("The index lists no platform images to scan.")))
         return
     report.children.filter(status__in=PENDING).delete()  # left behind by an attempt that was retried
     counts, fixable = empty_counts(), empty_counts()
@@ -365,7 +369,7 @@ def _scan_index(report: ScanReport, client: RegistryClient, allowlist: set[str],
             counts[band] += child_report.counts.get(band, 0)
             fixable[band] += child_report.fixable_counts.get(band, 0)
     if failed:
-        _finish(report, ScanReport.Status.FAILED, error="; ".join(failed))
+        _finish(report, ScanReport.Status.FAILED, error=Stored("; ".join(failed)))
         return
     report.counts, report.fixable_counts, report.allowlisted = counts, fixable, allowlisted
     report.worst_severity = worst_of(counts)
@@ -393,14 +397,14 @@ def execute_scan(
         if report.scanner != ScanReport.Scanner.BUILTIN:
             # Only the built-in scanner runs here; other scanners' runners do their own work.
             _finish(
-                report, ScanReport.Status.FAILED, error=f"No runner for the {report.scanner} scanner here."
+                report, ScanReport.Status.FAILED, error=stored(gettext_noop("No runner for the %(scanner)s scanner here."), scanner=report.scanner)
             )
         elif report.artifact.kind == Artifact.Kind.INDEX:
             _scan_index(report, client, allowlist, retry=retry)
         elif report.artifact.kind == Artifact.Kind.IMAGE:
             _scan_into(report, client, allowlist, retry=retry)
         else:
-            _finish(report, ScanReport.Status.FAILED, error="Only images and image indexes can be scanned.")
+            _finish(report, ScanReport.Status.FAILED, error=stored(gettext_noop("Only images and image indexes can be scanned.")))
     except RegistryUnavailable:
         ScanReport.objects.filter(pk=report.pk).update(status=ScanReport.Status.QUEUED, started_at=None)
         raise

@@ -36,11 +36,13 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 from portal import metrics
+from portal.stored_text import Stored, stored
 
 from ..models import Artifact, Project, PushedAtSource, Repository, SyncRun, Tag
 from ..registry import Manifest, RegistryClient, RegistryError, RegistryUnavailable
@@ -565,17 +567,23 @@ def execute_sync(run: SyncRun, client: RegistryClient | None = None) -> SyncRun:
     except RegistryError as exc:
         errors.append({"where": "registry", "message": str(exc)})
         message = (
-            f"The registry at {settings.REGISTRY_URL} could not be reached or failed: {exc}. "
-            "Repositories not yet read keep their rows, and no repository was removed."
+            stored(
+                gettext_noop(
+                    "The registry at %(url)s could not be reached or failed: %(detail)s. "
+                    "Repositories not yet read keep their rows, and no repository was removed."
+                ),
+                url=settings.REGISTRY_URL,
+                detail=str(exc),
+            )
             if exc.transient
-            else f"The registry refused the sync: {exc}."
+            else stored(gettext_noop("The registry refused the sync: %(detail)s."), detail=str(exc))
         )
         _finish(run, SyncRun.Status.FAILED, client, start_requests, totals, errors, names, tags_seen, 0, message)
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
         log.exception("sync run %s crashed", run.pk)
         errors.append({"where": "wharf", "message": repr(exc)[:MAX_STORED_TEXT]})
         _finish(run, SyncRun.Status.FAILED, client, start_requests, totals, errors, names, tags_seen, 0,
-                f"The sync stopped on an internal error: {exc!r}")
+                stored(gettext_noop("The sync stopped on an internal error: %(detail)s"), detail=repr(exc)))
     return run
 
 
@@ -589,7 +597,7 @@ def _finish(
     names: list[str],
     tags_seen: int,
     removed_repos: int,
-    message: str = "",
+    message: Stored | None = None,
 ) -> None:
     run.status = status
     run.finished_at = timezone.now()
@@ -600,11 +608,29 @@ def _finish(
     for key, value in vars(totals).items():
         setattr(run, key, value)
     run.errors = errors[:MAX_RUN_ERRORS]
-    run.message = message or (
-        f"{len(names)} repositories, {tags_seen} tags; "
-        f"{totals.artifacts_added} artifacts added, {totals.artifacts_removed} removed"
-        + (f"; {len(errors)} errors" if errors else "")
-    )
+    if message is None:
+        counts = {
+            "repositories": len(names),
+            "tags": tags_seen,
+            "added": totals.artifacts_added,
+            "removed": totals.artifacts_removed,
+            "errors": len(errors),
+        }
+        message = (
+            stored(
+                gettext_noop(
+                    "%(repositories)s repositories, %(tags)s tags; "
+                    "%(added)s artifacts added, %(removed)s removed; %(errors)s errors"
+                ),
+                **counts,
+            )
+            if errors
+            else stored(
+                gettext_noop("%(repositories)s repositories, %(tags)s tags; %(added)s artifacts added, %(removed)s removed"),
+                **counts,
+            )
+        )
+    run.message, run.message_i18n = message.text, message.data
     run.save()
     metrics.sync_finished(run)
 

@@ -52,3 +52,12 @@ def band_counts(counts: Any) -> list[tuple[str, str, int]]:
 @register.simple_tag
 def scan_summaries_for_artifact(artifact: Any) -> ScanSummary | None:
     return scan_summaries([artifact.pk]).get(artifact.pk)
+
+
+@register.filter
+def severity_label(band: str) -> str:
+    """A severity band's code (`critical`) as the reader's word for it."""
+    try:
+        return str(Severity(band).label)
+    except ValueError:
+        return band

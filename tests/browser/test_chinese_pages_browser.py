@@ -16,9 +16,11 @@ from django.core.management import call_command
 
 from accounts.models import User
 from accounts.registry_auth.keys import create_key_pair
-from repositories.models import Tag
+from repositories.models import Project, Tag
+from repositories.services import retention, retention_runs
 from tests.factories import PASSWORD, UserFactory
 from tests.i18n.catalogues import compile_catalogues
+from tests.retention_runs.helpers import ACTOR, rule
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,14 +43,23 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 def _pages() -> dict[str, str]:
     tag = Tag.objects.select_related("artifact").get(repository__name="demo/web", name="v1.2.0")
+    # A policy keeping the latest push of `v*` tags, and its dry run: the preview's and the
+    # run's reasons are built in Python and must be Chinese too.
+    project = Project.objects.get(name="demo")
+    retention.save_policy(project, ACTOR, enabled=False, schedule="", allow_empty_repository=False,
+                          rules=[rule(n=1, tags=["v*"])])
+    run = retention_runs.run_now(project, ACTOR, dry_run=True)
     return {
         "projects": "/projects/",
         "project": "/projects/demo/",
         "repository": "/projects/demo/repositories/web/",
         "artifact": f"/projects/demo/repositories/web/-/artifacts/{tag.artifact.digest}/",
         "retention": "/projects/demo/retention/",
+        "retention-run": f"/projects/demo/retention/runs/{run.pk}/",
         "members": "/projects/demo/members/",
         "audit": "/audit/",
+        "sync-runs": "/sync/",
+        "replication": "/replication/",
     }
 
 
@@ -82,6 +93,9 @@ def test_the_main_pages_in_chinese_fit_in_chromium(
         assert answer is not None and answer.status == 200, (path, answer and answer.status)
         assert page.locator("html").get_attribute("lang") == "zh-hans"
         assert CHINESE.search(page.locator("main").inner_text()), path
+        if name == "retention":  # the preview comes by htmx; open every repository's reasons
+            page.wait_for_selector("#preview-repositories")
+            page.evaluate("document.querySelectorAll('details.preview-repository').forEach(d => d.open = true)")
         if (overflow := page.evaluate(OVERFLOW)) > 0:
             problems.append(f"{path}: the page is {overflow}px wider than the window")
         problems += [f"{path}: clipped {what}" for what in page.evaluate(CLIPPED)]

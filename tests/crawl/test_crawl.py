@@ -39,7 +39,7 @@ from tests.crawl.crawler import (
 )
 from tests.crawl.world import COMPARE, SCANNED_REPOSITORY, LivingWharf, build_world
 from tests.i18n.catalogues import compile_catalogues
-from tests.i18n.english import english_left
+from tests.i18n.english import english_on_page
 from tests.scanning.adapter_registry_support import fake_adapter  # noqa: F401  (fixture used by name)
 from tests.scanning.test_harbor_adapter import FakeAdapter
 
@@ -143,7 +143,7 @@ def test_every_persona_crawls_wharf_without_errors_slow_pages_or_dead_links(
     for persona, language in runs:
         client = persona_client(world, persona, language)
         label = f"{persona}/zh" if language else persona
-        check = english_left if language else None
+        check = english_on_page if language else None
         crawl = Crawl(label, client, operations, NEVER_FOLLOW, variations=variations, page_check=check)
         for url in START:
             crawl.offer(url, referrer="(start)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from repositories.registry.config import render_registry_config
 
@@ -44,12 +45,14 @@ class Command(BaseCommand):
             .first()
         )
         if cache is None:
-            raise CommandError(f"{options['project']} is not a proxy-cache project.")
+            raise CommandError(_("%(project)s is not a proxy-cache project.") % {"project": options["project"]})
         path = write_config(cache)
         if options["action"] == "config":
             self.stdout.write(str(path))
             return
         binary = shutil.which(options["binary"])
         if binary is None:
-            raise CommandError(f"{options['binary']} not found: apt-get install docker-registry")
+            raise CommandError(
+                _("%(binary)s not found: apt-get install docker-registry") % {"binary": options["binary"]}
+            )
         os.execv(binary, [binary, "serve", str(path)])  # noqa: S606  (becomes the registry process)

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from portal.api.filters import BooleanFilter
 
@@ -24,7 +25,7 @@ class RetentionRunFilter(django_filters.FilterSet):
 class RetentionRunItemFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=RetentionRunItem.Outcome.choices)
     action = django_filters.ChoiceFilter(choices=RetentionRunItem.Action.choices)
-    repository = django_filters.CharFilter(field_name="repository_name", help_text="A full repository name.")
+    repository = django_filters.CharFilter(field_name="repository_name", help_text=gettext_lazy("A full repository name."))
 
     class Meta:
         model = RetentionRunItem
@@ -32,9 +33,9 @@ class RetentionRunItemFilter(django_filters.FilterSet):
 
 
 class RecycleBinFilter(django_filters.FilterSet):
-    restored = BooleanFilter(method="filter_restored", help_text="Restored already, or not.")
+    restored = BooleanFilter(method="filter_restored", help_text=gettext_lazy("Restored already, or not."))
     source = django_filters.ChoiceFilter(choices=RecycleBinEntry.Source.choices)
-    repository = django_filters.CharFilter(field_name="repository_name", help_text="A full repository name.")
+    repository = django_filters.CharFilter(field_name="repository_name", help_text=gettext_lazy("A full repository name."))
 
     class Meta:
         model = RecycleBinEntry

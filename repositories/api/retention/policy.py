@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
@@ -46,7 +47,7 @@ DETAIL_PARAMETER = OpenApiParameter(
     "detail",
     OpenApiTypes.BOOL,
     OpenApiParameter.QUERY,
-    description="Also list every artifact of each repository, its tags, decision and reason.",
+    description=gettext_lazy("Also list every artifact of each repository, its tags, decision and reason."),
 )
 
 
@@ -54,7 +55,7 @@ ADVICE_PARAMETER = OpenApiParameter(
     "advice",
     OpenApiTypes.BOOL,
     OpenApiParameter.QUERY,
-    description=(
+    description=gettext_lazy(
         "Also answer `advice`: dedup-aware bytes freed, deleted artifacts pulled in the last 7/30/90 days "
         "and warnings for recent pulls and deployed images (`AdviceSerializer`)."
     ),

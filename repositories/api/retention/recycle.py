@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -58,11 +59,11 @@ class RecycleBinViewSet(
         request=None,
         responses={
             200: OpenApiResponse(
-                RecycleBinEntrySerializer, description="Restored: the manifest and its tags are back."
+                RecycleBinEntrySerializer, description=gettext_lazy("Restored: the manifest and its tags are back.")
             ),
             409: OpenApiResponse(
-                description="Not restored: undone already, the registry's garbage collection removed its "
-                "layers, or one of its tags now points at another image. `code` says which."
+                description=gettext_lazy("Not restored: undone already, the registry's garbage collection removed its "
+                "layers, or one of its tags now points at another image. `code` says which.")
             ),
             **REGISTRY_ERROR_RESPONSES,
         },

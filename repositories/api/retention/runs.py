@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -76,12 +77,12 @@ class RetentionRunViewSet(
     @extend_schema(
         request=RetentionRunCreateSerializer,
         responses={
-            202: OpenApiResponse(RetentionRunSerializer, description="A new run was queued."),
+            202: OpenApiResponse(RetentionRunSerializer, description=gettext_lazy("A new run was queued.")),
             200: OpenApiResponse(
                 RetentionRunSerializer,
-                description="A run of this project is already queued or running; it is that run.",
+                description=gettext_lazy("A run of this project is already queued or running; it is that run."),
             ),
-            400: OpenApiResponse(description="The project has no retention policy."),
+            400: OpenApiResponse(description=gettext_lazy("The project has no retention policy.")),
         },
     )
     def create(self, request: Request, project_name: str) -> Response:
@@ -110,7 +111,7 @@ class RetentionRunViewSet(
         request=None,
         responses={
             200: RetentionRunSerializer,
-            409: OpenApiResponse(description="The run has finished already."),
+            409: OpenApiResponse(description=gettext_lazy("The run has finished already.")),
         },
     )
     @action(detail=True, methods=["post"])
@@ -128,7 +129,7 @@ class RetentionRunViewSet(
 
 
 RUN_ID_PARAMETER = OpenApiParameter(
-    "run_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run's id."
+    "run_id", OpenApiTypes.INT, OpenApiParameter.PATH, description=gettext_lazy("The run's id.")
 )
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from repositories.gate.nginx import FAILURE_MODES, GateConfig, render_nginx_config
 from repositories.services.gate import marker_directory, pull_marker_directory, write_markers
@@ -24,7 +25,7 @@ from repositories.services.gate import marker_directory, pull_marker_directory, 
 def _host_port(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
-        raise CommandError(f"{what}={url!r}: the gate runs on a plain http:// address.")
+        raise CommandError(_("%(setting)s=%(url)r: the gate runs on a plain http:// address.") % {"setting": what, "url": url})
     return f"{parts.hostname}:{parts.port or 80}"
 
 
@@ -36,9 +37,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.WHARF_GATE_URL:
-            raise CommandError("WHARF_GATE_URL is empty: the gate is turned off.")
+            raise CommandError(_("WHARF_GATE_URL is empty: the gate is turned off."))
         if settings.WHARF_GATE_FAILURE not in FAILURE_MODES:
-            raise CommandError(f"WHARF_GATE_FAILURE must be one of {', '.join(FAILURE_MODES)}.")
+            raise CommandError(_("WHARF_GATE_FAILURE must be one of %(modes)s.") % {"modes": ", ".join(FAILURE_MODES)})
         base = Path(settings.WHARF_GATE_STATE_DIR).resolve()
         base.mkdir(parents=True, exist_ok=True)
         guarded = write_markers()
@@ -60,5 +61,8 @@ class Command(BaseCommand):
         output = Path(options["output"]) if options["output"] else base / "nginx.conf"
         output.write_text(render_nginx_config(config))
         output.chmod(0o600)  # it holds the gate's secret
-        self.stderr.write(f"{guarded} project(s) with policies; failure mode {settings.WHARF_GATE_FAILURE}.")
+        self.stderr.write(
+            _("%(count)s project(s) with policies; failure mode %(mode)s.")
+            % {"count": guarded, "mode": settings.WHARF_GATE_FAILURE}
+        )
         self.stdout.write(str(output))

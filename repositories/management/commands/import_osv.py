@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from audit.context import Actor
+from portal.stored_text import shown
 from repositories.models import OsvImport
 from repositories.services.osv_import import OsvSourceError, import_osv
 
@@ -60,7 +61,7 @@ class Command(BaseCommand):
                 _("  ... and %(count)s more (see the import record)") % {"count": run.invalid - 20}
             )
         if run.status != OsvImport.Status.SUCCEEDED:
-            raise CommandError(run.message)
+            raise CommandError(shown(run.message, run.message_i18n))
         if options["rescan"]:
             from repositories.tasks import rescan_all
 

@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from audit.context import Actor
+from portal.stored_text import shown
 from repositories.models import Project, SyncRun
 from repositories.registry import RegistryError
 from repositories.registry.builder import (
@@ -275,11 +276,14 @@ class Command(BaseCommand):
         if not options["no_sync"]:
             run = sync_now(trigger=SyncRun.Trigger.SYSTEM)
             if run.status == SyncRun.Status.SUCCEEDED:
-                summary = _("%(summary)s; synced: %(message)s") % {"summary": summary, "message": run.message}
+                summary = _("%(summary)s; synced: %(message)s") % {
+                    "summary": summary,
+                    "message": shown(run.message, run.message_i18n),
+                }
             elif run.status == SyncRun.Status.FAILED:
                 raise CommandError(
                     _("%(summary)s, but the sync failed: %(message)s")
-                    % {"summary": summary, "message": run.message}
+                    % {"summary": summary, "message": shown(run.message, run.message_i18n)}
                 )
             else:  # another sync was queued or running already: it will pick the images up
                 summary = _("%(summary)s; a sync is already %(status)s (run %(pk)s)") % {
