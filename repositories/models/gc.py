@@ -51,6 +51,7 @@ class GcRun(models.Model):
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     output = models.TextField(blank=True, help_text=_("The collector's output, cut to its last 64 KiB."))
     message = models.TextField(blank=True)
+    message_i18n = models.JSONField(default=dict, blank=True, help_text=_("The message's id and parameters."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

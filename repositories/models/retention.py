@@ -243,6 +243,7 @@ class RetentionRunItem(models.Model):
     owner_relation = models.CharField(max_length=8, blank=True, help_text=_("`parent` or `subject`."))
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     error = models.TextField(blank=True)
+    error_i18n = models.JSONField(default=dict, blank=True, help_text=_("The error's message id and parameters."))
     attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -37,10 +37,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
+from portal.stored_text import shown, stored
 from webhooks import hooks
 
 from ..models import GcRun, GcSchedule, RetentionRun
@@ -56,11 +58,13 @@ _SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests elig
 
 
 class GcRefused(Exception):
-    """A GC that must not start; `message` says why, for the page and the API."""
+    """A GC that must not start; `message` says why in the active language, for the page and
+    the API; `stored` is the same for the run's record (English, shown in the reader's)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.stored = stored(msgid, **params)
+        self.message = shown(self.stored.text, self.stored.data)
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -80,24 +84,33 @@ def wharf_registry() -> RegistryStorage:
     path = Path(settings.WHARF_REGISTRY_CONFIG)
     if not path.is_file():
         raise GcRefused(
-            _("No registry config at %(path)s: Wharf collects garbage only in the registry it runs itself (`manage.py registry_config`, started by `make run`). Run the collector where your registry runs.") % {"path": path}
+            gettext_noop("No registry config at %(path)s: Wharf collects garbage only in the registry it runs itself (`manage.py registry_config`, started by `make run`). Run the collector where your registry runs."),
+            path=str(path),
         )
     try:
         config = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise GcRefused(_("The registry config %(path)s cannot be read: %(exc)s") % {"path": path, "exc": exc}) from exc
+        raise GcRefused(
+            gettext_noop("The registry config %(path)s cannot be read: %(exc)s"), path=str(path), exc=str(exc)
+        ) from exc
     storage = config.get("storage") if isinstance(config, dict) else None
     filesystem = storage.get("filesystem") if isinstance(storage, dict) else None
     root = filesystem.get("rootdirectory") if isinstance(filesystem, dict) else None
     if not isinstance(root, str) or not Path(root).is_dir():
-        raise GcRefused(_("The registry config %(path)s has no filesystem storage directory: it is not Wharf's own.") % {"path": path})
+        raise GcRefused(
+            gettext_noop("The registry config %(path)s has no filesystem storage directory: it is not Wharf's own."),
+            path=str(path),
+        )
     http = config.get("http") if isinstance(config, dict) else None
     addr = http.get("addr") if isinstance(http, dict) else None
     parts = urlsplit(settings.REGISTRY_URL)
     expected = f"{parts.hostname}:{parts.port or 80}"
     if addr != expected:
         raise GcRefused(
-            _("The registry config %(path)s serves %(addr)r, but Wharf talks to %(expected)r (REGISTRY_URL): it is not the config of Wharf's registry.") % {"path": path, "addr": addr, "expected": expected}
+            gettext_noop("The registry config %(path)s serves %(addr)r, but Wharf talks to %(expected)r (REGISTRY_URL): it is not the config of Wharf's registry."),
+            path=str(path),
+            addr=addr if isinstance(addr, str) else str(addr),
+            expected=expected,
         )
     return RegistryStorage(config=path, root=Path(root))
 
@@ -113,9 +126,9 @@ def active_gc() -> GcRun | None:
 
 def _refuse_if_busy() -> None:
     if active_gc() is not None:
-        raise GcRefused(_("A garbage collection is already queued or running."))
+        raise GcRefused(gettext_noop("A garbage collection is already queued or running."))
     if RetentionRun.objects.filter(status__in=RetentionRun.ACTIVE).exists():
-        raise GcRefused(_("A retention run is queued or running: start the garbage collection when it has finished."))
+        raise GcRefused(gettext_noop("A retention run is queued or running: start the garbage collection when it has finished."))
 
 
 def request_gc(
@@ -145,7 +158,7 @@ def request_gc(
                 details={"dry_run": dry_run, "delete_untagged": delete_untagged, "trigger": trigger},
             )
     except IntegrityError as exc:  # another request won the race for the one active run
-        raise GcRefused(_("A garbage collection is already queued or running.")) from exc
+        raise GcRefused(gettext_noop("A garbage collection is already queued or running.")) from exc
     return run
 
 
@@ -209,7 +222,7 @@ def execute_gc(run: GcRun) -> GcRun:
     try:
         storage = wharf_registry()
         if RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).exists():
-            raise GcRefused(_("A retention run started meanwhile: not collecting while it deletes."))
+            raise GcRefused(gettext_noop("A retention run started meanwhile: not collecting while it deletes."))
         cache.set(PUSH_FREEZE_KEY, run.pk, timeout=settings.WHARF_GC_TIMEOUT * 2 + 60)
         try:
             plan = _collect(storage, dry_run=True, delete_untagged=run.delete_untagged)
@@ -230,11 +243,11 @@ def execute_gc(run: GcRun) -> GcRun:
         finally:
             cache.delete(PUSH_FREEZE_KEY)
         run.status = GcRun.Status.SUCCEEDED
-        run.message = ""
+        run.message, run.message_i18n = "", {}
     except GcRefused as exc:
-        run.status, run.message = GcRun.Status.FAILED, exc.message
-    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
-        run.status, run.message = GcRun.Status.FAILED, str(exc)[:4000]
+        run.status, run.message, run.message_i18n = GcRun.Status.FAILED, exc.stored.text, exc.stored.data
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:  # the collector's own words, verbatim
+        run.status, run.message, run.message_i18n = GcRun.Status.FAILED, str(exc)[:4000], {}
     run.output = output[-MAX_OUTPUT:]
     run.finished_at = timezone.now()
     with transaction.atomic():

@@ -212,7 +212,7 @@ def evaluate_for_run(run: RetentionRun) -> engine.Evaluation:
 # The item columns a plan writes, in order (the rest take their defaults: no error, no attempt yet).
 _PLAN_COLUMNS = (
     "run", "repository_name", "digest", "tags", "action", "reason", "reason_code", "reason_params",
-    "owner_digest", "owner_relation", "outcome", "error", "attempts",
+    "owner_digest", "owner_relation", "outcome", "error", "error_i18n", "attempts",
 )
 
 
@@ -259,6 +259,7 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
                 d.relation if dependent else "",
                 outcome,
                 "",
+                "{}",
                 0,
             )
         )
@@ -281,6 +282,7 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
                     "",
                     skipped,
                     "",
+                    "{}",
                     0,
                 )
             )
@@ -367,7 +369,7 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
         return _finish(run, RetentionRun.Status.FAILED, stored(gettext_noop("The policy is invalid: %(detail)s"), detail=str(exc)))
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
         log.exception("retention run %s crashed", run.pk)
-        _leave_rest(run, "Not attempted: the run stopped on an internal error.")
+        _leave_rest(run, stored(gettext_noop("Not attempted: the run stopped on an internal error.")))
         return _finish(
             run,
             RetentionRun.Status.FAILED,
@@ -403,12 +405,12 @@ def _delete_all(
         finally:
             pipeline.refresh_counts(every=True)
     except RunAborted as exc:
-        _leave_rest(run, f"Not attempted: {exc}")
+        _leave_rest(run, stored(gettext_noop("Not attempted: %(detail)s"), detail=str(exc)))
         return RetentionRun.Status.FAILED, stored(
             gettext_noop("The registry could not be reached: %(detail)s. The run stopped there."), detail=str(exc)
         )
     except _Stopped:
-        _leave_rest(run, "Not attempted: the run was stopped.")
+        _leave_rest(run, stored(gettext_noop("Not attempted: the run was stopped.")))
         return RetentionRun.Status.STOPPED, stored(gettext_noop("Stopped on request."))
     finally:
         pool.shutdown(wait=True)
@@ -420,9 +422,9 @@ def _delete_all(
     return RetentionRun.Status.SUCCEEDED, None
 
 
-def _leave_rest(run: RetentionRun, message: str) -> None:
+def _leave_rest(run: RetentionRun, message: Stored) -> None:
     Item.objects.filter(run=run, outcome=Item.Outcome.PENDING).update(
-        outcome=Item.Outcome.NOT_ATTEMPTED, error=message, finished_at=timezone.now()
+        outcome=Item.Outcome.NOT_ATTEMPTED, error=message.text, error_i18n=message.data, finished_at=timezone.now()
     )
 
 
@@ -473,19 +475,32 @@ def _tags_added_onto(
             if digest in planned:
                 added_onto.setdefault(digest, []).append(tag)
     except RunAborted as exc:
-        _fail(items[0], f"listing the tags of {repository}: {exc}")
+        _fail(items[0], _listing_failed(repository, exc))
         raise
     except RegistryError as exc:
         if not (exc.status == 404 and exc.code == "NAME_UNKNOWN"):
             for item in items:
-                _fail(item, f"listing the tags of {repository}: {exc}")
+                _fail(item, _listing_failed(repository, exc))
             return None
     return added_onto
 
 
-def _finished(item: Item, outcome: str, error: str = "") -> None:
+def _listing_failed(repository: str, exc: Exception) -> Stored:
+    return stored(gettext_noop("listing the tags of %(repository)s: %(detail)s"), repository=repository, detail=str(exc))
+
+
+def _set_error(item: Item, error: str | Stored) -> None:
+    """The item's error in English (`error`) and, for Wharf's own sentences, what shows it in
+    the reader's language (`error_i18n`)."""
+    if isinstance(error, Stored):
+        item.error, item.error_i18n = error.text, error.data
+    else:
+        item.error, item.error_i18n = error, {}
+
+
+def _finished(item: Item, outcome: str, error: str | Stored = "") -> None:
     item.outcome = outcome
-    item.error = error
+    _set_error(item, error)
     item.finished_at = timezone.now()
 
 
@@ -556,13 +571,15 @@ def _attempt(
             raise
 
     try:
-        moved = []
+        moved: list[Stored] = []
         for tag in item.tags:
             now_at = _retrying(partial(client.head_manifest, repository, tag), item, sleep)
-            if now_at != item.digest:
-                moved.append(f"`{tag}` ({'gone' if now_at is None else 'now ' + now_at})")
+            if now_at is None:
+                moved.append(stored(gettext_noop("`%(tag)s` (gone)"), tag=tag))
+            elif now_at != item.digest:
+                moved.append(stored(gettext_noop("`%(tag)s` (now %(digest)s)"), tag=tag, digest=now_at))
         if moved:
-            _finished(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) moved since the evaluation: {', '.join(moved)}")
+            _finished(item, Item.Outcome.SKIPPED_MOVED, _moved(moved))
             return
         if abort.is_set():
             return
@@ -579,16 +596,33 @@ def _attempt(
     _finished(item, Item.Outcome.DELETED)
 
 
+def _moved(moved: list[Stored]) -> Stored:
+    """'tag(s) moved since the evaluation: `a` (gone), `b` (now sha256:…)', each part a
+    message of its own, joined by nesting (a list is not a stored parameter)."""
+    joined = moved[0]
+    for part in moved[1:]:
+        joined = stored(gettext_noop("%(first)s, %(rest)s"), first=joined, rest=part)
+    return stored(gettext_noop("tag(s) moved since the evaluation: %(tags)s"), tags=joined)
+
+
 def _failed_attempt(item: Item, error: str, uncertain: set[str] | None) -> None:
     """Fail an item. `uncertain` is given when its DELETE was sent and no answer came back (the
     connection broke, the registry stopped mid-request): the registry may have deleted it after
     all, so its digest joins `uncertain` and its recycle-bin entry is kept for a restore."""
     if uncertain is not None:
         uncertain.add(item.digest)  # set.add is atomic under the GIL: workers share it
-        error += (
-            " The DELETE got no answer, so the registry may have deleted it: its recycle-bin entry"
-            " is kept (restoring an artifact the registry still has changes nothing)."
+        _finished(
+            item,
+            Item.Outcome.FAILED,
+            stored(
+                gettext_noop(
+                    "%(detail)s The DELETE got no answer, so the registry may have deleted it: its recycle-bin"
+                    " entry is kept (restoring an artifact the registry still has changes nothing)."
+                ),
+                detail=error,
+            ),
         )
+        return
     _finished(item, Item.Outcome.FAILED, error)
 
 
@@ -624,10 +658,22 @@ def _prepare(
     todo: list[Item] = []
     for item in chunk:
         if item.owner_digest and outcomes.get((repository, item.owner_digest)) != Item.Outcome.DELETED:
-            _finished(item, Item.Outcome.SKIPPED_OWNER_KEPT, f"its {item.owner_relation} {item.owner_digest} was not deleted")
+            _finished(
+                item,
+                Item.Outcome.SKIPPED_OWNER_KEPT,
+                stored(
+                    gettext_noop("its %(relation)s %(digest)s was not deleted"),
+                    relation=item.owner_relation,
+                    digest=item.owner_digest,
+                ),
+            )
         elif item.digest in added_onto:
             names = ", ".join(f"`{t}`" for t in added_onto[item.digest])
-            _finished(item, Item.Outcome.SKIPPED_MOVED, f"tag(s) {names} were pushed onto it since the evaluation")
+            _finished(
+                item,
+                Item.Outcome.SKIPPED_MOVED,
+                stored(gettext_noop("tag(s) %(tags)s were pushed onto it since the evaluation"), tags=names),
+            )
         else:
             todo.append(item)
     batch = _Batch(repository, chunk, [], {})
@@ -801,7 +847,7 @@ def _record_chunk(
 
 
 # The item columns a chunk's record sets, from the items in memory.
-_OUTCOME_COLUMNS = ("outcome", "error", "attempts", "finished_at")
+_OUTCOME_COLUMNS = ("outcome", "error", "error_i18n", "attempts", "finished_at")
 _OUTCOME_BATCH = 1000
 
 
@@ -816,8 +862,10 @@ def _save_outcomes(chunk: list[Item]) -> None:
     names = ["id", *_OUTCOME_COLUMNS]
     # PostgreSQL types a VALUES column from its literals: a chunk whose every finished_at is
     # NULL would be text, so say what it is. (SQLite's CAST would turn a date into a number.)
-    finished = "%s::timestamptz" if connection.vendor == "postgresql" else "%s"
-    row = f"(%s, %s, %s, %s, {finished})"
+    postgresql = connection.vendor == "postgresql"
+    finished = "%s::timestamptz" if postgresql else "%s"
+    as_json = "%s::jsonb" if postgresql else "%s"
+    row = f"(%s, %s, %s, {as_json}, %s, {finished})"
     assignments = ", ".join(f"{column_of[name]} = v.{quote(name)}" for name in _OUTCOME_COLUMNS)
     with connection.cursor() as cursor:
         for start in range(0, len(chunk), _OUTCOME_BATCH):  # SQLite caps a statement's parameters
@@ -825,7 +873,7 @@ def _save_outcomes(chunk: list[Item]) -> None:
             params: list[Any] = []
             for item in batch:
                 finished_at = ops.adapt_datetimefield_value(item.finished_at)
-                params += [item.pk, item.outcome, item.error, item.attempts, finished_at]
+                params += [item.pk, item.outcome, item.error, json.dumps(item.error_i18n), item.attempts, finished_at]
             cursor.execute(
                 f"WITH v ({', '.join(quote(n) for n in names)}) AS (VALUES {', '.join([row] * len(batch))}) "  # noqa: S608
                 f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{column_of['id']} = v.{quote('id')}",
@@ -833,18 +881,18 @@ def _save_outcomes(chunk: list[Item]) -> None:
             )
 
 
-def _end(item: Item, outcome: str, error: str) -> str:
+def _end(item: Item, outcome: str, error: str | Stored) -> str:
     item.outcome = outcome
-    item.error = error
+    _set_error(item, error)
     item.finished_at = timezone.now()
-    item.save(update_fields=["outcome", "error", "attempts", "finished_at"])
+    item.save(update_fields=["outcome", "error", "error_i18n", "attempts", "finished_at"])
     if outcome != Item.Outcome.DELETED:
         field = "artifacts_failed" if outcome == Item.Outcome.FAILED else "artifacts_skipped"
         RetentionRun.objects.filter(pk=item.run_id).update(**{field: F(field) + 1})
     return outcome
 
 
-def _fail(item: Item, error: str) -> str:
+def _fail(item: Item, error: str | Stored) -> str:
     return _end(item, Item.Outcome.FAILED, error)
 
 

@@ -124,3 +124,25 @@ def test_a_retention_run_deletes_nothing_while_a_gc_is_active(wharf_registry) ->
     run = retention_runs.run_now(acme, ACTOR, dry_run=False)
     assert run.status == RetentionRun.Status.FAILED and "garbage collection" in run.message
     assert run.artifacts_deleted == 0 and Tag.objects.filter(repository__name="acme/app").count() == 2
+
+
+def test_a_gc_refused_in_the_worker_records_english_and_shows_in_the_readers_language(
+    own_registry, world, settings, tmp_path
+) -> None:
+    """The worker runs in English; the run's record keeps the message's id and parameters,
+    so a zh-Hans reader of the GC page reads it in Chinese, the path verbatim."""
+    from django.utils import translation
+
+    from repositories.templatetags.stored_text import in_language
+
+    run = gc.request_gc(actor=Actor.system())
+    settings.WHARF_REGISTRY_CONFIG = str(tmp_path / "missing.yml")
+    with translation.override("zh-hans"):  # a request's language must not leak into the record
+        gc.execute_gc(run)
+    run.refresh_from_db()
+    assert run.status == GcRun.Status.FAILED
+    assert run.message.startswith(f"No registry config at {tmp_path / 'missing.yml'}: Wharf collects garbage")
+    assert run.message_i18n["id"].startswith("No registry config at %(path)s")
+    with translation.override("zh-hans"):
+        shown = str(in_language(run, "message"))
+    assert "Wharf collects" not in shown and f'<span translate="no">{tmp_path / "missing.yml"}</span>' in shown

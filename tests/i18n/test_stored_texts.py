@@ -95,3 +95,32 @@ def test_a_stored_message_keeps_a_remote_text_verbatim_inside_a_translated_sente
         )
         assert shown(nested.text, nested.data) == "2 个中有 1 个失败；第一个：acme/app:v1：HTTP 503: storage went away"
     assert str(shown_html("an old row's English", {})) == '<span translate="no">an old row&#x27;s English</span>'
+
+
+def test_an_items_error_is_saved_with_its_message_and_shown_in_the_readers_language() -> None:
+    """The pipelined run saves outcomes in one UPDATE from a VALUES list: the error's
+    message data must survive it (a JSON column typed by a literal on PostgreSQL), and
+    the run page shows it in the reader's language, the tag names verbatim."""
+    from repositories.templatetags.stored_text import in_language
+
+    project = ProjectFactory(name="acme")
+    retention.save_policy(project, ACTOR, enabled=True, schedule="", allow_empty_repository=False,
+                          rules=[rule(n=1, tags=["nothing-*"])])
+    rows(project, "app", {"v1": 5, "v2": 4})
+    run = retention_runs.run_now(project, ACTOR, dry_run=True)
+    moved, kept = RetentionRunItem.objects.filter(run=run).order_by("id")[:2]
+    retention_runs._finished(
+        moved, RetentionRunItem.Outcome.SKIPPED_MOVED, retention_runs._moved([stored(gettext_noop("`%(tag)s` (gone)"), tag="v1")])
+    )
+    retention_runs._finished(kept, RetentionRunItem.Outcome.FAILED, "HTTP 500 from the registry")
+    retention_runs._save_outcomes([moved, kept])
+
+    moved.refresh_from_db()
+    kept.refresh_from_db()
+    assert moved.error == "tag(s) moved since the evaluation: `v1` (gone)"
+    assert kept.error == "HTTP 500 from the registry"
+    assert kept.error_i18n == {}
+    with translation.override("zh-hans"):
+        assert str(in_language(moved, "error")) == '评估后标签已移动：`<span translate="no">v1</span>`（已不存在）'
+        assert str(in_language(kept, "error")) == '<span translate="no">HTTP 500 from the registry</span>'
+    assert str(in_language(moved, "error")) == 'tag(s) moved since the evaluation: `<span translate="no">v1</span>` (gone)'
