@@ -17,8 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from accounts.registry_auth import throttle
 from accounts.registry_auth.keys import create_key_pair
+from accounts.services.robots import create_robot
+from accounts.services.tokens import create_token
+from audit.context import Actor
 from repositories.registry.config import TokenAuth
 from repositories.services.registry import reset_registry_client
+from tests.factories import PASSWORD
 from tests.support.registry import RegistryFactory, RegistryServer
 
 
@@ -90,3 +94,19 @@ def token_registry(
     reset_registry_client()
     yield server
     reset_registry_client()
+
+
+@pytest.fixture
+def credentials(world: Any) -> dict[str, str | None]:
+    """One secret of each kind for the developer of `world` (anonymous: no header)."""
+    user = world.users["developer"]
+    _, secret = create_token(user, actor=Actor.for_user(user), name="ci")
+    robot, robot_secret = create_robot(
+        actor=Actor.system(), created_by=user, project=world.private, name="ci", actions=["pull"]
+    )
+    return {
+        "anonymous": None,
+        "personal access token": basic("developer", secret),
+        "robot": basic(robot.full_name, robot_secret),
+        "password": basic("developer", PASSWORD),
+    }

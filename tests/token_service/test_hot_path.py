@@ -21,31 +21,12 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.registry_auth import password_cache, throttle
-from accounts.services.robots import create_robot
-from accounts.services.tokens import create_token
-from audit.context import Actor
 from portal.cache import RedisCache
 from tests.conftest import World
-from tests.factories import PASSWORD
 from tests.token_service.conftest import basic
 
 URL = "/service/token"
 QUERY = {"service": "wharf-registry", "scope": "repository:acme/app:pull"}
-
-
-@pytest.fixture
-def credentials(world: World) -> dict[str, str | None]:
-    user = world.users["developer"]
-    _, secret = create_token(user, actor=Actor.for_user(user), name="ci")
-    robot, robot_secret = create_robot(
-        actor=Actor.system(), created_by=user, project=world.private, name="ci", actions=["pull"]
-    )
-    return {
-        "anonymous": None,
-        "personal access token": basic("developer", secret),
-        "robot": basic(robot.full_name, robot_secret),
-        "password": basic("developer", PASSWORD),
-    }
 
 
 def ask(client: Client, auth: str | None = None) -> Any:

@@ -13,11 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from accounts.services.robots import create_robot
-from accounts.services.tokens import create_token
-from audit.context import Actor
 from tests.conftest import World
-from tests.factories import PASSWORD
 from tests.token_service.conftest import basic, decode_token
 
 SCOPES = ["repository:acme/app:pull", "repository:pub/app:pull", "repository:nosuch/app:pull"]
@@ -31,21 +27,6 @@ def ask(auth: str | None) -> Any:
 def granted(response: Any, cert: Path) -> list[str]:
     assert response.status_code == 200, response.content
     return [entry["name"] for entry in decode_token(response.json()["token"], cert)[1]["access"]]
-
-
-@pytest.fixture
-def credentials(world: World) -> dict[str, str | None]:
-    user = world.users["developer"]
-    _, secret = create_token(user, actor=Actor.for_user(user), name="ci")
-    robot, robot_secret = create_robot(
-        actor=Actor.system(), created_by=user, project=world.private, name="ci", actions=["pull"]
-    )
-    return {
-        "anonymous": None,
-        "personal access token": basic("developer", secret),
-        "robot": basic(robot.full_name, robot_secret),
-        "password": basic("developer", PASSWORD),
-    }
 
 
 @pytest.mark.parametrize(
