@@ -124,6 +124,18 @@ def _password_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome
     return Outcome(Principal.for_user(user), projects=projects)
 
 
+def guessable(credentials: Credentials) -> bool:
+    """Whether the secret is a password, which the brute-force lock guards (`throttle`).
+
+    A personal access token or a robot's secret carries 256 random bits: a lock in front of
+    it protects nothing, and checking it would cost every CI pull a cache round trip (the
+    largest part of a token request after the lookup on PostgreSQL + Redis). A lock on the
+    account or the address therefore does not stop a valid token; wrong ones are still
+    refused and counted towards the lock.
+    """
+    return not (credentials.username.startswith(ROBOT_PREFIX) or credentials.password.startswith(TOKEN_PREFIX))
+
+
 def authenticate(credentials: Credentials, project_names: Iterable[str] = ()) -> Outcome:
     """Check the credentials and read the projects named by the scopes: one query.
 

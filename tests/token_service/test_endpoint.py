@@ -193,6 +193,31 @@ def test_repeated_failures_lock_the_account_with_429_and_are_audited_once(world:
     assert ask("repository:acme/app:pull", auth=basic("guest", PASSWORD)).status_code == 200
 
 
+def test_a_locked_account_and_address_still_take_valid_tokens_and_robots(world: World, settings: Any) -> None:
+    """The lock guards passwords; a token or robot secret (256 random bits) skips it, so a
+    CI pipeline is not locked out by someone guessing the owner's password, while wrong
+    token guesses still count towards the lock."""
+    from accounts.services.robots import create_robot
+
+    settings.WHARF_TOKEN_FAILURES_PER_ACCOUNT = 3
+    settings.WHARF_TOKEN_FAILURES_PER_ADDRESS = 4
+    developer, padmin = world.users["developer"], world.users["padmin"]
+    _, secret = create_token(developer, actor=Actor.for_user(developer), name="ci")
+    robot, robot_secret = create_robot(
+        actor=Actor.for_user(padmin), created_by=padmin, name="ci", actions=["pull"], project=world.private
+    )
+    for _ in range(2):
+        assert ask("repository:acme/app:pull", auth=basic("developer", "guess")).status_code == 401
+    assert ask("repository:acme/app:pull", auth=basic("developer", "wharf_wrong")).status_code == 401
+    assert ask("repository:acme/app:pull", auth=basic("developer", PASSWORD)).status_code == 429  # account locked
+    assert ask("repository:acme/app:pull", auth=basic(robot.full_name, "wrong")).status_code == 401
+    assert ask("repository:acme/app:pull", auth=basic("guest", PASSWORD)).status_code == 429  # address locked
+
+    assert ask("repository:acme/app:pull", auth=basic("developer", secret)).status_code == 200
+    assert ask(f"repository:{world.private.name}/app:pull", auth=basic(robot.full_name, robot_secret)).status_code == 200
+    assert ask("repository:acme/app:pull", auth=basic("developer", "wharf_wrong-again")).status_code == 401
+
+
 def test_failures_across_accounts_lock_the_client_address(world: World, settings: Any) -> None:
     settings.WHARF_TOKEN_FAILURES_PER_ADDRESS = 5
     for i in range(5):
