@@ -123,6 +123,12 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# The token service's lookups run as prepared statements on PostgreSQL (planning them cost
+# more than running them). Off behind a transaction-pooling proxy (PgBouncer), which is what
+# Django's DISABLE_SERVER_SIDE_CURSORS already says; the variable decides either way.
+WHARF_DB_PREPARED_STATEMENTS = env.bool(
+    "WHARF_DB_PREPARED_STATEMENTS", default=not DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False)
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web server and the worker share the file.
     DATABASES["default"]["OPTIONS"] = {

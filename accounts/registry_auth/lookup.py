@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -192,13 +193,49 @@ def _robot_sql(vendor: str, count: int) -> str:
     )
 
 
+def _execute(db: Any, cursor: Any, kind: str, count: int, sql: str, params: list[Any]) -> None:
+    """Run one of the statements above (`kind` and the number of project names identify it).
+
+    On PostgreSQL, as a statement prepared once per connection: planning the token query
+    cost more than running it (0.35 ms a query, 0.10 ms prepared, measured on the token
+    bench's rows), and this is the registry's hottest path. Prepared statements live as
+    long as the connection and survive a rollback; the set of names prepared is kept on the
+    connection wrapper beside the driver connection it belongs to, so a reconnect starts
+    afresh. Off with WHARF_DB_PREPARED_STATEMENTS=false (a transaction-pooling proxy).
+    """
+    if db.vendor != "postgresql" or not settings.WHARF_DB_PREPARED_STATEMENTS:
+        cursor.execute(sql, params)
+        return
+    raw = db.connection
+    state: tuple[Any, set[str]] | None = getattr(db, "_wharf_prepared", None)
+    if state is None or state[0] is not raw:
+        state = db._wharf_prepared = (raw, set())
+    name = f"wharf_{kind}_{count}"
+    execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})"
+    if name in state[1]:
+        try:
+            cursor.execute(execute, params)
+            return
+        except DatabaseError:
+            # The server forgot it (DISCARD ALL by a proxy): prepare again, unless the failure
+            # aborted a transaction, where nothing more can run.
+            if db.in_atomic_block:
+                raise
+            state[1].discard(name)
+    pieces = sql.split("%s")  # the statements hold no other `%s` (names are quoted identifiers)
+    numbered = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
+    cursor.execute(f"PREPARE {name} AS {numbered}")
+    state[1].add(name)
+    cursor.execute(execute, params)
+
+
 def anonymous_projects(names: Sequence[str]) -> Projects:
     """The existing projects among `names`; no query when there are none."""
     if not names:
         return {}
     db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection, not one per attribute
     with db.cursor() as cursor:
-        cursor.execute(_anonymous_sql(db.vendor, len(names)), list(names))
+        _execute(db, cursor, "anonymous", len(names), _anonymous_sql(db.vendor, len(names)), list(names))
         return _projects(cursor.fetchall())
 
 
@@ -206,7 +243,7 @@ def user_by_username(username: str, names: Sequence[str]) -> tuple[User | None, 
     """The user with this username (exact, as `ModelBackend` looks it up) and the projects."""
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
-        cursor.execute(_user_sql(db.vendor, len(names)), [*names, username])
+        _execute(db, cursor, "user", len(names), _user_sql(db.vendor, len(names)), [*names, username])
         rows = cursor.fetchall()
     if not rows:
         return None, {}
@@ -219,7 +256,7 @@ def token_by_hash(key_hash: str, names: Sequence[str]) -> tuple[ApiToken | None,
     db = connections[DEFAULT_DB_ALIAS]
     now = db.ops.adapt_datetimefield_value(timezone.now())
     with db.cursor() as cursor:
-        cursor.execute(_token_sql(db.vendor, len(names)), [*names, key_hash, now])
+        _execute(db, cursor, "token", len(names), _token_sql(db.vendor, len(names)), [*names, key_hash, now])
         rows = cursor.fetchall()
     if not rows:
         return None, {}
@@ -249,7 +286,7 @@ def robot_by_hash(secret_hash: str, names: Sequence[str]) -> tuple[RobotAccount 
 
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
-        cursor.execute(_robot_sql(db.vendor, len(names)), [*names, secret_hash])
+        _execute(db, cursor, "robot", len(names), _robot_sql(db.vendor, len(names)), [*names, secret_hash])
         rows = cursor.fetchall()
     if not rows:
         return None, {}
