@@ -393,55 +393,68 @@ def _apply_rules(
     retained: dict[str, tuple[_CompiledRule, tuple[str, ...]]] = {}
     retained_by: dict[str, list[int]] = {}
     for rule, _, tag_matcher, cutoff in rules:
+        untagged = rule.untagged
         matching = tag_matcher.matching(tag_names)
+        if not matching and not untagged:
+            continue  # it selects nothing here: no tag matches and untagged ones are not asked for
         template = rule.template
         number = rule.number
         by_pull = template is Template.LATEST_PULLED_N or template is Template.PULLED_WITHIN_DAYS
         ranked = template is Template.LATEST_PUSHED_N or template is Template.LATEST_PULLED_N
-        untagged = rule.untagged
         need, avoid = rule.with_labels, rule.without_labels
         by_label = bool(need or avoid)
-        # For the "latest N" templates: ranking keys and the candidates they belong to, in
-        # parallel lists (no per-candidate tuple), plus the rare names/time overrides.
-        keys: list[Any] = []
-        ranked_candidates: list[tuple[Artifact, tuple[str, ...]]] = []
-        hits: list[tuple[Artifact, tuple[str, ...]]] = []
-        for candidate in candidates:
-            artifact, ordinary, names, pushed, pulled = candidate
-            if by_label:
-                labels = artifact.labels
-                if (need and not need <= labels) or (avoid and not avoid.isdisjoint(labels)):
+        # The selected candidates, as (artifact, ordinary tags, names, push time, pull time).
+        selected: list[_Candidate]
+        if not by_label and len(matching) == len(tag_names):
+            # Every tag matches (`**`, the usual first rule): each tagged candidate is selected
+            # with all its tags, so its precomputed names and times stand as they are.
+            selected = candidates if untagged else [c for c in candidates if c[1]]
+        else:
+            selected = []
+            for candidate in candidates:
+                artifact, ordinary, names, pushed, pulled = candidate
+                if by_label:
+                    labels = artifact.labels
+                    if (need and not need <= labels) or (avoid and not avoid.isdisjoint(labels)):
+                        continue
+                if ordinary:
+                    if len(ordinary) == 1:
+                        if names[0] not in matching:
+                            continue
+                    else:
+                        matched = [t for t in ordinary if t.name in matching]
+                        if not matched:
+                            continue
+                        if len(matched) < len(ordinary):
+                            # Only the matching tags' times and names count for this rule.
+                            candidate = (
+                                artifact,
+                                ordinary,
+                                tuple(sorted(t.name for t in matched)),
+                                _pushed(artifact, matched),
+                                _pulled(artifact, matched),
+                            )
+                elif not untagged:
                     continue
-            if ordinary:
-                if len(ordinary) == 1:
-                    if names[0] not in matching:
-                        continue
-                else:
-                    matched = [t for t in ordinary if t.name in matching]
-                    if not matched:
-                        continue
-                    if len(matched) < len(ordinary):
-                        # Only the matching tags' times and names count for this rule.
-                        names = tuple(sorted(t.name for t in matched))
-                        pushed = _pushed(artifact, matched)
-                        pulled = _pulled(artifact, matched)
-            elif not untagged:
-                continue
-            when = pulled if by_pull else pushed
-            if ranked:
-                if by_pull:
-                    # Never-pulled candidates rank after every pulled one, by push time.
-                    keys.append((0, pushed) if when is None else (1, when, pushed))
-                else:
-                    keys.append(when)
-                ranked_candidates.append((artifact, names))
-            elif template is Template.ALWAYS or (when is not None and when >= cutoff):
-                hits.append((artifact, names))
+                selected.append(candidate)
+        hits: list[tuple[Artifact, tuple[str, ...]]]
         if ranked:
+            keys: list[Any]
+            if by_pull:
+                # Never-pulled candidates rank after every pulled one, by push time.
+                keys = [(0, c[3]) if c[4] is None else (1, c[4], c[3]) for c in selected]
+            else:
+                keys = [c[3] for c in selected]
             # nlargest equals sorted(reverse=True)[:n], which is stable: on equal keys the
             # earlier candidate (lower digest, as candidates are sorted) wins.
             top = heapq.nlargest(rule.n, range(len(keys)), key=keys.__getitem__)
-            hits = [ranked_candidates[i] for i in top]
+            hits = [(selected[i][0], selected[i][2]) for i in top]
+        elif template is Template.ALWAYS:
+            hits = [(c[0], c[2]) for c in selected]
+        elif by_pull:
+            hits = [(c[0], c[2]) for c in selected if c[4] is not None and c[4] >= cutoff]
+        else:
+            hits = [(c[0], c[2]) for c in selected if c[3] >= cutoff]
         for artifact, names in hits:
             digest = artifact.digest
             if digest not in retained:

@@ -132,6 +132,8 @@ def reason_text(code: str, params: Mapping[str, Any]) -> str:
 
 
 def _reason(code: str, params: Mapping[str, Any]) -> str:
+    if code == NOT_RETAINED:  # most of a big plan's rows: nothing else to put into words
+        return gettext("deleted: retained by no rule")
     tags = which_tags(tuple(params.get("tags", ())), int(params.get("more_tags", 0)))
     rule = params.get("rule")
     subject = params.get("relation") == "subject"
@@ -144,8 +146,6 @@ def _reason(code: str, params: Mapping[str, Any]) -> str:
         }
     if code == PROTECTED:
         return gettext("protected: immutable rule %(rule)s (%(tags)s)") % {"rule": rule, "tags": tags}
-    if code == NOT_RETAINED:
-        return gettext("deleted: retained by no rule")
     if code == WITH_OWNER:
         if subject:
             return gettext("kept with its subject %(owner)s") % owner
