@@ -412,7 +412,7 @@ def _apply_rules(
         else:
             selected = []
             for candidate in candidates:
-                artifact, ordinary, names, pushed, pulled = candidate
+                artifact, ordinary, names = candidate[0], candidate[1], candidate[2]
                 if by_label:
                     labels = artifact.labels
                     if (need and not need <= labels) or (avoid and not avoid.isdisjoint(labels)):
