@@ -160,7 +160,9 @@ def _id_set(ids: Sequence[int]) -> tuple[str, Any]:
     PostgreSQL unnests an array (the planner hashes it); SQLite reads a JSON array with
     `json_each` (built in since 3.38). Both answer the same rows."""
     if connection.vendor == "postgresql":
-        return "SELECT unnest(%s::bigint[]) AS id", list(ids)
+        # As one array literal in a string, not psycopg2's ARRAY[1, 2, ...]: the server then
+        # reads one constant instead of parsing and planning 100,000 expressions (50 ms).
+        return "SELECT unnest(%s::bigint[]) AS id", "{" + ",".join(str(int(i)) for i in ids) + "}"
     return "SELECT value AS id FROM json_each(%s)", json.dumps(list(ids))
 
 
@@ -206,8 +208,15 @@ def would_free(artifact_ids: Iterable[int], *, with_children: bool = True) -> Fr
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(chosen) > _BIG_SET:
             # A big set groups a few hundred thousand blob rows: let the hash fit in memory
-            # rather than spill to disk in batches (this statement only, SET LOCAL).
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # rather than spill to disk in batches, and keep the plan that suits a set this
+            # size (this statement only, SET LOCAL). The planner guesses 200 rows for the
+            # unnested set, so with the tables analysed it picked an index probe per id and
+            # a merge anti-join sorting 300,000 digests (1.0-1.1 s at 100,000 ids, measured)
+            # where hash joins take 0.4 s; JIT compiling that plan added 0.2-0.6 s more.
+            cursor.execute(
+                "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off; "
+                "SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off"
+            )
         cursor.execute(sql, [param])
         size, count = cursor.fetchone()
     return Freed(size=int(size), blob_count=int(count), artifact_count=len(chosen))

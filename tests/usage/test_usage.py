@@ -71,7 +71,12 @@ def test_shared_layers_count_once_in_unique_size(shared) -> None:
     assert team.blob_count == len(_blobs(images["img1"]) | _blobs(images["img2"]) | _blobs(images["img3"]))
 
 
-def test_would_free_counts_only_blobs_nothing_else_references(shared) -> None:
+@pytest.mark.parametrize("big_set", [False, True], ids=["small set", "big-set plan"])
+def test_would_free_counts_only_blobs_nothing_else_references(shared, big_set, monkeypatch) -> None:
+    """Also through the plan settings a set of over 10,000 artifacts gets on PostgreSQL
+    (forced here by lowering the threshold): the same answers."""
+    if big_set:
+        monkeypatch.setattr("repositories.services.usage._BIG_SET", 0)
     images, layers = shared
     m1, m2 = images["img1"], images["img2"]
     own1 = len(m1.raw) + m1.config.size + layers["a1"].size  # base is img2's and img3's too
