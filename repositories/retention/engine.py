@@ -241,11 +241,13 @@ def _evaluate_repository(
     tag_out: list[TagDecision],
 ) -> None:
     """Decide one repository's artifacts (`group`, sorted by digest) into the out lists."""
-    present: dict[str, Artifact] = {}
-    for artifact in group:
-        if artifact.digest in present:
-            raise ValueError(f"{repository}@{artifact.digest} appears twice in the candidates.")
-        present[artifact.digest] = artifact
+    present: dict[str, Artifact] = {artifact.digest: artifact for artifact in group}
+    if len(present) != len(group):
+        seen: set[str] = set()
+        for artifact in group:
+            if artifact.digest in seen:
+                raise ValueError(f"{repository}@{artifact.digest} appears twice in the candidates.")
+            seen.add(artifact.digest)
 
     # Classify: ordinary tags (what selectors see), owners present in this repository,
     # protection. Candidates are artifacts with an ordinary tag or no owner present.
@@ -332,8 +334,29 @@ def _evaluate_repository(
         if children:
             _propagate(kept, children)
 
+    # The loop below runs once per artifact (100,000 in one repository): what it reads
+    # repeatedly is bound locally, and a deleted artifact (the common outcome) is decided
+    # with one set lookup.
+    decide, tag_decision = ArtifactDecision, TagDecision
+    not_retained = ReasonCode.NOT_RETAINED
+    append_artifact, append_tag = artifact_out.append, tag_out.append
     for artifact in group:
         digest = artifact.digest
+        if digest not in kept:  # kept holds the protected, the retained and the floor
+            if digest in dependents:
+                # No owner is kept (or it would have been propagated): it goes with them.
+                owner = owners[digest][0]
+                relation = "parent" if owner in artifact.parents else "subject"
+                decision = decide(artifact, False, ReasonCode.OWNER_DELETED, owner=owner, relation=relation)
+            else:
+                decision = decide(artifact, False, not_retained)
+            append_artifact(decision)
+            tags = artifact.tags
+            if len(tags) == 1:
+                append_tag(tag_decision(tags[0].name, decision))
+            elif tags:
+                _emit(decision, tag_protection, tag_out)
+            continue
         guard = protected.get(digest)
         if guard is not None:
             decision = ArtifactDecision(
@@ -359,20 +382,11 @@ def _evaluate_repository(
             )
         elif digest == floor:
             decision = ArtifactDecision(artifact, True, ReasonCode.FLOOR)
-        elif digest in kept:
+        else:
             # Only propagation from an owner gets here; the lowest kept owner is named.
             owner = next(o for o in owners[digest] if o in kept)
             relation = "parent" if owner in artifact.parents else "subject"
             decision = ArtifactDecision(artifact, True, ReasonCode.WITH_OWNER, owner=owner, relation=relation)
-        elif digest in dependents:
-            # No owner is kept (or it would have been propagated): it goes with them.
-            owner = owners[digest][0]
-            relation = "parent" if owner in artifact.parents else "subject"
-            decision = ArtifactDecision(
-                artifact, False, ReasonCode.OWNER_DELETED, owner=owner, relation=relation
-            )
-        else:
-            decision = ArtifactDecision(artifact, False, ReasonCode.NOT_RETAINED)
         artifact_out.append(decision)
         tags = artifact.tags
         if len(tags) == 1 and guard is None:
