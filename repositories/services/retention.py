@@ -410,11 +410,14 @@ def immutable_rules_for(project: Project) -> tuple[engine.ImmutableRule, ...]:
     return tuple(rules)
 
 
-def artifact_label_names(project: Project) -> dict[int, frozenset[str]]:
-    """The label names on each labelled artifact of the project (one query), for rules
-    that select on labels."""
+def artifact_label_names(project: Project, repository: Repository | None = None) -> dict[int, frozenset[str]]:
+    """The label names on each labelled artifact of the project (or of one of its
+    repositories; one query), for rules that select on labels."""
     names: dict[int, set[str]] = defaultdict(set)
-    rows = ArtifactLabel.objects.filter(artifact__repository__project=project).values_list("artifact_id", "label__name")
+    labelled = ArtifactLabel.objects.filter(artifact__repository__project=project)
+    if repository is not None:
+        labelled = labelled.filter(artifact__repository=repository)
+    rows = labelled.values_list("artifact_id", "label__name")
     for artifact_id, name in rows.iterator(chunk_size=5000):
         names[artifact_id].add(name)
     return {pk: frozenset(found) for pk, found in names.items()}
@@ -450,19 +453,24 @@ def _tag_name(tag: engine.Tag) -> str:
     return tag.name
 
 
-def candidates_for(project: Project, *, with_labels: bool = False) -> list[engine.Artifact]:
-    """Every artifact of the project as engine input, read straight from the cursor into the
-    engine's plain data (no model instances, no per-row ORM conversion), whatever the size.
+def candidates_for(
+    project: Project, *, with_labels: bool = False, repository: Repository | None = None
+) -> list[engine.Artifact]:
+    """Every artifact of the project (or of one of its repositories: the engine decides each
+    repository on its own, so its decisions are the same) as engine input, read straight
+    from the cursor into the engine's plain data (no model instances, no per-row ORM
+    conversion), whatever the size.
 
     Three queries: the repositories (id -> path), the tags, the artifacts; a fourth for the
     artifacts' label names when `with_labels` (rules select on labels). The artifact query
     joins nothing: its repository's path comes from the first query by id and its parent's
     digest from the artifacts themselves by id (an index and its children share a
     repository), so the database only scans the artifacts and Python only looks ids up."""
-    paths = {
-        pk: repository_path(project, name)
-        for pk, name in Repository.objects.filter(project=project).values_list("id", "name")
-    }
+    scope = {"repository__project": project} if repository is None else {"repository": repository}
+    repositories = Repository.objects.filter(project=project)
+    if repository is not None:
+        repositories = repositories.filter(pk=repository.pk)
+    paths = {pk: repository_path(project, name) for pk, name in repositories.values_list("id", "name")}
     if not paths:
         return []
     aware = None if connection.features.supports_timezones or not settings.USE_TZ else _aware()
@@ -474,7 +482,7 @@ def candidates_for(project: Project, *, with_labels: bool = False) -> list[engin
         push_seen: set[int] = set()  # artifacts with a tag whose push was seen
         # No ORDER BY (the models' default orderings): the engine sorts what it needs, and
         # sorting 100,000 tags by name spilled to disk, most of the query's time.
-        tag_rows = Tag.objects.filter(repository__project=project).order_by().values_list(
+        tag_rows = Tag.objects.filter(**scope).order_by().values_list(
             "artifact_id", "name", "pushed_at", "last_pull_at", "pushed_at_source"
         )
         for artifact_id, name, pushed_at, pulled_at, source in _raw_rows(tag_rows):
@@ -490,7 +498,7 @@ def candidates_for(project: Project, *, with_labels: bool = False) -> list[engin
                 push_seen.add(artifact_id)
         rows = list(
             _raw_rows(
-                Artifact.objects.filter(repository__project=project).order_by().values_list(
+                Artifact.objects.filter(**scope).order_by().values_list(
                     "id", "repository_id", "digest", "pushed_at", "last_pull_at", "parent_id", "subject_digest",
                     "pushed_at_source",
                 )
@@ -500,7 +508,7 @@ def candidates_for(project: Project, *, with_labels: bool = False) -> list[engin
         missing = {row[5] for row in rows if row[5] is not None and row[5] not in digest_of}
         if missing:  # a parent in another project: never made by Wharf, but stay exact
             digest_of.update(Artifact.objects.filter(pk__in=missing).values_list("id", "digest"))
-        labels_of = artifact_label_names(project) if with_labels else {}
+        labels_of = artifact_label_names(project, repository) if with_labels else {}
         candidates = []
         for pk, repository_id, digest, pushed_at, pulled_at, parent_id, subject, source in rows:
             if aware is not None:
@@ -523,13 +531,17 @@ def candidates_for(project: Project, *, with_labels: bool = False) -> list[engin
     return candidates
 
 
-def preview(project: Project, data: dict[str, Any], *, now: datetime | None = None) -> engine.Evaluation:
-    """What an (unsaved) policy would keep and delete now; `ValidationError` if it is invalid."""
+def preview(
+    project: Project, data: dict[str, Any], *, now: datetime | None = None, repository: Repository | None = None
+) -> engine.Evaluation:
+    """What an (unsaved) policy would keep and delete now, in the project or in one of its
+    repositories (the same decisions there as for the whole project); `ValidationError`
+    if it is invalid."""
     policy, problems = parse_policy(data)
     _raise(problems)
     return engine.evaluate(
         policy,
-        candidates_for(project, with_labels=uses_labels(policy)),
+        candidates_for(project, with_labels=uses_labels(policy), repository=repository),
         now=now or timezone.now(),
         immutable_rules=immutable_rules_for(project),
     )

@@ -109,3 +109,40 @@ def test_editing_a_rule_updates_the_preview_without_saving(transactional_db, liv
     )
     page.goto(f"{live_server.url}/projects/acme/retention/runs/{run.pk}/")
     page.screenshot(path=str(ARTIFACTS / "retention-run.png"), full_page=True)
+
+
+def test_a_repository_past_the_row_budget_lists_its_rows_when_opened(transactional_db, live_server, page, monkeypatch):
+    """Past the preview's row budget a repository fetches its rows when opened, for the
+    rules as they stand in the form (unsaved), and again after an edit while it is open."""
+    from repositories.views import retention_policy
+
+    monkeypatch.setattr(retention_policy, "PREVIEW_ROWS", 1)
+    project = ProjectFactory(name="acme")
+    MembershipFactory(project=project, user=UserFactory(username="ada"), role="project_admin")
+    rows(project, "app", {"v1": 3})
+    rows(project, "web", {f"w{i}": 10 - i for i in range(1, 5)})
+    save_policy(
+        project, Actor.system("test"), enabled=False, schedule="", allow_empty_repository=False, rules=[rule(n=3)]
+    )
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/projects/$"))
+    page.goto(f"{live_server.url}/projects/acme/retention/")
+    web = page.locator('details[data-repository="acme/web"]')
+    web.locator("summary").wait_for()
+    assert web.locator(".preview-reason").count() == 0  # not listed until opened
+
+    web.locator("summary").click()
+    web.locator(".preview-reason").first.wait_for()
+    assert web.locator(".preview-reason").count() == 4
+    assert "deleted: retained by no rule" in web.inner_text()  # w1, the oldest, of 4 with n=3
+
+    page.fill('input[name="rules-0-n"]', "1")  # re-rendered while open: listed again, for n=1
+    page.wait_for_function(
+        "[...document.querySelectorAll('details[data-repository=\"acme/web\"] .preview-reason')]"
+        ".filter(e => e.innerText.includes('retained by no rule')).length === 3"
+    )
+    assert RetentionRule.objects.get().n == 3  # nothing saved

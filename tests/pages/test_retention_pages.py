@@ -221,6 +221,49 @@ def test_the_preview_gives_every_tag_its_reason(world, admin, saved):
     assert "protected: immutable rule 1 (tag `v1`)" in body.replace("&#x60;", "`")
 
 
+def test_past_its_row_budget_the_preview_lists_a_repository_when_opened_with_the_same_rows(
+    world, admin, saved, monkeypatch
+):
+    """At a thousand repositories the page was megabytes of rows nobody opened: after the
+    budget a repository shows its counts and fetches its rows (that one repository
+    evaluated) when opened; they are the rows the whole-project preview would list."""
+    from repositories.views import retention_policy
+
+    rows(world.private, "web", {"a": 3, "b": 2, "c": 1})
+    posted = policy_post({"n": "1"})
+    inline = admin.post(URL + "preview/", posted).content.decode()
+    web_inline = inline[inline.index('data-repository="acme/web"') :]
+    web_inline = web_inline[: web_inline.index("</details>")]
+    assert "preview-lazy" not in inline and web_inline.count("preview-reason") == 3
+
+    monkeypatch.setattr(retention_policy, "PREVIEW_ROWS", 1)
+    body = admin.post(URL + "preview/", posted).content.decode()
+    app = body[body.index('data-repository="acme/app"') :]
+    assert app[: app.index("</details>")].count("preview-reason") == 3  # the first is always listed
+    web = body[body.index('data-repository="acme/web"') :]
+    web = web[: web.index("</details>")]
+    assert "1 kept" in web and "2 deleted" in web and "preview-reason" not in web
+    assert 'hx-post="/projects/acme/retention/preview/?repository=acme/web"' in web.replace("%2F", "/")
+
+    fetched = admin.post(URL + "preview/?repository=acme/web", posted)
+    assert fetched.status_code == 200
+    listed = fetched.content.decode()
+    assert re.findall(r'<span class="preview-reason">([^<]*)</span>', listed) == re.findall(
+        r'<span class="preview-reason">([^<]*)</span>', web_inline
+    )
+    assert re.findall(r"<code[^>]*>([^<]*)</code>", listed) == re.findall(r"<code[^>]*>([^<]*)</code>", web_inline)
+
+
+def test_a_repository_of_the_preview_is_fetched_only_from_its_own_project(world, admin, saved):
+    rows(world.public, "site", {"x": 1})
+    posted = policy_post({"n": "1"})
+
+    assert admin.post(URL + "preview/?repository=pub/site", posted).status_code == 404
+    assert admin.post(URL + "preview/?repository=acme/nosuch", posted).status_code == 404
+    problem = admin.post(URL + "preview/?repository=acme/app", policy_post({"n": "", "tag_include": "[x"}))
+    assert problem.status_code == 200 and "correct the rules first" in problem.content.decode()
+
+
 def test_the_preview_lists_the_problems_of_an_invalid_policy_instead(world, admin, saved):
     body = admin.post(URL + "preview/", policy_post({"n": "", "tag_include": "[x"})).content.decode()
 

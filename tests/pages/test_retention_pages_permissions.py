@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from audit.context import Actor
-from repositories.models import ImmutableRule, RecycleBinEntry, RetentionPolicy, RetentionRun
+from repositories.models import ImmutableRule, RecycleBinEntry, Repository, RetentionPolicy, RetentionRun
 from repositories.services.retention import save_policy
 from repositories.views import recycle as recycle_views
 from tests.conftest import MATRIX_PERSONAS, row_of
@@ -173,6 +173,20 @@ def test_only_project_admins_may_preview_an_unsaved_policy(world, retention, per
     assert response.status_code == expected
     if expected == 200:
         assert "2 deleted" in response.content.decode()
+
+
+@pytest.mark.parametrize("project", ["acme", "pub"])
+@pytest.mark.parametrize("persona", MATRIX_PERSONAS)
+def test_only_project_admins_may_list_one_repository_of_a_preview(world, retention, persona, project):
+    repository = Repository.objects.filter(project__name=project).values_list("name", flat=True).first()
+    response = world.client(persona).post(
+        f"/projects/{project}/retention/preview/?repository={repository}", _policy_post(n=1)
+    )
+
+    expected = _expected(MANAGERS, persona, project)
+    assert response.status_code == expected
+    if expected == 200:
+        assert "preview-reason" in response.content.decode()
 
 
 @pytest.mark.parametrize("project", ["acme", "pub"])
