@@ -419,7 +419,8 @@ def real_path(args: argparse.Namespace) -> bool:
     for label, got in figures:
         print(
             f"{label:<10} cold preview {got['cold']:.2f} s (median {got['preview']:.2f} s), preview + advisor "
-            f"{got['advised']:.2f} s, dry run {got['dry']:.2f} s; goals 1 / 1 / 2 s; "
+            f"{got['advised']:.2f} s, dry run {got['dry']:.2f} s; goals 1 / 1 / 2 s; the page's whole preview "
+            f"request (rows and HTML too) {got.get('page', 0):.2f} s, {got.get('page_bytes', 0) / 1e6:.2f} MB; "
             f"load average {got['load1']:.2f} {got['load5']:.2f}"
         )
     return ok
@@ -451,20 +452,34 @@ def measure_path(repeat: int) -> dict[str, float]:
     django.setup()
     for name in ("httpx", "httpcore", "repositories"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
     from audit.context import Actor
     from repositories.models import Project, RetentionPolicy
     from repositories.services import retention as service
-    from repositories.services.retention_advisor import advice_for
+    from repositories.services.retention_advisor import advice_body, advice_for
     from repositories.services.retention_runs import run_now
+    from repositories.views.retention_policy import preview_rows
 
     project = Project.objects.get(name=LOAD_PROJECT)
-    previews, advised, dries = [], [], []
+    previews, advised, pages, dries = [], [], [], []
+    size = 0
     for _ in range(repeat):
         began = time.perf_counter()
         evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
         previews.append(time.perf_counter() - began)
-        advice_for(project, evaluation)
+        advice = advice_for(project, evaluation)
         advised.append(time.perf_counter() - began)
+        # What the page's preview request does besides: its rows and the fragment's HTML.
+        size = len(
+            render_to_string(
+                "retention/_preview.html",
+                {"project": project, **preview_rows(project, evaluation), "advice": advice_body(advice)},
+                request=RequestFactory().get("/"),
+            )
+        )
+        pages.append(time.perf_counter() - began)
     for _ in range(repeat):
         began = time.perf_counter()
         run_now(project, Actor.system("benchmark"), dry_run=True)
@@ -472,6 +487,7 @@ def measure_path(repeat: int) -> dict[str, float]:
     one, five, _ = os.getloadavg()
     return {
         "cold": previews[0], "preview": _median(previews), "advised": _median(advised), "dry": _median(dries),
+        "page": _median(pages), "page_bytes": size,
         "load1": one, "load5": five,
     }
 
