@@ -80,6 +80,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(RETENTION, retention_policy.retention_policy, name="retention"),
     path(RETENTION + "preview/", retention_policy.retention_preview, name="retention_preview"),
     path(RETENTION + "default/opt-out/", retention_default.default_opt_out, name="retention_default_opt_out"),
+    path(RETENTION + "proposal/", retention_default.retention_proposal, name="retention_proposal"),
     path(RETENTION + "immutable/", retention_policy.immutable_rules, name="retention_immutable"),
     path(RETENTION + "runs/", retention_runs.run_list, name="retention_runs"),
     path(RETENTION + "runs/start/", retention_runs.run_start, name="retention_run_start"),

@@ -14,10 +14,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Perm, may_manage_default_retention
 from accounts.views.http import HtmxHttpRequest, render_page, system_admin_required
@@ -26,7 +26,7 @@ from audit.context import Actor
 from .. import retention as engine
 from ..access import get_project
 from ..forms_retention import NEW_RULE, PolicyForm, RuleForm, RuleList
-from ..models import Project
+from ..models import Artifact, Project
 from ..retention.advisor import propose_keep_n
 from ..retention.defaults import Origin
 from ..services import retention_defaults
@@ -48,8 +48,36 @@ def default_context(project: Project) -> dict[str, Any]:
         "default_opted_out": effective.opted_out,
         "default_opt_out_allowed": retention_defaults.opt_out_allowed(),
         "default_follows": effective.origin is Origin.DEFAULT,
-        "proposal": _proposal(project) if effective.origin is not Origin.PROJECT else None,
+        **_proposal_context(project, wanted=effective.origin is not Origin.PROJECT),
     }
+
+
+# A proposal evaluates the whole project (candidates, the engine, bytes freed): up to this
+# many artifacts it is made with the page; beyond, the page asks for it once shown
+# (`retention_proposal`), so a 100,000-artifact project's tab does not wait seconds for it.
+PROPOSAL_INLINE_ARTIFACTS = 5_000
+
+
+def _proposal_context(project: Project, *, wanted: bool) -> dict[str, Any]:
+    if not wanted:
+        return {"proposal": None, "proposal_deferred": False}
+    # Counted up to the threshold only (a bounded subquery), whatever the project's size.
+    artifacts = Artifact.objects.filter(repository__project=project)[: PROPOSAL_INLINE_ARTIFACTS + 1].count()
+    if artifacts > PROPOSAL_INLINE_ARTIFACTS:
+        return {"proposal": None, "proposal_deferred": True}
+    return {"proposal": _proposal(project), "proposal_deferred": False}
+
+
+@login_required
+@require_GET
+def retention_proposal(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    """The advisor's proposal card of a big project's Retention tab, asked for by the tab
+    (`VIEW_RETENTION`, like the tab; loading it into the form stays `MANAGE_RETENTION`)."""
+    project = get_project(request.user, name, Perm.VIEW_RETENTION)
+    effective = retention_defaults.effective_policy(project)
+    proposal = _proposal(project) if effective.origin is not Origin.PROJECT else None
+    can = {perm.value: True for perm in project.perms}  # type: ignore[attr-defined]
+    return render(request, "retention/_proposal.html", {"project": project, "proposal": proposal, "can": can})
 
 
 def _proposal(project: Project) -> dict[str, Any] | None:

@@ -215,3 +215,33 @@ def test_a_project_without_a_policy_gets_a_proposal_it_can_load_into_the_form(wo
     assert 'id="retention-proposal"' in page and "keep the 4 most recently pushed" in page  # v2 is 4th newest
     assert re.search(r'name="rules-0-n"[^>]*value="4"', loaded) or re.search(r'value="4"[^>]*name="rules-0-n"', loaded)
     assert 'id="load-proposal"' not in world.client("guest").get("/projects/acme/retention/").content.decode()
+
+
+def test_a_big_projects_tab_asks_for_the_proposal_once_shown_and_gets_the_same_card(world, monkeypatch):
+    """Past PROPOSAL_INLINE_ARTIFACTS the proposal (a whole-project evaluation) is not made
+    with the page: the tab asks for it (htmx, on load) and gets the card it would have had."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from repositories.models import Artifact
+    from repositories.views import retention_default
+    from tests.retention_runs.helpers import rows
+
+    made = rows(world.private, "app", {"v1": 5, "v2": 4, "v3": 3, "v4": 2, "v5": 1})
+    Artifact.objects.filter(pk=made["v2"].pk).update(last_pull_at=timezone.now() - timedelta(days=10))
+    client = world.client("padmin")
+    inline = client.get("/projects/acme/retention/").content.decode()
+    card = inline[inline.index('<div class="card border-secondary mb-3" id="retention-proposal">') :]
+    card = card[: card.index("</div>\n</div>") + len("</div>\n</div>")]
+
+    monkeypatch.setattr(retention_default, "PROPOSAL_INLINE_ARTIFACTS", 4)
+    page = client.get("/projects/acme/retention/").content.decode()
+    assert 'id="retention-proposal"' not in page
+    assert 'hx-get="/projects/acme/retention/proposal/"' in page
+
+    fetched = client.get("/projects/acme/retention/proposal/")
+    assert fetched.status_code == 200 and card in fetched.content.decode()
+    guest = world.client("guest").get("/projects/acme/retention/proposal/").content.decode()
+    assert "keep the 4 most recently pushed" in guest and 'id="load-proposal"' not in guest
+    assert world.client("outsider").get("/projects/acme/retention/proposal/").status_code == 404
