@@ -164,6 +164,21 @@ def compile_patterns(patterns: tuple[str, ...], kind: PatternKind) -> re.Pattern
     return re.compile("|".join(f"(?:{_translate(p, kind)[0]})" for p in patterns))
 
 
+def name_filter(patterns: tuple[str, ...], kind: PatternKind) -> tuple[bool, tuple[str, ...] | None]:
+    """What `compile_patterns(patterns, kind)` admits, for filtering many names at once:
+    (True, None) when some pattern matches every name of one path segment (`*`, and `**`
+    for a tag: exactly the names without a `/`); else (False, prefixes) where every
+    matching name starts with one of `prefixes`, or (False, None) when a pattern has no
+    literal prefix."""
+    prefixes = []
+    for pattern in patterns:
+        body, prefix = _translate(pattern, kind)
+        if body == _SEGMENT:
+            return True, None
+        prefixes.append(prefix)
+    return False, (tuple(prefixes) if prefixes and all(prefixes) else None)
+
+
 def glob_match(pattern: str, name: str, kind: PatternKind) -> bool:
     """Whether `name` matches the single glob `pattern`."""
     return compile_glob(pattern, kind).matches(name)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from repositories.globs import PatternKind, compile_patterns
+from repositories.globs import PatternKind, compile_patterns, name_filter
 from repositories.retention.candidates import REFERENCE_PREFIXES, Artifact, Tag, reference_subject
 from repositories.retention.decisions import ArtifactDecision, Evaluation, ReasonCode, TagDecision
 from repositories.retention.policy import (
@@ -35,13 +35,21 @@ _PUSH_TEMPLATES = frozenset((Template.LATEST_PUSHED_N, Template.PUSHED_WITHIN_DA
 
 
 class Matcher:
-    """Include/exclude regexes with a per-evaluation memo of results by name."""
+    """Include/exclude regexes with a per-evaluation memo of results by name. `segment`
+    and `prefixes` (`globs.name_filter` of the include patterns) let `matching` skip the
+    regex for names it admits or rejects by a cheaper test."""
 
-    __slots__ = ("_exclude", "_include", "memo")
+    __slots__ = ("_exclude", "_include", "_prefixes", "_segment", "memo")
 
-    def __init__(self, include: re.Pattern[str] | None, exclude: re.Pattern[str] | None) -> None:
+    def __init__(
+        self,
+        include: re.Pattern[str] | None,
+        exclude: re.Pattern[str] | None,
+        filtered: tuple[bool, tuple[str, ...] | None] = (False, None),
+    ) -> None:
         self._include = include
         self._exclude = exclude
+        self._segment, self._prefixes = filtered
         self.memo: dict[str, bool] = {}
 
     def __call__(self, name: str) -> bool:
@@ -62,7 +70,13 @@ class Matcher:
         if self._include is None:
             return set()
         include = self._include.fullmatch
-        found = {name for name in names if include(name) is not None}
+        if self._segment:  # `*` / `**` among the tag patterns: every name without a `/`
+            found = {name for name in names if "/" not in name}
+        elif self._prefixes:  # `release-*`: the regex only for names with the literal prefix
+            prefixes = self._prefixes
+            found = {name for name in names if name.startswith(prefixes) and include(name) is not None}
+        else:
+            found = {name for name in names if include(name) is not None}
         if self._exclude is not None and found:
             exclude = self._exclude.fullmatch
             found = {name for name in found if exclude(name) is None}
@@ -80,6 +94,7 @@ class _CompiledRule:
     tag_include: re.Pattern[str] | None
     tag_exclude: re.Pattern[str] | None
     untagged: bool
+    tag_filter: tuple[bool, tuple[str, ...] | None] = (False, None)
     with_labels: frozenset[str] = frozenset()
     without_labels: frozenset[str] = frozenset()
 
@@ -100,6 +115,7 @@ def _compile_policy(policy: Policy) -> tuple[_CompiledRule, ...]:
             tag_include=compile_patterns(tuple(rule.tags.include), PatternKind.TAG),
             tag_exclude=compile_patterns(tuple(rule.tags.exclude), PatternKind.TAG),
             untagged=rule.tags.untagged,
+            tag_filter=name_filter(tuple(rule.tags.include), PatternKind.TAG),
             with_labels=frozenset(rule.labels.with_all),
             without_labels=frozenset(rule.labels.without_any),
         )
@@ -201,7 +217,7 @@ def _evaluate(
         (
             rule,
             Matcher(rule.repo_include, rule.repo_exclude),
-            Matcher(rule.tag_include, rule.tag_exclude),
+            Matcher(rule.tag_include, rule.tag_exclude, rule.tag_filter),
             now - timedelta(days=rule.n),
         )
         for rule in rules

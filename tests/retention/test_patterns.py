@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repositories.globs import compile_patterns
+from repositories.globs import compile_patterns, name_filter
 from repositories.retention import PatternKind, glob_match, validate_pattern
 
 REPO = PatternKind.REPOSITORY
@@ -162,3 +162,20 @@ _SEGMENTS = st.sampled_from(["a", "b", "ab", "ba", "c"])
 def test_repository_globs_agree_with_a_reference_doublestar(segments: list[str], name: list[str]) -> None:
     pattern = "/".join(segments)
     assert glob_match(pattern, "/".join(name), REPO) is _reference_match(segments, name)
+
+
+def test_the_bulk_name_filter_admits_exactly_what_the_compiled_patterns_match() -> None:
+    """`name_filter` lets the engine skip the regex: its answer must never differ from it."""
+    names = {"v1", "v1.2", "release-1", "release-", "latest", "stable", "x/y", "", "rel", "v10", "a.b-c_d"}
+    for patterns in (("**",), ("*",), ("release-*",), ("v1.*", "release-*"), ("{latest,stable}",), ("v1*", "*"), ("v?",)):
+        regex = compile_patterns(patterns, PatternKind.TAG)
+        assert regex is not None
+        expected = {name for name in names if regex.fullmatch(name)}
+        every_segment, prefixes = name_filter(patterns, PatternKind.TAG)
+        if every_segment:
+            assert expected == {name for name in names if "/" not in name}, patterns
+        if prefixes is not None:
+            assert all(name.startswith(prefixes) for name in expected), patterns
+    assert name_filter(("**",), PatternKind.TAG) == (True, None)
+    assert name_filter(("release-*", "v1.*"), PatternKind.TAG) == (False, ("release-", "v1."))
+    assert name_filter(("{latest,stable}",), PatternKind.TAG) == (False, None)
