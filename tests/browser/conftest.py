@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,14 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+def log_in(page: Any, live_server: Any, username: str) -> None:
+    """Sign `username` in through the login form (the test password) and land on the projects."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/projects/$"))

@@ -5,16 +5,14 @@ Leaves screenshots in test-artifacts/ (labels-*.png, retention-default.png)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from audit.context import Actor
 from repositories.models import ArtifactLabel
 from repositories.services import labels as label_service
 from repositories.services import retention_defaults
-from tests.browser.conftest import ARTIFACTS
-from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.retention_runs.helpers import rows, rule
 
 pytestmark = [
@@ -26,11 +24,7 @@ ACTOR = Actor.system("test")
 
 
 def _login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/projects/$"))
+    log_in(page, live_server, username)
 
 
 def test_a_developer_labels_tags_in_bulk_and_filters_by_the_label(transactional_db, live_server, page):

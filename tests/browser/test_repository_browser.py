@@ -3,13 +3,12 @@ pull command, then delete a tag through the modal and see its row go, in place."
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from repositories.models import Tag
 from repositories.services.sync import sync_now
-from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+from tests.browser.conftest import log_in
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.support.images import build_image, push
 
 pytestmark = [
@@ -31,11 +30,7 @@ def test_a_maintainer_copies_a_pull_command_and_deletes_a_tag_through_the_modal(
     assert sync_now().status == "succeeded"
 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "mona")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/projects/$"))
+    log_in(page, live_server, "mona")
     page.goto(f"{live_server.url}/projects/acme/repositories/app/")
     page.evaluate("window.__noReload = true")
 

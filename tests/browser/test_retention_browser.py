@@ -4,15 +4,13 @@ Leaves screenshots of the editor with its preview and of a run page in test-arti
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from audit.context import Actor
 from repositories.models import RetentionRule, RetentionRun, RetentionRunItem
 from repositories.services.retention import save_immutable_rules, save_policy
-from tests.browser.conftest import ARTIFACTS
-from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.retention_runs.helpers import immutable, rows, rule
 
 pytestmark = [
@@ -42,11 +40,7 @@ def test_editing_a_rule_updates_the_preview_without_saving(transactional_db, liv
         revert_protected_overwrites=False,
     )
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/projects/$"))
+    log_in(page, live_server, "ada")
     page.goto(f"{live_server.url}/projects/acme/retention/")
     page.evaluate("window.__noReload = true")
 
@@ -125,11 +119,7 @@ def test_a_repository_past_the_row_budget_lists_its_rows_when_opened(transaction
         project, Actor.system("test"), enabled=False, schedule="", allow_empty_repository=False, rules=[rule(n=3)]
     )
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/projects/$"))
+    log_in(page, live_server, "ada")
     page.goto(f"{live_server.url}/projects/acme/retention/")
     web = page.locator('details[data-repository="acme/web"]')
     web.locator("summary").wait_for()
