@@ -21,11 +21,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import models
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Concat, Substr
+from django.db import connections, models
+from django.db.models import Case, CharField, Exists, Lookup, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Concat, NullIf, Substr
 from django.utils.translation import gettext_lazy
+
+from portal import keyset
+from portal.keyset import Total
 
 from .models import Artifact, Repository, Tag
 from .retention.candidates import reference_subject
@@ -100,7 +104,57 @@ def accessory_subject_of(tag: Tag) -> str | None:
 # --- in SQL ----------------------------------------------------------------------
 
 ACCESSORY_TAG = Q(name__regex=REFERENCE_TAG_REGEX) | ~Q(artifact__subject_digest="")
-"""The tags that are accessories: a reference name, or an artifact with a subject."""
+"""The tags that are accessories: a reference name, or an artifact with a subject. It joins
+each tag to its artifact: fine for a few rows (a page, a subquery's), not for a whole list
+(`accessory_tags` is the same rule for one repository's list)."""
+
+# The literal starts of every reference tag name, and the first name after each (bytewise).
+_REFERENCE_RANGES = (("sha256-", "sha256."), ("sha512-", "sha512."))
+
+
+def accessory_tags(repository: Repository | int, alias: str, *, negated: bool = False) -> Q:
+    """`ACCESSORY_TAG` for the tags of `repository` (its pk will do) on database `alias`,
+    without joining each tag to its artifact, so a whole list costs little per row:
+
+    - a reference name is within `sha256-` / `sha512-` and matches the regex. Where names
+      compare bytewise (SQLite, PostgreSQL's C collations) the start is an index range of
+      (repository, name), elsewhere a `LIKE 'sha256-%'`; the regex only decides the few
+      names that start so;
+    - an artifact with a subject is one of the repository's artifacts whose `subject_digest`
+      is not empty, found through the (repository, subject) index once per query (a tag's
+      artifact is always in the tag's repository). On PostgreSQL the tags on them are an
+      array the (artifact) index reads, so the accessories of a list are a bitmap OR of
+      index reads, as few rows as there are accessories; when the filter is `negated`
+      (every ordinary tag, each checked) a hashed set instead, whose lookup does not grow
+      with the number of such artifacts.
+    """
+    from .tag_lists import orders_bytewise
+
+    bytewise = orders_bytewise(alias)
+    named = Q()
+    for start, end in _REFERENCE_RANGES:
+        named |= Q(name__gte=start, name__lt=end) if bytewise else Q(name__startswith=start)
+    with_subject = Artifact.objects.using(alias).filter(repository=repository)
+    # Every digest sorts after '' bytewise: a range the index reads, where `<> ''` is a scan.
+    with_subject = with_subject.filter(subject_digest__gt="") if bytewise else with_subject.exclude(subject_digest="")
+    ids = with_subject.order_by().values("pk")
+    lookup = "artifact_id__in" if negated or connections[alias].vendor != "postgresql" else "artifact_id__wharf_any"
+    return (named & Q(name__regex=REFERENCE_TAG_REGEX)) | Q(**{lookup: ids})
+
+
+class _AnyOfSubquery(Lookup):  # type: ignore[type-arg]
+    """`column = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs once, and an index on
+    `column` reads its values, also as one arm of a bitmap OR, which `IN (subquery)` is not."""
+
+    lookup_name = "wharf_any"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
+models.ForeignKey.register_lookup(_AnyOfSubquery)
 
 
 def subject_expression() -> Case:
@@ -109,8 +163,9 @@ def subject_expression() -> Case:
     return Case(
         When(name__regex=SHA256_TAG_REGEX, then=Concat(Value("sha256:"), Substr("name", 8, 64))),
         When(name__regex=SHA512_TAG_REGEX, then=Concat(Value("sha512:"), Substr("name", 8, 128))),
-        When(~Q(artifact__subject_digest=""), then=F("artifact__subject_digest")),
-        default=Value(None),
+        # The artifact's own subject, read by its key only for a tag that gets this far, so a
+        # count or filter over the list does not join every tag to its artifact.
+        default=NullIf(Subquery(Artifact.objects.filter(pk=OuterRef("artifact_id")).order_by().values("subject_digest")[:1]), Value("")),
         output_field=CharField(),
     )
 
@@ -124,24 +179,48 @@ def _subject_has_ordinary_tag() -> Exists:
     )
 
 
-def filter_accessories(tags: QuerySet[Tag], mode: str) -> QuerySet[Tag]:
+def filter_accessories(
+    tags: QuerySet[Tag], mode: str, repository: Repository | int | None = None, *, annotate: bool = True
+) -> QuerySet[Tag]:
     """`tags` as `mode` (an `AccessoryMode`) asks; see the module docstring.
 
-    Every mode annotates `accessory_subject` (the subject digest, NULL for ordinary
-    tags); filtering reads it in the same query as the count and the page."""
-    tags = tags.annotate(accessory_subject=subject_expression())
+    Every mode annotates `accessory_subject` (the subject digest, NULL for ordinary tags),
+    which joins each row to its artifact; without `annotate` (to count rows) `include` and
+    `only` leave it out. With `repository` (that of every row of `tags`) the filters ask
+    `accessory_tags`, which reads no artifact for an ordinary tag: the subject (and, for
+    `exclude`, whether it has an ordinary tag) is only worked out for accessory rows."""
+    accessory = ACCESSORY_TAG if repository is None else accessory_tags(repository, tags.db)
+    if mode == AccessoryMode.EXCLUDE or annotate:
+        tags = tags.annotate(accessory_subject=subject_expression())
     if mode == AccessoryMode.ONLY:
-        return tags.filter(ACCESSORY_TAG)
+        return tags.filter(accessory)
     if mode == AccessoryMode.EXCLUDE:
-        return tags.filter(Q(accessory_subject__isnull=True) | ~_subject_has_ordinary_tag())
+        if repository is None:
+            return tags.filter(Q(accessory_subject__isnull=True) | ~_subject_has_ordinary_tag())
+        ordinary = ~accessory_tags(repository, tags.db, negated=True)
+        return tags.filter(ordinary | ~_subject_has_ordinary_tag())
     return tags
 
 
-def nested_accessories(tags: QuerySet[Tag]) -> QuerySet[Tag]:
+def count_accessory_filtered(tags: QuerySet[Tag], mode: str, repository: Repository | int) -> Total:
+    """How many rows `filter_accessories(tags, mode, repository)` has (`portal.keyset.count`),
+    from `tags` (before that filter) and without the per-row work it costs: `include` and
+    `only` count without joining the artifacts; `exclude` counts `tags` less the nested
+    accessories (`nested_accessories`), both through indexes."""
+    if mode == AccessoryMode.EXCLUDE:
+        return keyset.count(
+            filter_accessories(tags, mode, repository), coarse=tags, left_out=nested_accessories(tags, repository)
+        )
+    return keyset.count(filter_accessories(tags, mode, repository, annotate=False))
+
+
+def nested_accessories(tags: QuerySet[Tag], repository: Repository | int | None = None) -> QuerySet[Tag]:
     """The accessory tags of `tags` that `AccessoryMode.EXCLUDE` leaves out (their subject has
-    an ordinary tag here): the accessory names and subjects narrow the rows first, so the
-    subquery runs for those few rows only."""
-    accessories = tags.filter(ACCESSORY_TAG).annotate(accessory_subject=subject_expression())
+    an ordinary tag here): the accessory names and subjects narrow the rows first (without
+    reading artifacts, given `repository`: `accessory_tags`), so the subquery runs for
+    those few rows only."""
+    accessory = ACCESSORY_TAG if repository is None else accessory_tags(repository, tags.db)
+    accessories = tags.filter(accessory).annotate(accessory_subject=subject_expression())
     return accessories.filter(_subject_has_ordinary_tag())
 
 

@@ -11,7 +11,7 @@ from portal import keyset
 from portal.api.filters import BooleanFilter
 from portal.search import search
 
-from ..accessories import AccessoryMode, filter_accessories
+from ..accessories import AccessoryMode
 from ..forms import validate_tag_filter
 from ..globs import MAX_PATTERN_LENGTH
 from ..models import Artifact, Repository, SignatureStatus, SyncRun, Tag
@@ -130,7 +130,9 @@ class TagFilter(django_filters.FilterSet):
         return filter_by_signature(queryset, value, prefix="artifact__")
 
     def filter_accessories(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
-        return filter_accessories(queryset, value or AccessoryMode.INCLUDE)
+        # Validated here, applied last by the view (`TagViewSet.filter_queryset`), which knows
+        # the repository and counts the list without the per-row accessory check.
+        return queryset
 
     def filter_pattern(self, queryset: QuerySet[Tag], name: str, value: str) -> QuerySet[Tag]:
         return filter_tags(queryset, value)  # validated (and cached) above

@@ -18,11 +18,18 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal import keyset
 from portal.api.actors import request_actor
 from portal.api.pagination import KeysetPagination
 from portal.keyset import Ordering
 
-from ..accessories import Accessory, accessories_for
+from ..accessories import (
+    Accessory,
+    AccessoryMode,
+    accessories_for,
+    count_accessory_filtered,
+    filter_accessories,
+)
 from ..models import Artifact, Tag
 from ..models.labels import Label
 from ..services.artifacts import RegistryActionFailed, delete_tag
@@ -93,6 +100,27 @@ class TagViewSet(
         if self.action != "list":
             return tags
         return ordered_tags(self.repository, tags, self.keyset_ordering(self.request))
+
+    def filter_queryset(self, queryset: QuerySet[Tag]) -> QuerySet[Tag]:
+        """`TagFilter`'s filters, then `accessories` (`repositories.accessories`) for this
+        repository, keeping the tags before it for `keyset_count`."""
+        tags = super().filter_queryset(queryset)  # validates every parameter (400) first
+        if self.action != "list":
+            return tags
+        self._unfiltered = tags
+        return filter_accessories(tags, self._accessory_mode(), self.repository)
+
+    _unfiltered: QuerySet[Tag] | None = None
+
+    def _accessory_mode(self) -> str:
+        return self.request.query_params.get("accessories") or AccessoryMode.INCLUDE
+
+    def keyset_count(self, queryset: QuerySet[Tag]) -> keyset.Total:
+        """The list's total (`KeysetPagination`), counted as the page counts it
+        (`count_accessory_filtered`): without the per-row accessory work."""
+        if self._unfiltered is None:
+            return keyset.count(queryset)
+        return count_accessory_filtered(self._unfiltered, self._accessory_mode(), self.repository)
 
     # The accessories and Wharf labels of the artifacts being answered, one query each per response.
     _accessories: dict[str, list[Accessory]] | None = None

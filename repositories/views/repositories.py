@@ -29,10 +29,10 @@ from ..access import get_project, get_repository_in
 from ..accessories import (
     AccessoryMode,
     accessories_for,
+    count_accessory_filtered,
     count_by_kind,
     filter_accessories,
     kind_of,
-    nested_accessories,
     with_subject_state,
 )
 from ..forms import validate_tag_filter
@@ -173,9 +173,9 @@ def _tag_queryset(repository: Repository, form: TagListForm) -> tuple[QuerySet[T
     return tags, ordering_for_sort(form.cleaned_data.get("sort") or "name")
 
 
-def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], QuerySet[Tag] | None]:
-    """The filtered tags, and a superset cheaper to count (`keyset.count`'s `coarse`) when
-    only nested accessories stand between them (`nested_accessories`)."""
+def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[Tag], QuerySet[Tag]]:
+    """The filtered tags, and the same before the accessory filter (which
+    `count_accessory_filtered` counts them from)."""
     cleaned = form.cleaned_data
     ordering = ordering_for_sort(cleaned.get("sort") or "name")
     tags = Tag.objects.filter(repository=repository)
@@ -184,8 +184,7 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
     tags = filter_by_label(tags, cleaned.get("label"))
     tags = filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
     mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
-    coarse = None if mode == AccessoryMode.ONLY else tags
-    return ordered_tags(repository, filter_accessories(tags, mode), ordering), coarse
+    return ordered_tags(repository, filter_accessories(tags, mode, repository), ordering), tags
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
@@ -202,8 +201,8 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     accessory row `accessory_kind`."""
     form = TagListForm(data)
     form.is_valid()
-    tags, ordering = _tag_queryset(repository, form)
-    _, coarse = _tag_querysets(repository, form)
+    tags, unfiltered = _tag_querysets(repository, form)
+    ordering = ordering_for_sort(form.cleaned_data.get("sort") or "name")
     children = Artifact.objects.only("id", "parent_id", "os", "architecture", "variant").order_by(
         "os", "architecture", "variant"
     )
@@ -217,9 +216,7 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     except keyset.InvalidCursor:
         position = Position()
     page = keyset.paginate(rows, ordering, position, TAGS_PER_PAGE)
-    mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
-    left_out = nested_accessories(coarse) if coarse is not None and mode == AccessoryMode.EXCLUDE else None
-    total = keyset.count(tags, coarse=coarse, left_out=left_out)
+    total = count_accessory_filtered(unfiltered, form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE, repository)
     _add_subject_state(page.rows)
     found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
     attach_row_labels(page.rows)
