@@ -202,15 +202,18 @@ def filter_accessories(
     return tags
 
 
-def count_accessory_filtered(tags: QuerySet[Tag], mode: str, repository: Repository | int) -> Total:
-    """How many rows `filter_accessories(tags, mode, repository)` has (`portal.keyset.count`),
-    from `tags` (before that filter) and without the per-row work it costs: `include` and
-    `only` count without joining the artifacts; `exclude` counts `tags` less the nested
-    accessories (`nested_accessories`), both through indexes."""
+def count_accessory_filtered(
+    tags: QuerySet[Tag], mode: str, repository: Repository | int, filtered: QuerySet[Tag] | None = None
+) -> Total:
+    """How many rows `filter_accessories(tags, mode, repository)` (`filtered`, if the caller
+    has it) has (`portal.keyset.count`), from `tags` (before that filter) and without the
+    per-row work it costs: `include` and `only` count without joining the artifacts;
+    `exclude` counts `tags` less the nested accessories (`nested_accessories`), both
+    through indexes (SQLite counts `filtered` itself)."""
     if mode == AccessoryMode.EXCLUDE:
-        return keyset.count(
-            filter_accessories(tags, mode, repository), coarse=tags, left_out=nested_accessories(tags, repository)
-        )
+        if filtered is None:
+            filtered = filter_accessories(tags, mode, repository)
+        return keyset.count(filtered, coarse=tags, left_out=nested_accessories(tags, repository))
     return keyset.count(filter_accessories(tags, mode, repository, annotate=False))
 
 

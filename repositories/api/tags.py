@@ -120,7 +120,7 @@ class TagViewSet(
         (`count_accessory_filtered`): without the per-row accessory work."""
         if self._unfiltered is None:
             return keyset.count(queryset)
-        return count_accessory_filtered(self._unfiltered, self._accessory_mode(), self.repository)
+        return count_accessory_filtered(self._unfiltered, self._accessory_mode(), self.repository, queryset)
 
     # The accessories and Wharf labels of the artifacts being answered, one query each per response.
     _accessories: dict[str, list[Accessory]] | None = None

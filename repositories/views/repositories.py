@@ -13,11 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.html import conditional_escape
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.permissions import Perm, is_system_admin
 from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
@@ -206,17 +208,19 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     children = Artifact.objects.only("id", "parent_id", "os", "architecture", "variant").order_by(
         "os", "architecture", "variant"
     )
-    rows = (
-        tags.select_related("artifact", "artifact__signature")
-        .defer("artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels")
-        .prefetch_related(Prefetch("artifact__children", queryset=children))
+    rows = tags.select_related("artifact", "artifact__signature").defer(
+        "artifact__manifest", "artifact__config", "artifact__layers", "artifact__annotations", "artifact__labels"
     )
     try:
         position = keyset.decode(Tag, ordering, form.cleaned_data.get("cursor") or "") if form.cleaned_data.get("cursor") else Position()
     except keyset.InvalidCursor:
         position = Position()
     page = keyset.paginate(rows, ordering, position, TAGS_PER_PAGE)
-    total = count_accessory_filtered(unfiltered, form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE, repository)
+    # The platforms of the page's indexes (the only rows that show children), in one query when there are any.
+    indexes = [tag.artifact for tag in page.rows if tag.artifact.kind == Artifact.Kind.INDEX]
+    prefetch_related_objects(indexes, Prefetch("children", queryset=children))
+    mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
+    total = count_accessory_filtered(unfiltered, mode, repository, tags)
     _add_subject_state(page.rows)
     found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
     attach_row_labels(page.rows)
@@ -239,6 +243,30 @@ def _add_subject_state(rows: list[Tag]) -> None:
         homes = dict(with_subject_state(found).values_list("pk", "accessory_home"))  # type: ignore[misc]
     for tag in rows:
         tag.accessory_home = homes.get(tag.pk)  # type: ignore[attr-defined]
+
+
+def row_texts(repository: Repository, *, scans: bool) -> dict[str, str]:
+    """The sentences every row of the tag table repeats, translated once per page (the
+    template's `fill` puts each row's tag name, escaped, in place of `%(name)s`): the
+    same messages the rows' `{% blocktranslate %}` tags were. And the two badges most rows
+    show, rendered once: unsigned, and (`scans`) not scanned."""
+
+    def page_value(value: str) -> str:  # escaped as blocktranslate does, and kept out of the row's `%`
+        return conditional_escape(value).replace("%", "%%")
+
+    pull = {"pull_host": page_value(settings.REGISTRY_PUBLIC_HOST), "name": page_value(repository.name), "name2": "%(name)s"}
+    return {
+        "select": gettext("Select %(name)s"),
+        "copy_digest": gettext("Copy the digest of %(name)s"),
+        "copy_pull_title": gettext("Copy: docker pull %(pull_host)s/%(name)s:%(name2)s") % pull,
+        "copy_pull": gettext("Copy the pull command of %(name)s"),
+        "delete": gettext("Delete tag %(name)s"),
+        "copy_full_digest": gettext("Copy the full digest"),
+        "pull": gettext("Pull"),
+        "never": gettext("never"),
+        "unsigned_badge": render_to_string("repositories/_signature_badge.html", {"sig": None}),
+        "not_scanned": render_to_string("scans/_summary.html", {"summary": None}) if scans else "",
+    }
 
 
 def tags_context(project: Project, repository: Repository, data: QueryDict) -> dict[str, Any]:
@@ -271,6 +299,7 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "vulnerabilities_url": row_url_template("projects:vulnerabilities", project.name, short),
         "tag_delete_url": row_url_template("projects:tag_delete", project.name, short),
         "label_filter": form.cleaned_data.get("label"),
+        "row_text": row_texts(repository, scans=Perm.VIEW_SCANS in perms),
     } | tag_list_label_context(project, repository)
 
 

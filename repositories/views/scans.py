@@ -97,6 +97,11 @@ class ScanSummary:
     state: str  # "none", "pending", "failed" or "succeeded"
 
     @property
+    def never_scanned(self) -> bool:
+        """No report of any status: the badge is the same "not scanned" for every such artifact."""
+        return self.report is None and self.state == "none"
+
+    @property
     def bands(self) -> list[tuple[str, StrOrPromise, int, int]]:
         """(band, label, count, fixable) for the bands with a count above zero."""
         if self.report is None:
@@ -110,8 +115,9 @@ class ScanSummary:
 
 
 def scan_summaries(artifact_ids: Iterable[int]) -> dict[int, ScanSummary]:
-    """{artifact id: summary} in two queries whatever the number of artifacts: the
-    newest report of each (any status), and the newest succeeded one."""
+    """{artifact id: summary} in at most two queries whatever the number of artifacts: the
+    newest report of each (any status), and the newest succeeded one of those whose newest
+    did not succeed."""
     ids = sorted(set(artifact_ids))
     if not ids:
         return {}
@@ -120,10 +126,14 @@ def scan_summaries(artifact_ids: Iterable[int]) -> dict[int, ScanSummary]:
         r.artifact_id: r
         for r in latest_per(reports, "artifact_id", ["-created_at", "-id"])
     }
-    succeeded = {
-        r.artifact_id: r
-        for r in latest_per(reports.filter(status=ScanReport.Status.SUCCEEDED), "artifact_id", ["-created_at", "-id"])
-    }
+    # An artifact whose newest report succeeded has it as its newest success; only the others
+    # (pending, failed) need the second query, and a page of unscanned or cleanly scanned
+    # artifacts does without it.
+    succeeded = {aid: r for aid, r in newest.items() if r.status == ScanReport.Status.SUCCEEDED}
+    others = sorted(aid for aid in newest if aid not in succeeded)
+    if others:
+        earlier = reports.filter(artifact_id__in=others, status=ScanReport.Status.SUCCEEDED)
+        succeeded |= {r.artifact_id: r for r in latest_per(earlier, "artifact_id", ["-created_at", "-id"])}
     summaries = {}
     for artifact_id in ids:
         latest = newest.get(artifact_id)
