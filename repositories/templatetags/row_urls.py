@@ -37,4 +37,4 @@ def fill(text: str, value: object) -> SafeString:
     """`text`, a sentence the view translated once per page with `%(name)s` for the row's
     part (`row_texts`), with this row's `value` escaped into it, as `{% blocktranslate %}`
     escapes its variables (and, as it does, not the translation itself)."""
-    return mark_safe(text % {"name": conditional_escape(value)})  # noqa: S308 - the value is escaped
+    return mark_safe(text % {"name": conditional_escape(str(value))})  # noqa: S308 - the value is escaped

@@ -89,3 +89,50 @@ def test_repositories_tab_queries_are_bounded(world, django_assert_max_num_queri
 
     assert response.context["total"].count == 1001
     assert len(response.context["page"].object_list) == 25
+
+
+def test_a_page_without_indexes_or_unfinished_scans_skips_their_queries(world):
+    """The index children are read only for a page that shows an index, and earlier
+    successful scans only for artifacts whose newest scan did not succeed: a page of
+    images, scanned or not, costs neither query; one with a failed rescan asks the second,
+    and shows the earlier counts with the failure."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from repositories.models import ScanReport
+
+    repository = Repository.objects.create(project=world.private, name="acme/images")
+    artifacts = Artifact.objects.bulk_create(
+        [Artifact(repository=repository, digest=digest(f"image-{i}"), size=i, os="linux", architecture="amd64") for i in range(60)]
+    )
+    Tag.objects.bulk_create([Tag(repository=repository, name=f"t{i:02}", artifact=a) for i, a in enumerate(artifacts)])
+    now = timezone.now()
+    ScanReport.objects.create(
+        artifact=artifacts[59], status=ScanReport.Status.SUCCEEDED, created_at=now, counts={"high": 2}
+    )
+    client = world.client("maintainer")
+    url = "/projects/acme/repositories/images/"
+    client.get(url)
+
+    def queries(**params: str) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, {"sort": "-name", **params})
+        assert response.status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    sql = queries()
+    assert not [q for q in sql if '"parent_id" IN' in q]
+    assert len([q for q in sql if 'FROM "repositories_scanreport"' in q]) == 1
+
+    ScanReport.objects.create(
+        artifact=artifacts[59], status=ScanReport.Status.FAILED, created_at=now + timedelta(minutes=1)
+    )
+    sql = queries()
+    assert len([q for q in sql if 'FROM "repositories_scanreport"' in q]) == 2
+    html = client.get(url, {"sort": "-name"}).content.decode()
+    row = html[html.index('data-tag="t59"') :]
+    row = row[: row.index("</tr>")]
+    assert "last scan failed" in row and "sev-high" in row

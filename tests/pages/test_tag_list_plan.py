@@ -141,3 +141,84 @@ def test_a_glob_reads_its_prefix_as_an_index_range(world: World, crowded: Reposi
     plans = _row_plans(client, "/projects/acme/repositories/big/?tag=v12*")
     conditions = " ".join(n.get("Index Cond", "") for plan in plans for n in _nodes(plan))
     assert "'v12'" in conditions and "'v13'" in conditions, conditions
+
+
+def _with_signatures(repository: Repository, every: int) -> int:
+    """Turn every `every`-th tag of `repository` into a cosign signature of its own artifact
+    (`sha256-<hex>.sig`), and give as many other artifacts an OCI `subject`; returns how many
+    accessory tags there are."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE repositories_tag t SET name = 'sha256-' || substr(a.digest, 8) || '.sig'
+            FROM repositories_artifact a
+            WHERE a.id = t.artifact_id AND t.repository_id = %s AND t.id %% %s = 0
+            """,
+            [repository.pk, every],
+        )
+        signatures = cursor.rowcount
+        cursor.execute(
+            """
+            UPDATE repositories_artifact SET subject_digest = digest
+            WHERE repository_id = %s AND id %% %s = 1
+            """,
+            [repository.pk, every],
+        )
+        return signatures + cursor.rowcount
+
+
+def _analysed(client: Client, url: str, wanted: str) -> list[dict[str, Any]]:
+    """EXPLAIN ANALYZE of the queries of `url` whose SQL contains `wanted`."""
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200, url
+    queries = [q["sql"] for q in captured.captured_queries if wanted in q["sql"] and not q["sql"].startswith("EXPLAIN")]
+    assert queries, (url, wanted)
+    plans = []
+    with connection.cursor() as cursor:
+        _analyze(cursor)
+        for sql in queries:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            row = cursor.fetchone()[0]
+            plans.append((row if isinstance(row, list) else json.loads(row))[0]["Plan"])
+    return plans
+
+
+def _rows_read(plans: list[dict[str, Any]], table: str) -> int:
+    """How many rows the scans of `table` in `plans` read (returned or filtered out), in all."""
+    return sum(
+        (int(n.get("Actual Rows", 0)) + int(n.get("Rows Removed by Filter", 0))) * int(n.get("Actual Loops", 1))
+        for plan in plans
+        for n in _nodes(plan)
+        if n.get("Relation Name") == table
+    )
+
+
+def test_accessory_tags_alone_are_read_through_indexes_at_any_page(world: World, crowded: Repository) -> None:
+    """`accessories=only` reads the accessory tags (reference names as a (repository, name)
+    range, artifacts with a subject by the (repository, subject) index) rather than walking
+    every tag in the page's order and joining each to its artifact: its page and its count
+    read about as many tag rows as there are accessories, on the first and the last page."""
+    accessories = _with_signatures(crowded, 97)
+    client = world.client("guest")
+    first = client.get("/projects/acme/repositories/big/", {"sort": "-pushed", "accessories": "only"})
+    assert first.context["total"].count == accessories
+    last = dict(first.context["page_links"])["Last"]
+    for url in ("?sort=-pushed&accessories=only", last, "?sort=name&accessories=only"):
+        page = "/projects/acme/repositories/big/" + url
+        for wanted in ("ORDER BY", "COUNT("):
+            plans = _analysed(client, page, wanted)
+            read = _rows_read(plans, "repositories_tag")
+            assert read <= 3 * accessories, (url, wanted, read, accessories)
+            artifacts = [n for p in plans for n in _nodes(p) if n.get("Relation Name") == "repositories_artifact"]
+            assert not [n for n in artifacts if n["Node Type"] == "Seq Scan"], (url, wanted)
+
+
+def test_api_counts_a_filtered_list_without_joining_every_tag_to_its_artifact(world: World, crowded: Repository) -> None:
+    """The API's `exclude` (and `include`) total is counted as the page's is: the matching tags
+    less the nested accessories, without reading each matching tag's artifact."""
+    _with_signatures(crowded, 97)
+    client = world.client("guest")
+    for query in ("pattern=99&accessories=exclude", "pattern=99&accessories=include", "accessories=include"):
+        plans = _analysed(client, f"/api/v1/repositories/acme/big/-/tags/?{query}", "COUNT(")
+        read = _rows_read(plans, "repositories_artifact")
+        assert read <= 500, (query, read)
