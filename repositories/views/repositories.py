@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
+from urllib.parse import quote as urlquote
 
 from django import forms
 from django.conf import settings
@@ -245,7 +246,7 @@ def _add_subject_state(rows: list[Tag]) -> None:
         tag.accessory_home = homes.get(tag.pk)  # type: ignore[attr-defined]
 
 
-def row_texts(repository: Repository, *, scans: bool) -> dict[str, str]:
+def row_texts(repository: Repository, query: str, *, scans: bool) -> dict[str, str]:
     """The sentences every row of the tag table repeats, translated once per page (the
     template's `fill` puts each row's tag name, escaped, in place of `%(name)s`): the
     same messages the rows' `{% blocktranslate %}` tags were. And the two badges most rows
@@ -264,6 +265,8 @@ def row_texts(repository: Repository, *, scans: bool) -> dict[str, str]:
         "copy_full_digest": gettext("Copy the full digest"),
         "pull": gettext("Pull"),
         "never": gettext("never"),
+        "pull_command": conditional_escape(f"docker pull {settings.REGISTRY_PUBLIC_HOST}/{repository.name}:"),
+        "delete_next": f"?next={urlquote(query)}" if query else "",  # as the urlencode filter quotes
         "unsigned_badge": render_to_string("repositories/_signature_badge.html", {"sig": None}),
         "not_scanned": render_to_string("scans/_summary.html", {"summary": None}) if scans else "",
     }
@@ -299,7 +302,7 @@ def tags_context(project: Project, repository: Repository, data: QueryDict) -> d
         "vulnerabilities_url": row_url_template("projects:vulnerabilities", project.name, short),
         "tag_delete_url": row_url_template("projects:tag_delete", project.name, short),
         "label_filter": form.cleaned_data.get("label"),
-        "row_text": row_texts(repository, scans=Perm.VIEW_SCANS in perms),
+        "row_text": row_texts(repository, query, scans=Perm.VIEW_SCANS in perms),
     } | tag_list_label_context(project, repository)
 
 
