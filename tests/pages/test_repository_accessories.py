@@ -142,20 +142,32 @@ def test_accessories_stay_out_of_a_glob_that_would_match_them(world, content, ac
         reference_tag(digest("x"), ".SIG"),
         "sha256-" + "AB" * 32,
         "sha256-" + "ab" * 31,
+        "sha256-" + "ab" * 33,
+        "sha256-" + "ab" * 31 + "ag",
+        "sha256-" + "ab" * 32 + ".sigx",
+        "sha256-" + "ab" * 30 + ".sbom",
+        "sha256-" + "ab" * 32 + "sbom",
+        "sha256-" + "ab" * 32 + ".sig.att",
+        "sha512-" + "cd" * 32,  # (a whole sha512 tag is longer than a tag name may be)
         "sha256-latest",
+        "sha256.sig",
         "v9.0",
     ],
 )
 def test_sql_and_python_agree_on_which_tags_are_accessories(world, content, name):
     Tag.objects.create(repository=content.repository, name=name, artifact=content.other)
-    only = filter_accessories(Tag.objects.filter(repository=content.repository, name=name), AccessoryMode.ONLY)
+    tags = Tag.objects.filter(repository=content.repository, name=name)
 
     expected = reference_subject(name)
-    row = only.first()
-    assert (row is not None) == (expected is not None)
-    if row is not None:
-        assert row.accessory_subject == expected
-        assert kind_of_tag(name) is not None
+    # The one-row rule (a regex) and the whole list's (name ranges and string functions).
+    for repository in (None, content.repository):
+        row = filter_accessories(tags, AccessoryMode.ONLY, repository).first()
+        assert (row is not None) == (expected is not None), repository
+        if row is not None:
+            assert row.accessory_subject == expected
+            assert kind_of_tag(name) is not None
+        # No ordinary tag has `expected` as its artifact here: an accessory stays as an orphan.
+        assert filter_accessories(tags, AccessoryMode.EXCLUDE, repository).count() == 1
 
 
 def test_accessories_of_a_full_page_cost_one_query(world, django_assert_max_num_queries):
