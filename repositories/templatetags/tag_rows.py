@@ -14,6 +14,7 @@ autoescaping did; the sentences come translated from the view (`row_texts`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -21,12 +22,11 @@ from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.defaultfilters import date, filesizeformat, truncatechars
 from django.template.loader import get_template
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
 from django.utils.translation import gettext
 
-from .row_urls import fill, row_url
+from .row_urls import escape_once, fill, row_url
 from .scan_tags import summary_for
 
 register = template.Library()
@@ -34,8 +34,16 @@ register = template.Library()
 _TIME = "Y-m-d H:i:s e"
 
 
-def _e(value: Any) -> str:
-    return str(conditional_escape(value))
+_e = escape_once
+
+
+def _time(value: datetime) -> str:
+    """`value|date:'Y-m-d H:i:s e'` as the template wrote it (in the current time zone)."""
+    local = template_localtime(value)
+    if local.tzinfo is None:
+        return str(date(local, _TIME))
+    zone = local.tzname() or ""
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}:{local.second:02d} {zone}"
 
 
 def _include(context: template.Context, name: str, **values: Any) -> str:
@@ -154,13 +162,13 @@ def _pushed(context: template.Context, tag: Any) -> str:
     """`repositories/_pushed.html` for `tag`: its common case (a push Wharf saw) written here."""
     if tag.pushed_at_source != "push":
         return _include(context, "repositories/_pushed.html", row=tag)
-    title = fill(gettext("Pushed %(pushed_at)s").replace("%(pushed_at)s", "%(name)s"), date(template_localtime(tag.pushed_at), _TIME))
+    title = fill(gettext("Pushed %(pushed_at)s").replace("%(pushed_at)s", "%(name)s"), _time(tag.pushed_at))
     return f'<span class="pushed-at" data-pushed-source="push" title="{title}">{_e(naturaltime(tag.pushed_at))}</span>\n'
 
 
 def _pulled(tag: Any, text: dict[str, str]) -> str:
     if tag.last_pull_at:
         return (
-            f'<span title="{_e(date(template_localtime(tag.last_pull_at), _TIME))}">{_e(naturaltime(tag.last_pull_at))}</span>'
+            f'<span title="{_e(_time(tag.last_pull_at))}">{_e(naturaltime(tag.last_pull_at))}</span>'
         )
     return f'<span class="text-body-secondary">{_e(text["never"])}</span>'
