@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -237,7 +237,7 @@ def count(
     limit: int = EXACT_COUNT_LIMIT,
     *,
     coarse: QuerySet[Any] | None = None,
-    left_out: QuerySet[Any] | None = None,
+    left_out: QuerySet[Any] | Callable[[], QuerySet[Any]] | None = None,
 ) -> Total:
     """How many rows `queryset` has: exact up to `limit` (a count that stops there),
     beyond it PostgreSQL's estimate; SQLite always counts exactly.
@@ -246,7 +246,8 @@ def count(
     filter that costs a subquery per row, which rarely removes many): it decides whether
     the list is past `limit`, and gives the estimate (its statistics are the better ones).
     `left_out`, with it, are the rows of `coarse` that `queryset` leaves out, found without
-    reading the others: the exact total is then the one count minus the other."""
+    reading the others: the exact total is then the one count minus the other (a callable
+    makes it only when the total is exact: its queryset can cost more to build than to run)."""
     queryset = queryset.order_by()
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
@@ -256,7 +257,9 @@ def count(
     if bounded <= limit:
         if coarse is None:
             return Total(bounded, True)
-        return Total(bounded - left_out.count() if left_out is not None else queryset.count(), True)
+        if left_out is None:
+            return Total(queryset.count(), True)
+        return Total(bounded - (left_out() if callable(left_out) else left_out).count(), True)
     sql, params = probe.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)

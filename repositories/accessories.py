@@ -232,11 +232,10 @@ def filter_accessories(
     `only` leave it out. With `repository` (that of every row of `tags`) the filters ask
     `accessory_tags`, which reads no artifact for an ordinary tag: the subject (and, for
     `exclude`, whether it has an ordinary tag) is only worked out for accessory rows."""
-    accessory = ACCESSORY_TAG if repository is None else accessory_tags(repository, tags.db)
     if mode == AccessoryMode.EXCLUDE or annotate:
         tags = tags.annotate(accessory_subject=subject_expression())
     if mode == AccessoryMode.ONLY:
-        return tags.filter(accessory)
+        return tags.filter(ACCESSORY_TAG if repository is None else accessory_tags(repository, tags.db))
     if mode == AccessoryMode.EXCLUDE:
         if repository is None:
             return tags.filter(Q(accessory_subject__isnull=True) | ~_subject_has_ordinary_tag())
@@ -256,7 +255,7 @@ def count_accessory_filtered(
     if mode == AccessoryMode.EXCLUDE:
         if filtered is None:
             filtered = filter_accessories(tags, mode, repository)
-        return keyset.count(filtered, coarse=tags, left_out=nested_accessories(tags, repository))
+        return keyset.count(filtered, coarse=tags, left_out=lambda: nested_accessories(tags, repository))
     return keyset.count(filter_accessories(tags, mode, repository, annotate=False))
 
 
