@@ -144,17 +144,21 @@ def _signature(artifact: Any) -> Any:
 
 def _platforms(artifact: Any) -> str:
     if artifact.kind == "index":
+        unknown = gettext("unknown")
         chips = "".join(
             '<span class="badge rounded-pill bg-body-tertiary text-body border platform-chip">'
-            f"{_e(child.platform or gettext('unknown'))}</span> "
+            f"{_e(child.platform or unknown)}</span> "
             for child in artifact.children.all()
         )
-        chips = chips or f'<span class="text-body-secondary small">{_e(gettext("index"))}</span>'
+        if not chips:
+            index = _e(gettext("index"))
+            chips = f'<span class="text-body-secondary small">{index}</span>'
         return f"\n            {chips}\n            "
     if artifact.platform:
         return f'<span class="badge rounded-pill text-body-secondary border platform-chip">{_e(artifact.platform)}</span>\n            '
     if artifact.kind == "other":
-        return f'<span class="small text-body-secondary" title="{_e(artifact.artifact_type)}">{_e(gettext("artifact"))}</span>\n            '
+        label = _e(gettext("artifact"))
+        return f'<span class="small text-body-secondary" title="{_e(artifact.artifact_type)}">{label}</span>\n            '
     return ""
 
 
@@ -162,7 +166,8 @@ def _pushed(context: template.Context, tag: Any) -> str:
     """`repositories/_pushed.html` for `tag`: its common case (a push Wharf saw) written here."""
     if tag.pushed_at_source != "push":
         return _include(context, "repositories/_pushed.html", row=tag)
-    title = fill(gettext("Pushed %(pushed_at)s").replace("%(pushed_at)s", "%(name)s"), _time(tag.pushed_at))
+    pushed = gettext("Pushed %(pushed_at)s")
+    title = fill(pushed.replace("%(pushed_at)s", "%(name)s"), _time(tag.pushed_at))
     return f'<span class="pushed-at" data-pushed-source="push" title="{title}">{_e(naturaltime(tag.pushed_at))}</span>\n'
 
 
