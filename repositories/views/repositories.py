@@ -192,11 +192,12 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
     """One page of `repository`'s tags as `data` (a query string) asks, by cursor
-    (`portal.keyset`), in five queries whatever the page size and depth: a bounded
-    count (or PostgreSQL's estimate), tags with artifacts, index children, and the
-    accessories of the page's artifacts (`repositories.accessories`); one more where
-    the page has accessory rows, or crosses from pulled to never-pulled tags. A cursor that is
-    not one of this list's starts the first page.
+    (`portal.keyset`), in a fixed number of queries whatever the page size and depth:
+    the count (`count_accessory_filtered`: bounded, then exact or PostgreSQL's estimate),
+    tags with artifacts, the accessories of the page's artifacts (`repositories.accessories`)
+    and their labels; one more for the children of the page's indexes, if it shows any,
+    for the state of its accessory rows, if any, and where it crosses from pulled to
+    never-pulled tags. A cursor that is not one of this list's starts the first page.
 
     Accessory tags (signatures, SBOMs, ...) are nested under their subject's rows
     unless `accessories` asks for them as rows; each row gets `accessories` (its

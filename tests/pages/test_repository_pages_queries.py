@@ -8,8 +8,9 @@ from tests.pages.repository_content import digest
 
 TAGS = 5_000
 # Measured 13 for a maintainer: session, user, project, repository, count, page, index
-# children, accessories of the page, last covering sync run, last notification, the
-# sync status box's run, and two for the scan summaries. On PostgreSQL the count is two
+# children (only when the page shows an index), accessories of the page, last covering
+# sync run, last notification, the sync status box's run, and one or two for the scan
+# summaries (the second only for artifacts whose newest scan did not succeed). On PostgreSQL the count is two
 # (portal.keyset.count: a probe bounded at 10,000 rows without the accessory check, then the
 # exact count, or the planner's estimate past the bound); plus two for labels (the page's
 # artifacts' labels, and the labels usable in the project for the filter and bulk action), so 16; one more for storage usage.
