@@ -29,6 +29,7 @@ from repositories.services.registry import reset_registry_client
 from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, UserFactory
 from tests.support.portable import portable_queries_only
 from tests.support.registry import RegistryServer, registry, registry_factory  # noqa: F401  (shared fixtures)
+from tests.support.shared_rows import ModuleRows, fresh, module_rows, shared  # noqa: F401  (module_rows: a fixture)
 
 # Tasks run inline in tests, so a test sees their effects without a worker.
 celery_app.conf.task_always_eager = True
@@ -157,9 +158,7 @@ class World:
         return user
 
 
-@pytest.fixture
-def world(db: Any) -> World:
-    """A private project `acme` and a public project `pub`, each with one member per role."""
+def _make_world() -> World:
     users = {"sysadmin": UserFactory(username="sysadmin", is_superuser=True, is_staff=True)}
     for persona in [*ROLE_OF, "outsider"]:
         users[persona] = UserFactory(username=persona)
@@ -169,6 +168,19 @@ def world(db: Any) -> World:
         for persona, role in ROLE_OF.items():
             MembershipFactory(project=project, user=users[persona], role=role)
     return World(users=users, private=private, public=public)
+
+
+@pytest.fixture(scope="module")
+def _module_world(module_rows: ModuleRows | None) -> World | None:  # noqa: F811  (the fixture imported above)
+    return shared(module_rows, "world", _make_world)
+
+
+@pytest.fixture
+def world(db: Any, _module_world: World | None) -> World:
+    """A private project `acme` and a public project `pub`, each with one member per role.
+
+    Made once per module (tests/support/shared_rows.py), each test getting its own copy."""
+    return fresh(_module_world, _make_world)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from repositories.services.content import refresh_repository_counts
 from repositories.services.registry import reset_registry_client
 from tests.conftest import World
 from tests.support.registry import RegistryServer
+from tests.support.shared_rows import ModuleRows, fresh, shared
 
 
 @pytest.fixture(autouse=True)
@@ -140,10 +141,20 @@ def fill_project(project: Project) -> RepoRows:
     return RepoRows(app=app, nested=nested, image=image, index=index, children=children)
 
 
-@pytest.fixture
-def content(world: World) -> dict[str, RepoRows]:
-    """Repository rows in both `acme` and `pub` (see `fill_project`), by project name."""
+def _fill_both(world: World) -> dict[str, RepoRows]:
     return {"acme": fill_project(world.private), "pub": fill_project(world.public)}
+
+
+@pytest.fixture(scope="module")
+def _module_content(module_rows: ModuleRows | None, _module_world: World | None) -> dict[str, RepoRows] | None:
+    return shared(module_rows, "content", lambda: _fill_both(_module_world)) if _module_world else None
+
+
+@pytest.fixture
+def content(world: World, _module_content: dict[str, RepoRows] | None) -> dict[str, RepoRows]:
+    """Repository rows in both `acme` and `pub` (see `fill_project`), by project name
+    (made once per module when it can be: tests/support/shared_rows.py)."""
+    return fresh(_module_content, lambda: _fill_both(world))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from repositories.models import Artifact, Repository, Tag
 from tests.api.conftest import digest_of
 from tests.conftest import World
+from tests.support.shared_rows import fresh, shared
 
 TAGS = 5000
 INDEXES = 500
@@ -23,10 +24,19 @@ MAX_ARTIFACT_LIST_QUERIES = 9
 MAX_REPOSITORY_LIST_QUERIES = 6
 
 
+@pytest.fixture(scope="module")
+def _module_crowded(module_rows: Any, _module_world: World | None) -> Repository | None:
+    return shared(module_rows, "crowded", lambda: _crowd(_module_world)) if _module_world else None
+
+
 @pytest.fixture
-def crowded(world: World) -> Repository:
+def crowded(world: World, _module_crowded: Repository | None) -> Repository:
     """`acme/big` with 5,000 tags: 500 on two-platform indexes, the rest on images;
-    plus 300 more repositories in `acme`."""
+    plus 300 more repositories in `acme` (made once per module: tests/support/shared_rows.py)."""
+    return fresh(_module_crowded, lambda: _crowd(world))
+
+
+def _crowd(world: World) -> Repository:
     repository = Repository.objects.create(project=world.private, name="acme/big", tag_count=TAGS)
     images = Artifact.objects.bulk_create(
         Artifact(repository=repository, digest=digest_of(f"image-{i}"), os="linux", architecture="amd64")

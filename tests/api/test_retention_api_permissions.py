@@ -28,6 +28,7 @@ from repositories.models import (
 from repositories.services import retention
 from tests.conftest import MATRIX_PERSONAS, PERSONAS, World, row_of
 from tests.retention_runs.helpers import ACTOR, immutable, rows, rule
+from tests.support.shared_rows import fresh, shared
 
 # persona: (status on private `acme`, status on public `pub`)
 Table = dict[str, tuple[int, int]]
@@ -197,14 +198,25 @@ ENDPOINTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def _module_policies(module_rows: Any, _module_world: World | None) -> bool | None:
+    return shared(module_rows, "policies", lambda: _save_policies(_module_world)) if _module_world else None
+
+
 @pytest.fixture
-def policies(world: World) -> None:
-    """A saved policy and some rows in both projects, so every allowed call succeeds."""
+def policies(world: World, _module_policies: bool | None) -> None:
+    """A saved policy and some rows in both projects, so every allowed call succeeds
+    (made once per module when it can be: tests/support/shared_rows.py)."""
+    fresh(_module_policies, lambda: _save_policies(world))
+
+
+def _save_policies(world: World) -> bool:
     for project in (world.private, world.public):
         rows(project, "app", {"v1": 5, "v2": 1})
         retention.save_policy(
             project, ACTOR, enabled=False, schedule="", allow_empty_repository=False, rules=[rule()]
         )
+    return True
 
 
 def test_every_table_covers_every_persona() -> None:

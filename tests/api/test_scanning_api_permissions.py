@@ -20,6 +20,7 @@ from repositories.vulns.inventory.packages import DEB
 from tests.api.conftest import RepoRows, body_without_request_id
 from tests.api.scanning_rows import finding, make_report, sbom_for
 from tests.conftest import MATRIX_PERSONAS, PERSONAS, World, row_of
+from tests.support.shared_rows import fresh, shared
 
 Table = dict[str, tuple[int, int]]  # persona: (status on private `acme`, on public `pub`)
 
@@ -108,8 +109,18 @@ class Scanned:
     entry: AllowlistEntry
 
 
+@pytest.fixture(scope="module")
+def _module_scanned(module_rows: Any, _module_content: dict[str, RepoRows] | None) -> dict[str, Scanned] | None:
+    return shared(module_rows, "scanned", lambda: _make_scanned(_module_content)) if _module_content else None
+
+
 @pytest.fixture
-def scanned(world: World, content: dict[str, RepoRows]) -> dict[str, Scanned]:
+def scanned(content: dict[str, RepoRows], _module_scanned: dict[str, Scanned] | None) -> dict[str, Scanned]:
+    """Made once per module when it can be (tests/support/shared_rows.py)."""
+    return fresh(_module_scanned, lambda: _make_scanned(content))
+
+
+def _make_scanned(content: dict[str, RepoRows]) -> dict[str, Scanned]:
     out = {}
     for name, rows in content.items():
         sbom = sbom_for(rows.image, [(DEB, "openssl", "3.0.1"), (DEB, "zlib1g", "1.2.13")])

@@ -14,6 +14,7 @@ from repositories.views import artifacts as artifact_views
 from repositories.views import tags as tag_views
 from tests.conftest import MATRIX_PERSONAS, row_of
 from tests.pages.repository_content import make_content
+from tests.support.shared_rows import fresh, shared
 
 VIEW_REPOSITORIES = {
     "sysadmin": 200,
@@ -51,9 +52,18 @@ def _expected(table: dict, persona: str, project: str = "") -> int:
     return value[project] if isinstance(value, dict) else value
 
 
-@pytest.fixture
-def content(world):
+def _make_content(world):
     return {"acme": make_content(world.private), "pub": make_content(world.public)}
+
+
+@pytest.fixture(scope="module")
+def _module_content(module_rows, _module_world):
+    return shared(module_rows, "content", lambda: _make_content(_module_world)) if _module_world else None
+
+
+@pytest.fixture
+def content(world, _module_content):
+    return fresh(_module_content, lambda: _make_content(world))
 
 
 def _pages(content, project):

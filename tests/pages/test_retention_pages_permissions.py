@@ -18,6 +18,7 @@ from repositories.services.retention import save_policy
 from repositories.views import recycle as recycle_views
 from tests.conftest import MATRIX_PERSONAS, row_of
 from tests.retention_runs.helpers import rows, rule
+from tests.support.shared_rows import fresh, shared
 
 VIEWERS = {  # Perm.VIEW_RETENTION
     "sysadmin": 200,
@@ -67,9 +68,19 @@ def _policy_post(n: int = 1) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def _module_retention(module_rows, _module_world):
+    return shared(module_rows, "retention", lambda: _make_retention(_module_world)) if _module_world else None
+
+
 @pytest.fixture
-def retention(world):
-    """Per project: a saved policy, one finished dry run and one recycle bin entry."""
+def retention(world, _module_retention):
+    """Per project: a saved policy, one finished dry run and one recycle bin entry
+    (made once per module when it can be: tests/support/shared_rows.py)."""
+    return fresh(_module_retention, lambda: _make_retention(world))
+
+
+def _make_retention(world):
     made = {}
     for project in (world.private, world.public):
         rows(project, "app", {"v1": 3, "v2": 2, "v3": 1})

@@ -13,6 +13,7 @@ import pytest
 from repositories.models import AllowlistEntry, ScanReport
 from tests.conftest import MATRIX_PERSONAS, row_of
 from tests.pages.scan_content import make_scans
+from tests.support.shared_rows import fresh, shared
 
 VIEW_SCANS = {
     "sysadmin": 200,
@@ -60,9 +61,18 @@ def _expected(table: dict, persona: str, project: str = "") -> int:
     return value[project] if isinstance(value, dict) else value
 
 
-@pytest.fixture
-def scans(world):
+def _make_scans(world):
     return {"acme": make_scans(world.private), "pub": make_scans(world.public)}
+
+
+@pytest.fixture(scope="module")
+def _module_scans(module_rows, _module_world):
+    return shared(module_rows, "scans", lambda: _make_scans(_module_world)) if _module_world else None
+
+
+@pytest.fixture
+def scans(world, _module_scans):
+    return fresh(_module_scans, lambda: _make_scans(world))
 
 
 def _pages(scans, project):
