@@ -82,6 +82,19 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A page request activates its language in the thread and nothing deactivates it
+    after: a test that asked for a Chinese page left the next test's command output in
+    Chinese (`test_registry_config_...` when tests/token_service ran alone). Each test
+    starts and ends in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """The suite runs with Redis as the cache: keys (throttles, pull-audit marks,
     tombstone and revert notes) must not leak from one test into the next."""
