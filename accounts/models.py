@@ -342,3 +342,20 @@ class TeamMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
+
+
+class LoginFailure(models.Model):
+    """Failed logins of one account or one client address in the current window (`registry_auth.throttle`).
+
+    In the database rather than the cache so that every process sees the same counts (the
+    embedded default runs several web workers, each with its own in-memory cache) and so
+    that the token service reads them in the same query as the user's row.
+    """
+
+    # "user:<sha256 of the lowercased username>" or "addr:<sha256 of the address>", truncated.
+    key = models.CharField(max_length=80, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures} until {self.window_ends}"

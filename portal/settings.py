@@ -396,6 +396,11 @@ CELERY_BEAT_SCHEDULE["purge-recycle-bin"] = {
     "task": "repositories.tasks.purge_recycle_bin",
     "schedule": 3600.0,
 }
+# Hourly: failed-login counts whose window has ended (the brute-force lock's rows).
+CELERY_BEAT_SCHEDULE["purge-login-failures"] = {
+    "task": "accounts.tasks.purge_login_failures",
+    "schedule": 3600.0,
+}
 
 # Vulnerability scanning. Caps on reading one image: compressed bytes per layer (0 = no cap
 # beyond the engine's own decompressed-size and ratio caps) and bytes of package files kept.

@@ -19,7 +19,7 @@ from django.contrib.auth.hashers import make_password
 from accounts.directory.login import directory_login_enabled, directory_user
 from accounts.models import ROBOT_PREFIX, TOKEN_PREFIX, ApiToken, UserSource, hash_token_secret
 
-from . import lookup, password_cache
+from . import lookup, password_cache, throttle
 from .grants import Principal
 from .last_used import touch_last_used
 
@@ -48,13 +48,15 @@ class Outcome:
 
     `guessed` is False when the secret was right but may not be used here (a token
     without a registry scope): that is no password guess, so it does not count
-    towards the brute-force lock of the account.
+    towards the brute-force lock of the account. `lock` is set, and nothing was
+    checked, when a password was tried on a locked account or from a locked address.
     """
 
     principal: Principal | None
     reason: str = ""
     guessed: bool = True
     projects: lookup.Projects = field(default_factory=dict)
+    lock: throttle.Lock | None = None
 
 
 def parse_basic(header: str) -> Credentials | None:
@@ -94,8 +96,13 @@ def _token_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
     return Outcome(Principal.for_token(token), projects=projects)
 
 
-def _password_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome:
-    user, projects = lookup.user_by_username(credentials.username, names)
+def _password_outcome(credentials: Credentials, names: Sequence[str], address: str | None) -> Outcome:
+    # The lock comes with the user's row; it is checked before any password is.
+    user, projects, lock = lookup.user_and_lock(credentials.username, names, address)
+    if user is None:
+        lock = throttle.check(credentials.username, address)
+    if lock is not None:
+        return Outcome(None, lock=lock, guessed=False)
     if directory_login_enabled() and (user is None or user.source == UserSource.LDAP):
         # The directory decides (and refreshes the user's name, e-mail and teams), so a
         # user disabled or removed there is refused here too; no password cache for it.
@@ -124,27 +131,21 @@ def _password_outcome(credentials: Credentials, names: Sequence[str]) -> Outcome
     return Outcome(Principal.for_user(user), projects=projects)
 
 
-def guessable(credentials: Credentials) -> bool:
-    """Whether the secret is a password, which the brute-force lock guards (`throttle`).
-
-    A personal access token or a robot's secret carries 256 random bits: a lock in front of
-    it protects nothing, and checking it would cost every CI pull a cache round trip (the
-    largest part of a token request after the lookup on PostgreSQL + Redis). A lock on the
-    account or the address therefore does not stop a valid token; wrong ones are still
-    refused and counted towards the lock.
-    """
-    return not (credentials.username.startswith(ROBOT_PREFIX) or credentials.password.startswith(TOKEN_PREFIX))
-
-
-def authenticate(credentials: Credentials, project_names: Iterable[str] = ()) -> Outcome:
+def authenticate(credentials: Credentials, project_names: Iterable[str] = (), address: str | None = None) -> Outcome:
     """Check the credentials and read the projects named by the scopes: one query.
 
     `Outcome.projects` holds the facts `compute_grants` needs for those projects, read
     in the same statement as the principal's own row.
+
+    Only a password is held against the brute-force lock (of the account and of the
+    client's `address`, read in that statement too). A personal access token or a robot's
+    secret carries 256 random bits: a lock in front of it protects nothing, so a lock on
+    the account or the address does not stop a valid token; wrong ones are still refused
+    and counted towards the lock.
     """
     names = sorted(set(project_names))
     if credentials.username.startswith(ROBOT_PREFIX):
         return _robot_outcome(credentials, names)
     if credentials.password.startswith(TOKEN_PREFIX):
         return _token_outcome(credentials, names)
-    return _password_outcome(credentials, names)
+    return _password_outcome(credentials, names, address)

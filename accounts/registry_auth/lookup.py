@@ -31,6 +31,8 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import ApiToken, RobotAccount, User
 from accounts.permissions import highest_role
 
+from . import throttle
+
 
 @dataclass(frozen=True)
 class ProjectFacts:
@@ -172,6 +174,22 @@ def _user_sql(vendor: str, count: int) -> str:
 
 
 @lru_cache(maxsize=256)
+def _user_lock_sql(vendor: str, count: int) -> str:
+    """`_user_sql` with two more columns: the end of the account's and of the address's
+    failure window when its count has reached the limit (else NULL; `throttle.lock_params`)."""
+    from accounts.models import LoginFailure
+
+    quote = connection.ops.quote_name
+    failure, key, failures, ends = (quote(name) for name in (LoginFailure._meta.db_table, "key", "failures", "window_ends"))
+    lock = f"(SELECT f.{ends} FROM {failure} f WHERE f.{key} = %s AND f.{ends} > %s AND f.{failures} >= %s)"  # noqa: S608
+    select, joins = _project_join(["?"] * count, "u.id")
+    return (
+        f"SELECT {_columns('u', User, _USER_FIELDS)}, {lock}, {lock}{select} "  # noqa: S608
+        f"FROM {_table(User)} u{joins} WHERE u.username = %s"
+    )
+
+
+@lru_cache(maxsize=256)
 def _token_sql(vendor: str, count: int) -> str:
     select, joins = _project_join(["?"] * count, "u.id")
     return (
@@ -248,6 +266,26 @@ def user_by_username(username: str, names: Sequence[str]) -> tuple[User | None, 
     if not rows:
         return None, {}
     return _user(rows[0][: len(_USER_FIELDS)], db.alias), _projects(rows)
+
+
+def user_and_lock(
+    username: str, names: Sequence[str], address: str | None
+) -> tuple[User | None, Projects, throttle.Lock | None]:
+    """`user_by_username` and, in the same statement, the brute-force lock in force for the
+    account or the address (`throttle`). No row means no such user: the caller then asks
+    `throttle.check` (a guess at a missing account is locked like any other)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    now = timezone.now()
+    params = [*throttle.lock_params(username, address, db.ops.adapt_datetimefield_value(now)), *names, username]
+    with db.cursor() as cursor:
+        _execute(db, cursor, "user_lock", len(names), _user_lock_sql(db.vendor, len(names)), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None, {}, None
+    first = rows[0]
+    width = len(_USER_FIELDS)
+    lock = throttle.lock_from(_aware(first[width]), _aware(first[width + 1]), now)
+    return _user(first[:width], db.alias), _projects(rows), lock
 
 
 def token_by_hash(key_hash: str, names: Sequence[str]) -> tuple[ApiToken | None, Projects]:

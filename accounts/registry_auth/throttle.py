@@ -1,27 +1,42 @@
-"""Brute-force protection: failed logins (token service Basic auth and the login form) counted in the cache.
+"""Brute-force protection: failed logins (token service Basic auth and the login form), counted in the database.
 
 Per account and per client address, in a fixed window from the first failure:
 after `WHARF_TOKEN_FAILURES_PER_ACCOUNT` (or `..._PER_ADDRESS`) failures, further
 attempts get 429 until the window ends, even with the right password (otherwise
 the lock would tell an attacker when they guessed right). Success does not reset
 the counters for the same reason.
+
+The counts live in `LoginFailure` rows, not in the cache:
+- every process sees the same counts. The embedded default runs several web workers,
+  each with its own in-memory cache, which counted each worker's failures apart (an
+  attacker got the limit once per worker, and a lock held in one worker only);
+- the token service reads an account's and address's lock in the same statement as the
+  user's row (`lookup.user_and_lock`), so a password costs no extra round trip for it
+  (it was a Redis round trip per request on PostgreSQL + Redis). Failures are written
+  with one upsert per key, atomic on both databases; expired rows are purged hourly
+  (`accounts.tasks.purge_login_failures`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
 
 _PREFIX = "wharf:token-fail"
 
 
 def _account_key(username: str) -> str:
-    # Hashed: usernames from the network may hold anything, cache keys may not.
+    # Hashed: usernames from the network may hold anything; the key stays short and fixed.
     return f"{_PREFIX}:user:{hashlib.sha256(username.lower().encode()).hexdigest()[:32]}"
 
 
@@ -44,36 +59,95 @@ def _limits(username: str, address: str | None) -> list[tuple[str, int, str]]:
     return limits
 
 
+def _seconds_left(ends: dt.datetime, now: dt.datetime) -> int:
+    return max(1, math.ceil((ends - now).total_seconds()))
+
+
 def check(username: str, address: str | None) -> Lock | None:
-    """The lock in force for this account or address, if any. One cache round trip."""
+    """The lock in force for this account or address, if any. One query."""
+    from accounts.models import LoginFailure
+
     limits = _limits(username, address)
-    counts = cache.get_many([key for key, _, _ in limits])
+    now = timezone.now()
+    rows = LoginFailure.objects.filter(key__in=[key for key, _, _ in limits], window_ends__gt=now)
+    found = {key: (failures, ends) for key, failures, ends in rows.values_list("key", "failures", "window_ends")}
     for key, limit, reason in limits:
-        if int(counts.get(key, 0)) >= limit:
-            return Lock(reason, settings.WHARF_TOKEN_FAILURE_WINDOW)
+        if key in found and found[key][0] >= limit:
+            return Lock(reason, _seconds_left(found[key][1], now))
     return None
 
 
+def lock_params(username: str, address: str | None, now: Any) -> list[Any]:
+    """The parameters of `lookup`'s lock columns: (key, now, limit) for the account, then
+    for the address (a key no row has when there is no address). `now` as the database
+    takes it."""
+    account_key = _account_key(username)
+    address_key = _address_key(address) if address else ""
+    return [
+        account_key, now, settings.WHARF_TOKEN_FAILURES_PER_ACCOUNT,
+        address_key, now, settings.WHARF_TOKEN_FAILURES_PER_ADDRESS,
+    ]
+
+
+def lock_from(account_ends: dt.datetime | None, address_ends: dt.datetime | None, now: dt.datetime) -> Lock | None:
+    """The lock read by `lookup`'s lock columns: each is the end of a window whose count
+    reached its limit, or NULL."""
+    if account_ends is not None:
+        return Lock("account", _seconds_left(account_ends, now))
+    if address_ends is not None:
+        return Lock("address", _seconds_left(address_ends, now))
+    return None
+
+
+def _upsert_sql() -> str:
+    from accounts.models import LoginFailure
+
+    quote = connection.ops.quote_name
+    table, key, failures, ends = (quote(name) for name in (LoginFailure._meta.db_table, "key", "failures", "window_ends"))
+    # The SET expressions read the row as it was (both databases); a window that has ended
+    # starts again at this failure.
+    return (
+        f"INSERT INTO {table} ({key}, {failures}, {ends}) VALUES (%s, 1, %s) "  # noqa: S608  (quoted names)
+        f"ON CONFLICT ({key}) DO UPDATE SET "
+        f"{failures} = CASE WHEN {table}.{ends} > %s THEN {table}.{failures} + 1 ELSE 1 END, "
+        f"{ends} = CASE WHEN {table}.{ends} > %s THEN {table}.{ends} ELSE excluded.{ends} END "
+        f"RETURNING {failures}"
+    )
+
+
 def record_failure(username: str, address: str | None) -> Lock | None:
-    """Count one failure; returns the lock if this very failure tripped it (audit it once)."""
+    """Count one failure; returns the lock if this very failure tripped it (audit it once).
+
+    One atomic upsert per key: concurrent failures all count, on both databases.
+    """
     tripped: Lock | None = None
     window = settings.WHARF_TOKEN_FAILURE_WINDOW
-    for key, limit, reason in _limits(username, address):
-        # add() starts the window; incr() is atomic on Redis, so concurrent failures all count.
-        cache.add(key, 0, timeout=window)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
-            count = 1
-        if count == limit and tripped is None:
-            tripped = Lock(reason, window)
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    ends, at = adapt(now + dt.timedelta(seconds=window)), adapt(now)
+    sql = _upsert_sql()
+    with connection.cursor() as cursor:
+        for key, limit, reason in _limits(username, address):
+            cursor.execute(sql, [key, ends, at, at])
+            (count,) = cursor.fetchone()
+            if count == limit and tripped is None:
+                tripped = Lock(reason, window)
     return tripped
 
 
 def clear(username: str, address: str | None) -> None:
     """Forget the failures of an account and address (an admin's unlock; tests)."""
-    cache.delete_many([key for key, _, _ in _limits(username, address)])
+    from accounts.models import LoginFailure
+
+    LoginFailure.objects.filter(key__in=[key for key, _, _ in _limits(username, address)]).delete()
+
+
+def purge_expired() -> int:
+    """Delete the rows whose window has ended (they lock nothing); how many went."""
+    from accounts.models import LoginFailure
+
+    deleted, _ = LoginFailure.objects.filter(window_ends__lte=timezone.now()).delete()
+    return deleted
 
 
 class _PullCounter:

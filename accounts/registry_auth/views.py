@@ -6,7 +6,7 @@ credentials (or none, for anonymous) and get a JWT granting at most what they
 asked and what Wharf's roles allow. Refusals are 401 with a message and audited one
 by one; repeated failures are throttled (429): a password is checked against the lock
 first, a personal access token or robot secret (256 random bits, not guessable) is not,
-though its failures count towards the lock like any other (`authentication.guessable`). Grants are audited in aggregate (one
+though its failures count towards the lock like any other (`authentication.authenticate`). Grants are audited in aggregate (one
 event per principal, address, access set and minute, with a count: `grant_audit`).
 The principal and the projects its scopes name are read in one query (`lookup`).
 
@@ -34,7 +34,7 @@ from audit.models import ActorKind, AuditAction
 from audit.services import record
 
 from . import grant_audit, throttle
-from .authentication import MALFORMED, authenticate, guessable, parse_basic
+from .authentication import MALFORMED, authenticate, parse_basic
 from .grants import WRITE_ACTIONS, GrantedAccess, Principal, compute_grants, project_names, push_frozen_now
 from .jwt import mint_token
 from .lookup import anonymous_projects
@@ -173,15 +173,15 @@ def token(request: HttpRequest) -> HttpResponse:
         credentials = parse_basic(header)
         if credentials is None:
             return _error(401, "UNAUTHORIZED", MALFORMED, **{"WWW-Authenticate": BASIC_CHALLENGE})
-        lock = throttle.check(credentials.username, client_ip(request)) if guessable(credentials) else None
-        if lock is not None:
+        outcome = authenticate(credentials, names, client_ip(request))
+        if outcome.lock is not None:
+            lock = outcome.lock
             return _error(
                 429,
                 "TOOMANYREQUESTS",
                 f"Too many failed logins for this {lock.reason}; try again in {lock.retry_after} seconds.",
                 **{"Retry-After": str(lock.retry_after)},
             )
-        outcome = authenticate(credentials, names)
         if outcome.principal is None:
             return _refuse(request, credentials.username, outcome.reason, scope_params, guessed=outcome.guessed)
         principal, projects = outcome.principal, outcome.projects

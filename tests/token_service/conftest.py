@@ -45,7 +45,7 @@ def _token_settings(settings: Any, key_files: tuple[Path, Path]) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test counts failures under its own cache keys (the cache may be a shared Redis)."""
+    """Each test counts failures under its own keys (rows can outlive a test: transactional tests)."""
     monkeypatch.setattr(throttle, "_PREFIX", f"test-token-fail-{secrets.token_hex(6)}")
 
 

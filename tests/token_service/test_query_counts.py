@@ -58,9 +58,10 @@ def test_a_first_password_check_costs_one_query_too(
         assert ask(credentials["password"]).status_code == 200
 
 
-def test_a_refused_secret_costs_one_query_and_its_audit_event(
+def test_a_refused_secret_costs_one_query_its_failure_counts_and_its_audit_event(
     world: World, django_assert_max_num_queries: Any
 ) -> None:
-    # The lookup, then the event: savepoint, lock (PostgreSQL), last hash, insert, release.
-    with django_assert_max_num_queries(1 + 5):
+    # The lookup; one upsert per failure count (account, address: `throttle`); then the
+    # event: savepoint, lock (PostgreSQL), last hash, insert, release.
+    with django_assert_max_num_queries(1 + 2 + 5):
         assert ask(basic("developer", "wharf_not-a-token")).status_code == 401
