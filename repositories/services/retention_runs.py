@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -230,10 +231,13 @@ def _names_json(names: list[str]) -> str:
     return json.dumps(names)
 
 
-def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, ...]]:
+def _plan(run: RetentionRun, evaluation: engine.Evaluation, names: dict[str, str]) -> Iterator[tuple[Any, ...]]:
     """Item rows (`_PLAN_COLUMNS`, `tags` already as its JSON text): deletions (owners before
     dependents), then the artifacts kept for safety. Plain tuples, not model instances: a plan
-    can have 100,000 rows, so everything that is the same for every row is computed once."""
+    can have 100,000 rows, so everything that is the same for every row is computed once.
+    Made as they are written (`_write_plan`), so the database stores the first rows while
+    the next are made: nothing here may query the database (the COPY holds the connection),
+    hence `names` (`_full_names`) is read by the caller."""
     # The evaluation lists artifacts by (repository, digest); a stable sort by (repository,
     # depth) keeps that order within a depth. Without dependents nothing moves (no sort).
     ordered = [d for d in evaluation.artifacts if not d.kept]
@@ -250,7 +254,6 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
 
         ordered.sort(key=lambda d: (d.repository, depth(d) if d.owner else 0))
 
-    names = _full_names(run.project)
     run_id = run.pk
     outcome = (Item.Outcome.DRY_RUN if run.dry_run else Item.Outcome.PENDING).value
     delete, skip, skipped = Item.Action.DELETE.value, Item.Action.SKIP.value, Item.Outcome.SKIPPED.value
@@ -273,75 +276,116 @@ def _plan(run: RetentionRun, evaluation: engine.Evaluation) -> list[tuple[Any, .
             found = made[key] = (reason_text(code, params), dumps(params))
         return found
 
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
     for d in ordered:
         artifact = d.artifact
         tags = artifact.tags
         dependent = d.code is owner_deleted
         reason, params_json = words(d.code.value, d.reason_params())
-        append(
-            (
-                run_id,
-                names.get(artifact.repository, artifact.repository),
-                artifact.digest,
-                _names_json([tags[0].name] if len(tags) == 1 else sorted(t.name for t in tags)),
-                delete,
-                reason,
-                d.code.value,
-                params_json,
-                (d.owner or "") if dependent else "",
-                d.relation if dependent else "",
-                outcome,
-                "",
-                "{}",
-                0,
-            )
+        yield (
+            run_id,
+            names.get(artifact.repository, artifact.repository),
+            artifact.digest,
+            _names_json([tags[0].name] if len(tags) == 1 else sorted(t.name for t in tags)),
+            delete,
+            reason,
+            d.code.value,
+            params_json,
+            (d.owner or "") if dependent else "",
+            d.relation if dependent else "",
+            outcome,
+            "",
+            "{}",
+            0,
         )
     safety = (engine.ReasonCode.PROTECTED, engine.ReasonCode.FLOOR)
     for d in evaluation.artifacts:
         if d.kept and d.code in safety:
             artifact = d.artifact
             params = d.reason_params()
-            append(
-                (
-                    run_id,
-                    names.get(artifact.repository, artifact.repository),
-                    artifact.digest,
-                    dumps(sorted(t.name for t in artifact.tags)),
-                    skip,
-                    reason_text(d.code.value, params),
-                    d.code.value,
-                    dumps(params),
-                    "",
-                    "",
-                    skipped,
-                    "",
-                    "{}",
-                    0,
-                )
+            yield (
+                run_id,
+                names.get(artifact.repository, artifact.repository),
+                artifact.digest,
+                dumps(sorted(t.name for t in artifact.tags)),
+                skip,
+                reason_text(d.code.value, params),
+                d.code.value,
+                dumps(params),
+                "",
+                "",
+                skipped,
+                "",
+                "{}",
+                0,
             )
-    return rows
 
 
-def _write_plan(rows: list[tuple[Any, ...]]) -> None:
+class _Counted:
+    """The plan's rows passed through, counted by action as they go."""
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._rows = rows
+        self.planned = self.skipped = 0
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        delete = Item.Action.DELETE.value
+        planned = total = 0
+        try:
+            for row in self._rows:
+                total += 1
+                if row[4] == delete:
+                    planned += 1
+                yield row
+        finally:
+            self.planned, self.skipped = planned, total - planned
+
+
+class _CsvStream:
+    """A file for COPY to read: the CSV of `rows`, made a batch at a time as it is read.
+
+    psycopg2 sends each piece as soon as `read` returns it, so the server parses, checks and
+    indexes one batch (on the other core) while this process makes the next, instead of
+    waiting for a 20 MB buffer of 100,000 rows and then for the server."""
+
+    BATCH = 1000
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._rows = iter(rows)
+        self._out = io.StringIO()
+        self._writer = csv.writer(self._out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+
+    def read(self, size: int = -1) -> str:
+        batch = list(itertools.islice(self._rows, self.BATCH))
+        if not batch:
+            return ""
+        self._writer.writerows(batch)
+        text = self._out.getvalue()
+        self._out.seek(0)
+        self._out.truncate()
+        return text
+
+
+def _write_plan(rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]:
     """Insert the plan's item rows in order (so ids follow the plan) in one statement: COPY
-    on PostgreSQL, one prepared INSERT run for every row elsewhere. Far cheaper than
-    `bulk_create` of instances."""
-    if not rows:
-        return
+    on PostgreSQL, streamed as the rows are made (`_CsvStream`); elsewhere one prepared INSERT
+    run for every row (SQLite runs in this process: nothing to overlap, so the rows are listed
+    first, as Django's query logging needs). Far cheaper than `bulk_create` of instances. Returns how many rows
+    plan a deletion and how many a skip."""
+    counted = _Counted(rows)
     table = connection.ops.quote_name(Item._meta.db_table)
     column_of = {field.name: field.column for field in Item._meta.concrete_fields}
     columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in _PLAN_COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            buffer = io.StringIO()
-            csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
-            buffer.seek(0)
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+            # The item's foreign key to its run is checked as each row arrives, on the server
+            # beside the rows still being made, rather than all at once at the commit (deferred,
+            # as Django declares it: a third of a 100,000-row plan's write time, spent waiting).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", _CsvStream(counted))
         else:
             marks = ", ".join(["%s"] * len(_PLAN_COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608 (names from the model)
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(counted))  # noqa: S608 (names from the model)
+    return counted.planned, counted.skipped
 
 
 def _full_names(project: Project) -> dict[str, str]:
@@ -370,13 +414,10 @@ def execute_run(run: RetentionRun, client: RegistryClient | None = None, *, slee
         with engine.gc_paused():  # the evaluation's objects stay live while the plan is built
             evaluation = evaluate_for_run(run)
             with translation.override("en"):  # the item's `reason` column and its audit keep English
-                rows = _plan(run, evaluation)
-            _write_plan(rows)
+                run.artifacts_planned, run.artifacts_skipped = _write_plan(_plan(run, evaluation, _full_names(run.project)))
             run.artifacts_evaluated = len(evaluation.artifacts)
             run.artifacts_kept = sum(1 for d in evaluation.artifacts if d.kept)
             del evaluation  # freed here, by reference counting, not by a collection later
-        run.artifacts_planned = sum(1 for r in rows if r[4] == Item.Action.DELETE)
-        run.artifacts_skipped = len(rows) - run.artifacts_planned
         run.save(update_fields=["artifacts_evaluated", "artifacts_kept", "artifacts_planned", "artifacts_skipped"])
         if run.dry_run:
             return _finish(

@@ -1,13 +1,60 @@
-"""How a plan's rows are written (no database: the pure helpers)."""
+"""How a plan's rows are written: the pure helpers, and the streamed write on both databases."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterator
+from typing import Any
 
-from repositories.services.retention_runs import _names_json
+import pytest
+
+from repositories.models import RetentionRun, RetentionRunItem
+from repositories.services import retention_runs
+from repositories.services.retention_runs import _CsvStream, _names_json
+from tests.factories import ProjectFactory
 
 
 def test_a_plans_tag_json_is_what_json_dumps_writes_for_any_names() -> None:
     """The direct writer serves plain registry tag names; anything else goes through json."""
     for names in (["v1"], ["latest", "v1.2-rc_3"], [], ['say "hi"'], ["ü"], ["a\\b"], ["tab\tname"]):
         assert _names_json(names) == json.dumps(names)
+
+
+def test_the_streamed_csv_is_the_whole_csv_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """COPY reads the plan a batch at a time (`_CsvStream`); joined, the pieces are exactly the
+    CSV of every row, quotes, commas, newlines and non-ASCII included, and then it ends."""
+    rows = [(i, f'repo,{i}', 'say "hi"', "line\nbreak", "ü", "") for i in range(7)]
+    monkeypatch.setattr(_CsvStream, "BATCH", 2)
+    stream = _CsvStream(iter(rows))
+    pieces = []
+    while piece := stream.read(8192):
+        pieces.append(piece)
+    whole = io.StringIO()
+    csv.writer(whole, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    assert len(pieces) == 4 and "".join(pieces) == whole.getvalue()
+    assert stream.read(8192) == ""
+
+
+@pytest.mark.django_db
+def test_a_written_plan_keeps_its_order_and_counts_its_actions() -> None:
+    """Both databases: the rows land in plan order (ids follow it), as made, with the count
+    of deletions and skips the run records. The rows come from a generator, as `_plan` makes
+    them, consumed while the statement runs."""
+    project: Any = ProjectFactory(name="acme")
+    run = RetentionRun.objects.create(project=project, status=RetentionRun.Status.RUNNING, dry_run=True)
+    delete, skip = RetentionRunItem.Action.DELETE.value, RetentionRunItem.Action.SKIP.value
+
+    def plan() -> Iterator[tuple[Any, ...]]:
+        for i in range(2500):  # more than one COPY batch
+            action = skip if i % 10 == 0 else delete
+            tags = json.dumps([f"v{i}", 'odd "name", with\nnewline'])
+            yield (run.pk, "acme/app", f"sha256:{i:064x}", tags, action, f"reason {i}", "no_rule", "{}",
+                   "", "", "dry_run", "", "{}", 0)
+
+    assert retention_runs._write_plan(plan()) == (2250, 250)
+    items = list(RetentionRunItem.objects.filter(run=run).order_by("id"))
+    assert [item.digest for item in items] == [f"sha256:{i:064x}" for i in range(2500)]
+    assert items[3].tags == ["v3", 'odd "name", with\nnewline'] and items[3].reason == "reason 3"
+    assert items[10].action == skip
