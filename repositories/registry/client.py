@@ -139,6 +139,35 @@ def _release(response: httpx.Response) -> None:
     response.close()
 
 
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, skipping the responses that set no cookie.
+
+    httpx hands every response to `http.cookiejar`, building urllib request and response
+    stand-ins for it: 5 % of a sync's Python time, for registries that set no cookie. A
+    response with `Set-Cookie` (a load balancer's sticky session, say) is still stored and
+    sent back, as before."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _HttpClient(httpx.Client):
+    """`httpx.Client` with the jar above (its `cookies` property is what httpx itself reads)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._jar = _Cookies(kwargs.get("cookies"))
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._jar = _Cookies(cookies)
+
+
 class BlobStream:
     """A blob being read: iterate `iter_bytes()`; the digest is checked after the last chunk.
 
@@ -212,7 +241,7 @@ class RegistryClient:
         if not isinstance(timeout, httpx.Timeout):
             # A short connect timeout: a dead registry should fail fast and be retried.
             timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
-        self._http = httpx.Client(
+        self._http = _HttpClient(
             base_url=self.base_url,
             timeout=timeout,
             limits=httpx.Limits(

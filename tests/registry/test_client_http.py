@@ -326,3 +326,21 @@ def test_put_manifest_under_a_digest_it_does_not_match_is_refused_locally() -> N
     with pytest.raises(DigestMismatch):
         fake.client().put_manifest("team/app", digest_of(b"x"), json.dumps({}).encode(), OCI_MANIFEST)
     assert fake.requests == []
+
+
+def test_a_cookie_the_registry_sets_is_sent_back_and_responses_without_one_leave_the_jar_alone() -> None:
+    """The client skips http.cookiejar for responses with no Set-Cookie (`client._Cookies`), but
+    a registry behind a load balancer with sticky sessions still gets its cookie back. (The
+    real registry sets no cookie, hence the fake.)"""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Cookie"))
+        if len(seen) == 2:
+            return httpx.Response(200, json={"name": "app", "tags": ["v1"]}, headers={"Set-Cookie": "lb=node-2; Path=/"})
+        return httpx.Response(200, json={"name": "app", "tags": ["v1"]})
+
+    client = FakeRegistry(handler).client()
+    for _ in range(4):
+        assert client.tags("app") == ["v1"]
+    assert seen == [None, None, "lb=node-2", "lb=node-2"]
