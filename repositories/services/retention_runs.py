@@ -380,8 +380,11 @@ def _write_plan(rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]:
             # The item's foreign key to its run is checked as each row arrives, on the server
             # beside the rows still being made, rather than all at once at the commit (deferred,
             # as Django declares it: a third of a 100,000-row plan's write time, spent waiting).
+            # The mode lasts to the end of the outermost transaction, so it is set back after
+            # (every deferrable constraint here is Django's foreign key, initially deferred).
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", _CsvStream(counted))
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             marks = ", ".join(["%s"] * len(_PLAN_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(counted))  # noqa: S608 (names from the model)

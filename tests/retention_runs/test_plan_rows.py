@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from repositories.models import RetentionRun, RetentionRunItem
 from repositories.services import retention_runs
@@ -58,3 +59,18 @@ def test_a_written_plan_keeps_its_order_and_counts_its_actions() -> None:
     assert [item.digest for item in items] == [f"sha256:{i:064x}" for i in range(2500)]
     assert items[3].tags == ["v3", 'odd "name", with\nnewline'] and items[3].reason == "reason 3"
     assert items[10].action == skip
+
+
+@pytest.mark.django_db
+def test_writing_a_plan_leaves_foreign_keys_deferred_for_the_rest_of_the_transaction() -> None:
+    """The write checks its own foreign keys as rows arrive (PostgreSQL); afterwards the
+    surrounding transaction's foreign keys are checked at its commit again, as Django declares
+    them: a row may still point at one made later in the same transaction."""
+    project: Any = ProjectFactory(name="acme")
+    run = RetentionRun.objects.create(project=project, status=RetentionRun.Status.RUNNING, dry_run=True)
+    row = (run.pk, "acme/app", "sha256:" + "0" * 64, "[]", "delete", "r", "no_rule", "{}", "", "", "dry_run", "", "{}", 0)
+    assert retention_runs._write_plan(iter([row])) == (1, 0)
+    with transaction.atomic():
+        # An item of a run whose row comes later in the transaction: fine while deferred.
+        RetentionRunItem.objects.create(run_id=run.pk + 1000, repository_name="acme/app", digest="sha256:" + "1" * 64)
+        RetentionRun.objects.create(pk=run.pk + 1000, project=project, status=RetentionRun.Status.SUCCEEDED)
