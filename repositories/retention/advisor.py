@@ -102,6 +102,7 @@ def _advise(
     counts = dict.fromkeys(WINDOWS, 0)
     last_pull: datetime | None = None
     flagged: list[tuple[datetime, str, str, bool]] = []
+    tags_of: dict[Key, tuple[str, ...]] = {}  # the flagged artifacts' tag names
     deleted = 0
     no_blobs: tuple[Blob, ...] = ()
     for decision in evaluation.artifacts:
@@ -127,20 +128,16 @@ def _advise(
         deployed = pushed is not None and pulled > pushed
         if deployed or pulled >= warn_cutoff:
             flagged.append((pulled, artifact.repository, artifact.digest, deployed))
+            tags_of[(artifact.repository, artifact.digest)] = tuple(sorted(tag.name for tag in artifact.tags))
     freed = sum(size for digest, size in deleted_blobs.items() if digest not in kept_blobs)
     freed_count = sum(1 for digest in deleted_blobs if digest not in kept_blobs)
 
     flagged.sort(reverse=True)
     shown = flagged[:MAX_WARNINGS]
-    tags_of: dict[Key, list[str]] = {}
-    if shown:
-        wanted = {(repository, digest) for _, repository, digest, _ in shown}
-        for tag in evaluation.tags:
-            key = (tag.repository, tag.digest)
-            if key in wanted:
-                tags_of.setdefault(key, []).append(tag.name)
+    # The tags come with the flagged artifacts (a tag is decided with its artifact), rather
+    # than from a pass over every tag decision (100,000 at scale) for the few shown.
     warnings = tuple(
-        PullWarning(repository, digest, tuple(sorted(tags_of.get((repository, digest), ()))), pulled, deployed)
+        PullWarning(repository, digest, tags_of[(repository, digest)], pulled, deployed)
         for pulled, repository, digest, deployed in shown
     )
     return Advice(
