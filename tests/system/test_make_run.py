@@ -357,3 +357,22 @@ def test_the_worker_runs_with_beat_and_takes_tasks_from_the_filesystem_broker(
 
     waited = make_run.wait_for("sync run finished by the worker", finished, timeout=120)
     print(f"a queued sync was run by the worker and succeeded after {waited:.1f} s")
+
+
+def test_failed_logins_add_up_across_the_web_workers(make_run: MakeRun) -> None:
+    """`make run` serves with two gunicorn workers, each with its own in-memory cache: the
+    brute-force lock's counts live in the database (`throttle`), so failures answered by
+    either worker add up to the one limit (10 per account by default), and then even the
+    right password would be refused. Each request opens its own connection, so the two
+    workers share them; counted in each worker's cache, as before, ten failures spread over
+    two workers locked nothing."""
+    username = f"nobody{secrets.token_hex(3)}"
+    statuses = []
+    for _ in range(10):
+        with httpx.Client(base_url=make_run.url, timeout=30.0) as client:
+            statuses.append(client.get("/service/token", auth=(username, "wrong")).status_code)
+    assert statuses == [401] * 10, make_run.explain(f"token answers: {statuses}")
+    with httpx.Client(base_url=make_run.url, timeout=30.0) as client:
+        locked = client.get("/service/token", auth=(username, "wrong"))
+    assert locked.status_code == 429, make_run.explain(f"11th try: {locked.status_code} {locked.text[:300]}")
+    assert 0 < int(locked.headers["Retry-After"]) <= 300
