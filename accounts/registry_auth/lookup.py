@@ -175,16 +175,11 @@ def _user_sql(vendor: str, count: int) -> str:
 
 @lru_cache(maxsize=256)
 def _user_lock_sql(vendor: str, count: int) -> str:
-    """`_user_sql` with two more columns: the end of the account's and of the address's
-    failure window when its count has reached the limit (else NULL; `throttle.lock_params`)."""
-    from accounts.models import LoginFailure
-
-    quote = connection.ops.quote_name
-    failure, key, failures, ends = (quote(name) for name in (LoginFailure._meta.db_table, "key", "failures", "window_ends"))
-    lock = f"(SELECT f.{ends} FROM {failure} f WHERE f.{key} = %s AND f.{ends} > %s AND f.{failures} >= %s)"  # noqa: S608
+    """`_user_sql` with the account's and the address's lock as two more columns
+    (`throttle.lock_columns_sql`)."""
     select, joins = _project_join(["?"] * count, "u.id")
     return (
-        f"SELECT {_columns('u', User, _USER_FIELDS)}, {lock}, {lock}{select} "  # noqa: S608
+        f"SELECT {_columns('u', User, _USER_FIELDS)}, {throttle.lock_columns_sql()}{select} "  # noqa: S608
         f"FROM {_table(User)} u{joins} WHERE u.username = %s"
     )
 

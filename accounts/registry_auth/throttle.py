@@ -63,18 +63,36 @@ def _seconds_left(ends: dt.datetime, now: dt.datetime) -> int:
     return max(1, math.ceil((ends - now).total_seconds()))
 
 
-def check(username: str, address: str | None) -> Lock | None:
-    """The lock in force for this account or address, if any. One query."""
+def _names() -> tuple[str, str, str, str]:
+    """`LoginFailure`'s table and its key, count and window-end columns, quoted."""
     from accounts.models import LoginFailure
 
-    limits = _limits(username, address)
+    quote = connection.ops.quote_name
+    table, key, failures, ends = (quote(name) for name in (LoginFailure._meta.db_table, "key", "failures", "window_ends"))
+    return table, key, failures, ends
+
+
+def lock_columns_sql() -> str:
+    """Two SQL expressions, the account's and the address's lock: the end of a window whose
+    count has reached its limit, else NULL. The one place the rule is written: `check` selects
+    them alone, `lookup.user_and_lock` beside the user's row. Parameters: `lock_params`."""
+    table, key, failures, ends = _names()
+    one = f"(SELECT f.{ends} FROM {table} f WHERE f.{key} = %s AND f.{ends} > %s AND f.{failures} >= %s)"  # noqa: S608
+    return f"{one}, {one}"
+
+
+def check(username: str, address: str | None) -> Lock | None:
+    """The lock in force for this account or address, if any. One query."""
+    from .lookup import _aware  # lookup reads the lock columns with the user's row
+
     now = timezone.now()
-    rows = LoginFailure.objects.filter(key__in=[key for key, _, _ in limits], window_ends__gt=now)
-    found = {key: (failures, ends) for key, failures, ends in rows.values_list("key", "failures", "window_ends")}
-    for key, limit, reason in limits:
-        if key in found and found[key][0] >= limit:
-            return Lock(reason, _seconds_left(found[key][1], now))
-    return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {lock_columns_sql()}",
+            lock_params(username, address, connection.ops.adapt_datetimefield_value(now)),
+        )
+        account_ends, address_ends = cursor.fetchone()
+    return lock_from(_aware(account_ends), _aware(address_ends), now)
 
 
 def lock_params(username: str, address: str | None, now: Any) -> list[Any]:
@@ -100,10 +118,7 @@ def lock_from(account_ends: dt.datetime | None, address_ends: dt.datetime | None
 
 
 def _upsert_sql() -> str:
-    from accounts.models import LoginFailure
-
-    quote = connection.ops.quote_name
-    table, key, failures, ends = (quote(name) for name in (LoginFailure._meta.db_table, "key", "failures", "window_ends"))
+    table, key, failures, ends = _names()
     # The SET expressions read the row as it was (both databases); a window that has ended
     # starts again at this failure.
     return (
