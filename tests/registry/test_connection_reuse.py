@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpcore
 import pytest
 
+from repositories.registry.transport import KeepAliveTransport
 from tests.support.images import build_image, push
 from tests.support.registry import unique_repo
 
@@ -13,13 +13,13 @@ pytestmark = pytest.mark.slow
 
 def test_head_and_small_responses_reuse_one_connection(registry, monkeypatch) -> None:
     opened: list[object] = []
-    real_init = httpcore.HTTPConnection.__init__
+    real_open = KeepAliveTransport._open
 
-    def counting_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        opened.append(self)
-        real_init(self, *args, **kwargs)
+    def counting_open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(args)
+        return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(httpcore.HTTPConnection, "__init__", counting_init)
+    monkeypatch.setattr(KeepAliveTransport, "_open", counting_open)
     client = registry.client()
     repo = unique_repo()
     push(client, repo, build_image(), tag="v1")

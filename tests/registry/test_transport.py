@@ -1,0 +1,282 @@
+"""The registry client's transport against real sockets: what the client relies on.
+
+A scripted server on a free port answers each connection as a test says (keep-alive,
+hang up, never answer, chunked), so the transport's own reading and writing run for
+real; nothing here is mocked. The client's error meanings built on top (may the request
+have happened?) are checked through `RegistryClient` itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from repositories.registry.client import RegistryClient
+from repositories.registry.errors import RegistryUnavailable
+from repositories.registry.transport import KeepAliveTransport
+from tests.support.registry import free_port
+
+DIGEST = "sha256:" + "a" * 64
+Behaviour = Callable[["Served", socket.socket], None]
+Serve = Callable[[Behaviour], "ScriptedServer"]
+
+
+class Served:
+    """What one connection received, in order."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.requests: list[tuple[str, bytes]] = []
+
+
+class ScriptedServer:
+    """Accepts connections; runs `behaviour(served, sock)` for each in its own thread."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.port = free_port()
+        self.connections: list[Served] = []
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.1)
+        while not self._stop:
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            served = Served(len(self.connections))
+            self.connections.append(served)
+            threading.Thread(target=self._run, args=(served, sock), daemon=True).start()
+
+    def _run(self, served: Served, sock: socket.socket) -> None:
+        with sock, contextlib.suppress(OSError):
+            self.behaviour(served, sock)
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(timeout=2)
+        self._listener.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    servers: list[ScriptedServer] = []
+
+    def start(behaviour: Behaviour) -> ScriptedServer:
+        servers.append(ScriptedServer(behaviour))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def read_request(sock: socket.socket, served: Served) -> bool:
+    """Read one request (headers and a Content-Length or chunked body); False at EOF."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    body = b""
+    if "content-length" in headers:
+        length = int(headers["content-length"])
+        body = rest
+        while len(body) < length:
+            body += sock.recv(65536)
+    elif headers.get("transfer-encoding") == "chunked":
+        while not rest.endswith(b"0\r\n\r\n"):
+            rest += sock.recv(65536)
+        while True:
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            body += rest[:size]
+            rest = rest[size + 2 :]
+    served.requests.append((lines[0], body))
+    return True
+
+
+def answer(sock: socket.socket, body: bytes = b"ok", *, headers: tuple[str, ...] = ()) -> None:
+    extra = "".join(f"{h}\r\n" for h in headers)
+    sock.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body)
+
+
+def keep_alive(served: Served, sock: socket.socket) -> None:
+    while read_request(sock, served):
+        answer(sock, b"x" * 10)
+
+
+def transport_client(server: ScriptedServer, **kwargs: Any) -> httpx.Client:
+    return httpx.Client(base_url=server.url, transport=KeepAliveTransport(**kwargs), timeout=5.0)
+
+
+def test_sequential_requests_share_one_keep_alive_connection(serve: Serve) -> None:
+    server = serve(keep_alive)
+    with transport_client(server) as http:
+        for _ in range(20):
+            assert http.get("/v2/").content == b"x" * 10
+            assert http.head("/v2/").status_code == 200
+    assert len(server.connections) == 1
+    assert len(server.connections[0].requests) == 40
+
+
+def test_a_registry_client_reuses_its_connection_by_default(serve: Serve) -> None:
+    server = serve(keep_alive)
+    client = RegistryClient(server.url)
+    assert isinstance(client._http._transport, KeepAliveTransport)
+    for _ in range(5):
+        client.ping()
+    assert len(server.connections) == 1
+
+
+def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    client = RegistryClient("https://registry.example")
+    assert not isinstance(client._http._transport, KeepAliveTransport)
+
+
+def test_a_connection_closed_by_the_server_while_idle_is_not_reused(serve: Serve) -> None:
+    def one_answer_then_hang_up(served: Served, sock: socket.socket) -> None:
+        if read_request(sock, served):
+            answer(sock)  # keep-alive by HTTP/1.1 default, yet the server closes it
+
+    server = serve(one_answer_then_hang_up)
+    with transport_client(server) as http:
+        assert http.get("/v2/").status_code == 200
+        time.sleep(0.2)  # the close reaches the idle socket
+        assert http.get("/v2/").status_code == 200  # no error: a fresh connection
+    assert [len(c.requests) for c in server.connections] == [1, 1]
+
+
+def test_a_half_read_body_drops_its_connection_a_fully_read_one_keeps_it(serve: Serve) -> None:
+    def big(served: Served, sock: socket.socket) -> None:
+        while read_request(sock, served):
+            answer(sock, b"y" * 1_000_000)
+
+    server = serve(big)
+    with transport_client(server) as http:
+        with http.stream("GET", "/blob") as response:
+            next(response.iter_raw(1000))
+        assert len(http.get("/blob").content) == 1_000_000
+        assert len(http.get("/blob").content) == 1_000_000
+    assert [len(c.requests) for c in server.connections] == [1, 2]
+
+
+def test_connection_close_is_honoured(serve: Serve) -> None:
+    def closing(served: Served, sock: socket.socket) -> None:
+        if read_request(sock, served):
+            answer(sock, headers=("Connection: close",))
+
+    server = serve(closing)
+    with transport_client(server) as http:
+        for _ in range(3):
+            assert http.get("/v2/").content == b"ok"
+    assert len(server.connections) == 3
+
+
+def test_idle_connections_expire(serve: Serve) -> None:
+    server = serve(keep_alive)
+    with transport_client(server, keepalive_expiry=0.0) as http:
+        http.get("/v2/")
+        time.sleep(0.01)
+        http.get("/v2/")
+    assert len(server.connections) == 2
+
+
+def test_chunked_upload_arrives_whole_and_repeated_headers_stay_separate(serve: Serve) -> None:
+    def echo(served: Served, sock: socket.socket) -> None:
+        while read_request(sock, served):
+            answer(sock, served.requests[-1][1], headers=("Link: <a>; rel=x", "Link: <b>; rel=next"))
+
+    server = serve(echo)
+    with transport_client(server) as http:
+        response = http.post("/upload", content=iter([b"abc", b"", b"defg"]))
+        assert response.content == b"abcdefg"
+        assert response.headers.get_list("link") == ["<a>; rel=x", "<b>; rel=next"]
+        assert http.put("/upload", content=b"\x00" * 70_000).content == b"\x00" * 70_000
+
+
+def test_more_requests_than_connections_wait_for_one_then_time_out(serve: Serve) -> None:
+    server = serve(keep_alive)
+    http = httpx.Client(
+        base_url=server.url,
+        transport=KeepAliveTransport(max_connections=1),
+        timeout=httpx.Timeout(5.0, pool=0.2),
+    )
+    with http:
+        with http.stream("GET", "/v2/"), pytest.raises(httpx.PoolTimeout):
+            http.get("/v2/")
+        assert http.get("/v2/").status_code == 200  # the slot came back with the close
+
+
+def test_a_refused_connection_is_a_delete_that_did_not_happen() -> None:
+    port = free_port()  # nothing listens there
+    client = RegistryClient(f"http://127.0.0.1:{port}", max_retries=0)
+    with pytest.raises(RegistryUnavailable) as caught:
+        client.delete_manifest("team/app", DIGEST)
+    assert "ConnectError" in caught.value.message
+    assert caught.value.may_have_happened is False
+
+
+def test_a_request_the_server_hung_up_on_may_have_happened(serve: Serve) -> None:
+    def hang_up(served: Served, sock: socket.socket) -> None:
+        read_request(sock, served)  # the delete arrived; no answer
+
+    server = serve(hang_up)
+    client = RegistryClient(server.url, max_retries=0)
+    with pytest.raises(RegistryUnavailable) as caught:
+        client.delete_manifest("team/app", DIGEST)
+    assert server.connections[0].requests[0][0].startswith("DELETE /v2/team/app/manifests/")
+    assert "RemoteProtocolError" in caught.value.message
+    assert caught.value.may_have_happened is True
+
+
+def test_an_unanswered_request_times_out_and_may_have_happened(serve: Serve) -> None:
+    release = threading.Event()
+
+    def silent(served: Served, sock: socket.socket) -> None:
+        read_request(sock, served)
+        release.wait(5)
+
+    server = serve(silent)
+    client = RegistryClient(server.url, max_retries=0, timeout=httpx.Timeout(0.3))
+    try:
+        with pytest.raises(RegistryUnavailable) as caught:
+            client.delete_manifest("team/app", DIGEST)
+    finally:
+        release.set()
+    assert "ReadTimeout" in caught.value.message
+    assert caught.value.may_have_happened is True
+
+
+def test_a_body_cut_short_is_a_transport_error(serve: Serve) -> None:
+    def cut(served: Served, sock: socket.socket) -> None:
+        read_request(sock, served)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+
+    server = serve(cut)
+    with transport_client(server) as http, pytest.raises(httpx.RemoteProtocolError):
+        http.get("/v2/")
