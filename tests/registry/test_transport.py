@@ -20,7 +20,7 @@ import pytest
 
 from repositories.registry.client import RegistryClient
 from repositories.registry.errors import RegistryUnavailable
-from repositories.registry.transport import KeepAliveTransport
+from repositories.registry.transport import KeepAliveTransport, _Response, parse_headers
 from tests.support.registry import free_port
 
 DIGEST = "sha256:" + "a" * 64
@@ -280,3 +280,52 @@ def test_a_body_cut_short_is_a_transport_error(serve: Serve) -> None:
     server = serve(cut)
     with transport_client(server) as http, pytest.raises(httpx.RemoteProtocolError):
         http.get("/v2/")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"Content-Type: application/json\r\nContent-Length: 12\r\n\r\n",
+        b"Docker-Content-Digest: sha256:abc\r\nLink: <a>; rel=x\r\nlink: <b>; rel=next\r\n\r\n",
+        b"Set-Cookie: lb=1; Path=/\r\nSet-Cookie: other=2\r\nX-Empty:\r\nX-Latin: caf\xe9\r\n\r\n",
+        b'WWW-Authenticate: Bearer realm="https://a/token",service="r",scope="repository:x:pull"\n\n',
+        b"\r\n",
+    ],
+)
+def test_headers_are_read_as_http_client_reads_them(block: bytes) -> None:
+    import http.client
+    import io
+
+    ours = parse_headers(io.BytesIO(block + b"body"))
+    theirs = http.client.parse_headers(io.BytesIO(block + b"body"))
+    assert ours.items() == theirs.items()
+    assert ours.get_all("link") == theirs.get_all("link")
+
+
+def test_header_oddities_and_limits() -> None:
+    import http.client
+    import io
+
+    folded = parse_headers(io.BytesIO(b"X-A:  one \r\n  two\r\nno colon here\r\nX-B:\tb \r\n\r\n"))
+    assert folded.items() == [("X-A", "one two"), ("X-B", "b")]
+    with pytest.raises(http.client.LineTooLong):
+        parse_headers(io.BytesIO(b"X: " + b"a" * 70_000 + b"\r\n\r\n"))
+    with pytest.raises(http.client.HTTPException, match="more than 100 headers"):
+        parse_headers(io.BytesIO(b"X: 1\r\n" * 101 + b"\r\n"))
+
+
+def test_responses_are_read_with_the_fast_header_parser(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+
+    def counted(fp: Any, _class: Any = None) -> Any:
+        calls.append(fp)
+        return parse_headers(fp)
+
+    monkeypatch.setitem(_Response.begin.__globals__, "parse_headers", counted)
+    server = serve(keep_alive)
+    with transport_client(server) as http:
+        assert http.get("/v2/").headers["content-length"] == "10"
+        assert http.head("/v2/").status_code == 200
+    assert len(calls) == 2
