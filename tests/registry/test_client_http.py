@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from repositories.registry.client import MAX_MANIFEST_SIZE
+from repositories.registry.client import MAX_MANIFEST_SIZE, RegistryClient
 from repositories.registry.errors import (
     DigestMismatch,
     InvalidContent,
@@ -346,3 +346,16 @@ def test_a_cookie_the_registry_sets_is_sent_back_and_responses_without_one_leave
     for _ in range(4):
         assert client.tags("app") == ["v1"]
     assert seen == [None, None, "lb=node-2", "lb=node-2"]
+
+
+def test_paths_are_joined_below_a_base_url_with_a_path() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"name": "team/app", "tags": ["v1"]})
+
+    client = RegistryClient("http://registry.test/mirror/", transport=httpx.MockTransport(handler))
+    client.ping()
+    assert client.tags("team/app", page_size=5) == ["v1"]
+    assert seen == ["http://registry.test/mirror/v2/", "http://registry.test/mirror/v2/team/app/tags/list?n=5"]
