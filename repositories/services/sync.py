@@ -59,6 +59,7 @@ from .content import (
     store_children,
 )
 from .registry import registry_client
+from .rows import insert
 from .usage import store_blobs
 
 log = logging.getLogger(__name__)
@@ -411,7 +412,7 @@ def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> C
             artifact.save()
             counts.artifacts_updated += 1
         instances[digest] = artifact
-    Artifact.objects.bulk_create(new)  # sets their primary keys: PostgreSQL and SQLite return them
+    insert(new)  # sets their primary keys (`bulk_create`'s rows, without its SQL compiler: services/rows.py)
     counts.artifacts_added += len(new)
     for artifact in new:
         rows[artifact.digest] = (artifact.pk, artifact.pushed_at, artifact.pushed_at_source)

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from ..models import Artifact, ArtifactBlob, Project, Repository
+from .rows import insert
 
 # SQLite's default limit on bound parameters is 32766; stay well below it.
 _MAX_PARAMS = 10_000
@@ -96,10 +97,12 @@ def store_blobs(artifacts: Iterable[Artifact]) -> None:
     for start in range(0, len(items), _MAX_PARAMS):
         batch = items[start : start + _MAX_PARAMS]
         ArtifactBlob.objects.filter(artifact_id__in=[a.pk for a in batch]).delete()
-        ArtifactBlob.objects.bulk_create(
-            ArtifactBlob(artifact_id=a.pk, digest=d, size=size, kind=kind)
-            for a in batch
-            for d, size, kind in blob_rows(a.digest, bytes(a.manifest or b""), a.layers)
+        insert(
+            [
+                ArtifactBlob(artifact_id=a.pk, digest=d, size=size, kind=kind)
+                for a in batch
+                for d, size, kind in blob_rows(a.digest, bytes(a.manifest or b""), a.layers)
+            ]
         )
 
 

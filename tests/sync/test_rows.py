@@ -1,0 +1,91 @@
+"""`services.rows.insert` stores what `bulk_create` stores, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from repositories.models import Artifact, ArtifactBlob, PushedAtSource, Repository
+from repositories.services.rows import insert
+from tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+WHEN = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
+
+
+def _artifacts(repository: Repository, prefix: str, count: int) -> list[Artifact]:
+    return [
+        Artifact(
+            repository=repository,
+            digest=f"sha256:{prefix}{i:063d}",
+            media_type="application/vnd.oci.image.manifest.v1+json",
+            size=1000 + i,
+            os="linux",
+            architecture="arm64" if i % 2 else "amd64",
+            created=None if i % 3 == 0 else WHEN,
+            pushed_at=WHEN,
+            pushed_at_source=PushedAtSource.CREATED,
+            annotations={"org.opencontainers.image.title": "caf\u00e9 \u2603", "n": i},
+            labels={} if i % 2 else {"maintainer": "ops"},
+            config={"config": {"Env": ["A=1"]}},
+            layers=[{"digest": f"sha256:{i:064d}", "size": i}],
+            manifest=b'{"schemaVersion": 2}\x00\xff' * (i + 1),
+            details_synced=True,
+        )
+        for i in range(count)
+    ]
+
+
+def _stored(rows: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            k: (bytes(v) if isinstance(v, memoryview) else v)
+            for k, v in row.items()
+            if k not in ("id", "updated_at")
+        }
+        for row in rows.order_by("size").values()
+    ]
+
+
+def test_insert_stores_what_bulk_create_stores_and_sets_the_keys() -> None:
+    project = ProjectFactory(name="rows")
+    ours = Repository.objects.create(name="rows/ours", project=project)
+    theirs = Repository.objects.create(name="rows/theirs", project=project)
+    mine = _artifacts(ours, "a", 700)  # more rows than one statement takes
+    insert(mine)
+    Artifact.objects.bulk_create(_artifacts(theirs, "a", 700))
+
+    assert [a.pk for a in mine] == list(
+        Artifact.objects.filter(repository=ours).order_by("digest").values_list("pk", flat=True)
+    )
+    assert all(not a._state.adding for a in mine)
+    expected = [
+        {**row, "repository_id": ours.pk} for row in _stored(Artifact.objects.filter(repository=theirs))
+    ]
+    assert _stored(Artifact.objects.filter(repository=ours)) == expected
+
+    mine[0].size = 1  # a saved object updates its row, not a second one
+    mine[0].save()
+    assert Artifact.objects.filter(repository=ours).count() == 700
+    blobs = [ArtifactBlob(artifact=a, digest=f"sha256:{a.pk:064d}", size=a.pk) for a in mine[:3]]
+    insert(blobs)
+    assert sorted(ArtifactBlob.objects.values_list("artifact_id", "size")) == sorted(
+        (a.pk, a.pk) for a in mine[:3]
+    )
+
+
+def test_a_duplicate_is_djangos_integrity_error_and_stores_nothing() -> None:
+    repository = Repository.objects.create(name="rows/dup", project=ProjectFactory(name="rows-dup"))
+    insert(_artifacts(repository, "b", 2))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(_artifacts(repository, "c", 1) + _artifacts(repository, "b", 1))
+    assert Artifact.objects.filter(repository=repository).count() == 2
+
+
+def test_nothing_to_insert_sends_nothing(django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        insert([])
