@@ -50,9 +50,7 @@ class Fetched:
         return self.manifest.content_size
 
 
-def fetch_details(
-    client: RegistryClient, repository: str, manifest: Manifest, known: Container[str]
-) -> Fetched:
+def fetch_details(client: RegistryClient, repository: str, manifest: Manifest, known: Container[str]) -> Fetched:
     """The config of an image, or the children (and their configs) of an index.
 
     Children whose digest is in `known` are not fetched again. `RegistryUnavailable`
@@ -61,11 +59,7 @@ def fetch_details(
     """
     fetched = Fetched(digest=manifest.digest, manifest=manifest)
     try:
-        if (
-            manifest.kind == "image"
-            and manifest.config
-            and manifest.config.media_type in IMAGE_CONFIG_MEDIA_TYPES
-        ):
+        if manifest.kind == "image" and manifest.config and manifest.config.media_type in IMAGE_CONFIG_MEDIA_TYPES:
             fetched.config = parse_image_config(client.get_blob(repository, manifest.config.digest))
         elif manifest.kind == "index":
             for child in manifest.children:
@@ -107,8 +101,7 @@ def describe(artifact: Artifact, fetched: Fetched) -> None:
     artifact.annotations = dict(manifest.annotations)
     artifact.subject_digest = manifest.subject.digest if manifest.subject else ""
     artifact.layers = [
-        {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type}
-        for layer in manifest.layers
+        {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type} for layer in manifest.layers
     ]
     if fetched.size:
         artifact.size = fetched.size
@@ -145,9 +138,7 @@ def store_children(parent: Artifact, fetched: Fetched) -> int:
     if fetched.manifest is None or fetched.manifest.kind != "index":
         return 0
     platforms = {child.digest: child.platform for child in fetched.manifest.children}
-    existing = {
-        a.digest: a for a in Artifact.objects.filter(repository=parent.repository, digest__in=platforms)
-    }
+    existing = {a.digest: a for a in Artifact.objects.filter(repository=parent.repository, digest__in=platforms)}
     created = 0
     total = fetched.manifest.size
     described: list[Artifact] = []
@@ -220,10 +211,10 @@ def refresh_repository_counts(repository: Repository) -> None:
     """Recompute the denormalised counts shown in lists: one UPDATE whose values are
     aggregates over the repository's rows (it runs after every applied listing and push,
     and five statements cost the sync's one core more than the aggregates themselves)."""
-    from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Sum
+    from django.db.models import Count, Max, OuterRef, Subquery, Sum
     from django.db.models.functions import Coalesce
 
-    def aggregate(rows: Any, value: Any, output: Any = None) -> Any:
+    def aggregate(rows: Any, value: Any) -> Subquery:
         # One aggregate of the repository's rows, correlated with the row being updated.
         query = (
             rows.filter(repository=OuterRef("pk"))
@@ -232,13 +223,12 @@ def refresh_repository_counts(repository: Repository) -> None:
             .annotate(v=value)
             .values("v")
         )
-        return Subquery(query, output_field=output) if output is not None else Subquery(query)
+        return Subquery(query)
 
     top = Artifact.objects.filter(parent__isnull=True)
-    zero = IntegerField()
     Repository.objects.filter(pk=repository.pk).update(
-        tag_count=Coalesce(aggregate(Tag.objects.all(), Count("id"), zero), 0),
-        artifact_count=Coalesce(aggregate(top, Count("id"), zero), 0),
+        tag_count=Coalesce(aggregate(Tag.objects.all(), Count("id")), 0),
+        artifact_count=Coalesce(aggregate(top, Count("id")), 0),
         size=Coalesce(aggregate(top, Sum("size")), 0),
         pull_count=Coalesce(aggregate(top, Sum("pull_count")), 0),
         last_pull_at=aggregate(top, Max("last_pull_at")),
@@ -258,9 +248,7 @@ def fill_artifact_details(artifact_id: int, client: RegistryClient) -> Artifact 
         return None
     repository = artifact.repository.name
     known = set(
-        Artifact.objects.filter(repository=artifact.repository, details_synced=True).values_list(
-            "digest", flat=True
-        )
+        Artifact.objects.filter(repository=artifact.repository, details_synced=True).values_list("digest", flat=True)
     )
     try:
         manifest = client.get_manifest(repository, artifact.digest)

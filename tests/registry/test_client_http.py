@@ -337,9 +337,7 @@ def test_a_cookie_the_registry_sets_is_sent_back_and_responses_without_one_leave
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers.get("Cookie"))
         if len(seen) == 2:
-            return httpx.Response(
-                200, json={"name": "app", "tags": ["v1"]}, headers={"Set-Cookie": "lb=node-2; Path=/"}
-            )
+            return httpx.Response(200, json={"name": "app", "tags": ["v1"]}, headers={"Set-Cookie": "lb=node-2; Path=/"})
         return httpx.Response(200, json={"name": "app", "tags": ["v1"]})
 
     client = FakeRegistry(handler).client()
