@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.support.assets import mentions_a_cdn, off_site_assets
+
 
 @pytest.mark.parametrize(
     ("persona", "admin_links"), [("sysadmin", True), ("padmin", False), ("outsider", False)]
@@ -40,7 +42,7 @@ def test_layout_loads_vendored_assets_and_has_one_modal_shell(world):
     assert "/static/vendor/bootstrap-icons-1.13.2/bootstrap-icons.min.css" in body
     assert "/static/django_htmx/htmx-2.min.js" in body
     assert "/static/js/wharf.js" in body
-    assert "cdn" not in body.lower()
+    assert off_site_assets(body) == [] and not mentions_a_cdn(body)
     assert body.count('id="modal"') == 1
 
 

@@ -15,6 +15,7 @@ from repositories.services import stats
 from repositories.services.sync import sync_now
 from repositories.services.usage import project_usage
 from repositories.tasks import record_daily_stats
+from tests.support.assets import mentions_a_cdn, off_site_assets
 from tests.support.images import build_image, make_layer, push
 
 pytestmark = [pytest.mark.django_db]
@@ -78,7 +79,7 @@ def test_the_page_charts_the_series_with_tables_and_gaps(acme_images: Project, w
     assert "sev-fill-critical" in html and 'title="not recorded"' in html
     today = timezone.localdate().isoformat()
     assert f"{today}: 3 pushes" in html and f"{today}: 2 critical" in html
-    assert "cdn" not in html.lower()
+    assert off_site_assets(html) == [] and not mentions_a_cdn(html)
 
 
 def test_who_sees_the_statistics_page_and_api(world: Any) -> None:
