@@ -144,6 +144,7 @@ class _Body(httpx.SyncByteStream):
         self._response = response
         self._request = request
         self._released = False
+        self._failed = False
 
     def __iter__(self) -> Iterator[bytes]:
         response = self._response
@@ -156,6 +157,8 @@ class _Body(httpx.SyncByteStream):
             if response.length:  # http.client ends a body cut short quietly
                 raise http.client.IncompleteRead(b"", response.length)
         except (http.client.HTTPException, OSError) as exc:
+            # The connection is mid-response (a timeout) or gone: never give it back.
+            self._failed = True
             self._response.close()
             raise _read_error(exc, self._request) from exc
 
@@ -167,7 +170,7 @@ class _Body(httpx.SyncByteStream):
         # http.client closes the response once its body has been read to the end; a HEAD,
         # 204 or 304 answer has no body to read.
         complete = response.isclosed() or (response.length == 0 and not response.chunked)
-        reusable = complete and not response.will_close
+        reusable = complete and not response.will_close and not self._failed
         response.close()  # the response's file, not the connection's socket
         self._transport._give_back(self._connection, reusable)
 

@@ -329,3 +329,23 @@ def test_responses_are_read_with_the_fast_header_parser(
         assert http.get("/v2/").headers["content-length"] == "10"
         assert http.head("/v2/").status_code == 200
     assert len(calls) == 2
+
+
+def test_a_body_that_timed_out_half_way_never_serves_the_next_request(serve: Serve) -> None:
+    def slow_body(served: Served, sock: socket.socket) -> None:
+        while read_request(sock, served):
+            if served.index == 0 and len(served.requests) == 1:
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst")
+                time.sleep(0.5)  # the rest comes after the client gave up
+                sock.sendall(b"-late")
+            else:
+                answer(sock, b"second")
+
+    server = serve(slow_body)
+    http = httpx.Client(base_url=server.url, transport=KeepAliveTransport(), timeout=httpx.Timeout(0.2))
+    with http:
+        with pytest.raises(httpx.ReadTimeout):
+            http.get("/v2/")
+        time.sleep(0.05)  # before the late bytes arrive: the socket does not look closed yet
+        assert http.get("/v2/").content == b"second"
+    assert len(server.connections) == 2
