@@ -305,7 +305,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         try:
             # httpx has set Host, Accept-Encoding and the rest; send exactly those.
             conn.putrequest(
-                request.method, url_target(request.url), skip_host=True, skip_accept_encoding=True
+                request.method, request.url.raw_path.decode("ascii"), skip_host=True, skip_accept_encoding=True
             )
             for name, value in headers.raw:
                 conn.putheader(name, value)
@@ -327,7 +327,3 @@ class KeepAliveTransport(httpx.BaseTransport):
         for connection in idle:
             connection.conn.close()
 
-
-def url_target(url: httpx.URL) -> str:
-    """The request target: the path and query, as httpx encoded them."""
-    return url.raw_path.decode("ascii")

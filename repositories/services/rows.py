@@ -25,7 +25,7 @@ from typing import Any
 from django.db import connection, models
 
 # Bound parameters per statement: SQLite's default limit is 32766; stay well below it.
-_MAX_PARAMS = 10_000
+MAX_PARAMS = 10_000
 
 
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -44,7 +44,7 @@ def insert(objs: Sequence[models.Model]) -> None:
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608  (quoted names)
     tail = f" RETURNING {quote(pk.column)}"
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, _MAX_PARAMS // len(fields))
+    per_statement = max(1, MAX_PARAMS // len(fields))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
             batch = objs[start : start + per_statement]

@@ -29,10 +29,8 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from ..models import Artifact, ArtifactBlob, Project, Repository
-from .rows import insert
+from .rows import MAX_PARAMS, insert
 
-# SQLite's default limit on bound parameters is 32766; stay well below it.
-_MAX_PARAMS = 10_000
 # From this many artifacts on, `would_free` gives PostgreSQL more memory for its grouping.
 _BIG_SET = 10_000
 
@@ -94,8 +92,8 @@ def store_blobs(artifacts: Iterable[Artifact]) -> None:
     the transaction that stored the artifacts' details.
     """
     items = [a for a in artifacts if a.pk is not None]
-    for start in range(0, len(items), _MAX_PARAMS):
-        batch = items[start : start + _MAX_PARAMS]
+    for start in range(0, len(items), MAX_PARAMS):
+        batch = items[start : start + MAX_PARAMS]
         ArtifactBlob.objects.filter(artifact_id__in=[a.pk for a in batch]).delete()
         insert(
             [
