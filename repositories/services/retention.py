@@ -34,6 +34,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -56,6 +58,7 @@ from ..models import (
     TagProtectionSettings,
 )
 from ..registry import RegistryClient
+from .overlap import Beside
 from .registry import registry_client
 
 log = logging.getLogger(__name__)
@@ -449,6 +452,27 @@ def _aware() -> Callable[[Any], Any]:
     return aware
 
 
+def _from_text(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _time_columns(query: Any, *names: str) -> tuple[Any, tuple[str, ...], Callable[[Any], Any] | None]:
+    """`query` with what to read for the datetime columns `names`, and the function that
+    makes each value an aware datetime (None where the driver's value already is one).
+
+    On PostgreSQL the columns are read as text and parsed here: psycopg2's conversion of a
+    timestamp with time zone (a tzinfo made per value) cost more than reading the rest of
+    the row (measured on 107,000 artifacts: 83 ms for two timestamp columns, 45 ms as text
+    plus `fromisoformat`). The text is the server's ISO output in the session's UTC zone
+    (`2026-06-09 18:08:50.589916+00`, the DateStyle psycopg2's own parser needs too)."""
+    if connection.vendor == "postgresql":
+        texts = {f"{name}_text": Cast(name, TextField()) for name in names}
+        return query.annotate(**texts), tuple(texts), _from_text
+    if connection.features.supports_timezones or not settings.USE_TZ:
+        return query, names, None
+    return query, names, _aware()
+
+
 def _tag_name(tag: engine.Tag) -> str:
     return tag.name
 
@@ -461,7 +485,8 @@ def candidates_for(
     from the cursor into the engine's plain data (no model instances, no per-row ORM
     conversion), whatever the size.
 
-    Three queries: the repositories (id -> path), the tags, the artifacts; a fourth for the
+    Three queries: the repositories (id -> path), the tags, the artifacts (on a second
+    connection while this one reads the tags, where `overlap.may_overlap`); a fourth for the
     artifacts' label names when `with_labels` (rules select on labels). The artifact query
     joins nothing: its repository's path comes from the first query by id and its parent's
     digest from the artifacts themselves by id (an index and its children share a
@@ -473,18 +498,23 @@ def candidates_for(
     paths = {pk: repository_path(project, name) for pk, name in repositories.values_list("id", "name")}
     if not paths:
         return []
-    aware = None if connection.features.supports_timezones or not settings.USE_TZ else _aware()
     push = PushedAtSource.PUSH.value
     make_tag, make_artifact = engine.Tag, engine.Artifact
     no_labels: frozenset[str] = frozenset()
+    artifact_query, times, _ = _time_columns(Artifact.objects.filter(**scope).order_by(), "pushed_at", "last_pull_at")
+    artifact_rows = artifact_query.values_list(
+        "id", "repository_id", "digest", *times, "parent_id", "subject_digest", "pushed_at_source"
+    )
+    # The artifacts are read on a second connection while this one reads the tags: the
+    # server makes one answer while this process converts the other (`overlap`).
+    artifacts = Beside(lambda: list(_raw_rows(artifact_rows)))
     with engine.gc_paused():  # 200,000 new acyclic objects: see `gc_paused`
         tags_of: dict[int, list[engine.Tag]] = {}
         push_seen: set[int] = set()  # artifacts with a tag whose push was seen
         # No ORDER BY (the models' default orderings): the engine sorts what it needs, and
         # sorting 100,000 tags by name spilled to disk, most of the query's time.
-        tag_rows = Tag.objects.filter(**scope).order_by().values_list(
-            "artifact_id", "name", "pushed_at", "last_pull_at", "pushed_at_source"
-        )
+        tag_query, times, aware = _time_columns(Tag.objects.filter(**scope).order_by(), "pushed_at", "last_pull_at")
+        tag_rows = tag_query.values_list("artifact_id", "name", *times, "pushed_at_source")
         for artifact_id, name, pushed_at, pulled_at, source in _raw_rows(tag_rows):
             if aware is not None:
                 pushed_at, pulled_at = aware(pushed_at), aware(pulled_at)
@@ -496,14 +526,7 @@ def candidates_for(
                 found.append(tag)
             if source == push:
                 push_seen.add(artifact_id)
-        rows = list(
-            _raw_rows(
-                Artifact.objects.filter(**scope).order_by().values_list(
-                    "id", "repository_id", "digest", "pushed_at", "last_pull_at", "parent_id", "subject_digest",
-                    "pushed_at_source",
-                )
-            )
-        )
+        rows = artifacts.result()
         digest_of = {row[0]: row[2] for row in rows}
         missing = {row[5] for row in rows if row[5] is not None and row[5] not in digest_of}
         if missing:  # a parent in another project: never made by Wharf, but stay exact
