@@ -428,13 +428,15 @@ def real_path(args: argparse.Namespace) -> bool:
 
 def _measure_elsewhere(code: str, repeat: int) -> dict[str, float]:
     """`measure_path` in a fresh process (so the first preview is cold), on `code`'s checkout
-    (this one if empty), same database and settings."""
+    (this one if empty), same database and settings: that checkout's own script, so its
+    figures are measured the way its page and API ran then."""
     import json
     import subprocess
 
     env = {**os.environ, "WHARF_BENCH_CODE": str(Path(code).resolve()) if code else ""}
     done = subprocess.run(  # noqa: S603  (this interpreter running this script)
-        [sys.executable, str(Path(__file__).resolve()), "--measure-only", "--repeat", str(repeat)],
+        [sys.executable, str(Path(code or Path(__file__).parent.parent).resolve() / "benchmarks" / Path(__file__).name),
+         "--measure-only", "--repeat", str(repeat)],
         env=env, cwd=code or None, capture_output=True, text=True, check=False,
     )
     if done.returncode:
@@ -457,28 +459,33 @@ def measure_path(repeat: int) -> dict[str, float]:
 
     from audit.context import Actor
     from repositories.models import Project, RetentionPolicy
+    from repositories.retention import engine
     from repositories.services import retention as service
-    from repositories.services.retention_advisor import advice_body, advice_for
+    from repositories.services.retention_advisor import advice_body, start_advice
     from repositories.services.retention_runs import run_now
     from repositories.views.retention_policy import preview_rows
 
     project = Project.objects.get(name=LOAD_PROJECT)
     previews, advised, pages, dries = [], [], [], []
     size = 0
-    for _ in range(repeat):
-        began = time.perf_counter()
-        evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
-        previews.append(time.perf_counter() - began)
-        advice = advice_for(project, evaluation)
-        advised.append(time.perf_counter() - began)
-        # What the page's preview request does besides: its rows and the fragment's HTML.
-        size = len(
-            render_to_string(
-                "retention/_preview.html",
-                {"project": project, **preview_rows(project, evaluation), "advice": advice_body(advice)},
-                request=RequestFactory().get("/"),
-            )
-        )
+    # As the API and the page run them: the collector paused until the evaluation is gone,
+    # the advice's statement on a second connection while the rest goes on.
+    for _ in range(repeat):  # the API's preview with `advice=true` (less its JSON)
+        with engine.gc_paused():
+            began = time.perf_counter()
+            evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
+            previews.append(time.perf_counter() - began)
+            start_advice(project, evaluation)()
+            advised.append(time.perf_counter() - began)
+            del evaluation
+    for _ in range(repeat):  # the page's preview request: its rows and the fragment's HTML too
+        with engine.gc_paused():
+            began = time.perf_counter()
+            evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
+            finish = start_advice(project, evaluation)
+            context = {"project": project, **preview_rows(project, evaluation), "advice": advice_body(finish())}
+            del evaluation
+        size = len(render_to_string("retention/_preview.html", context, request=RequestFactory().get("/")))
         pages.append(time.perf_counter() - began)
     for _ in range(repeat):
         began = time.perf_counter()

@@ -83,13 +83,18 @@ def retention_proposal(request: HtmxHttpRequest, name: str) -> HttpResponse:
 def _proposal(project: Project) -> dict[str, Any] | None:
     """For a project without its own policy: the smallest "keep the N most recently
     pushed" keeping everything pulled in the last 90 days, and what it would free."""
-    candidates = candidates_for(project)
-    n = propose_keep_n(candidates, now=timezone.now())
-    if n is None:
-        return None
-    policy = engine.Policy((engine.Rule(engine.Template.LATEST_PUSHED_N, n),))
-    evaluation = engine.evaluate(policy, candidates, now=timezone.now(), immutable_rules=immutable_rules_for(project))
-    advice = advice_for(project, evaluation)
+    with engine.gc_paused():  # until the candidates are gone: see the preview page
+        candidates = candidates_for(project)
+        n = propose_keep_n(candidates, now=timezone.now())
+        if n is None:
+            return None
+        policy = engine.Policy((engine.Rule(engine.Template.LATEST_PUSHED_N, n),))
+        evaluation = engine.evaluate(
+            policy, candidates, now=timezone.now(), immutable_rules=immutable_rules_for(project)
+        )
+        del candidates
+        advice = advice_for(project, evaluation)
+        del evaluation
     return {"n": n, "bytes_freed": advice.bytes_freed, "deleted": advice.deleted_artifacts}
 
 

@@ -32,7 +32,7 @@ from ...services.retention import (
     save_immutable_rules,
     save_policy,
 )
-from ...services.retention_advisor import advice_body, advice_for
+from ...services.retention_advisor import advice_body, start_advice
 from ..retention_serializers import (
     AdviceSerializer,
     ImmutableRulesInputSerializer,
@@ -108,13 +108,17 @@ class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
         repository, with the immutable rules in force. `enabled` and `schedule` are ignored."""
         serializer = RetentionPolicyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        evaluation = preview(self.project, serializer.validated_data)
-        body = preview_body(
-            evaluation, self._full_names(), detail=bool(query_bool(request.query_params, "detail"))
-        )
-        data = PreviewSerializer(body).data
-        if query_bool(request.query_params, "advice"):
-            data["advice"] = AdviceSerializer(advice_body(advice_for(self.project, evaluation))).data
+        # The collector stays paused until the evaluation is gone (see the preview page).
+        with engine.gc_paused():
+            evaluation = preview(self.project, serializer.validated_data)
+            advice = start_advice(self.project, evaluation) if query_bool(request.query_params, "advice") else None
+            body = preview_body(
+                evaluation, self._full_names(), detail=bool(query_bool(request.query_params, "detail"))
+            )
+            del evaluation
+            data = PreviewSerializer(body).data
+            if advice is not None:
+                data["advice"] = AdviceSerializer(advice_body(advice())).data
         return Response(data)
 
     def _full_names(self) -> dict[str, str]:
