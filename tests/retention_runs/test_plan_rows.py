@@ -25,8 +25,13 @@ def test_a_plans_tag_json_is_what_json_dumps_writes_for_any_names() -> None:
 
 def test_the_streamed_csv_is_the_whole_csv_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """COPY reads the plan a batch at a time (`_CsvStream`); joined, the pieces are exactly the
-    CSV of every row, quotes, commas, newlines and non-ASCII included, and then it ends."""
-    rows = [(i, f'repo,{i}', 'say "hi"', "line\nbreak", "ü", "") for i in range(7)]
+    CSV the csv module writes (QUOTE_ALL) for every row: quotes, commas, newlines, non-ASCII,
+    numbers and None included, in the fields that vary and in the repeated ones (written
+    once and reused, or per row when unhashable), and then it ends."""
+    rows: list[tuple[Any, ...]] = [
+        (i, f"repo,{i}", 'say "hi"', "line\nbreak", "ü", "", 0, None, 'x"y' if i % 3 else "x,y") for i in range(7)
+    ]
+    rows += [(7, "", None, 12, ["a list", 1], "tail\r\n", 3.5, True, "")]
     monkeypatch.setattr(_CsvStream, "BATCH", 2)
     stream = _CsvStream(iter(rows))
     pieces = []
