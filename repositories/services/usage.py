@@ -20,7 +20,9 @@ artifacts' stored details; sync and the push path call it.
 
 from __future__ import annotations
 
+import functools
 import json
+import queue
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from ..models import Artifact, ArtifactBlob, Project, Repository
+from .overlap import Beside
 from .rows import MAX_PARAMS, insert
 
 # From this many artifacts on, `would_free` gives PostgreSQL more memory for its grouping.
@@ -221,6 +224,101 @@ def would_free(artifact_ids: Iterable[int], *, with_children: bool = True) -> Fr
         cursor.execute(sql, [param])
         size, count = cursor.fetchone()
     return Freed(size=int(size), blob_count=int(count), artifact_count=len(chosen))
+
+
+class ProjectFreeing:
+    """What deleting every artifact of a project except a kept set would free (as
+    `would_free` of the rest), in two steps so that the costly one runs before the kept set
+    is known: a retention preview starts it, evaluates meanwhile, then sends what it keeps.
+
+    1. Started at once on a second connection (`overlap.Beside`, inline where that is not
+       safe): the project's *exclusive* blobs (every artifact referencing them is in the
+       project) into a temporary table, with their total. This groups every blob row of the
+       project (0.47-0.58 s at 100,000 tags), the part that does not depend on the policy.
+    2. `send(kept)`: the exclusive blobs a kept artifact references are not freed; the rest
+       are (0.11-0.16 s for 10,000 kept). A blob every holder of which is deleted is
+       exclusive (the deleted are in the project) and referenced by nothing kept, and
+       conversely, so the figures are `would_free`'s.
+
+    Exact when the project's artifacts did not change between step 1 and the evaluation
+    (a push in between makes the figure approximate, as any preview of a moving registry
+    is). The second step costs what the kept set's blob rows cost: callers with more kept
+    than deleted artifacts use `would_free` of the deleted instead (`cancel` this)."""
+
+    # How long step 1's thread waits for the kept set before giving up (its caller failed).
+    WAIT = 120.0
+
+    def __init__(self, project: Project) -> None:
+        self._kept: queue.SimpleQueue[tuple[Sequence[int], int] | None] = queue.SimpleQueue()
+        self._work = Beside(functools.partial(_freeing_all_but, project.pk, self._kept, self.WAIT))
+
+    def send(self, kept: Sequence[int], deleted_count: int) -> None:
+        """The artifacts the policy keeps (the others of the project are deleted, this many)."""
+        self._kept.put((kept, deleted_count))
+
+    def cancel(self) -> None:
+        """Drop step 1's table and end its thread without an answer."""
+        self._kept.put(None)
+
+    def result(self) -> Freed:
+        """What deleting all but the kept artifacts frees (after `send`)."""
+        freed = self._work.result()
+        if freed is None:
+            raise RuntimeError("ProjectFreeing.result() without send(), or after cancel()")
+        return freed
+
+
+_EXCLUSIVE = "wharf_exclusive_blobs"  # step 1's temporary table (one per connection)
+
+
+def _freeing_all_but(
+    project_id: int, kept_queue: queue.SimpleQueue[tuple[Sequence[int], int] | None], wait: float
+) -> Freed | None:
+    blob, artifact, repository = _table(ArtifactBlob), _table(Artifact), _table(Repository)
+    table = connection.ops.quote_name(_EXCLUSIVE)
+    in_project = (
+        f"SELECT a.id FROM {artifact} a WHERE a.repository_id IN "  # noqa: S608  (quoted table names)
+        f"(SELECT r.id FROM {repository} r WHERE r.project_id = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        try:
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    # As `would_free`: the grouping fits in memory, and no JIT for one statement.
+                    cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {table} AS SELECT u.digest, u.size FROM ("  # noqa: S608
+                    f"SELECT b.digest, MAX(b.size) AS size FROM {blob} b WHERE b.artifact_id IN ({in_project}) "
+                    f"GROUP BY b.digest) u WHERE NOT EXISTS ("
+                    f"SELECT 1 FROM {blob} o JOIN {artifact} oa ON oa.id = o.artifact_id "
+                    f"JOIN {repository} orr ON orr.id = oa.repository_id "
+                    f"WHERE o.digest = u.digest AND orr.project_id <> %s)",
+                    [project_id, project_id],
+                )
+                cursor.execute(f"SELECT COALESCE(SUM(size), 0), COUNT(*) FROM {table}")  # noqa: S608
+                total_size, total_count = cursor.fetchone()
+            try:
+                sent = kept_queue.get(timeout=wait)
+            except queue.Empty:
+                return None
+            if sent is None:
+                return None
+            kept, deleted_count = sent
+            size, count = 0, 0
+            if kept:
+                subquery, param = _id_set(kept)
+                cursor.execute(
+                    f"SELECT COALESCE(SUM(e.size), 0), COUNT(*) FROM {table} e WHERE e.digest IN ("  # noqa: S608
+                    f"SELECT b.digest FROM {blob} b WHERE b.artifact_id IN ({subquery}))",
+                    [param],
+                )
+                size, count = cursor.fetchone()
+            return Freed(
+                size=int(total_size) - int(size), blob_count=int(total_count) - int(count), artifact_count=deleted_count
+            )
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def repository_would_free(repository: Repository) -> Freed:

@@ -31,8 +31,9 @@ from ...services.retention import (
     repository_path,
     save_immutable_rules,
     save_policy,
+    valid_policy,
 )
-from ...services.retention_advisor import advice_body, start_advice
+from ...services.retention_advisor import advice_body, begin_advice
 from ..retention_serializers import (
     AdviceSerializer,
     ImmutableRulesInputSerializer,
@@ -108,10 +109,19 @@ class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
         repository, with the immutable rules in force. `enabled` and `schedule` are ignored."""
         serializer = RetentionPolicyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # The collector stays paused until the evaluation is gone (see the preview page).
+        # The collector stays paused until the evaluation is gone; the advice's sum begins
+        # before the evaluation (see the preview page).
+        data = serializer.validated_data
+        valid_policy(data)
         with engine.gc_paused():
-            evaluation = preview(self.project, serializer.validated_data)
-            advice = start_advice(self.project, evaluation) if query_bool(request.query_params, "advice") else None
+            pending = begin_advice(self.project) if query_bool(request.query_params, "advice") else None
+            try:
+                evaluation = preview(self.project, data, loaded=pending.start if pending is not None else None)
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
+            advice = pending.after(evaluation) if pending is not None else None
             body = preview_body(
                 evaluation, self._full_names(), detail=bool(query_bool(request.query_params, "detail"))
             )
