@@ -395,8 +395,9 @@ def real_path(args: argparse.Namespace) -> bool:
     assert advice is not None
     print(
         f"advisor    {advice.deleted_artifacts:,} deleted artifacts, {advice.bytes_freed:,} bytes freed: median "
-        f"{_median(advices):.2f} s of {args.repeat} beside the preview's {_median(previews):.2f} s "
-        f"(preview with advisor {_median(previews) + _median(advices):.2f} s; goal <= 1 s); "
+        f"{_median(advices):.2f} s of {args.repeat} after the preview's {_median(previews):.2f} s, as `advice_for` "
+        f"runs it for an evaluation in hand (together {_median(previews) + _median(advices):.2f} s; the page and "
+        f"the API begin it during the preview: see the summary's preview + advisor); "
         f"baseline, parsing every manifest as the first advisor did: {_median(parsed):.2f} s "
         f"(ratio {_median(parsed) / _median(advices):.1f}x); {load_average()}"
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ..models import Project, Repository
 from ..retention.advisor import Advice, advise
 from ..retention.decisions import Evaluation
-from .overlap import Beside
+from .overlap import Beside, may_overlap
 from .retention import repository_path
 from .usage import Freed, ProjectFreeing, would_free
 
@@ -54,7 +54,9 @@ class PendingAdvice:
         self._done = False
 
     def start(self) -> None:
-        if self._freeing is None and not self._done:
+        # Only where it runs beside the evaluation: inline, its two steps cost more than
+        # `would_free` alone.
+        if self._freeing is None and not self._done and may_overlap():
             self._freeing = ProjectFreeing(self._project)
 
     def cancel(self) -> None:

@@ -2,7 +2,10 @@
 answers what the caller's own connection would, and the preview's and the advice's use of it.
 
 The overlapped path needs committed rows (a second connection sees nothing else), so those
-tests use `transaction=True`; the inline path is the one every test inside a transaction takes.
+tests use `transaction=True`; the inline path is the one every test inside a transaction takes,
+and the only one on SQLite (in-process: a thread would only compete for the GIL). Every test
+runs on both databases: on SQLite the "overlapped" ones check that it stays inline and that the
+answers are the same.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from repositories.services import retention, usage
 from repositories.services.overlap import Beside, may_overlap
 from repositories.services.retention_advisor import advice_for, begin_advice, start_advice
 from tests.retention_runs.helpers import rows, rule
+
+
+def _overlaps() -> bool:
+    """Whether this database runs work beside (PostgreSQL: another process)."""
+    return connection.vendor == "postgresql"
 
 
 def _where() -> tuple[int, Any]:
@@ -43,7 +51,10 @@ def test_inside_a_transaction_the_work_runs_inline_when_asked_for() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_the_work_runs_on_another_thread_and_connection() -> None:
     connection.ensure_connection()
-    assert not connection.in_atomic_block and may_overlap()
+    assert not connection.in_atomic_block and may_overlap() is _overlaps()
+    if not _overlaps():
+        assert Beside(lambda: Project.objects.count()).result() == 0  # inline, same answer
+        return
     release = threading.Event()
     seen: list[Any] = []
 
@@ -69,18 +80,16 @@ def test_an_error_in_the_thread_is_raised_by_result() -> None:
         raise LookupError("no such thing")
 
     beside = Beside(fail)
-    assert beside.overlapped
+    assert beside.overlapped is _overlaps()
     with pytest.raises(LookupError, match="no such thing"):
         beside.result()
 
 
 @pytest.mark.django_db
-def test_a_private_in_memory_sqlite_database_is_never_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_never_runs_work_beside(monkeypatch: pytest.MonkeyPatch) -> None:
     wrapper = connections[DEFAULT_DB_ALIAS]
     monkeypatch.setattr(wrapper, "in_atomic_block", False)  # as outside the test's transaction
-    monkeypatch.setitem(wrapper.settings_dict, "NAME", ":memory:")
-    # SQLite's `:memory:` is one connection's own database: another connection would see an
-    # empty one. Every other database (PostgreSQL, a file) is shared.
+    # SQLite runs in this process: a second thread would compete with this one for the GIL.
     assert may_overlap() is (connection.vendor != "sqlite")
 
 
@@ -182,7 +191,7 @@ def test_the_two_step_sum_equals_would_free_inline() -> None:
 def test_the_two_step_sum_equals_would_free_on_a_second_connection() -> None:
     project, made = _shared_storage()
     probe = usage.ProjectFreeing(project)
-    assert probe._work.overlapped  # the path under test
+    assert probe._work.overlapped is _overlaps()  # the path under test, on PostgreSQL
     probe.cancel()  # else its thread would wait for a kept set, holding its connection
     _check_freeing(project, made)
 
@@ -191,6 +200,7 @@ def test_the_two_step_sum_equals_would_free_on_a_second_connection() -> None:
 def test_a_cancelled_sum_ends_its_thread_and_answers_nothing() -> None:
     project, _ = _shared_storage()
     freeing = usage.ProjectFreeing(project)
+    assert freeing._work.overlapped is _overlaps()
     freeing.cancel()
     with pytest.raises(RuntimeError, match="without send"):
         freeing.result()  # the thread ended (join returned), its table dropped with its connection
