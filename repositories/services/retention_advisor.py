@@ -76,10 +76,15 @@ class PendingAdvice:
         freeing, self._freeing = self._freeing, None
         kept: list[int] = []
         deleted: list[int] = []
-        for decision in evaluation.artifacts:
-            ref = decision.artifact.ref
-            if ref is not None:
-                (kept if decision.kept else deleted).append(ref)
+        try:
+            for decision in evaluation.artifacts:
+                ref = decision.artifact.ref
+                if ref is not None:
+                    (kept if decision.kept else deleted).append(ref)
+        except BaseException:
+            if freeing is not None:
+                freeing.cancel()  # its thread would otherwise wait for a kept set
+            raise
         freed: Callable[[], Freed]
         if freeing is not None and len(kept) <= len(deleted):
             freeing.send(kept, len(deleted))
