@@ -226,3 +226,43 @@ def test_a_pending_advice_never_started_sums_the_deleted() -> None:
     project, _ = _shared_storage()
     evaluation = retention.preview(project, {"rules": [rule("latest_pushed_n", 2)]})
     assert begin_advice(project).after(evaluation)() == advice_for(project, evaluation)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_preview_with_advice_outside_a_transaction_answers_the_inline_figures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request path as served (no transaction: on PostgreSQL the candidates and the
+    two-step sum run beside), against the same advice computed inline."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from repositories.services import retention_advisor
+
+    started: list[bool] = []
+
+    class Spy(usage.ProjectFreeing):
+        def __init__(self, project: Project) -> None:
+            super().__init__(project)
+            started.append(self._work.overlapped)
+
+    monkeypatch.setattr(retention_advisor, "ProjectFreeing", Spy)
+    project, _ = _shared_storage()
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+    client = Client()
+    client.force_login(admin)
+    data = {"enabled": True, "schedule": "", "allow_empty_repository": False, "rules": [rule("latest_pushed_n", 2)]}
+    response = client.post(
+        "/api/v1/projects/acme/retention-policy/preview/?advice=true", data, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    advice = response.json()["advice"]
+    with transaction.atomic():
+        expected = advice_for(project, retention.preview(project, data))
+    assert (advice["bytes_freed"], advice["blobs_freed"], advice["deleted_artifacts"]) == (
+        expected.bytes_freed, expected.blobs_freed, 3,
+    )
+    # v1-v3's own blobs and the one v1 and v2 share; not v3's shared with v5 (kept), nor
+    # `base` (kept by v4 and v5), nor `elsewhere` (the other project's).
+    assert expected.bytes_freed == 100 + 101 + 102 + 700
+    assert started == ([True] if _overlaps() else [])  # the two steps, beside, where they run
