@@ -481,24 +481,25 @@ def measure_path(repeat: int) -> dict[str, float]:
             evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
             previews.append(time.perf_counter() - began)
             del evaluation
+    def advised_preview() -> tuple[Any, Any]:
+        """As the page and the API begin it: the evaluation and the advice's finishing call."""
+        data = service.policy_data(RetentionPolicy.objects.get(project=project))
+        service.valid_policy(data)
+        pending = begin_advice(project)
+        evaluation = service.preview(project, data, loaded=pending.start)
+        return evaluation, pending.after(evaluation)
+
     for _ in range(repeat):  # the API's preview with `advice=true` (less its JSON)
         with engine.gc_paused():
             began = time.perf_counter()
-            data = service.policy_data(RetentionPolicy.objects.get(project=project))
-            service.valid_policy(data)
-            pending = begin_advice(project)
-            evaluation = service.preview(project, data, loaded=pending.start)
-            pending.after(evaluation)()
+            evaluation, finish = advised_preview()
+            finish()
             advised.append(time.perf_counter() - began)
             del evaluation
     for _ in range(repeat):  # the page's preview request: its rows and the fragment's HTML too
         with engine.gc_paused():
             began = time.perf_counter()
-            data = service.policy_data(RetentionPolicy.objects.get(project=project))
-            service.valid_policy(data)
-            pending = begin_advice(project)
-            evaluation = service.preview(project, data, loaded=pending.start)
-            finish = pending.after(evaluation)
+            evaluation, finish = advised_preview()
             context = {"project": project, **preview_rows(project, evaluation), "advice": advice_body(finish())}
             del evaluation
         size = len(render_to_string("retention/_preview.html", context, request=RequestFactory().get("/")))
