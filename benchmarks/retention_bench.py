@@ -466,7 +466,7 @@ def measure_path(repeat: int) -> dict[str, float]:
     from repositories.models import Project, RetentionPolicy
     from repositories.retention import engine
     from repositories.services import retention as service
-    from repositories.services.retention_advisor import advice_body, begin_advice
+    from repositories.services.retention_advisor import advice_body, advised_preview
     from repositories.services.retention_runs import run_now
     from repositories.views.retention_policy import preview_rows
 
@@ -481,25 +481,19 @@ def measure_path(repeat: int) -> dict[str, float]:
             evaluation = service.preview(project, service.policy_data(RetentionPolicy.objects.get(project=project)))
             previews.append(time.perf_counter() - began)
             del evaluation
-    def advised_preview() -> tuple[Any, Any]:
-        """As the page and the API begin it: the evaluation and the advice's finishing call."""
-        data = service.policy_data(RetentionPolicy.objects.get(project=project))
-        service.valid_policy(data)
-        pending = begin_advice(project)
-        evaluation = service.preview(project, data, loaded=pending.start)
-        return evaluation, pending.after(evaluation)
-
     for _ in range(repeat):  # the API's preview with `advice=true` (less its JSON)
-        with engine.gc_paused():
-            began = time.perf_counter()
-            evaluation, finish = advised_preview()
-            finish()
-            advised.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        data = service.policy_data(RetentionPolicy.objects.get(project=project))
+        with advised_preview(project, data) as (evaluation, finish):
             del evaluation
+            assert finish is not None
+            finish()
+        advised.append(time.perf_counter() - began)
     for _ in range(repeat):  # the page's preview request: its rows and the fragment's HTML too
-        with engine.gc_paused():
-            began = time.perf_counter()
-            evaluation, finish = advised_preview()
+        began = time.perf_counter()
+        data = service.policy_data(RetentionPolicy.objects.get(project=project))
+        with advised_preview(project, data) as (evaluation, finish):
+            assert finish is not None
             context = {"project": project, **preview_rows(project, evaluation), "advice": advice_body(finish())}
             del evaluation
         size = len(render_to_string("retention/_preview.html", context, request=RequestFactory().get("/")))

@@ -83,7 +83,7 @@ def retention_proposal(request: HtmxHttpRequest, name: str) -> HttpResponse:
 def _proposal(project: Project) -> dict[str, Any] | None:
     """For a project without its own policy: the smallest "keep the N most recently
     pushed" keeping everything pulled in the last 90 days, and what it would free."""
-    with engine.gc_paused():  # until the candidates are gone: see the preview page
+    with engine.gc_paused():  # until the candidates are gone: see `retention_advisor.advised_preview`
         candidates = candidates_for(project)
         n = propose_keep_n(candidates, now=timezone.now())
         if n is None:

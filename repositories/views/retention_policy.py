@@ -48,7 +48,6 @@ from ..services.retention import (
     repository_path,
     save_immutable_rules,
     save_policy,
-    valid_policy,
 )
 from .tabs import project_context
 
@@ -206,27 +205,17 @@ def retention_preview(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 def _preview_context(project: Project, form: PolicyForm, rules: RuleList) -> dict[str, Any]:
     data = _policy_for_service(form, rules)
-    from ..services.retention_advisor import advice_body, begin_advice
+    from ..services.retention_advisor import advice_body, advised_preview
 
     try:
-        valid_policy(data)
+        with advised_preview(project, data) as (evaluation, advice):
+            rows = preview_rows(project, evaluation)  # while the database finishes the advice's sum
+            del evaluation
+            assert advice is not None
+            return {"project": project, **rows, "advice": advice_body(advice())}
     except ValidationError as exc:
         problems = [f"{_where(key)}: {message}" for key, errors in exc.message_dict.items() for message in errors]
         return {"project": project, "problems": problems}
-    # The collector stays paused until the evaluation is gone: its few hundred thousand
-    # objects (no cycles, freed by reference counting) would otherwise be scanned by a
-    # collection as soon as it resumed, a quarter of a second at 100,000 tags (measured).
-    with engine.gc_paused():
-        pending = begin_advice(project)  # the database sums blobs while this evaluates
-        try:
-            evaluation = preview(project, data, loaded=pending.start)
-        except BaseException:
-            pending.cancel()
-            raise
-        advice = pending.after(evaluation)  # and finishes while the rows are made
-        context = {"project": project, **preview_rows(project, evaluation), "advice": advice_body(advice())}
-        del evaluation
-    return context
 
 
 def _where(key: str) -> str:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from repositories.models import Artifact, ArtifactBlob, Project, Tag
 from repositories.services import retention, usage
 from repositories.services.overlap import Beside, may_overlap
-from repositories.services.retention_advisor import advice_for, begin_advice, start_advice
+from repositories.services.retention_advisor import PendingAdvice, advice_for, start_advice
 from tests.retention_runs.helpers import rows, rule
 
 
@@ -211,7 +211,7 @@ def test_a_cancelled_sum_ends_its_thread_and_answers_nothing() -> None:
 def test_the_pending_advice_equals_the_advice_of_the_evaluation(keep: int) -> None:
     project, _ = _shared_storage()
     data = {"rules": [rule("latest_pushed_n", keep)]}
-    pending = begin_advice(project)
+    pending = PendingAdvice(project)
     evaluation = retention.preview(project, data, loaded=pending.start)
     got = pending.after(evaluation)()
     with transaction.atomic():
@@ -225,7 +225,7 @@ def test_the_pending_advice_equals_the_advice_of_the_evaluation(keep: int) -> No
 def test_a_pending_advice_never_started_sums_the_deleted() -> None:
     project, _ = _shared_storage()
     evaluation = retention.preview(project, {"rules": [rule("latest_pushed_n", 2)]})
-    assert begin_advice(project).after(evaluation)() == advice_for(project, evaluation)
+    assert PendingAdvice(project).after(evaluation)() == advice_for(project, evaluation)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -27,13 +27,11 @@ from ...models import Repository, RetentionPolicy
 from ...services.retention import (
     immutable_data,
     policy_data,
-    preview,
     repository_path,
     save_immutable_rules,
     save_policy,
-    valid_policy,
 )
-from ...services.retention_advisor import advice_body, begin_advice
+from ...services.retention_advisor import advice_body, advised_preview
 from ..retention_serializers import (
     AdviceSerializer,
     ImmutableRulesInputSerializer,
@@ -109,19 +107,9 @@ class RetentionPolicyViewSet(ProjectRetentionViewSet[Model]):
         repository, with the immutable rules in force. `enabled` and `schedule` are ignored."""
         serializer = RetentionPolicyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # The collector stays paused until the evaluation is gone; the advice's sum begins
-        # before the evaluation (see the preview page).
-        data = serializer.validated_data
-        valid_policy(data)
-        with engine.gc_paused():
-            pending = begin_advice(self.project) if query_bool(request.query_params, "advice") else None
-            try:
-                evaluation = preview(self.project, data, loaded=pending.start if pending is not None else None)
-            except BaseException:
-                if pending is not None:
-                    pending.cancel()
-                raise
-            advice = pending.after(evaluation) if pending is not None else None
+        with advised_preview(
+            self.project, serializer.validated_data, advice=bool(query_bool(request.query_params, "advice"))
+        ) as (evaluation, advice):
             body = preview_body(
                 evaluation, self._full_names(), detail=bool(query_bool(request.query_params, "detail"))
             )
