@@ -269,23 +269,22 @@ def nested_accessories(tags: QuerySet[Tag], repository: Repository | int | None 
     return accessories.filter(_subject_has_ordinary_tag())
 
 
-def with_subject_state(tags: QuerySet[Tag]) -> QuerySet[Tag]:
-    """Adds `accessory_home` to rows of `filter_accessories`: `nested` (the subject has
-    an ordinary tag, so it is shown under that row), `untagged` (the subject is here
-    with no ordinary tag) or `missing` (no such artifact here); NULL for ordinary tags.
-    Two indexed lookups per accessory row of a page, in the page's query."""
-    subject_here = Exists(
-        Artifact.objects.filter(repository_id=OuterRef("repository_id"), digest=OuterRef("accessory_subject"))
+def subject_homes(repository: Repository | int, subjects: Iterable[str]) -> dict[str, str]:
+    """Where each of `subjects` (the `accessory_subject` of a page's accessory rows) is:
+    `nested` (its artifact here has an ordinary tag, so the accessory also shows under that
+    row), `untagged` (its artifact is here with no ordinary tag) or `missing` (no such
+    artifact here). One query over the repository's (repository, digest) index, for the
+    page's few subjects rather than as an annotation planned for every row of the list."""
+    wanted = set(subjects)
+    if not wanted:
+        return {}
+    ordinary = Tag.objects.filter(artifact_id=OuterRef("pk")).exclude(ACCESSORY_TAG)
+    here = dict(
+        Artifact.objects.filter(repository=repository, digest__in=sorted(wanted))
+        .annotate(tagged=Exists(ordinary))
+        .values_list("digest", "tagged")
     )
-    return tags.annotate(
-        accessory_home=Case(
-            When(accessory_subject__isnull=True, then=Value(None)),
-            When(_subject_has_ordinary_tag(), then=Value("nested")),
-            When(subject_here, then=Value("untagged")),
-            default=Value("missing"),
-            output_field=CharField(),
-        )
-    )
+    return {subject: ("nested" if here[subject] else "untagged") if subject in here else "missing" for subject in wanted}
 
 
 # --- the accessories of one page of subjects -------------------------------------

@@ -3,9 +3,10 @@
 As template nodes a row cost some 270 µs (60-odd variable lookups, filters and includes
 each), which made the rows a third of the tag page's time; the same HTML written here
 costs a fraction of that. What most rows show (the tag, digest, platform, size, push and
-pull times, the actions) is written directly; what few rows show (accessories, labels, a
-signature verdict, a scan summary, an estimated push time) still comes from the include
-templates the other pages share. The output is the HTML the template loop wrote, byte for
+pull times, the actions, and an accessory's subject and chips, which fill whole pages of
+signatures) is written directly; what few rows show (labels, a signature verdict, a scan
+summary, an estimated push time) still comes from the include templates the other pages
+share. The output is the HTML the template loop wrote, byte for
 byte (`tests/pages/test_tag_rows.py` compares them).
 
 Every value from the registry is escaped (`conditional_escape`), as the template's
@@ -74,14 +75,10 @@ def _row(context: template.Context, tag: Any) -> str:
     )
     with context.push(tag=tag):
         if tag.accessory_subject:
-            parts.append(_include(context, "repositories/_accessory_of.html"))
+            parts.append(_accessory_of(tag, context["artifact_url"]))
         parts.append("\n            ")
         if tag.accessories:
-            parts.append(
-                _include(
-                    context, "repositories/_accessories.html", accessories=tag.accessories, counts=tag.accessory_counts
-                )
-            )
+            parts.append(_accessories(tag.accessories, tag.accessory_counts, context["artifact_url"]))
         parts.append("\n            ")
         if not tag.accessory_subject:
             signature = _signature(artifact)
@@ -132,6 +129,70 @@ def _row(context: template.Context, tag: Any) -> str:
         )
     parts.append("\n          </td>\n        </tr>\n        ")
     return "".join(parts)
+
+
+def _accessory_of(tag: Any, artifact_url: str) -> str:
+    """`repositories/_accessory_of.html` for an accessory row."""
+    home = tag.accessory_home
+    subject = tag.accessory_subject
+    short = _e(truncatechars(subject, 19))
+    head = (
+        f'\n<div class="small accessory-of" data-accessory-home="{_e(home)}">\n'
+        '  <span class="badge rounded-pill text-bg-light border"><i class="bi bi-paperclip" aria-hidden="true"></i> '
+        f"{_e(tag.accessory_kind.label)}</span>\n  "
+    )
+    if home == "missing":
+        title = _blocktranslate(
+            "No artifact %(accessory_subject)s is in this repository: it was deleted, or never pushed here.",
+            accessory_subject=_e(subject),
+        )
+        text = _blocktranslate("accessory of missing <code>%(subject)s</code>", subject=short)
+        body = f'\n  <span class="text-warning-emphasis" title="{title}">{text}</span>\n  '
+    else:
+        text = _blocktranslate(
+            'accessory of <a href="%(url)s" title="%(full)s"><code>%(subject)s</code></a>',
+            url=_e(row_url(artifact_url, subject)),
+            full=_e(subject),
+            subject=short,
+        )
+        untagged = f" {_e(gettext('(an untagged artifact)'))}" if home == "untagged" else ""
+        body = f'\n  <span class="text-body-secondary">{text}{untagged}</span>\n  '
+    return f"{head}{body}\n</div>\n"
+
+
+def _accessories(accessories: list[Any], counts: list[Any], artifact_url: str) -> str:
+    """`repositories/_accessories.html`: the chips of a row's accessories, opening to each one."""
+    chips = "".join(
+        f'<span class="badge rounded-pill text-bg-light border accessory-chip" data-accessory-kind="{_e(count.kind)}">'
+        f'<i class="bi bi-paperclip" aria-hidden="true"></i> {_e(count.label)}'
+        f"{f' ×{count.count}' if count.count > 1 else ''}</span> "
+        for count in counts
+    )
+    items = []
+    for accessory in accessories:
+        if accessory.tag:
+            shown = f'<span class="font-monospace">{_e(truncatechars(accessory.tag, 80))}</span>'
+        else:
+            untagged = _e(gettext("Pushed by digest, with no tag"))
+            shown = f'<span class="text-body-secondary fst-italic" title="{untagged}">{_e(gettext("untagged"))}</span>'
+        items.append(
+            "\n    <li data-accessory=\"" + _e(accessory.tag or accessory.digest) + '">\n'
+            f'      <span class="text-body-secondary">{_e(accessory.kind.label)}</span>\n'
+            f"      {shown}\n"
+            f'      <a href="{_e(row_url(artifact_url, accessory.digest))}" title="{_e(accessory.digest)}"><code>{_e(accessory.short_digest)}</code></a>\n'
+            "    </li>\n    "
+        )
+    title = _e(gettext("Signatures, SBOMs, attestations and other referrers of this artifact"))
+    return (
+        '\n<details class="accessories small mt-1">\n'
+        f'  <summary class="accessory-chips" title="{title}">\n    {chips}\n  </summary>\n'
+        f'  <ul class="list-unstyled mb-0 ms-3 accessory-list">\n    {"".join(items)}\n  </ul>\n</details>\n'
+    )
+
+
+def _blocktranslate(message: str, **values: str) -> str:
+    """`{% blocktranslate trimmed with ... %}`: the translated `message` with the (escaped) `values` put in."""
+    return gettext(message) % values
 
 
 def _signature(artifact: Any) -> Any:

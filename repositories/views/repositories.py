@@ -36,7 +36,7 @@ from ..accessories import (
     count_by_kind,
     filter_accessories,
     kind_of,
-    with_subject_state,
+    subject_homes,
 )
 from ..forms import validate_tag_filter
 from ..freshness import last_synced
@@ -223,7 +223,7 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     prefetch_related_objects(indexes, Prefetch("children", queryset=children))
     mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
     total = count_accessory_filtered(unfiltered, mode, repository, tags)
-    _add_subject_state(page.rows)
+    _add_subject_state(repository, page.rows)
     found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
     attach_row_labels(page.rows)
     for tag in page.rows:
@@ -234,17 +234,12 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     return form, page, total
 
 
-def _add_subject_state(rows: list[Tag]) -> None:
-    """`accessory_home` of the page's accessory rows (`with_subject_state`), in one more query
-    only when the page has any. Annotated on the whole list instead, its subqueries would be
-    planned for every row of the repository (hashed: a scan of every tag and artifact)."""
-    accessory_rows = [tag.pk for tag in rows if tag.accessory_subject]  # type: ignore[attr-defined]
-    homes: dict[int, str] = {}
-    if accessory_rows:
-        found = filter_accessories(Tag.objects.filter(pk__in=accessory_rows), AccessoryMode.INCLUDE)
-        homes = dict(with_subject_state(found).values_list("pk", "accessory_home"))  # type: ignore[misc]
+def _add_subject_state(repository: Repository, rows: list[Tag]) -> None:
+    """`accessory_home` of the page's accessory rows (`subject_homes`), in one more query
+    only when the page has any; None for ordinary rows."""
+    homes = subject_homes(repository, (tag.accessory_subject for tag in rows if tag.accessory_subject))  # type: ignore[attr-defined]
     for tag in rows:
-        tag.accessory_home = homes.get(tag.pk)  # type: ignore[attr-defined]
+        tag.accessory_home = homes.get(tag.accessory_subject) if tag.accessory_subject else None  # type: ignore[attr-defined]
 
 
 def row_texts(repository: Repository, query: str, *, scans: bool) -> dict[str, str]:
