@@ -19,13 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
+from django.contrib.humanize.templatetags.humanize import NaturalTimeFormatter, intcomma
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.defaultfilters import date, filesizeformat, truncatechars
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from .row_urls import escape_once, fill, row_url
 from .scan_tags import summary_for
@@ -36,6 +36,37 @@ _TIME = "Y-m-d H:i:s e"
 
 
 _e = escape_once
+
+
+class _Translated:
+    """One of humanize's lazy plural strings (`"%(count)s minutes ago"`), its `%` remembered
+    per language and values: translating the lazy plural on every call was a tenth of a
+    page's rows. The values are small counts (seconds, minutes, hours, days, ...) and the
+    "2 days, 3 hours" they make, so what it remembers stays small."""
+
+    def __init__(self, lazy: Any) -> None:
+        self.lazy = lazy
+        self.done: dict[tuple[str | None, tuple[tuple[str, object], ...]], str] = {}
+
+    def __mod__(self, values: dict[str, object]) -> str:
+        key = (get_language(), tuple(values.items()))
+        found = self.done.get(key)
+        if found is None:
+            found = self.done[key] = str(self.lazy % values)
+        return found
+
+
+class _NaturalTime(NaturalTimeFormatter):
+    """`naturaltime`, the same code on the same strings, with each translation remembered."""
+
+    # The stubs type these as plain strings; humanize only ever applies `%` to them.
+    time_strings = {key: (text if key == "now" else _Translated(text)) for key, text in NaturalTimeFormatter.time_strings.items()}  # type: ignore[misc]
+    past_substrings = {key: _Translated(text) for key, text in NaturalTimeFormatter.past_substrings.items()}  # type: ignore[misc]
+    future_substrings = {key: _Translated(text) for key, text in NaturalTimeFormatter.future_substrings.items()}  # type: ignore[misc]
+
+
+def naturaltime(value: datetime) -> str:
+    return _NaturalTime.string_for(value)  # type: ignore[no-any-return]
 
 
 def _time(value: datetime) -> str:

@@ -100,3 +100,19 @@ def test_the_rows_are_the_template_loops_byte_for_byte(world: World, rows: None,
         written = Template(PYTHON_ROWS).render(Context(context | {"request": request}))
     assert written == expected
     assert written.count("<tr data-tag=") == len(context["page"].rows)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_remembered_natural_times_are_humanizes_own(language: str) -> None:
+    """The rows' `naturaltime` remembers each translated plural; what it writes is humanize's,
+    for past and future times of every unit (half a second from any boundary)."""
+    from django.contrib.humanize.templatetags.humanize import naturaltime as humanize_naturaltime
+
+    from repositories.templatetags.tag_rows import naturaltime
+
+    seconds = [0.5, 1.5, 30.5, 90.5, 3599.5, 3600.5, 7300.5, 86400.5, 3 * 86400 + 7200.5, 40 * 86400.5, 400 * 86400.5, 800 * 86400.5]
+    with translation.override(language):
+        for offset in [*seconds, *(-s for s in seconds[1:])]:
+            value = timezone.now() - timedelta(seconds=offset)
+            for _ in range(2):  # the second time from what it remembered
+                assert naturaltime(value) == humanize_naturaltime(value), offset
