@@ -10,6 +10,7 @@ answers are the same.
 
 from __future__ import annotations
 
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -266,3 +267,36 @@ def test_the_api_preview_with_advice_outside_a_transaction_answers_the_inline_fi
     # `base` (kept by v4 and v5), nor `elsewhere` (the other project's).
     assert expected.bytes_freed == 100 + 101 + 102 + 700
     assert started == ([True] if _overlaps() else [])  # the two steps, beside, where they run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_advised_preview_hands_its_evaluation_over_and_begins_the_sum_before_reading() -> None:
+    """`advised_preview` keeps no reference to the evaluation while the caller's block runs,
+    so the caller's `del` frees it before the advice is awaited (the database finishes the
+    sum meanwhile); and the sum is begun before the candidates are read."""
+    from repositories.services import retention_advisor
+
+    project, _ = _shared_storage()
+    data = {"rules": [rule("latest_pushed_n", 1)]}
+    order: list[str] = []
+    real_preview, real_start = retention_advisor.preview, retention_advisor.PendingAdvice.start
+
+    def preview(*args: Any, **kwargs: Any) -> Any:
+        order.append("preview")
+        return real_preview(*args, **kwargs)
+
+    def start(self: PendingAdvice) -> None:
+        order.append("start")
+        real_start(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(retention_advisor, "preview", preview)
+        patch.setattr(retention_advisor.PendingAdvice, "start", start)
+        with retention_advisor.advised_preview(project, data) as (evaluation, finish):
+            # This name and getrefcount's argument: no other holder (the generator's frame was one).
+            assert sys.getrefcount(evaluation) == 2
+            del evaluation
+            assert finish is not None
+            advice = finish()
+    assert order == ["start", "preview"]
+    assert advice.deleted_artifacts == 4 and advice.bytes_freed > 0
