@@ -45,8 +45,12 @@ TAG_FILTERS = {"glob v1.*": {"tag": "v1.*"}, "substring 99": {"tag": "99"}, "acc
 
 def fill_tags(project: Any, size: int) -> Any:
     """A repository `<project>/tags-<size>` with `size` tags, each on its own artifact (sizes,
-    pulls, push and pull times spread; a third never pulled), plus one cosign signature per
-    hundred tags. One INSERT ... SELECT per table."""
+    pulls, push and pull times spread; a third never pulled), one in a hundred of them a
+    cosign signature: its tag names the digest of the artifact before it (its subject, which
+    has an ordinary tag), as cosign names it, so it nests under that row. (Until 2026-12-07
+    each signature tag named its own artifact, an accessory of itself with no ordinary tag:
+    all 1,000 were rows of their own and filled the first pages by name and by pulls.)
+    One INSERT ... SELECT per table."""
     from django.db import connection
 
     from repositories.models import Repository
@@ -73,7 +77,7 @@ def fill_tags(project: Any, size: int) -> Any:
                 last_pull_at, overwritten_protected_at)
             SELECT a.repository_id,
                 CASE WHEN row_number() OVER (ORDER BY a.id) %% 100 = 0
-                     THEN 'sha256-' || substr(a.digest, 8) || '.sig'
+                     THEN 'sha256-' || substr(lag(a.digest) OVER (ORDER BY a.id), 8) || '.sig'
                      ELSE 'v' || (row_number() OVER (ORDER BY a.id) %% 7) || '.' || row_number() OVER (ORDER BY a.id)
                 END,
                 a.id, a.pushed_at, 'push', a.last_pull_at, NULL
