@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from repositories.accessories import AccessoryMode, filter_accessories, kind_of_tag
+from repositories.accessories import AccessoryMode, filter_accessories, kind_of_tag, subject_expression
 from repositories.models import Tag
 from repositories.retention.candidates import reference_subject
 from tests.pages.accessory_content import add_accessories, reference_tag
@@ -141,6 +141,8 @@ def test_accessories_stay_out_of_a_glob_that_would_match_them(world, content, ac
         reference_tag(digest("x"), ".sig2"),
         reference_tag(digest("x"), ".SIG"),
         "sha256-" + "AB" * 32,
+        "SHA256-" + "ab" * 32,  # the prefix compares case-sensitively on SQLite too (not its LIKE)
+        "sha256_" + "ab" * 32,
         "sha256-" + "ab" * 31,
         "sha256-" + "ab" * 33,
         "sha256-" + "ab" * 31 + "ag",
@@ -159,6 +161,8 @@ def test_sql_and_python_agree_on_which_tags_are_accessories(world, content, name
     tags = Tag.objects.filter(repository=content.repository, name=name)
 
     expected = reference_subject(name)
+    # The subject in SQL (string functions, no regex) for every name, as Python reads it.
+    assert tags.annotate(subject=subject_expression()).get().subject == expected
     # The one-row rule (a regex) and the whole list's (name ranges and string functions).
     for repository in (None, content.repository):
         row = filter_accessories(tags, AccessoryMode.ONLY, repository).first()
