@@ -564,17 +564,13 @@ def preview(
     *,
     now: datetime | None = None,
     repository: Repository | None = None,
-    loaded: Callable[[], Any] | None = None,
 ) -> engine.Evaluation:
     """What an (unsaved) policy would keep and delete now, in the project or in one of its
     repositories (the same decisions there as for the whole project); `ValidationError`
-    if it is invalid. `loaded` is called once the candidates are read, before they are
-    evaluated (the advice begins its database work then: `PendingAdvice`)."""
+    if it is invalid."""
     policy = valid_policy(data)
     rules = immutable_rules_for(project)
     candidates = candidates_for(project, with_labels=uses_labels(policy), repository=repository)
-    if loaded is not None:
-        loaded()
     return engine.evaluate(policy, candidates, now=now or timezone.now(), immutable_rules=rules)
 
 

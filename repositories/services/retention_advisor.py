@@ -49,8 +49,8 @@ class PendingAdvice:
     are read: the sum and its second step are the longer path, and on one core it slows
     the reading by less than it gains (measured: 0.98-1.01 -> 0.89-0.96 s for the preview
     with advice; with two parallel workers it had cost the reading a quarter of a second,
-    so it used to wait for `preview(..., loaded=pending.start)`). `after(evaluation)`
-    finishes it; `cancel()` if the evaluation fails."""
+    so it used to wait until the candidates were read). `after(evaluation)` finishes it;
+    `cancel()` if the evaluation fails."""
 
     def __init__(self, project: Project) -> None:
         self._project = project

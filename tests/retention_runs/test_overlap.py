@@ -213,7 +213,8 @@ def test_the_pending_advice_equals_the_advice_of_the_evaluation(keep: int) -> No
     project, _ = _shared_storage()
     data = {"rules": [rule("latest_pushed_n", keep)]}
     pending = PendingAdvice(project)
-    evaluation = retention.preview(project, data, loaded=pending.start)
+    pending.start()
+    evaluation = retention.preview(project, data)
     got = pending.after(evaluation)()
     with transaction.atomic():
         expected = advice_for(project, evaluation)
