@@ -217,9 +217,13 @@ def _subject_has_ordinary_tag() -> Exists:
     """Whether the outer row's `accessory_subject` is the artifact of an ordinary tag
     of the same repository: the row it is nested under."""
     return Exists(
-        Tag.objects.filter(repository_id=OuterRef("repository_id"), artifact__digest=OuterRef("accessory_subject"))
-        .exclude(ACCESSORY_TAG)
+        _ordinary_tags().filter(repository_id=OuterRef("repository_id"), artifact__digest=OuterRef("accessory_subject"))
     )
+
+
+def _ordinary_tags() -> QuerySet[Tag]:
+    """The tags that are not accessories (`ACCESSORY_TAG`): the rows accessories nest under."""
+    return Tag.objects.exclude(ACCESSORY_TAG)
 
 
 def filter_accessories(
@@ -278,10 +282,9 @@ def subject_homes(repository: Repository | int, subjects: Iterable[str]) -> dict
     wanted = set(subjects)
     if not wanted:
         return {}
-    ordinary = Tag.objects.filter(artifact_id=OuterRef("pk")).exclude(ACCESSORY_TAG)
     here = dict(
         Artifact.objects.filter(repository=repository, digest__in=sorted(wanted))
-        .annotate(tagged=Exists(ordinary))
+        .annotate(tagged=Exists(_ordinary_tags().filter(artifact_id=OuterRef("pk"))))
         .values_list("digest", "tagged")
     )
     return {subject: ("nested" if here[subject] else "untagged") if subject in here else "missing" for subject in wanted}

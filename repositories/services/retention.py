@@ -568,7 +568,13 @@ def preview(
     """What an (unsaved) policy would keep and delete now, in the project or in one of its
     repositories (the same decisions there as for the whole project); `ValidationError`
     if it is invalid."""
-    policy = valid_policy(data)
+    return evaluate_policy(project, valid_policy(data), now=now, repository=repository)
+
+
+def evaluate_policy(
+    project: Project, policy: engine.Policy, *, now: datetime | None = None, repository: Repository | None = None
+) -> engine.Evaluation:
+    """`preview` of a policy already parsed (`valid_policy`)."""
     rules = immutable_rules_for(project)
     candidates = candidates_for(project, with_labels=uses_labels(policy), repository=repository)
     return engine.evaluate(policy, candidates, now=now or timezone.now(), immutable_rules=rules)

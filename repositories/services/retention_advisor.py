@@ -18,7 +18,7 @@ from ..retention.advisor import Advice, advise
 from ..retention.decisions import Evaluation
 from ..retention.engine import gc_paused
 from .overlap import Beside, may_overlap
-from .retention import preview, repository_path, valid_policy
+from .retention import evaluate_policy, repository_path, valid_policy
 from .usage import Freed, ProjectFreeing, would_free
 
 
@@ -111,13 +111,13 @@ def advised_preview(
     freed by reference counting, where a collection resuming over them took a quarter of a
     second at 100,000 tags (measured); deleted before the advice's function is called, it is
     freed while the database finishes the sum. Call that function once the rest is made."""
-    valid_policy(data)
+    policy = valid_policy(data)
     with gc_paused():
         pending = PendingAdvice(project) if advice else None
         try:
             if pending is not None:
                 pending.start()
-            evaluation = preview(project, data)
+            evaluation = evaluate_policy(project, policy)
         except BaseException:
             if pending is not None:
                 pending.cancel()

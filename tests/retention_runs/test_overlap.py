@@ -280,7 +280,7 @@ def test_an_advised_preview_hands_its_evaluation_over_and_begins_the_sum_before_
     project, _ = _shared_storage()
     data = {"rules": [rule("latest_pushed_n", 1)]}
     order: list[str] = []
-    real_preview, real_start = retention_advisor.preview, retention_advisor.PendingAdvice.start
+    real_preview, real_start = retention_advisor.evaluate_policy, retention_advisor.PendingAdvice.start
 
     def preview(*args: Any, **kwargs: Any) -> Any:
         order.append("preview")
@@ -291,7 +291,7 @@ def test_an_advised_preview_hands_its_evaluation_over_and_begins_the_sum_before_
         real_start(self)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(retention_advisor, "preview", preview)
+        patch.setattr(retention_advisor, "evaluate_policy", preview)
         patch.setattr(retention_advisor.PendingAdvice, "start", start)
         with retention_advisor.advised_preview(project, data) as (evaluation, finish):
             # This name and getrefcount's argument: no other holder (the generator's frame was one).
