@@ -58,6 +58,7 @@ from ..models import (
     TagProtectionSettings,
 )
 from ..registry import RegistryClient
+from .content import refresh_repository_counts
 from .overlap import Beside
 from .registry import registry_client
 
@@ -684,6 +685,7 @@ def revert_tag(tag_id: int, artifact_id: int, client: RegistryClient | None = No
     client.put_manifest(repository, tag.name, body, media_type)
     with transaction.atomic():
         Tag.objects.filter(pk=tag.pk).update(artifact=artifact)
+        refresh_repository_counts(tag.repository)
         record(
             AuditAction.TAG_REVERT_PROTECTED,
             actor=Actor.system("immutable-tags"),

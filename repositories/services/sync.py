@@ -459,6 +459,8 @@ def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> C
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
     counts.tags_added, counts.tags_updated = len(new_tags), len(moved)
     if not complete:
+        if new_tags or moved:  # the counts wait for the complete listing; cached views of the tags go by this
+            Repository.objects.filter(pk=repository.pk).update(updated_at=now)
         return counts
     stale = [pk for n, (pk, _) in tags.items() if n not in listing.tags]
     if stale:

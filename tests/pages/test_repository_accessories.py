@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from repositories.accessories import AccessoryMode, filter_accessories, kind_of_tag, subject_expression
-from repositories.models import Tag
+from repositories import accessories as accessory_rules
+from repositories.accessories import (
+    AccessoryMode,
+    filter_accessories,
+    kind_of_tag,
+    lookalike_rows,
+    nested_accessories,
+    subject_expression,
+)
+from repositories.models import Repository, Tag
 from repositories.retention.candidates import reference_subject
+from repositories.services.content import refresh_repository_counts
+from repositories.services.events import handle_notification
 from tests.pages.accessory_content import add_accessories, reference_tag
 from tests.pages.repository_content import digest, make_content
 
@@ -202,3 +212,61 @@ def test_accessories_of_a_full_page_cost_one_query(world, django_assert_max_num_
     assert response.context["total"].count == 120
     rows = response.context["page"].rows
     assert all([a.kind.value for a in row.accessories] == ["signature", "sbom"] for row in rows)
+
+
+def _lookalikes_and_checked(repository: Repository) -> tuple[set[str], set[str]]:
+    """The `exclude` rows by the cached look-alike ids and by checking each tag (given the
+    repository's pk, `filter_accessories` does not ask the cache)."""
+    tags = Tag.objects.filter(repository=repository)
+    by_ids = set(filter_accessories(tags, AccessoryMode.EXCLUDE, repository).values_list("name", flat=True))
+    checked = set(filter_accessories(tags, AccessoryMode.EXCLUDE, repository.pk).values_list("name", flat=True))
+    return by_ids, checked
+
+
+def test_the_lookalike_rows_give_the_rows_that_checking_each_tag_gives(world, content, accessories):
+    # Names that start as a reference tag does but are not one are rows as any tag is.
+    for name in ("sha256-latest", "sha256-" + "ab" * 31 + "ag", "sha512-" + "cd" * 32 + ".sig2"):
+        Tag.objects.create(repository=content.repository, name=name, artifact=content.other)
+    refresh_repository_counts(content.repository)
+    repository = Repository.objects.get(pk=content.repository.pk)
+    orphans = {reference_tag(accessories.missing_subject, ".sig"), reference_tag(accessories.lonely.digest, ".att")}
+    lookalikes = orphans | {"sha256-latest", "sha256-" + "ab" * 31 + "ag", "sha512-" + "cd" * 32 + ".sig2"}
+
+    ids = lookalike_rows(repository)
+    assert ids is not None and set(Tag.objects.filter(pk__in=ids).values_list("name", flat=True)) == lookalikes
+    by_ids, checked = _lookalikes_and_checked(repository)
+    assert by_ids == checked == set(ORDINARY) | lookalikes
+    # The nested ones (which the count takes away) agree too.
+    tags = Tag.objects.filter(repository=repository)
+    nested = set(nested_accessories(tags, repository).values_list("name", flat=True))
+    assert nested == set(nested_accessories(tags, repository.pk).values_list("name", flat=True))
+    assert nested == set(tags.values_list("name", flat=True)) - by_ids
+
+
+def test_more_lookalike_rows_than_it_remembers_and_each_tag_is_checked(world, content, accessories, monkeypatch):
+    monkeypatch.setattr(accessory_rules, "LOOKALIKE_ROWS_REMEMBERED", 1)
+    repository = Repository.objects.get(pk=content.repository.pk)
+
+    assert lookalike_rows(repository) is None
+    by_ids, checked = _lookalikes_and_checked(repository)
+    assert by_ids == checked and reference_tag(accessories.missing_subject, ".sig") in by_ids
+
+
+def _delete_event(tag: str, digest: str) -> dict:
+    target = {"repository": "acme/app", "tag": tag, "digest": digest}
+    return {"events": [{"id": f"delete:{tag}", "action": "delete", "target": target, "actor": {"name": "alice"}}]}
+
+
+def test_a_list_read_after_the_tags_change_sees_the_change(world, content, accessories):
+    """The look-alike rows are cached under the repository's `updated_at`: a notification that
+    deletes the subject's tags makes its signature an orphan, a row of the next page."""
+    client = world.client("guest")
+    signature = reference_tag(content.image.digest, ".sig")
+    assert signature not in _names(client.get(URL))
+
+    for tag in ("v1.0", "v1.1"):
+        assert handle_notification(_delete_event(tag, content.image.digest)).handled == 1
+
+    response = client.get(URL)
+    assert signature in _names(response)
+    assert 'data-accessory-home="untagged"' in _row(response.content.decode(), signature)
