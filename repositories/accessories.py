@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy
 
 from portal import keyset
 from portal.keyset import Total
+from portal.statements import Prepared
 
 from .models import Artifact, Repository, Tag
 from .retention.candidates import reference_subject
@@ -313,10 +314,10 @@ def nested_accessories(tags: QuerySet[Tag], repository: Repository | int | None 
     an ordinary tag here): the accessory names and subjects narrow the rows first (without
     reading artifacts, given `repository`: `accessory_tags`), so the subquery runs for
     those few rows only."""
-    accessory = ACCESSORY_TAG if repository is None else accessory_tags(repository, tags.db)
     rows = lookalike_rows(repository, tags.db) if isinstance(repository, Repository) else None
-    if rows is not None:
+    if rows is not None and repository is not None:
         return tags.filter(accessory_tags(repository, tags.db, loose=True)).exclude(pk__in=rows)
+    accessory = ACCESSORY_TAG if repository is None else accessory_tags(repository, tags.db)
     accessories = tags.filter(accessory).annotate(accessory_subject=subject_expression())
     return accessories.filter(_subject_has_ordinary_tag())
 
@@ -380,22 +381,11 @@ def accessories_for(repository: Repository, digests: Iterable[str]) -> dict[str,
     if not wanted:
         return {}
     names = [name for digest in wanted for name in reference_tag_names(digest)]
-    # Two index lookups in one statement (an OR of the two would read every artifact of the
-    # repository): referrers by their `subject` (with each of their tags, or NULL when
-    # untagged), and artifacts under a reference tag, where `tags__name` in values_list
-    # reuses the filter's join so each row is the (artifact, tag) pair that matched.
-    columns = ("digest", "subject_digest", "artifact_type", "media_type", "tags__name")
-    by_subject = (
-        Artifact.objects.filter(repository=repository, subject_digest__in=wanted).order_by().values_list(*columns)
-    )
-    postgresql = connections[Artifact.objects.db].vendor == "postgresql"
-    by_name = {f"tags__name__{'wharf_in_array' if postgresql else 'in'}": names}
-    by_tag = (
-        Artifact.objects.filter(repository=repository, tags__repository=repository, **by_name)
-        .order_by()
-        .values_list(*columns)
-    )
-    rows = by_subject.union(by_tag, all=True)
+    alias = Artifact.objects.db
+    if connections[alias].vendor == "postgresql":  # the lists are one array parameter each: prepared
+        rows = _ACCESSORY_ROWS.rows(repository.pk, wanted, names, using=alias)
+    else:
+        rows = list(_accessory_rows(repository.pk, wanted, names, postgresql=False))
     found: dict[str, dict[tuple[str, str | None], Accessory]] = defaultdict(dict)
     for digest, subject_digest, artifact_type, media_type, tag_name in rows:
         subject = (reference_subject(tag_name) if tag_name else None) or subject_digest
@@ -407,6 +397,37 @@ def accessories_for(repository: Repository, digests: Iterable[str]) -> dict[str,
         subject: sorted(items.values(), key=lambda a: (order.index(a.kind), a.tag or "~", a.digest))
         for subject, items in found.items()
     }
+
+
+def _accessory_rows(repository_id: int, wanted: list[str], names: list[str], *, postgresql: bool = True) -> QuerySet[Any]:
+    """(digest, subject, artifact type, media type, tag name) of the referrers of `wanted` and
+    of the artifacts under the reference tags `names`: two index lookups in one statement (an
+    OR of the two would read every artifact of the repository): referrers by their `subject`
+    (with each of their tags, or NULL when untagged), and artifacts under a reference tag,
+    where `tags__name` in values_list reuses the filter's join so each row is the (artifact,
+    tag) pair that matched. On PostgreSQL each list is one array parameter (`in_list`, and
+    `wharf_in_array` for the many names); where there are no arrays (SQLite), `IN` lists."""
+    columns = ("digest", "subject_digest", "artifact_type", "media_type", "tags__name")
+    by_subject = (
+        Artifact.objects.filter(repository_id=repository_id, subject_digest__in_list=wanted)
+        .order_by()
+        .values_list(*columns)
+    )
+    by_name = {f"tags__name__{'wharf_in_array' if postgresql else 'in'}": names}
+    by_tag = (
+        Artifact.objects.filter(repository_id=repository_id, tags__repository_id=repository_id, **by_name)
+        .order_by()
+        .values_list(*columns)
+    )
+    return by_subject.union(by_tag, all=True)
+
+
+# Built and compiled once per process (`portal.statements`), with stand-ins no digest or tag is.
+_ACCESSORY_ROWS = Prepared(
+    _accessory_rows,
+    stand_ins=(-7_319_004_211, ["\x00wharf:stand-in-subject"], ["\x00wharf:stand-in-name"]),
+    checks=(-424_242, ["\x00wharf:check-subject"], ["\x00wharf:check-name"]),
+)
 
 
 def count_by_kind(accessories: Iterable[Accessory]) -> list[KindCount]:

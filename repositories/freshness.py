@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+
+from portal.statements import Prepared
 
 from .models import RegistryEvent, Repository, SyncRun
 
@@ -37,30 +39,41 @@ class LastSynced:
         return self.synced_at is None or self.event_at > self.synced_at
 
 
-def covering_runs(repository: Repository) -> Q:
-    """The sync runs whose scope includes `repository`."""
+def covering_runs(project_id: int, repository_name: str) -> Q:
+    """The sync runs whose scope includes the repository `repository_name` of project `project_id`."""
     return (
         Q(scope=SyncRun.Scope.REGISTRY)
-        | Q(scope=SyncRun.Scope.PROJECT, project_id=repository.project_id)
-        | Q(scope=SyncRun.Scope.REPOSITORY, repository_name=repository.name)
+        | Q(scope=SyncRun.Scope.PROJECT, project_id=project_id)
+        | Q(scope=SyncRun.Scope.REPOSITORY, repository_name=repository_name)
     )
+
+
+def _newest_covering_run(project_id: int, repository_name: str) -> QuerySet[SyncRun]:
+    return (
+        SyncRun.objects.filter(covering_runs(project_id, repository_name), status=SyncRun.Status.SUCCEEDED)
+        .only("id", "scope", "project_id", "repository_name", "status", "finished_at", "created_at")
+        .order_by(F("finished_at").desc(nulls_last=True), "-id")[:1]
+    )
+
+
+def _newest_event(repository_name: str) -> QuerySet[RegistryEvent, tuple[datetime, str]]:
+    return RegistryEvent.objects.filter(repository=repository_name).order_by("-received_at").values_list("received_at", "action")[:1]
+
+
+# Built and compiled once per process (`portal.statements`); no project id or name is a stand-in.
+_NEWEST_COVERING_RUN = Prepared(
+    _newest_covering_run, stand_ins=(-7_319_004_211, "\x00wharf:stand-in"), checks=(-424_242, "\x00wharf:check")
+)
+_NEWEST_EVENT = Prepared(_newest_event, stand_ins=("\x00wharf:stand-in",), checks=("\x00wharf:check",))
 
 
 def last_synced(repository: Repository) -> LastSynced:
-    """Two queries: the newest covering succeeded run, and the newest notification
-    (answered by the `regevent_repo_received` index)."""
-    run = (
-        SyncRun.objects.filter(covering_runs(repository), status=SyncRun.Status.SUCCEEDED)
-        .only("id", "scope", "project_id", "repository_name", "status", "finished_at", "created_at")
-        .order_by(F("finished_at").desc(nulls_last=True), "-id")
-        .first()
-    )
-    event = (
-        RegistryEvent.objects.filter(repository=repository.name)
-        .order_by("-received_at")
-        .values_list("received_at", "action")
-        .first()
-    )
-    if event is None:
+    """Two queries: the newest covering succeeded run (`covering_runs`), and the newest
+    notification (answered by the `regevent_repo_received` index)."""
+    alias = SyncRun.objects.db
+    runs = _NEWEST_COVERING_RUN.rows(repository.project_id, repository.name, using=alias)
+    events = _NEWEST_EVENT.rows(repository.name, using=alias)
+    run = runs[0] if runs else None
+    if not events:
         return LastSynced(run)
-    return LastSynced(run, event[0], event[1])
+    return LastSynced(run, events[0][0], events[0][1])

@@ -29,8 +29,8 @@ label_color_validator = RegexValidator(
 
 
 class LabelQuerySet(models.QuerySet["Label"]):
-    def usable_in(self, project: Project) -> LabelQuerySet:
-        """The labels that may be put on artifacts of `project`: global ones and its own."""
+    def usable_in(self, project: Project | int) -> LabelQuerySet:
+        """The labels that may be put on artifacts of `project` (or its pk): global ones and its own."""
         return self.filter(models.Q(project__isnull=True) | models.Q(project=project))
 
 

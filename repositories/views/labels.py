@@ -28,6 +28,7 @@ from accounts.forms import BootstrapForm, apply_validation_error
 from accounts.permissions import Perm, may_manage_global_labels
 from accounts.views.http import HtmxHttpRequest, render_page, system_admin_required
 from audit.context import Actor
+from portal.statements import Prepared
 
 from ..access import (
     get_label_in,
@@ -217,11 +218,19 @@ def attach_row_labels(tags: Any) -> None:
         tag.labels = found.get(tag.artifact_id, [])
 
 
+def _usable_labels(project_id: int) -> Any:
+    return Label.objects.usable_in(project_id).order_by("name", "id")
+
+
+# Built and compiled once per process (`portal.statements`); no project id is negative.
+_USABLE_LABELS = Prepared(_usable_labels, stand_ins=(-7_319_004_211,), checks=(-424_242,))
+
+
 def tag_list_label_context(project: Project, repository: Repository) -> dict[str, Any]:
     """What the tag list needs for labels: those usable here (filter and bulk action),
     whether the user may put them on, and where the bulk action posts."""
     return {
-        "usable_labels": list(Label.objects.usable_in(project).order_by("name", "id")),
+        "usable_labels": _USABLE_LABELS.rows(project.pk, using=Label.objects.db),
         "can_label": Perm.PUSH in project.perms,  # type: ignore[attr-defined]
         "bulk_label_url": reverse("projects:tags_label", args=[project.name, repository.short_name]),
     }

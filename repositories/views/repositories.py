@@ -27,11 +27,13 @@ from accounts.views.http import HtmxHttpRequest, render_page, wants_partial
 from portal import keyset
 from portal.keyset import KeysetPage, Ordering, Position, Total
 from portal.search import search
+from portal.statements import Prepared
 
 from ..access import get_project, get_repository_in
 from ..accessories import (
     AccessoryMode,
     accessories_for,
+    accessory_subject_of,
     count_accessory_filtered,
     count_by_kind,
     filter_accessories,
@@ -122,10 +124,25 @@ def _query_without_page(data: QueryDict) -> str:
 
 
 def latest_sync_run(project: Project, repository: Repository | None = None) -> SyncRun | None:
-    runs = SyncRun.objects.filter(project=project)
-    if repository is not None:
-        runs = runs.filter(scope=SyncRun.Scope.REPOSITORY, repository_name=repository.name)
-    return runs.order_by("-created_at", "-id").first()
+    if repository is None:
+        runs = _LATEST_PROJECT_RUN.rows(project.pk, using=SyncRun.objects.db)
+    else:
+        runs = _LATEST_REPOSITORY_RUN.rows(project.pk, repository.name, using=SyncRun.objects.db)
+    return runs[0] if runs else None
+
+
+def _latest_run(project_id: int, repository_name: str | None = None) -> QuerySet[SyncRun]:
+    runs = SyncRun.objects.filter(project_id=project_id)
+    if repository_name is not None:
+        runs = runs.filter(scope=SyncRun.Scope.REPOSITORY, repository_name=repository_name)
+    return runs.order_by("-created_at", "-id")[:1]
+
+
+# Built and compiled once per process (`portal.statements`); no project id or name is a stand-in.
+_LATEST_PROJECT_RUN = Prepared(_latest_run, stand_ins=(-7_319_004_211,), checks=(-424_242,))
+_LATEST_REPOSITORY_RUN = Prepared(
+    _latest_run, stand_ins=(-7_319_004_211, "\x00wharf:stand-in"), checks=(-424_242, "\x00wharf:check")
+)
 
 
 # --- the Repositories tab ---------------------------------------------------------
@@ -187,7 +204,8 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
     tags = filter_by_label(tags, cleaned.get("label"))
     tags = filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
     mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
-    return ordered_tags(repository, filter_accessories(tags, mode, repository), ordering), tags
+    # The rows' `accessory_subject` is worked out in Python from the artifacts they are read with.
+    return ordered_tags(repository, filter_accessories(tags, mode, repository, annotate=False), ordering), tags
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
@@ -223,6 +241,8 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     prefetch_related_objects(indexes, Prefetch("children", queryset=children))
     mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
     total = count_accessory_filtered(unfiltered, mode, repository, tags)
+    for tag in page.rows:
+        tag.accessory_subject = accessory_subject_of(tag)  # type: ignore[attr-defined]
     _add_subject_state(repository, page.rows)
     found = accessories_for(repository, (tag.artifact.digest for tag in page.rows))
     attach_row_labels(page.rows)

@@ -30,6 +30,7 @@ from accounts.views.http import HtmxHttpRequest, render_page
 from audit.context import Actor
 from portal import keyset
 from portal.db import latest_per
+from portal.statements import Prepared
 
 from ..access import get_project, get_repository_in
 from ..api.scanning_compare import compare_reports
@@ -114,6 +115,17 @@ class ScanSummary:
         ]
 
 
+def _newest_reports(artifact_ids: list[int]) -> QuerySet[ScanReport]:
+    """The newest report (any status) of each of `artifact_ids`."""
+    reports = ScanReport.objects.filter(artifact_id__in_list=artifact_ids).defer(*_REPORT_HEAVY)
+    return latest_per(reports, "artifact_id", ["-created_at", "-id"])
+
+
+# Built and compiled once per process (`portal.statements`; on PostgreSQL, where the ids are
+# one array parameter); no artifact id is negative.
+_NEWEST_REPORTS = Prepared(_newest_reports, stand_ins=([-7_319_004_211],), checks=([-424_242],))
+
+
 def scan_summaries(artifact_ids: Iterable[int]) -> dict[int, ScanSummary]:
     """{artifact id: summary} in at most two queries whatever the number of artifacts: the
     newest report of each (any status), and the newest succeeded one of those whose newest
@@ -122,10 +134,7 @@ def scan_summaries(artifact_ids: Iterable[int]) -> dict[int, ScanSummary]:
     if not ids:
         return {}
     reports = ScanReport.objects.filter(artifact_id__in=ids).defer(*_REPORT_HEAVY)
-    newest = {
-        r.artifact_id: r
-        for r in latest_per(reports, "artifact_id", ["-created_at", "-id"])
-    }
+    newest = {r.artifact_id: r for r in _NEWEST_REPORTS.rows(ids, using=ScanReport.objects.db)}
     # An artifact whose newest report succeeded has it as its newest success; only the others
     # (pending, failed) need the second query, and a page of unscanned or cleanly scanned
     # artifacts does without it.

@@ -36,16 +36,14 @@ def test_the_compiled_statement_answers_what_the_queryset_does(world: World, per
         else:
             assert got is not None and _fields(got) == _fields(expected), (persona, name)
     if persona != "anonymous":  # the anonymous lookup stays the ORM's (no join to build)
-        assert access._role_statement(connection.alias) is not None
+        assert access._PROJECT_WITH_ROLE.compiled(connection.alias) is not None
 
 
 def test_stand_ins_are_where_the_user_and_the_name_go(world: World) -> None:
     """Its self-check: another user and name give the stand-ins' statement with them put in."""
-    sql, params, users, names = access._role_statement(connection.alias) or (None, [], [], [])
-    assert sql is not None and users and names
-    assert all(params[i] == access._STAND_IN_USER for i in users)
-    assert all(params[i] == access._STAND_IN_NAME for i in names)
+    compiled = access._PROJECT_WITH_ROLE.compiled(connection.alias)
+    assert compiled is not None and all(compiled.slots)
     user = world.user("maintainer")
-    check_sql, check_params = access._compiled(user.pk, "acme", connection.alias)
-    assert check_sql == sql
-    assert check_params == access._filled(params, users, names, user.pk, "acme")
+    check_sql, check_params = access._with_role_of(user.pk, "acme").query.get_compiler(connection.alias).as_sql()
+    assert check_sql == compiled.sql
+    assert tuple(check_params) == compiled.fill([user.pk, "acme"])
