@@ -238,6 +238,7 @@ def count(
     *,
     coarse: QuerySet[Any] | None = None,
     left_out: QuerySet[Any] | Callable[[], QuerySet[Any]] | None = None,
+    known: int | None = None,
 ) -> Total:
     """How many rows `queryset` has: exact up to `limit` (a count that stops there),
     beyond it PostgreSQL's estimate; SQLite always counts exactly.
@@ -247,7 +248,13 @@ def count(
     the list is past `limit`, and gives the estimate (its statistics are the better ones).
     `left_out`, with it, are the rows of `coarse` that `queryset` leaves out, found without
     reading the others: the exact total is then the one count minus the other (a callable
-    makes it only when the total is exact: its queryset can cost more to build than to run)."""
+    makes it only when the total is exact: its queryset can cost more to build than to run).
+
+    `known`, if given, is how many rows `coarse` (or `queryset`) had when it was last counted
+    and kept (a denormalised count, such as a repository's `tag_count`): past `limit` it is
+    the estimate, on either database, and no query is run; otherwise the rows are counted."""
+    if known is not None and known > limit:
+        return Total(known, False)
     queryset = queryset.order_by()
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":

@@ -295,17 +295,25 @@ def lookalike_rows(repository: Repository, alias: str = "default") -> list[int] 
 
 
 def count_accessory_filtered(
-    tags: QuerySet[Tag], mode: str, repository: Repository | int, filtered: QuerySet[Tag] | None = None
+    tags: QuerySet[Tag],
+    mode: str,
+    repository: Repository | int,
+    filtered: QuerySet[Tag] | None = None,
+    *,
+    known: int | None = None,
 ) -> Total:
     """How many rows `filter_accessories(tags, mode, repository)` (`filtered`, if the caller
     has it) has (`portal.keyset.count`), from `tags` (before that filter) and without the
     per-row work it costs: `include` and `only` count without joining the artifacts;
     `exclude` counts `tags` less the nested accessories (`nested_accessories`), both
-    through indexes (SQLite counts `filtered` itself)."""
+    through indexes (SQLite counts `filtered` itself). `known`: how many `tags` are, as kept
+    (`keyset.count`), when they are the whole list."""
     if mode == AccessoryMode.EXCLUDE:
         if filtered is None:
             filtered = filter_accessories(tags, mode, repository)
-        return keyset.count(filtered, coarse=tags, left_out=lambda: nested_accessories(tags, repository))
+        return keyset.count(filtered, coarse=tags, left_out=lambda: nested_accessories(tags, repository), known=known)
+    if mode == AccessoryMode.INCLUDE:
+        return keyset.count(filter_accessories(tags, mode, repository, annotate=False), known=known)
     return keyset.count(filter_accessories(tags, mode, repository, annotate=False))
 
 

@@ -211,7 +211,8 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
     """One page of `repository`'s tags as `data` (a query string) asks, by cursor
     (`portal.keyset`), in a fixed number of queries whatever the page size and depth:
-    the count (`count_accessory_filtered`: bounded, then exact or PostgreSQL's estimate),
+    the count (`count_accessory_filtered`: bounded, then exact or PostgreSQL's estimate; for
+    the whole list past the bound, the repository's `tag_count`, with no query),
     tags with artifacts, the accessories of the page's artifacts (`repositories.accessories`)
     and their labels; one more for the children of the page's indexes, if it shows any,
     for the state of its accessory rows, if any, and where it crosses from pulled to
@@ -240,7 +241,10 @@ def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, Key
     indexes = [tag.artifact for tag in page.rows if tag.artifact.kind == Artifact.Kind.INDEX]
     prefetch_related_objects(indexes, Prefetch("children", queryset=children))
     mode = form.cleaned_data.get("accessories") or AccessoryMode.EXCLUDE
-    total = count_accessory_filtered(unfiltered, mode, repository, tags)
+    # The whole list's count is kept on the repository: past the exact count's limit it is the estimate.
+    cleaned = form.cleaned_data
+    whole = not (cleaned.get("tag") or "tag" in form.errors or cleaned.get("label") or cleaned.get("signature"))
+    total = count_accessory_filtered(unfiltered, mode, repository, tags, known=repository.tag_count if whole else None)
     for tag in page.rows:
         tag.accessory_subject = accessory_subject_of(tag)  # type: ignore[attr-defined]
     _add_subject_state(repository, page.rows)
