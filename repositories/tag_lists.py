@@ -46,7 +46,13 @@ def ordering_for_sort(sort: str) -> Ordering:
 
 def ordered_tags(repository: Repository, tags: QuerySet[Tag], ordering: Ordering) -> QuerySet[Tag]:
     """`tags` (of `repository`) ready to be paged in `ordering`: an order on the artifact's
-    columns also names the artifact's repository, so PostgreSQL walks the artifact index."""
+    columns also names the artifact's repository, so PostgreSQL walks the artifact index.
+
+    For such an order `tags` may leave out the tag's own repository (a tag's artifact is in
+    the tag's repository), and the page's whole list does: with both, PostgreSQL takes a
+    tag's artifact to be in the repository as rarely as any artifact is (an estimate 20x
+    too low), and once the accessory filter no longer looked costly it sorted all of a
+    10,000-tag repository's tags (33 ms) rather than walk the index (0.6 ms)."""
     if any(key.startswith("artifact__") for key in ordering.keys):
         tags = tags.filter(artifact__repository=repository)
     return tags

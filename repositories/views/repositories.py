@@ -198,14 +198,21 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
     `count_accessory_filtered` counts them from)."""
     cleaned = form.cleaned_data
     ordering = ordering_for_sort(cleaned.get("sort") or "name")
-    tags = Tag.objects.filter(repository=repository)
-    # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
-    tags = tags.none() if "tag" in form.errors else filter_tags(tags, cleaned.get("tag") or "")
-    tags = filter_by_label(tags, cleaned.get("label"))
-    tags = filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
+    text = cleaned.get("tag") or ""
+
+    def narrowed(tags: QuerySet[Tag]) -> QuerySet[Tag]:
+        # A filter that is not a usable pattern shows its message and no rows, as the API's 400 does.
+        tags = tags.none() if "tag" in form.errors else filter_tags(tags, text)
+        tags = filter_by_label(tags, cleaned.get("label"))
+        return filter_by_signature(tags, cleaned.get("signature") or "", prefix="artifact__")
+
+    tags = narrowed(Tag.objects.filter(repository=repository))
+    rows = tags
+    if not text and any(key.startswith("artifact__") for key in ordering.keys):
+        rows = narrowed(Tag.objects.all())  # the repository's artifacts' tags: `tag_lists.ordered_tags`
     mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
     # The rows' `accessory_subject` is worked out in Python from the artifacts they are read with.
-    return ordered_tags(repository, filter_accessories(tags, mode, repository, annotate=False), ordering), tags
+    return ordered_tags(repository, filter_accessories(rows, mode, repository, annotate=False), ordering), tags
 
 
 def tags_page(repository: Repository, data: QueryDict) -> tuple[TagListForm, KeysetPage[Tag], Total]:
