@@ -61,6 +61,7 @@ class _Run:
     def get_compiler(self, using: str | None = None, connection: Any = None, elide_empty: bool = True) -> SQLCompiler:
         compiler = copy.copy(self._compiled.compiler)
         compiler.connection = connection if connection is not None else connections[using or "default"]
+        compiler.using = compiler.connection.alias
         sql, params = self._compiled.sql, self._params
         compiler.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]
         return compiler
