@@ -93,6 +93,8 @@ class Prepared:
         compiled = self.compiled(using)
         if compiled is None:
             return list(self._build(*values).using(using))
+        # A list parameter goes to the driver as is: a tuple or set would not be an array.
+        values = tuple(list(v) if isinstance(s, list) else v for v, s in zip(values, self._stand_ins, strict=True))
         stand_in = compiled.queryset
         queryset: QuerySet[Any] = QuerySet(
             model=stand_in.model, query=_Run(compiled, compiled.fill(values)), using=using  # type: ignore[arg-type]

@@ -122,6 +122,15 @@ def test_a_stand_in_that_is_also_a_constant_of_the_query_is_refused(world: World
     assert [t.name for t in prepared.rows(content.repository.pk, "latest", using=connection.alias)] == ["latest"]
 
 
+def test_a_list_value_may_be_any_collection(world: World, content: Content) -> None:
+    def build(ids: list[int]) -> Any:
+        return Tag.objects.filter(artifact_id__in_list=ids).order_by("name").values_list("name", flat=True)
+
+    prepared = Prepared(build, ([-7_319_004_211],), ([-424_242],))
+    for ids in ((content.image.pk,), {content.image.pk}, [content.image.pk]):
+        assert prepared.rows(ids, using=connection.alias) == ["v1.0", "v1.1"], ids
+
+
 def test_in_list_is_in(world: World, content: Content) -> None:
     """One array parameter on PostgreSQL, `IN (...)` elsewhere: the same rows, none for none."""
     image, other = content.image.pk, content.other.pk
