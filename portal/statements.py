@@ -21,7 +21,7 @@ import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
@@ -72,22 +72,39 @@ class _Run:
     clone = chain
 
 
+def stand_ins(kinds: Sequence[Any], *, check: bool = False) -> tuple[Any, ...]:
+    """Values of `kinds` (`int`, `str`, `list[int]`, `list[str]`), one per position, unlike
+    each other, any real value and any constant of a query: negative ids, text no name holds
+    (a NUL). `check` gives a second such set, unlike the first."""
+
+    def one(kind: Any, position: int) -> Any:
+        if kind is int:
+            return (-424_242 if check else -7_319_004_211) - position
+        if kind is str:
+            return f"\x00wharf:{'check' if check else 'stand-in'}-{position}\x00"
+        if get_origin(kind) is list:
+            (element,) = get_args(kind)
+            return [one(element, position)]
+        raise TypeError(f"no stand-in for {kind!r}")
+
+    return tuple(one(kind, position) for position, kind in enumerate(kinds))
+
+
 class Prepared:
     """`build(*values)` (a queryset, ready to run: ordered and sliced as wanted) compiled once
-    per database. `stand_ins` and `checks` are two sets of values of the types real ones have,
-    unlike each other, any real value and any constant of the query (negative ids, text no
-    name holds). `rows(*values, using=alias)` gives what `list(build(*values))` would."""
+    per database, `kinds` being the types of its values (`stand_ins`). `rows(*values,
+    using=alias)` gives what `list(build(*values))` would, `first` its first row or None."""
 
-    def __init__(
-        self, build: Callable[..., QuerySet[Any, Any]], stand_ins: Sequence[Any], checks: Sequence[Any]
-    ) -> None:
-        if len(stand_ins) != len(checks):
-            raise ValueError("one check value for each stand-in")
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *kinds: Any) -> None:
         self._build = build
-        self._stand_ins = tuple(stand_ins)
-        self._checks = tuple(checks)
+        self._stand_ins = stand_ins(kinds)
+        self._checks = stand_ins(kinds, check=True)
         self._compiled: dict[str, _Compiled | None] = {}
         self._lock = threading.Lock()
+
+    def first(self, *values: Any, using: str = "default") -> Any:
+        found = self.rows(*values, using=using)
+        return found[0] if found else None
 
     def rows(self, *values: Any, using: str = "default") -> list[Any]:
         compiled = self.compiled(using)

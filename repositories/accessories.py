@@ -282,7 +282,9 @@ def lookalike_rows(repository: Repository, alias: str = "default") -> list[int] 
     afresh."""
     stamp = repository.updated_at.isoformat() if repository.updated_at else ""
     key = f"wharf:accessory-lookalike-rows:{alias}:{repository.pk}:{stamp}"
-    found = cache.get(key)
+    # A page asks twice (its rows and its count): the second time from the instance, not the cache.
+    memo = repository.__dict__.get("_lookalike_rows")
+    found = memo[1] if memo is not None and memo[0] == key else cache.get(key)
     if found is None:
         tags = Tag.objects.using(alias).filter(repository=repository)
         lookalikes = tags.filter(accessory_tags(repository, alias, loose=True))
@@ -291,6 +293,7 @@ def lookalike_rows(repository: Repository, alias: str = "default") -> list[int] 
         ids = sorted(rows.order_by().values_list("pk", flat=True)[: LOOKALIKE_ROWS_REMEMBERED + 1])
         found = ids if len(ids) <= LOOKALIKE_ROWS_REMEMBERED else "many"
         cache.set(key, found, LOOKALIKE_ROWS_CACHE_SECONDS)
+    repository.__dict__["_lookalike_rows"] = (key, found)
     return None if found == "many" else found
 
 
@@ -430,12 +433,8 @@ def _accessory_rows(repository_id: int, wanted: list[str], names: list[str], *, 
     return by_subject.union(by_tag, all=True)
 
 
-# Built and compiled once per process (`portal.statements`), with stand-ins no digest or tag is.
-_ACCESSORY_ROWS = Prepared(
-    _accessory_rows,
-    stand_ins=(-7_319_004_211, ["\x00wharf:stand-in-subject"], ["\x00wharf:stand-in-name"]),
-    checks=(-424_242, ["\x00wharf:check-subject"], ["\x00wharf:check-name"]),
-)
+# Built and compiled once per process (`portal.statements`).
+_ACCESSORY_ROWS = Prepared(_accessory_rows, int, list[str], list[str])
 
 
 def count_by_kind(accessories: Iterable[Accessory]) -> list[KindCount]:

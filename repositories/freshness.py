@@ -60,20 +60,17 @@ def _newest_event(repository_name: str) -> QuerySet[RegistryEvent, tuple[datetim
     return RegistryEvent.objects.filter(repository=repository_name).order_by("-received_at").values_list("received_at", "action")[:1]
 
 
-# Built and compiled once per process (`portal.statements`); no project id or name is a stand-in.
-_NEWEST_COVERING_RUN = Prepared(
-    _newest_covering_run, stand_ins=(-7_319_004_211, "\x00wharf:stand-in"), checks=(-424_242, "\x00wharf:check")
-)
-_NEWEST_EVENT = Prepared(_newest_event, stand_ins=("\x00wharf:stand-in",), checks=("\x00wharf:check",))
+# Built and compiled once per process (`portal.statements`).
+_NEWEST_COVERING_RUN = Prepared(_newest_covering_run, int, str)
+_NEWEST_EVENT = Prepared(_newest_event, str)
 
 
 def last_synced(repository: Repository) -> LastSynced:
     """Two queries: the newest covering succeeded run (`covering_runs`), and the newest
     notification (answered by the `regevent_repo_received` index)."""
     alias = SyncRun.objects.db
-    runs = _NEWEST_COVERING_RUN.rows(repository.project_id, repository.name, using=alias)
-    events = _NEWEST_EVENT.rows(repository.name, using=alias)
-    run = runs[0] if runs else None
-    if not events:
+    run = _NEWEST_COVERING_RUN.first(repository.project_id, repository.name, using=alias)
+    event = _NEWEST_EVENT.first(repository.name, using=alias)
+    if event is None:
         return LastSynced(run)
-    return LastSynced(run, events[0][0], events[0][1])
+    return LastSynced(run, event[0], event[1])

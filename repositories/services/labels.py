@@ -164,5 +164,5 @@ def _label_links(artifact_ids: list[int]) -> QuerySet[ArtifactLabel]:
 
 
 # Built and compiled once per process (`portal.statements`; on PostgreSQL, where the ids are
-# one array parameter); no artifact id is negative.
-_LABEL_LINKS = Prepared(_label_links, stand_ins=([-7_319_004_211],), checks=([-424_242],))
+# one array parameter).
+_LABEL_LINKS = Prepared(_label_links, list[int])

@@ -222,8 +222,8 @@ def _usable_labels(project_id: int) -> Any:
     return Label.objects.usable_in(project_id).order_by("name", "id")
 
 
-# Built and compiled once per process (`portal.statements`); no project id is negative.
-_USABLE_LABELS = Prepared(_usable_labels, stand_ins=(-7_319_004_211,), checks=(-424_242,))
+# Built and compiled once per process (`portal.statements`).
+_USABLE_LABELS = Prepared(_usable_labels, int)
 
 
 def tag_list_label_context(project: Project, repository: Repository) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from ..globs import MAX_PATTERN_LENGTH
 from ..models import Artifact, Project, Repository, SignatureStatus, SyncRun, Tag
 from ..services.signatures import filter_by_signature
 from ..services.usage import repository_summary
-from ..tag_lists import filter_tags, ordered_tags, ordering_for_sort
+from ..tag_lists import filter_tags, ordered_tags, ordering_for_sort, orders_by_artifact
 from ..templatetags.row_urls import row_url_template
 from .labels import attach_row_labels, filter_by_label, tag_list_label_context
 from .tabs import project_context
@@ -125,10 +125,8 @@ def _query_without_page(data: QueryDict) -> str:
 
 def latest_sync_run(project: Project, repository: Repository | None = None) -> SyncRun | None:
     if repository is None:
-        runs = _LATEST_PROJECT_RUN.rows(project.pk, using=SyncRun.objects.db)
-    else:
-        runs = _LATEST_REPOSITORY_RUN.rows(project.pk, repository.name, using=SyncRun.objects.db)
-    return runs[0] if runs else None
+        return _LATEST_PROJECT_RUN.first(project.pk, using=SyncRun.objects.db)  # type: ignore[no-any-return]
+    return _LATEST_REPOSITORY_RUN.first(project.pk, repository.name, using=SyncRun.objects.db)  # type: ignore[no-any-return]
 
 
 def _latest_run(project_id: int, repository_name: str | None = None) -> QuerySet[SyncRun]:
@@ -138,11 +136,9 @@ def _latest_run(project_id: int, repository_name: str | None = None) -> QuerySet
     return runs.order_by("-created_at", "-id")[:1]
 
 
-# Built and compiled once per process (`portal.statements`); no project id or name is a stand-in.
-_LATEST_PROJECT_RUN = Prepared(_latest_run, stand_ins=(-7_319_004_211,), checks=(-424_242,))
-_LATEST_REPOSITORY_RUN = Prepared(
-    _latest_run, stand_ins=(-7_319_004_211, "\x00wharf:stand-in"), checks=(-424_242, "\x00wharf:check")
-)
+# Built and compiled once per process (`portal.statements`).
+_LATEST_PROJECT_RUN = Prepared(_latest_run, int)
+_LATEST_REPOSITORY_RUN = Prepared(_latest_run, int, str)
 
 
 # --- the Repositories tab ---------------------------------------------------------
@@ -208,7 +204,7 @@ def _tag_querysets(repository: Repository, form: TagListForm) -> tuple[QuerySet[
 
     tags = narrowed(Tag.objects.filter(repository=repository))
     rows = tags
-    if not text and any(key.startswith("artifact__") for key in ordering.keys):
+    if not text and orders_by_artifact(ordering):
         rows = narrowed(Tag.objects.all())  # the repository's artifacts' tags: `tag_lists.ordered_tags`
     mode = cleaned.get("accessories") or AccessoryMode.EXCLUDE
     # The rows' `accessory_subject` is worked out in Python from the artifacts they are read with.

@@ -122,8 +122,8 @@ def _newest_reports(artifact_ids: list[int]) -> QuerySet[ScanReport]:
 
 
 # Built and compiled once per process (`portal.statements`; on PostgreSQL, where the ids are
-# one array parameter); no artifact id is negative.
-_NEWEST_REPORTS = Prepared(_newest_reports, stand_ins=([-7_319_004_211],), checks=([-424_242],))
+# one array parameter).
+_NEWEST_REPORTS = Prepared(_newest_reports, list[int])
 
 
 def scan_summaries(artifact_ids: Iterable[int]) -> dict[int, ScanSummary]:

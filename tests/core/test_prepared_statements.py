@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Count, Q, Value
 
 from portal.db import latest_per
-from portal.statements import Prepared
+from portal.statements import Prepared, stand_ins
 from repositories import access, accessories, freshness
 from repositories.models import Artifact, Tag
 from repositories.services import labels as label_service
@@ -22,8 +22,9 @@ from tests.conftest import World
 from tests.pages.repository_content import Content, make_content
 
 POSTGRESQL = connection.vendor == "postgresql"
-STAND_INS = (-7_319_004_211, "\x00stand-in")
-CHECKS = (-424_242, "\x00check")
+KINDS = (int, str)
+STAND_INS = stand_ins(KINDS)
+CHECKS = stand_ins(KINDS, check=True)
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def _values(rows: list[Any]) -> list[Any]:
 
 @pytest.mark.parametrize("build", [_tags_with_artifacts, _tag_names, _union, _newest_tag_per_artifact])
 def test_rows_are_what_the_queryset_gives_for_any_values(world: World, content: Content, build: Any) -> None:
-    prepared = Prepared(build, STAND_INS, CHECKS)
+    prepared = Prepared(build, *KINDS)
 
     assert prepared.compiled(connection.alias) is not None
     for values in ((content.repository.pk, "v1.0"), (content.repository.pk, "latest"), (-1, "none")):
@@ -92,7 +93,7 @@ def test_it_is_built_twice_once_per_database_then_never(world: World, content: C
         built.append((repository_id, name))
         return _tags_with_artifacts(repository_id, name)
 
-    prepared = Prepared(build, STAND_INS, CHECKS)
+    prepared = Prepared(build, *KINDS)
     for name in ("v1.0", "v1.1", "latest"):
         prepared.rows(content.repository.pk, name, using=connection.alias)
 
@@ -103,7 +104,7 @@ def test_a_value_the_orm_transforms_is_not_prepared_and_the_orm_answers(world: W
     def build(repository_id: int, prefix: str) -> Any:
         return Tag.objects.filter(repository_id=repository_id, name__startswith=prefix).order_by("name")
 
-    prepared = Prepared(build, STAND_INS, CHECKS)
+    prepared = Prepared(build, *KINDS)
 
     assert prepared.compiled(connection.alias) is None  # the parameter is `prefix%`, not the value
     rows = prepared.rows(content.repository.pk, "v1", using=connection.alias)
@@ -116,7 +117,7 @@ def test_a_stand_in_that_is_also_a_constant_of_the_query_is_refused(world: World
     def build(repository_id: int, name: str) -> Any:
         return Tag.objects.filter(Q(repository_id=repository_id) | Q(repository_id=STAND_INS[0]), name=name)
 
-    prepared = Prepared(build, STAND_INS, CHECKS)
+    prepared = Prepared(build, *KINDS)
 
     assert prepared.compiled(connection.alias) is None
     assert [t.name for t in prepared.rows(content.repository.pk, "latest", using=connection.alias)] == ["latest"]
@@ -126,7 +127,7 @@ def test_a_list_value_may_be_any_collection(world: World, content: Content) -> N
     def build(ids: list[int]) -> Any:
         return Tag.objects.filter(artifact_id__in_list=ids).order_by("name").values_list("name", flat=True)
 
-    prepared = Prepared(build, ([-7_319_004_211],), ([-424_242],))
+    prepared = Prepared(build, list[int])
     for ids in ((content.image.pk,), {content.image.pk}, [content.image.pk]):
         assert prepared.rows(ids, using=connection.alias) == ["v1.0", "v1.1"], ids
 
