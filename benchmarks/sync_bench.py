@@ -134,6 +134,33 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, every thread) of this process, or of process `pid`."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds this process and the registry spent between `start` and `stop`:
+    on two cores the registry and the sync share, each CPU-second the sync saves per
+    tag is one the registry can serve with."""
+
+    def __init__(self, registry_pid: int) -> None:
+        self.registry_pid = registry_pid
+        self.ours = self.registry = 0.0
+
+    def start(self) -> None:
+        self._ours, self._registry = _cpu_seconds(), _cpu_seconds(self.registry_pid)
+
+    def stop(self) -> tuple[float, float]:
+        self.ours = _cpu_seconds() - self._ours
+        self.registry = _cpu_seconds(self.registry_pid) - self._registry
+        return self.ours, self.registry
+
+
 def _load() -> str:
     one, five, _ = os.getloadavg()
     return f"[load {one:.1f}/{five:.1f}]"
@@ -294,8 +321,10 @@ class Ceiling:
         workdir: Path,
         connections: int,
         seconds: int,
+        meter: CpuMeter,
     ) -> None:
         self.binary, self.url, self.plan = binary, url, plan
+        self.meter = meter
         self.connections, self.seconds = connections, seconds
         self.files: list[Path] = []
         for number, (mix, tool) in enumerate(plan):
@@ -310,14 +339,19 @@ class Ceiling:
 
     def measure(self, when: str) -> None:
         for (mix, tool), path in zip(self.plan, self.files, strict=True):
+            self.meter.start()
             if tool == "wrk":
                 rate, non_2xx = _wrk(self.binary, self.url, path, self.connections, self.seconds)
             else:
                 rate, non_2xx = _http_mix(self.url, path, self.connections, self.seconds)
+            _, registry_cpu = self.meter.stop()
             self.samples[(mix.label, tool)].append(rate)
+            # About: the meter's window also holds the load generator's start and end.
+            per_request = registry_cpu / max(rate * self.seconds, 1) * 1e6
             print(
-                f"{tool:<10} {when:<13} {mix.label}: {rate:,.0f} requests/s = {rate / mix.per_tag:,.0f} tags/s "
-                f"{_load()}" + (f"; {non_2xx:,} non-2xx responses!" if non_2xx else "")
+                f"{tool:<10} {when:<13} {mix.label}: {rate:,.0f} requests/s = {rate / mix.per_tag:,.0f} tags/s; "
+                f"registry CPU about {per_request:,.0f} us/request {_load()}"
+                + (f"; {non_2xx:,} non-2xx responses!" if non_2xx else "")
             )
 
     def requests_per_second(self, mix: Mix, tool: str) -> float:
@@ -334,6 +368,8 @@ class SyncFigures:
     seconds: float
     requests: int
     apply_seconds: float
+    cpu: float  # CPU seconds of this process (every thread) during the sync
+    registry_cpu: float  # CPU seconds of the registry during the sync
 
     @property
     def tag_rate(self) -> float:
@@ -364,17 +400,19 @@ class ApplyTimer:
         sync._apply_with_one_retry = timed  # type: ignore[assignment]
 
 
-def _sync(label: str, timer: ApplyTimer) -> SyncFigures:
+def _sync(label: str, timer: ApplyTimer, meter: CpuMeter) -> SyncFigures:
     from repositories.models import SyncRun
     from repositories.services.sync import sync_now
 
     timer.seconds = 0.0
+    meter.start()
     started = time.perf_counter()
     run = sync_now(trigger=SyncRun.Trigger.SYSTEM)
     seconds = time.perf_counter() - started
+    cpu, registry_cpu = meter.stop()
     if run.status != SyncRun.Status.SUCCEEDED:
         raise SystemExit(f"{label} did not succeed ({run.status}): {run.message}")
-    return SyncFigures(label, run.tags_seen, seconds, run.requests, timer.seconds)
+    return SyncFigures(label, run.tags_seen, seconds, run.requests, timer.seconds, cpu, registry_cpu)
 
 
 def _forget_everything() -> float:
@@ -395,6 +433,10 @@ def _report(figures: SyncFigures, mix: Mix, tool: str, ceiling: Ceiling) -> tupl
         f"{figures.requests:,} requests = {figures.requests / max(figures.tags, 1):.2f} per tag "
         f"(the mix: {mix.per_tag:.2f}), {figures.request_rate:,.0f} requests/s; database apply "
         f"{figures.apply_seconds:.1f} s ({figures.apply_seconds / figures.seconds:.0%}) {_load()}\n"
+        f"           CPU: Wharf {figures.cpu:.1f} s = {figures.cpu / max(figures.requests, 1) * 1e6:,.0f} us/request "
+        f"({figures.cpu / figures.seconds:.2f} cores), the registry {figures.registry_cpu:.1f} s = "
+        f"{figures.registry_cpu / max(figures.requests, 1) * 1e6:,.0f} us/request "
+        f"({figures.registry_cpu / figures.seconds:.2f} cores)\n"
         f"           vs the registry ({tool}, same mix): tags/s {tag_ratio:.2f}x, requests/s {request_ratio:.2f}x"
     )
     return tag_ratio, request_ratio
@@ -454,8 +496,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (unchanged_mix, "http_mix"),
                 (manifest_mix, "wrk"),
             ]
+            meter = CpuMeter(server.pid)
             ceiling = Ceiling(
-                args.wrk, server.url, plan, _tokens(sample), workdir, connections, args.wrk_seconds
+                args.wrk, server.url, plan, _tokens(sample), workdir, connections, args.wrk_seconds, meter
             )
             print(
                 f"ceiling    {WRK_THREADS} threads/processes x {connections} connections x {args.wrk_seconds} s "
@@ -469,9 +512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(
                         f"reset      deleted every repository row in {_forget_everything():.1f} s {_load()}"
                     )
-                first = _sync(f"first {round_number}", timer)
+                first = _sync(f"first {round_number}", timer, meter)
                 print(f"{first.label:<10} {first.tags:,} tags in {first.seconds:.1f} s {_load()}")
-                unchanged = _sync(f"unchanged {round_number}", timer)
+                unchanged = _sync(f"unchanged {round_number}", timer, meter)
                 print(f"{unchanged.label:<10} {unchanged.tags:,} tags in {unchanged.seconds:.1f} s {_load()}")
                 runs.append((first, unchanged))
                 if first.tags != total or unchanged.tags != total:

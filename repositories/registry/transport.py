@@ -36,8 +36,8 @@ import ssl
 import threading
 import time
 import types
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -175,7 +175,7 @@ class _Body(httpx.SyncByteStream):
         self._transport._give_back(self._connection, reusable)
 
 
-def _read_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+def _read_error(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
     """After the request went out: anything that goes wrong may mean it was carried out."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, TimeoutError):
@@ -183,6 +183,45 @@ def _read_error(exc: BaseException, request: httpx.Request) -> httpx.TransportEr
     if isinstance(exc, http.client.HTTPException):  # RemoteDisconnected, BadStatusLine, IncompleteRead
         return httpx.RemoteProtocolError(message, request=request)
     return httpx.ReadError(message, request=request)
+
+
+class Answer(NamedTuple):
+    """A whole response read by `KeepAliveTransport.read_small`."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+
+def _send(
+    connection: _Connection,
+    method: str,
+    target: str,
+    headers: Iterable[tuple[Any, Any]],
+    timeouts: dict[str, float | None],
+    request: httpx.Request | None,
+    *,
+    body: object = None,
+    chunked: bool = False,
+) -> http.client.HTTPResponse:
+    """Send one request on `connection` and read the status line and headers."""
+    conn = connection.conn
+    assert conn.sock is not None
+    conn.sock.settimeout(timeouts.get("write"))
+    try:
+        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders(body, encode_chunked=chunked)  # type: ignore[arg-type]
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout(str(exc) or "write timed out", request=request) from exc
+    except (http.client.HTTPException, OSError) as exc:
+        raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
+    conn.sock.settimeout(timeouts.get("read"))
+    try:
+        return conn.getresponse()
+    except (http.client.HTTPException, OSError) as exc:
+        raise _read_error(exc, request) from exc
 
 
 class KeepAliveTransport(httpx.BaseTransport):
@@ -247,6 +286,17 @@ class KeepAliveTransport(httpx.BaseTransport):
         conn.connect()  # raises before anything is sent
         return _Connection(key, conn)
 
+    def _connect(
+        self, key: tuple[str, str, int], connect_timeout: float | None, request: httpx.Request | None
+    ) -> _Connection:
+        """A new connection, its failures as httpx's: nothing was sent on it."""
+        try:
+            return self._open(key, connect_timeout)
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
+        except OSError as exc:  # refused, unreachable, name not found, TLS handshake
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+
     # --- a request ------------------------------------------------------------------
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -259,14 +309,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         if not self._slots.acquire(timeout=pool_timeout if pool_timeout is not None else -1):
             raise httpx.PoolTimeout("no connection free within the pool timeout", request=request)
         try:
-            connection = self._take(key)
-            if connection is None:
-                try:
-                    connection = self._open(key, timeouts.get("connect"))
-                except TimeoutError as exc:
-                    raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
-                except OSError as exc:  # refused, unreachable, name not found, TLS handshake
-                    raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+            connection = self._take(key) or self._connect(key, timeouts.get("connect"), request)
         except BaseException:
             self._slots.release()
             raise
@@ -289,9 +332,6 @@ class KeepAliveTransport(httpx.BaseTransport):
         self, connection: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
     ) -> http.client.HTTPResponse:
         """Send the request and read the status line and headers."""
-        conn = connection.conn
-        assert conn.sock is not None
-        conn.sock.settimeout(timeouts.get("write"))
         headers = request.headers
         body: object = None
         chunked = False
@@ -302,23 +342,56 @@ class KeepAliveTransport(httpx.BaseTransport):
             if not isinstance(stream, httpx.SyncByteStream):
                 raise TypeError("an async request body cannot be sent by a sync transport")
             body, chunked = iter(stream), True
+        # httpx has set Host, Accept-Encoding and the rest; send exactly those.
+        target = request.url.raw_path.decode("ascii")
+        return _send(connection, request.method, target, headers.raw, timeouts, request, body=body, chunked=chunked)
+
+    def read_small(
+        self,
+        key: tuple[str, str, int],
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        timeouts: dict[str, float | None],
+        limit: int,
+    ) -> Answer | None:
+        """One request without a body, its whole answer read here: no `httpx.Request` or
+        `httpx.Response` is built. For the registry client's many small reads (manifest GET
+        and HEAD, config blobs), where httpx's request and response machinery was half of
+        their CPU (`RegistryClient._read_small`). `headers` are sent as given (Host
+        included); no content decoding, cookies, redirects or retries happen here.
+
+        None when the body is longer than `limit` (its connection is closed, not read to
+        the end). Errors are `handle_request`'s: `ConnectError`/`ConnectTimeout` when
+        nothing was sent, the others after.
+        """
+        pool_timeout = timeouts.get("pool")
+        if not self._slots.acquire(timeout=pool_timeout if pool_timeout is not None else -1):
+            raise httpx.PoolTimeout("no connection free within the pool timeout")
         try:
-            # httpx has set Host, Accept-Encoding and the rest; send exactly those.
-            conn.putrequest(
-                request.method, request.url.raw_path.decode("ascii"), skip_host=True, skip_accept_encoding=True
-            )
-            for name, value in headers.raw:
-                conn.putheader(name, value)
-            conn.endheaders(body, encode_chunked=chunked)  # type: ignore[arg-type]
-        except TimeoutError as exc:
-            raise httpx.WriteTimeout(str(exc) or "write timed out", request=request) from exc
-        except (http.client.HTTPException, OSError) as exc:
-            raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
-        conn.sock.settimeout(timeouts.get("read"))
+            connection = self._take(key) or self._connect(key, timeouts.get("connect"), None)
+        except BaseException:
+            self._slots.release()
+            raise
+        reusable = False
         try:
-            return conn.getresponse()
-        except (http.client.HTTPException, OSError) as exc:
-            raise _read_error(exc, request) from exc
+            response = _send(connection, method, target, headers, timeouts, None)
+            try:
+                if response.length is not None and response.length > limit:
+                    response.close()
+                    return None
+                body = response.read(limit + 1)
+                if len(body) > limit:
+                    return None
+                if response.length:  # http.client ends a body cut short quietly
+                    raise http.client.IncompleteRead(body, response.length)
+            except (http.client.HTTPException, OSError) as exc:
+                raise _read_error(exc, None) from exc
+            reusable = response.isclosed() and not response.will_close
+            response.close()
+            return Answer(response.status, response.msg, body)
+        finally:
+            self._give_back(connection, reusable)
 
     def close(self) -> None:
         self._closed = True

@@ -110,6 +110,12 @@ class RegistryServer:
         return f"http://{self.host}"
 
     @property
+    def pid(self) -> int:
+        """The running registry's process id (benchmarks read its CPU time)."""
+        assert self._process is not None, "the registry is not started"
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
