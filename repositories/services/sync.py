@@ -455,7 +455,7 @@ def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> C
         elif tag[1] != artifact_id:
             # Moved since Wharf last looked, by a push it did not see: now is when it saw it.
             moved.append(Tag(pk=tag[0], artifact_id=artifact_id, pushed_at=now, pushed_at_source=PushedAtSource.SEEN))
-    Tag.objects.bulk_create(new_tags)
+    insert(new_tags)
     Tag.objects.bulk_update(moved, ["artifact", "pushed_at", "pushed_at_source"])
     counts.tags_added, counts.tags_updated = len(new_tags), len(moved)
     if not complete:

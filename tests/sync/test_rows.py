@@ -1,4 +1,5 @@
-"""`services.rows.insert` stores what `bulk_create` stores, on both databases."""
+"""`services.rows.insert` stores what `bulk_create` stores, on both databases, and binds
+what the fields' own preparation would."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext_lazy
 
-from repositories.models import Artifact, ArtifactBlob, PushedAtSource, Repository
-from repositories.services.rows import insert
+from repositories.models import Artifact, ArtifactBlob, PushedAtSource, Repository, Tag
+from repositories.services.rows import _fields, _preparers, insert
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +91,36 @@ def test_a_duplicate_is_djangos_integrity_error_and_stores_nothing() -> None:
 def test_nothing_to_insert_sends_nothing(django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(0):
         insert([])
+
+
+def _typed(values: Any, model: Any) -> list[tuple[type, Any]]:
+    # PostgreSQL's JSON wrappers compare by identity: compare what they wrap. An `auto_now`
+    # column is the moment of the call: compare its type only.
+    return [
+        (type(value), None if getattr(field, "auto_now", False) else getattr(value, "adapted", value))
+        for field, value in zip(_fields(model), values, strict=True)
+    ]
+
+
+def _bound(obj: Any) -> list[tuple[type, Any]]:
+    """What the fields' own preparation binds for `obj`, with each value's type."""
+    return _typed([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in _fields(type(obj))], type(obj))
+
+
+def test_the_plain_shortcut_binds_what_the_fields_would() -> None:
+    """Values of the plain type skip the fields' preparation; any other goes through it.
+    The types are compared too: a bool in an integer column must go out as an int."""
+    repository = Repository.objects.create(name="rows/plain", project=ProjectFactory(name="rows-plain"))
+    artifact = _artifacts(repository, "d", 1)[0]
+    insert([artifact])
+    odd_artifact = _artifacts(repository, "e", 1)[0]
+    odd_artifact.size = True  # a bool for a BigIntegerField: int(True)
+    odd_artifact.os = gettext_lazy("linux")  # a lazy string: cast to str
+    odd_artifact.pushed_at_source = PushedAtSource.PUSH  # a str enum: kept as it is, as to_python does
+    blob = ArtifactBlob(artifact_id=artifact.pk, digest="sha256:" + "f" * 64, size=5, kind=ArtifactBlob.Kind.CONFIG)
+    tag = Tag(repository=repository, name="v1", artifact_id=artifact.pk, pushed_at=WHEN, pushed_at_source="seen")
+    odd_tag = Tag(repository_id=str(repository.pk), name="v2", artifact=artifact, pushed_at=WHEN)  # an id as text
+    for obj in (artifact, odd_artifact, blob, tag, odd_tag):
+        ours = _typed([prepare(obj) for prepare in _preparers(type(obj))], type(obj))
+        assert ours == _bound(obj), type(obj).__name__
+    assert _bound(odd_artifact)[[f.name for f in _fields(Artifact)].index("size")] == (int, 1)
