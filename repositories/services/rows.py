@@ -13,7 +13,8 @@ come out as Django's (`IntegrityError` for a duplicate) and query logging sees t
 
 Most columns are plain: a `CharField` holding a `str`, an integer field an `int`, a
 `BooleanField` a `bool`, a foreign key an `int` id, or None. For those the fields' own
-preparation returns the value unchanged (`to_python` of a str is the str, `int()` of an int
+preparation returns the value unchanged (an aware `datetime` in a `DateTimeField` without
+`auto_now` only needs the backend's adaptation) (`to_python` of a str is the str, `int()` of an int
 the int, the backends adapt neither), so it is skipped: calling it for every value was
 two thirds of the sync's inserts once the compiler was gone. Any other value, and every
 other kind of field (dates, JSON, binary, `auto_now`), goes through `pre_save` and
@@ -28,10 +29,12 @@ store the same rows, on both databases.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Bound parameters per statement: SQLite's default limit is 32766; stay well below it.
 MAX_PARAMS = 10_000
@@ -70,34 +73,97 @@ def _plain_type(field: models.Field[Any, Any]) -> type | None:
     return None
 
 
-@cache
-def _preparers(model: type[models.Model]) -> list[Callable[[models.Model], Any]]:
-    """Per field, a function giving the value to bind for one object (see the module's note)."""
+Prepare = Callable[[Any, BaseDatabaseWrapper], Any]
 
-    def prepared(field: models.Field[Any, Any]) -> Callable[[models.Model], Any]:
-        plain = _plain_type(field)
-        attname = field.attname
-        if plain is None:
-            return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
-        if plain is str:
 
-            def text(obj: models.Model) -> Any:
-                value = getattr(obj, attname)  # what `Field.pre_save` returns for these fields
-                if value is None or isinstance(value, str):
-                    return value
-                return field.get_db_prep_save(value, connection)
+def _value_preparer(field: models.Field[Any, Any]) -> Prepare | None:
+    """A function preparing a value of `field` for the database (see the module's note);
+    None when the field must see the object itself (`pre_save`: `auto_now` and the like)."""
+    kind = type(field)
+    if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):  # type: ignore[attr-defined]
 
-            return text
+        def moment(value: Any, db: BaseDatabaseWrapper) -> Any:
+            if value is None:
+                return None
+            if type(value) is datetime and value.utcoffset() is not None:
+                return db.ops.adapt_datetimefield_value(value)  # aware: `get_prep_value` keeps it
+            return field.get_db_prep_save(value, db)
 
-        def exact(obj: models.Model) -> Any:
-            value = getattr(obj, attname)
-            if value is None or type(value) is plain:
+        return moment
+    if kind.pre_save is not models.Field.pre_save:
+        return None
+    plain = _plain_type(field)
+    if plain is None:
+        return field.get_db_prep_save
+    if plain is str:
+
+        def text(value: Any, db: BaseDatabaseWrapper) -> Any:
+            if value is None or isinstance(value, str):
                 return value
-            return field.get_db_prep_save(value, connection)
+            return field.get_db_prep_save(value, db)
 
-        return exact
+        return text
 
-    return [prepared(field) for field in _fields(model)]
+    def exact(value: Any, db: BaseDatabaseWrapper) -> Any:
+        if value is None or type(value) is plain:
+            return value
+        return field.get_db_prep_save(value, db)
+
+    return exact
+
+
+@cache
+def _preparers(model: type[models.Model]) -> list[Callable[[models.Model, BaseDatabaseWrapper], Any]]:
+    """Per field, a function giving the value to bind for one object."""
+
+    def of(field: models.Field[Any, Any]) -> Callable[[models.Model, BaseDatabaseWrapper], Any]:
+        prepare = _value_preparer(field)
+        if prepare is None:
+            return lambda obj, db: field.get_db_prep_save(field.pre_save(obj, True), db)
+        attname = field.attname  # `Field.pre_save` returns this attribute
+        return lambda obj, db: prepare(getattr(obj, attname), db)
+
+    return [of(field) for field in _fields(model)]
+
+
+@cache
+def _value_preparers(model: type[models.Model], names: tuple[str, ...]) -> list[Prepare]:
+    by_name = {field.attname: field for field in _fields(model)}
+    if set(names) != by_name.keys():
+        raise ValueError(f"name every column of {model.__name__} but its key: {sorted(by_name)}")
+    prepares = [_value_preparer(by_name[name]) for name in names]
+    if any(prepare is None for prepare in prepares):
+        raise ValueError(f"{model.__name__} has a column that needs its object (auto_now): use insert()")
+    return prepares  # type: ignore[return-value]
+
+
+def _statement(model: type[models.Model], columns: Sequence[str], rows: int, returning: bool) -> str:
+    quote = connection.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608  (quoted names)
+        + ", ".join([one] * rows)
+        + (f" RETURNING {quote(model._meta.pk.column)}" if returning else "")  # type: ignore[union-attr]
+    )
+
+
+def insert_values(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT `rows` of values (in the order of `names`, every column but the key) without
+    building model instances and without reading keys back: for rows written by the
+    thousand that nothing reads back at once (an artifact's blob rows). Values are
+    prepared as `insert` prepares an object's."""
+    if not rows:
+        return
+    prepares = _value_preparers(model, tuple(names))
+    by_name = {field.attname: field for field in _fields(model)}
+    columns = [by_name[name].column for name in names]
+    db = connections[DEFAULT_DB_ALIAS]
+    per_statement = max(1, MAX_PARAMS // len(names))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params = [prepare(value, db) for row in batch for prepare, value in zip(prepares, row, strict=True)]
+            cursor.execute(_statement(model, columns, len(batch), returning=False), params)
 
 
 def insert(objs: Sequence[models.Model]) -> None:
@@ -107,18 +173,13 @@ def insert(objs: Sequence[models.Model]) -> None:
     model = type(objs[0])
     fields = _fields(model)
     preparers = _preparers(model)
-    pk = model._meta.pk
-    assert pk is not None
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608  (quoted names)
-    tail = f" RETURNING {quote(pk.column)}"
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    db = connections[DEFAULT_DB_ALIAS]
     per_statement = max(1, MAX_PARAMS // len(fields))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
             batch = objs[start : start + per_statement]
-            params = [prepare(obj) for obj in batch for prepare in preparers]
-            cursor.execute(head + ", ".join([one] * len(batch)) + tail, params)
+            params = [prepare(obj, db) for obj in batch for prepare in preparers]
+            cursor.execute(_statement(model, [f.column for f in fields], len(batch), returning=True), params)
             for obj, (pk_value,) in zip(batch, cursor.fetchall(), strict=True):
                 obj.pk = pk_value
                 obj._state.adding = False

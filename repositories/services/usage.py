@@ -32,7 +32,7 @@ from django.db.models.expressions import RawSQL
 
 from ..models import Artifact, ArtifactBlob, Project, Repository
 from .overlap import Beside
-from .rows import MAX_PARAMS, insert
+from .rows import MAX_PARAMS, insert_values
 
 # From this many artifacts on, `would_free` gives PostgreSQL more memory for its grouping.
 _BIG_SET = 10_000
@@ -98,12 +98,14 @@ def store_blobs(artifacts: Iterable[Artifact]) -> None:
     for start in range(0, len(items), MAX_PARAMS):
         batch = items[start : start + MAX_PARAMS]
         ArtifactBlob.objects.filter(artifact_id__in=[a.pk for a in batch]).delete()
-        insert(
+        insert_values(
+            ArtifactBlob,
+            ["artifact_id", "digest", "size", "kind"],
             [
-                ArtifactBlob(artifact_id=a.pk, digest=d, size=size, kind=kind)
+                (a.pk, d, size, kind)
                 for a in batch
                 for d, size, kind in blob_rows(a.digest, bytes(a.manifest or b""), a.layers)
-            ]
+            ],
         )
 
 

@@ -3,7 +3,7 @@ what the fields' own preparation would."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy
 
 from repositories.models import Artifact, ArtifactBlob, PushedAtSource, Repository, Tag
-from repositories.services.rows import _fields, _preparers, insert
+from repositories.services.rows import _fields, _preparers, insert, insert_values
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,10 +117,32 @@ def test_the_plain_shortcut_binds_what_the_fields_would() -> None:
     odd_artifact.size = True  # a bool for a BigIntegerField: int(True)
     odd_artifact.os = gettext_lazy("linux")  # a lazy string: cast to str
     odd_artifact.pushed_at_source = PushedAtSource.PUSH  # a str enum: kept as it is, as to_python does
+    odd_artifact.created = datetime(2026, 5, 4, 5, 2, 1, tzinfo=timezone(timedelta(hours=2)))  # aware, not UTC
+    odd_artifact.pushed_at = "2026-05-04T03:02:01+00:00"  # text: parsed by the field
     blob = ArtifactBlob(artifact_id=artifact.pk, digest="sha256:" + "f" * 64, size=5, kind=ArtifactBlob.Kind.CONFIG)
     tag = Tag(repository=repository, name="v1", artifact_id=artifact.pk, pushed_at=WHEN, pushed_at_source="seen")
     odd_tag = Tag(repository_id=str(repository.pk), name="v2", artifact=artifact, pushed_at=WHEN)  # an id as text
     for obj in (artifact, odd_artifact, blob, tag, odd_tag):
-        ours = _typed([prepare(obj) for prepare in _preparers(type(obj))], type(obj))
+        ours = _typed([prepare(obj, connection) for prepare in _preparers(type(obj))], type(obj))
         assert ours == _bound(obj), type(obj).__name__
     assert _bound(odd_artifact)[[f.name for f in _fields(Artifact)].index("size")] == (int, 1)
+
+
+def test_rows_of_values_store_what_objects_store() -> None:
+    repository = Repository.objects.create(name="rows/values", project=ProjectFactory(name="rows-values"))
+    ours, theirs = _artifacts(repository, "g", 2)
+    insert([ours, theirs])
+    values = [(ours.pk, f"sha256:{i:064d}", i, kind) for i, kind in enumerate(ArtifactBlob.Kind)]
+    values.append((ours.pk, "sha256:" + "9" * 64, True, "layer"))  # a bool for a size: stored as 1
+    insert_values(ArtifactBlob, ["artifact_id", "digest", "size", "kind"], values)
+    insert([ArtifactBlob(artifact_id=theirs.pk, digest=d, size=size, kind=kind) for _, d, size, kind in values])
+    stored = {
+        pk: sorted(ArtifactBlob.objects.filter(artifact_id=pk).values_list("digest", "size", "kind"))
+        for pk in (ours.pk, theirs.pk)
+    }
+    assert stored[ours.pk] == stored[theirs.pk] and len(stored[ours.pk]) == 4
+    assert ("sha256:" + "9" * 64, 1, "layer") in stored[ours.pk]
+    with pytest.raises(ValueError, match="every column"):
+        insert_values(ArtifactBlob, ["artifact_id", "digest"], [(ours.pk, "sha256:x")])
+    with pytest.raises(ValueError, match="auto_now"):
+        insert_values(Artifact, [f.attname for f in _fields(Artifact)], [()])
