@@ -24,18 +24,19 @@ dependents), each chunk so:
    entries of what was not deleted are dropped, the items and the run's counts are
    updated (one UPDATE), and one audit event per deletion is appended (`record_many`).
 
-The chunks are pipelined (`_Pipeline`), across repositories: one chunk at a time is in
-step 2, and meanwhile this thread records (3) the chunk before it and prepares (1) the one
-after it, so the registry does not wait for the bookkeeping. Step 2 of a chunk starts only
-once the chunk before it is out of step 2; a chunk holding owners of the next one's items
-is recorded before that one is prepared (the owners' outcomes decide the dependents).
+The chunks are pipelined (`_Pipeline`), across repositories: up to two chunks at a time
+are in step 2, the later one's attempts queued behind the earlier one's last wave, and
+meanwhile this thread records (3) the chunks that left step 2, in the order they entered
+it, and prepares (1) the next, so the registry waits neither for the bookkeeping nor for a
+chunk's slowest attempt. A chunk whose items are owned by items of a chunk in step 2 waits
+until that one is recorded (the owners' outcomes decide the dependents).
 The deletes go through a client of the run's own (`job_client`, one connection per
 worker and one for this thread).
 
-`stop_requested` is checked before each chunk starts deleting (run `stopped`); the chunk
-deleting when the stop is asked finishes. If the registry stays
-unreachable, the worker that saw it fails its item and the others start no new request;
-the chunk is recorded as it stands (what was deleted keeps its entry, and so does an item
+`stop_requested` is checked before each chunk starts deleting (run `stopped`); the chunks
+deleting when the stop is asked finish. If the registry stays
+unreachable, the worker that saw it fails its item and the others (of every chunk in step
+2) start no new request; the chunks are recorded as they stand (what was deleted keeps its entry, and so does an item
 whose DELETE was sent but got no answer: the registry may have done it), the run ends
 `failed` with the registry's error, and the rest are `not_attempted`. A crash between
 steps 1 and 3 can leave an entry for an item that was not deleted; never the reverse.
@@ -49,7 +50,7 @@ import logging
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -484,7 +485,7 @@ def _delete_all(
     workers = max(1, settings.WHARF_RETENTION_CONCURRENCY)
     # Even one worker is a thread: the deletes of a chunk then overlap the bookkeeping of others.
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention")
-    pipeline = _Pipeline(run, client, sleep, pool)
+    pipeline = _Pipeline(run, client, sleep, pool, workers)
     try:
         try:
             for repository, repo_items in by_repository.items():
@@ -524,8 +525,11 @@ def _leave_rest(run: RetentionRun, message: Stored) -> None:
     )
 
 
-def _retrying(call: Callable[[], Any], item: Item, sleep: Sleep) -> Any:
-    """`call()`, retried on transient registry errors; `RunAborted` when they persist."""
+def _retrying(
+    call: Callable[[], Any], item: Item, sleep: Sleep, trouble: threading.Event | None = None
+) -> Any:
+    """`call()`, retried on transient registry errors (each one sets `trouble`); `RunAborted`
+    when they persist."""
     attempts = max(1, settings.WHARF_RETENTION_DELETE_ATTEMPTS)
     for attempt in range(attempts):
         item.attempts += 1
@@ -534,6 +538,8 @@ def _retrying(call: Callable[[], Any], item: Item, sleep: Sleep) -> Any:
         except RegistryError as exc:
             if not exc.transient:
                 raise
+            if trouble is not None:
+                trouble.set()
             if attempt == attempts - 1:
                 raise RunAborted(str(exc)) from exc
             sleep(settings.WHARF_RETENTION_RETRY_SECONDS * (2**attempt))
@@ -648,7 +654,13 @@ def _recycle_entries(
 
 
 def _attempt(
-    item: Item, client: RegistryClient, sleep: Sleep, abort: threading.Event, reasons: list[str], uncertain: set[str]
+    item: Item,
+    client: RegistryClient,
+    sleep: Sleep,
+    abort: threading.Event,
+    reasons: list[str],
+    uncertain: set[str],
+    trouble: threading.Event | None = None,
 ) -> None:
     """Re-check the item's tags and delete it: runs in a worker thread, touches no database.
 
@@ -669,7 +681,7 @@ def _attempt(
     try:
         moved: list[Stored] = []
         for tag in item.tags:
-            now_at = _retrying(partial(client.head_manifest, repository, tag), item, sleep)
+            now_at = _retrying(partial(client.head_manifest, repository, tag), item, sleep, trouble)
             if now_at is None:
                 moved.append(stored(gettext_noop("`%(tag)s` (gone)"), tag=tag))
             elif now_at != item.digest:
@@ -680,7 +692,7 @@ def _attempt(
         if abort.is_set():
             return
         deleting = True
-        _retrying(delete, item, sleep)
+        _retrying(delete, item, sleep, trouble)
     except RunAborted as exc:
         abort.set()
         reasons.append(str(exc))
@@ -784,39 +796,81 @@ def _prepare(
     return batch
 
 
+# Batches deleting at once: the next one's attempts queue behind the last wave of the one
+# before, so no worker idles while a batch's slowest attempt finishes.
+MAX_BATCHES_IN_FLIGHT = 2
+
+
 class _Pipeline:
     """Chunks through three steps: prepare (this thread: entries committed), delete (the
     workers: re-check and DELETE, no database), record (this thread: one transaction).
 
-    At most one batch is deleting at a time, so the concurrency is the pool's; while it does,
-    this thread records the batch before it and prepares the one after it. A batch starts only
-    when the one before it has finished deleting, the registry did not fail for good and no
-    stop was requested; a batch whose items own some of the next chunk's is recorded before
-    that chunk is prepared (its outcomes decide the dependents)."""
+    Up to MAX_BATCHES_IN_FLIGHT batches are deleting at a time (one with a single worker),
+    their attempts queued in order in the pool, so the concurrency is the pool's and a batch's last wave overlaps the
+    next one's first (one batch at a time left most workers idle at the end of each: a run
+    measured 0.79x of the registry doing the same requests at 8 workers, 0.81x on the code
+    before that). While they delete, this thread records the oldest landed batch and
+    prepares the next. Batches are recorded in the order they started. A registry failure
+    for good in any batch aborts every batch in flight (one event: attempts not begun are
+    left pending), and nothing more starts; once any attempt meets a transient error, the
+    batches in flight land before another starts (one at a time, as long as the registry is
+    in doubt); a stop request is checked before each start (the batches deleting then finish);
+    a chunk whose items are owned by some in flight waits until those are recorded (their
+    outcomes decide the dependents)."""
 
-    def __init__(self, run: RetentionRun, client: RegistryClient, sleep: Sleep, pool: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, run: RetentionRun, client: RegistryClient, sleep: Sleep, pool: ThreadPoolExecutor, workers: int
+    ) -> None:
         self.run, self.client, self.sleep, self.pool = run, client, sleep, pool
+        # One worker deletes one item at a time anyway: a second batch queued behind the
+        # first would gain nothing and only let a stop request come later.
+        self.depth = MAX_BATCHES_IN_FLIGHT if workers > 1 else 1
         self.outcomes: dict[tuple[str, str], str] = {}
-        self.flight: _Batch | None = None  # deleting
+        self.flights: deque[_Batch] = deque()  # deleting, oldest first
+        self.abort = threading.Event()  # shared by the batches in flight
+        # Set by an attempt that met a transient registry error: until the batches in flight
+        # have landed (and so whether the registry failed for good is known), none starts.
+        self.trouble = threading.Event()
         self.dirty: set[str] = set()  # repositories with recorded deletions whose counts are stale
         self.finished: set[str] = set()  # repositories with no chunk left to record
 
     def feed(self, repository: str, chunk: list[Item], added_onto: dict[str, list[str]]) -> None:
-        # With a batch deleting, the stop is checked once it has landed (below), so that its
-        # own outcome (a registry failure, say) is what ends the run if it ends it.
-        if self.flight is None and self._stop_requested():
+        # With batches deleting, the stop is checked once the oldest has landed (below), so
+        # that its own outcome (a registry failure, say) is what ends the run if it ends it.
+        if not self.flights and self._stop_requested():
             raise _Stopped
-        if self.flight is not None and self.flight.repository == repository and self.flight.owns_some_of(chunk):
+        if self.trouble.is_set() or any(
+            batch.repository == repository and batch.owns_some_of(chunk) for batch in self.flights
+        ):
             self.drain()
+            self.trouble.clear()  # every batch landed without failing for good
         batch = _prepare(self.run, repository, chunk, self.client, self.sleep, self.outcomes, added_onto)
-        previous = self._land()
-        if batch.reasons or (previous is not None and previous.reasons) or self._stop_requested():
+        previous = self._land() if len(self.flights) >= self.depth else None
+        failed = bool(batch.reasons) or self.abort.is_set() or (previous is not None and bool(previous.reasons))
+        if not failed and self.trouble.is_set():
+            # An attempt in flight met a transient error: its verdict first, then this batch.
+            try:
+                landed, previous = previous, None
+                if landed is not None:
+                    self._record(landed)
+                self.drain()
+            except BaseException:
+                self._record(batch)  # not started: its items stay pending
+                raise
+            self.trouble.clear()
+        if failed or self._stop_requested():
             # Nothing more goes to the registry; what was done is recorded, entries of the rest dropped.
             try:
                 if previous is not None:
                     self._record(previous)
             finally:
-                self._record(batch)
+                try:
+                    if failed:
+                        self._halt_flights()  # their attempts not begun stay pending
+                    else:
+                        self.drain()  # a stop: the chunks deleting finish
+                finally:
+                    self._record(batch)
             raise _Stopped
         self._start(batch)
         if previous is not None:
@@ -824,32 +878,45 @@ class _Pipeline:
 
     def done_with(self, repository: str) -> None:
         self.finished.add(repository)
-        if self.flight is None or self.flight.repository != repository:
+        if repository not in self._deleting():
             self.refresh_counts()
 
     def drain(self) -> None:
-        last = self._land()
-        if last is not None:
-            self._record(last)
+        while self.flights:
+            last = self._land()
+            if last is not None:
+                self._record(last)
 
     def halt(self) -> None:
-        """Something failed: let the deleting batch start no new request, and record it."""
-        batch, self.flight = self.flight, None
-        if batch is None:
-            return
-        batch.abort.set()
-        wait(batch.futures)
+        """Something failed: let the batches deleting start no new request, and record them."""
         try:
-            self._record(batch)
+            self._halt_flights()
         except Exception:  # the failure being raised matters more; this one goes to the log
-            log.exception("recording retention run %s's last chunk", self.run.pk)
+            log.exception("recording retention run %s's last chunks", self.run.pk)
+
+    def _halt_flights(self) -> None:
+        self.abort.set()
+        batches, self.flights = list(self.flights), deque()
+        for batch in batches:
+            wait(batch.futures)
+        error: BaseException | None = None
+        for batch in batches:
+            try:
+                self._record(batch)
+            except BaseException as exc:  # every batch is recorded; the first failure is raised
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def _deleting(self) -> set[str]:
+        return {batch.repository for batch in self.flights}
 
     def refresh_counts(self, *, every: bool = False) -> None:
         """The repository counts of those whose deletions are all recorded (`every`: of every
         one with recorded deletions, at the end or after a failure)."""
-        deleting = self.flight.repository if self.flight is not None else None
+        deleting = self._deleting()
         for name in sorted(self.dirty):
-            if name != deleting and (every or name in self.finished):
+            if name not in deleting and (every or name in self.finished):
                 row = Repository.objects.filter(name=name).first()
                 if row is not None:
                     refresh_repository_counts(row)
@@ -859,17 +926,21 @@ class _Pipeline:
         return RetentionRun.objects.filter(pk=self.run.pk, stop_requested=True).exists()
 
     def _start(self, batch: _Batch) -> None:
+        batch.abort = self.abort
         batch.futures = [
-            self.pool.submit(_attempt, item, self.client, self.sleep, batch.abort, batch.reasons, batch.uncertain)
+            self.pool.submit(
+                _attempt, item, self.client, self.sleep, batch.abort, batch.reasons, batch.uncertain, self.trouble
+            )
             for item in batch.todo
         ]
-        self.flight = batch
+        self.flights.append(batch)
 
     def _land(self) -> _Batch | None:
-        """The deleting batch, once every attempt of it is over (no longer in flight)."""
-        batch, self.flight = self.flight, None
-        if batch is not None:
-            wait(batch.futures)
+        """The oldest deleting batch, once every attempt of it is over (no longer in flight)."""
+        if not self.flights:
+            return None
+        batch = self.flights.popleft()
+        wait(batch.futures)
         return batch
 
     def _record(self, batch: _Batch) -> None:

@@ -97,6 +97,34 @@ def test_chunks_of_several_repositories_are_all_recorded_and_counted(
     assert verify_chain()[1] is None
 
 
+def test_the_next_chunk_deletes_while_one_waits_for_its_slowest_attempt(
+    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two chunks delete at once: the first chunk's first DELETE is held until a DELETE of
+    the second chunk has started. One chunk at a time would hold it for the whole wait."""
+    doomed = sorted(Tag.objects.get(name=tag).artifact.digest for tag in AGES if tag not in KEPT)
+    first, second_chunk = doomed[0], set(doomed[3:6])  # items go in digest order, three a chunk
+    client = runs_client(monkeypatch)
+    delete = client.delete_manifest
+    started = threading.Event()
+    waited: list[bool] = []
+
+    def hold_the_first(repository: str, digest: str, **kwargs: Any) -> bool:
+        if digest in second_chunk:
+            started.set()
+        if digest == first:
+            waited.append(started.wait(10))
+        return delete(repository, digest, **kwargs)
+
+    monkeypatch.setattr(client, "delete_manifest", hold_the_first)
+    run = retention_runs.run_now(acme, ACTOR, dry_run=False)
+    assert run.status == RetentionRun.Status.SUCCEEDED, run.message
+    assert waited == [True], "the second chunk had not started while the first waited"
+    assert deleted(run) == planned(run) and len(deleted(run)) == 10
+    assert RecycleBinEntry.objects.filter(run=run).count() == 10
+    assert verify_chain()[1] is None
+
+
 def test_the_audit_chain_verifies_after_a_concurrent_run(acme: Project) -> None:
     run = retention_runs.run_now(acme, ACTOR, dry_run=False)
     assert run.status == RetentionRun.Status.SUCCEEDED, run.message
@@ -152,8 +180,11 @@ def test_a_tag_moved_during_a_concurrent_run_saves_its_artifact_only(
 
 
 def test_the_registry_stopping_during_a_concurrent_run_stops_it_and_keeps_every_entry(
-    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch
+    acme: Project, wharf_registry: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
+    # Chunks of two: two chunks delete at once, so the chunks after the failure that are
+    # never attempted must be more than the two that may have started with it.
+    settings.WHARF_RETENTION_CHUNK_SIZE = 2
     client = runs_client(monkeypatch)
     delete = client.delete_manifest
     count = 0
@@ -164,7 +195,7 @@ def test_the_registry_stopping_during_a_concurrent_run_stops_it_and_keeps_every_
         result = delete(*args, **kwargs)
         with lock:
             count += 1
-            if count == 4:  # inside the second chunk
+            if count == 3:  # inside the second chunk
                 wharf_registry.stop()
         return result
 
