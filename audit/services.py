@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from portal.rows import insert
+
 from .context import Actor
 from .models import GENESIS_HASH, AuditAction, AuditEvent
 
@@ -98,7 +100,9 @@ def record_many(entries: Iterable[Entry], *, actor: Actor) -> list[AuditEvent]:
             event.hash = last = event.compute_hash()
             events.append(event)
         # Rows get ascending ids in list order on both databases, so id order is chain order.
-        AuditEvent.objects.bulk_create(events, batch_size=500)
+        # `insert`: bulk_create's rows without its per-value SQL compiler (a retention run
+        # records an event per deletion on the thread that also feeds its workers).
+        insert(events)
     return events
 
 

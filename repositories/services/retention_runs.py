@@ -70,6 +70,7 @@ from audit.models import AuditAction
 from audit.services import Entry as AuditEntry
 from audit.services import record, record_many
 from portal import metrics
+from portal.rows import insert
 from portal.stored_text import Stored, stored
 from webhooks import hooks as webhook_hooks
 
@@ -792,7 +793,7 @@ def _prepare(
         batch.abort.set()
     batch.todo = [item for item in todo if item.digest in batch.entries]
     with transaction.atomic():
-        RecycleBinEntry.objects.bulk_create([entry for entry in batch.entries.values() if entry is not None])
+        insert([entry for entry in batch.entries.values() if entry is not None])
     return batch
 
 

@@ -42,6 +42,7 @@ from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import record
 from portal import metrics
+from portal.rows import insert
 from portal.stored_text import Stored, stored
 
 from ..models import Artifact, Project, PushedAtSource, Repository, SyncRun, Tag
@@ -59,7 +60,6 @@ from .content import (
     store_children,
 )
 from .registry import registry_client
-from .rows import insert
 from .usage import store_blobs
 
 log = logging.getLogger(__name__)
@@ -412,7 +412,7 @@ def apply_listing(listing: Listing, *, actor: Actor, complete: bool = True) -> C
             artifact.save()
             counts.artifacts_updated += 1
         instances[digest] = artifact
-    insert(new)  # sets their primary keys (`bulk_create`'s rows, without its SQL compiler: services/rows.py)
+    insert(new)  # sets their primary keys (`bulk_create`'s rows, without its SQL compiler: portal/rows.py)
     counts.artifacts_added += len(new)
     for artifact in new:
         rows[artifact.digest] = (artifact.pk, artifact.pushed_at, artifact.pushed_at_source)

@@ -30,9 +30,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
+from portal.rows import MAX_PARAMS, insert_values
+
 from ..models import Artifact, ArtifactBlob, Project, Repository
 from .overlap import Beside
-from .rows import MAX_PARAMS, insert_values
 
 # From this many artifacts on, `would_free` gives PostgreSQL more memory for its grouping.
 _BIG_SET = 10_000

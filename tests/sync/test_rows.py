@@ -1,4 +1,4 @@
-"""`services.rows.insert` stores what `bulk_create` stores, on both databases, and binds
+"""`portal.rows.insert` stores what `bulk_create` stores, on both databases, and binds
 what the fields' own preparation would."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy
 
+from portal.rows import _fields, _preparers, insert, insert_values
 from repositories.models import Artifact, ArtifactBlob, PushedAtSource, Repository, Tag
-from repositories.services.rows import _fields, _preparers, insert, insert_values
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
