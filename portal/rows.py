@@ -1,24 +1,23 @@
-"""`insert`: Django's `bulk_create` for the sync's hot inserts, without its SQL compiler.
+"""`insert`: Django's `bulk_create` for hot inserts, without its SQL compiler.
 
 `bulk_create` compiles SQL for every value of every row: on the sync's main thread,
 inserting the artifacts of a first sync was 11 % of the whole sync's Python time (py-spy,
 10,000 tags), about half of it the compiler's placeholders, while the fetch threads
 waited for the same core. Measured in process, 100 artifacts per call as the sync does
 (6 rounds each, CPU per artifact): `bulk_create` 94-192 µs (median 150), this 83-102 µs,
-on SQLite and on PostgreSQL alike. Here the values are prepared by the model's own fields
-(`pre_save` then `get_db_prep_save`: defaults, `auto_now`, JSON and datetime adaptation,
-as `bulk_create` does) and sent as multi-row `INSERT ... RETURNING` statements (PostgreSQL,
-and SQLite since 3.35, as `bulk_create` does on both), through Django's cursor, so errors
-come out as Django's (`IntegrityError` for a duplicate) and query logging sees them.
+on SQLite and on PostgreSQL alike. The rows go out as multi-row `INSERT ... RETURNING`
+statements (PostgreSQL, and SQLite since 3.35, as `bulk_create` does on both), through
+Django's cursor, so errors come out as Django's (`IntegrityError` for a duplicate) and
+query logging sees them. Used by the sync (artifacts, tags, blob rows), a retention run
+(recycle-bin entries) and `audit.services.record_many`.
 
-Most columns are plain: a `CharField` holding a `str`, an integer field an `int`, a
-`BooleanField` a `bool`, a foreign key an `int` id, or None. For those the fields' own
-preparation returns the value unchanged (an aware `datetime` in a `DateTimeField` without
-`auto_now` only needs the backend's adaptation) (`to_python` of a str is the str, `int()` of an int
-the int, the backends adapt neither), so it is skipped: calling it for every value was
-two thirds of the sync's inserts once the compiler was gone. Any other value, and every
-other kind of field (dates, JSON, binary, `auto_now`), goes through `pre_save` and
-`get_db_prep_save` as before.
+Values are prepared by the model's own fields (`pre_save` then `get_db_prep_save`:
+defaults, `auto_now`, JSON and datetime adaptation, as `bulk_create` does), except where
+that preparation returns the value unchanged: a `str` in a `CharField` or `TextField`
+(`to_python` keeps any str), an `int` in an integer field or an integer key, a `bool` in a
+`BooleanField`, None. Those go to the driver as they are, and an aware `datetime` in a
+`DateTimeField` without `auto_now` only gets the backend's adaptation: preparing every
+value was two thirds of the sync's inserts once the compiler was gone.
 
 Like `bulk_create`, it sends no signals and sets the primary keys on the objects given,
 in the order the database returns them (the order of the rows, as `bulk_create` relies
@@ -127,14 +126,15 @@ def _preparers(model: type[models.Model]) -> list[Callable[[models.Model, BaseDa
 
 
 @cache
-def _value_preparers(model: type[models.Model], names: tuple[str, ...]) -> list[Prepare]:
+def _value_preparers(model: type[models.Model], names: tuple[str, ...]) -> tuple[list[str], list[Prepare]]:
+    """The columns named by `names` (attribute names) and a value preparer for each."""
     by_name = {field.attname: field for field in _fields(model)}
     if set(names) != by_name.keys():
         raise ValueError(f"name every column of {model.__name__} but its key: {sorted(by_name)}")
     prepares = [_value_preparer(by_name[name]) for name in names]
     if any(prepare is None for prepare in prepares):
         raise ValueError(f"{model.__name__} has a column that needs its object (auto_now): use insert()")
-    return prepares  # type: ignore[return-value]
+    return [by_name[name].column for name in names], prepares  # type: ignore[return-value]
 
 
 def _statement(model: type[models.Model], columns: Sequence[str], rows: int, returning: bool) -> str:
@@ -154,9 +154,7 @@ def insert_values(model: type[models.Model], names: Sequence[str], rows: Sequenc
     prepared as `insert` prepares an object's."""
     if not rows:
         return
-    prepares = _value_preparers(model, tuple(names))
-    by_name = {field.attname: field for field in _fields(model)}
-    columns = [by_name[name].column for name in names]
+    columns, prepares = _value_preparers(model, tuple(names))
     db = connections[DEFAULT_DB_ALIAS]
     per_statement = max(1, MAX_PARAMS // len(names))
     with connection.cursor() as cursor:

@@ -44,7 +44,7 @@ from repositories.registry.manifests import (
     Manifest,
     parse_manifest,
 )
-from repositories.registry.transport import Answer, KeepAliveTransport
+from repositories.registry.transport import Answer, KeepAliveTransport, connection_key
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
@@ -263,7 +263,7 @@ class RegistryClient:
             # With a proxy set in the environment, httpx's transports take the proxy into account.
             transport = self._small = KeepAliveTransport(max_connections=max_connections, keepalive_expiry=30.0)
         url = self.base_url
-        self._small_key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        self._small_key = connection_key(url)
         self._small_path = url.raw_path.decode("ascii")  # "/" or a prefix such as "/registry/"
         self._small_headers = [("Host", url.netloc.decode("ascii")), ("User-Agent", user_agent)]
         self._small_timeouts = timeout.as_dict()
@@ -636,11 +636,11 @@ class RegistryClient:
 
     def get_blob(self, repository: str, digest: str, *, max_size: int = MAX_CONFIG_SIZE) -> bytes:
         """A small blob (e.g. an image config) in memory, size-capped and digest-verified."""
+        check_repository(repository)
+        check_digest(digest)
         what = f"blob {repository}@{digest}"
         answer = None
         if not self._blobs_redirect:
-            check_repository(repository)
-            check_digest(digest)
             answer = self._read_small("GET", f"v2/{repository}/blobs/{digest}", scopes=_pull(repository), limit=max_size)
         if answer is not None:
             body = answer.body

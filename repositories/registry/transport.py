@@ -185,6 +185,11 @@ def _read_error(exc: BaseException, request: httpx.Request | None) -> httpx.Tran
     return httpx.ReadError(message, request=request)
 
 
+def connection_key(url: httpx.URL) -> tuple[str, str, int]:
+    """What pooled connections are kept by: scheme, host and port (the scheme's default if none)."""
+    return (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+
+
 class Answer(NamedTuple):
     """A whole response read by `KeepAliveTransport.read_small`."""
 
@@ -286,16 +291,28 @@ class KeepAliveTransport(httpx.BaseTransport):
         conn.connect()  # raises before anything is sent
         return _Connection(key, conn)
 
-    def _connect(
-        self, key: tuple[str, str, int], connect_timeout: float | None, request: httpx.Request | None
+    def _checkout(
+        self, key: tuple[str, str, int], timeouts: dict[str, float | None], request: httpx.Request | None
     ) -> _Connection:
-        """A new connection, its failures as httpx's: nothing was sent on it."""
+        """A slot and a connection to `key` (an idle one, else a new one), its failures as
+        httpx's: nothing was sent on it. The caller gives both back with `_give_back`."""
+        pool_timeout = timeouts.get("pool")
+        if not self._slots.acquire(timeout=pool_timeout if pool_timeout is not None else -1):
+            raise httpx.PoolTimeout("no connection free within the pool timeout", request=request)
         try:
-            return self._open(key, connect_timeout)
+            connection = self._take(key)
+            if connection is None:
+                connection = self._open(key, timeouts.get("connect"))
         except TimeoutError as exc:
+            self._slots.release()
             raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
         except OSError as exc:  # refused, unreachable, name not found, TLS handshake
+            self._slots.release()
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+        except BaseException:
+            self._slots.release()
+            raise
+        return connection
 
     # --- a request ------------------------------------------------------------------
 
@@ -304,15 +321,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        pool_timeout = timeouts.get("pool")
-        if not self._slots.acquire(timeout=pool_timeout if pool_timeout is not None else -1):
-            raise httpx.PoolTimeout("no connection free within the pool timeout", request=request)
-        try:
-            connection = self._take(key) or self._connect(key, timeouts.get("connect"), request)
-        except BaseException:
-            self._slots.release()
-            raise
+        connection = self._checkout(connection_key(url), timeouts, request)
         try:
             response = self._exchange(connection, request, timeouts)
         except BaseException:
@@ -365,14 +374,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         the end). Errors are `handle_request`'s: `ConnectError`/`ConnectTimeout` when
         nothing was sent, the others after.
         """
-        pool_timeout = timeouts.get("pool")
-        if not self._slots.acquire(timeout=pool_timeout if pool_timeout is not None else -1):
-            raise httpx.PoolTimeout("no connection free within the pool timeout")
-        try:
-            connection = self._take(key) or self._connect(key, timeouts.get("connect"), None)
-        except BaseException:
-            self._slots.release()
-            raise
+        connection = self._checkout(key, timeouts, None)
         reusable = False
         try:
             response = _send(connection, method, target, headers, timeouts, None)

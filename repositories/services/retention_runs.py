@@ -840,42 +840,29 @@ class _Pipeline:
         # that its own outcome (a registry failure, say) is what ends the run if it ends it.
         if not self.flights and self._stop_requested():
             raise _Stopped
-        if self.trouble.is_set() or any(
-            batch.repository == repository and batch.owns_some_of(chunk) for batch in self.flights
-        ):
+        if any(batch.repository == repository and batch.owns_some_of(chunk) for batch in self.flights):
             self.drain()
-            self.trouble.clear()  # every batch landed without failing for good
         batch = _prepare(self.run, repository, chunk, self.client, self.sleep, self.outcomes, added_onto)
-        previous = self._land() if len(self.flights) >= self.depth else None
-        failed = bool(batch.reasons) or self.abort.is_set() or (previous is not None and bool(previous.reasons))
-        if not failed and self.trouble.is_set():
-            # An attempt in flight met a transient error: its verdict first, then this batch.
-            try:
-                landed, previous = previous, None
-                if landed is not None:
-                    self._record(landed)
-                self.drain()
-            except BaseException:
-                self._record(batch)  # not started: its items stay pending
-                raise
-            self.trouble.clear()
+        # After a transient error in flight every batch lands, so the registry's verdict is
+        # known before this one starts; otherwise only what exceeds the depth.
+        keep = 0 if self.trouble.is_set() else self.depth - 1
+        landed = self._land(len(self.flights) - keep)
+        if not self.flights:
+            self.trouble.clear()  # no attempt is running
+        failed = bool(batch.reasons) or self.abort.is_set() or any(b.reasons for b in landed)
         if failed or self._stop_requested():
-            # Nothing more goes to the registry; what was done is recorded, entries of the rest dropped.
+            # Nothing more goes to the registry; what was done is recorded, entries of the rest
+            # dropped. A failure aborts the batches deleting (attempts not begun stay pending);
+            # a stop lets them finish.
+            if failed:
+                self.abort.set()
             try:
-                if previous is not None:
-                    self._record(previous)
+                self._record_each([*landed, *self._land(len(self.flights))])
             finally:
-                try:
-                    if failed:
-                        self._halt_flights()  # their attempts not begun stay pending
-                    else:
-                        self.drain()  # a stop: the chunks deleting finish
-                finally:
-                    self._record(batch)
+                self._record(batch)
             raise _Stopped
         self._start(batch)
-        if previous is not None:
-            self._record(previous)
+        self._record_each(landed)
 
     def done_with(self, repository: str) -> None:
         self.finished.add(repository)
@@ -883,28 +870,23 @@ class _Pipeline:
             self.refresh_counts()
 
     def drain(self) -> None:
-        while self.flights:
-            last = self._land()
-            if last is not None:
-                self._record(last)
+        self._record_each(self._land(len(self.flights)))
 
     def halt(self) -> None:
         """Something failed: let the batches deleting start no new request, and record them."""
+        self.abort.set()
         try:
-            self._halt_flights()
+            self._record_each(self._land(len(self.flights)))
         except Exception:  # the failure being raised matters more; this one goes to the log
             log.exception("recording retention run %s's last chunks", self.run.pk)
 
-    def _halt_flights(self) -> None:
-        self.abort.set()
-        batches, self.flights = list(self.flights), deque()
-        for batch in batches:
-            wait(batch.futures)
+    def _record_each(self, batches: list[_Batch]) -> None:
+        """Record every batch, in order; then raise the first failure one of them raised."""
         error: BaseException | None = None
         for batch in batches:
             try:
                 self._record(batch)
-            except BaseException as exc:  # every batch is recorded; the first failure is raised
+            except BaseException as exc:
                 error = error or exc
         if error is not None:
             raise error
@@ -936,13 +918,12 @@ class _Pipeline:
         ]
         self.flights.append(batch)
 
-    def _land(self) -> _Batch | None:
-        """The oldest deleting batch, once every attempt of it is over (no longer in flight)."""
-        if not self.flights:
-            return None
-        batch = self.flights.popleft()
-        wait(batch.futures)
-        return batch
+    def _land(self, count: int) -> list[_Batch]:
+        """The `count` oldest deleting batches, once every attempt of them is over."""
+        batches = [self.flights.popleft() for _ in range(max(0, min(count, len(self.flights))))]
+        for batch in batches:
+            wait(batch.futures)
+        return batches
 
     def _record(self, batch: _Batch) -> None:
         """Record a landed batch (always, whatever its workers did); then raise what went
